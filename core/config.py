@@ -1,0 +1,318 @@
+"""The brand configuration (`brandpatrol.yaml`): one file per brand, validated before anything runs.
+
+Errors name the field, the line in the file and the fix, because the operator who edits this file is not
+necessarily the person who wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.money import CURRENCY_CODES
+from core.regions import is_region_code
+
+Lang = str  # BCP 47 language tag such as "en" or "zh"
+
+
+class ConfigError(ValueError):
+    """A brand configuration that cannot be used, with every problem found in it."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: " + "; ".join(problems) if problems else self.path)
+
+    def __str__(self) -> str:
+        lines = [f"{self.path} is not a valid BrandPatrol configuration:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PricePoint(_Strict):
+    currency: str = Field(description="ISO 4217 code, e.g. CNY")
+    suggested: Decimal = Field(gt=0, description="suggested retail price")
+    floor: Decimal = Field(gt=0, description="lowest price an authorised seller may advertise")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, v: str) -> str:
+        code = v.strip().upper()
+        if code not in CURRENCY_CODES:
+            raise ValueError(f"'{v}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR")
+        return code
+
+    @model_validator(mode="after")
+    def _floor_below_suggested(self) -> PricePoint:
+        if self.floor > self.suggested:
+            raise ValueError(
+                f"floor {self.floor} is above suggested {self.suggested}; the floor must not exceed it"
+            )
+        return self
+
+
+class ReferenceImage(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
+
+
+class Product(_Strict):
+    sku: str = Field(min_length=1, max_length=64)
+    names: dict[Lang, str] = Field(min_length=1, description="product name per language")
+    keywords: list[str] = Field(default_factory=list)
+    prices: list[PricePoint] = Field(default_factory=list)
+    reference_images: list[ReferenceImage] = Field(default_factory=list)
+
+    @field_validator("prices")
+    @classmethod
+    def _one_price_per_currency(cls, v: list[PricePoint]) -> list[PricePoint]:
+        seen = [p.currency for p in v]
+        dupes = sorted({c for c in seen if seen.count(c) > 1})
+        if dupes:
+            raise ValueError(f"more than one price for {', '.join(dupes)}; give one price per currency")
+        return v
+
+    def price_in(self, currency: str) -> PricePoint | None:
+        return next((p for p in self.prices if p.currency == currency), None)
+
+
+class AuthorisedSeller(_Strict):
+    name: str = Field(min_length=1, max_length=200, description="seller or shop name as the marketplace shows it")
+    marketplace: str
+    seller_id: str | None = None
+    regions: list[str] = Field(default_factory=list, description="ISO 3166 codes: CN, CN-GD, US ...")
+    batch_prefixes: list[str] = Field(default_factory=list)
+    distributor: str | None = Field(None, description="the distributor this seller belongs to")
+
+    @field_validator("regions")
+    @classmethod
+    def _iso_regions(cls, v: list[str]) -> list[str]:
+        out = []
+        for code in v:
+            norm = code.strip().upper()
+            if not is_region_code(norm):
+                raise ValueError(
+                    f"'{code}' is not an ISO 3166 code; use a country such as CN or a subdivision such as CN-GD"
+                )
+            out.append(norm)
+        return out
+
+
+class FieldSelectors(_Strict):
+    """CSS (default) or XPath (prefix `xpath:`) selectors of a configured marketplace."""
+
+    item: str | None = None
+    link: str | None = None
+    next_page: str | None = None
+    title: str | None = None
+    price: str | None = None
+    currency: str | None = None
+    seller: str | None = None
+    seller_id: str | None = None
+    location: str | None = None
+    image: str | None = None
+    external_id: str | None = None
+
+
+class Marketplace(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
+    spider: Literal["demo", "configured"] = "configured"
+    base_url: str | None = None
+    search_url: str | None = Field(None, description="template with {query} and optionally {page}")
+    start_urls: list[str] = Field(default_factory=list)
+    search_terms: list[str] = Field(default_factory=list)
+    javascript: bool = Field(False, description="render pages in Chromium before extracting")
+    extractor: str | None = Field(None, description="named extractor for listing pages, e.g. demo")
+    selectors: FieldSelectors | None = None
+    max_pages: int = Field(50, ge=1, le=10_000)
+    download_delay: float = Field(0.0, ge=0, le=600)
+    concurrency: int = Field(4, ge=1, le=64)
+    obey_robots: bool = True
+    currency: str | None = Field(None, description="currency to assume where the page shows only a symbol")
+
+    @model_validator(mode="after")
+    def _has_a_start(self) -> Marketplace:
+        if not (self.start_urls or (self.search_url and self.search_terms)):
+            raise ValueError(
+                f"marketplace '{self.name}' has nowhere to start; give start_urls, or search_url with search_terms"
+            )
+        if self.search_url and "{query}" not in self.search_url:
+            raise ValueError("search_url must contain {query} where the search term goes")
+        return self
+
+
+class Schedule(_Strict):
+    cron: str = Field("0 2 * * *", description="five-field cron expression, in the brand's time zone")
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(f"'{v}' is not a five-field cron expression such as '0 2 * * *'")
+        return v
+
+
+class Thresholds(_Strict):
+    image_distance: int = Field(10, ge=0, le=64, description="max Hamming distance of 64-bit hashes to match")
+    counterfeit_price_ratio: Decimal = Field(
+        Decimal("0.5"), gt=0, le=1, description="at or under this share of the suggested price: counterfeit risk"
+    )
+    min_score: float = Field(0.5, ge=0, le=1, description="findings scoring under this are not queued")
+    gone_after_runs: int = Field(3, ge=1, le=100)
+
+
+class Egress(_Strict):
+    """Hosts the crawler may reach although they resolve to private or loopback addresses."""
+
+    allow_private_hosts: list[str] = Field(default_factory=list)
+
+
+class RightsHolder(_Strict):
+    name: str
+    email: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
+class Brand(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    names: dict[Lang, str] = Field(default_factory=dict)
+    rights_holder: RightsHolder | None = None
+
+
+class BrandConfig(_Strict):
+    brand: Brand
+    products: list[Product] = Field(min_length=1)
+    authorised_sellers: list[AuthorisedSeller] = Field(default_factory=list)
+    marketplaces: list[Marketplace] = Field(default_factory=list)
+    schedule: Schedule = Schedule()
+    thresholds: Thresholds = Thresholds()
+    exchange_rates: dict[str, Decimal] = Field(
+        default_factory=dict, description="'USD/CNY': 7.2 means 1 USD = 7.2 CNY"
+    )
+    egress: Egress = Egress()
+
+    # Where the file was read from, so relative reference image paths resolve against it.
+    source_dir: Path | None = Field(None, exclude=True)
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _pairs(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for pair, rate in v.items():
+            if not re.fullmatch(r"[A-Z]{3}/[A-Z]{3}", pair):
+                raise ValueError(f"'{pair}' is not a currency pair; write it as 'USD/CNY'")
+            if rate <= 0:
+                raise ValueError(f"rate for {pair} must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> BrandConfig:
+        names = [m.name for m in self.marketplaces]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"marketplace names must be unique; {', '.join(dupes)} repeats")
+        skus = [p.sku for p in self.products]
+        dupes = sorted({s for s in skus if skus.count(s) > 1})
+        if dupes:
+            raise ValueError(f"product SKUs must be unique; {', '.join(dupes)} repeats")
+        for seller in self.authorised_sellers:
+            if names and seller.marketplace not in names:
+                raise ValueError(
+                    f"authorised seller '{seller.name}' names marketplace '{seller.marketplace}', "
+                    f"which is not among the marketplaces ({', '.join(names)})"
+                )
+        return self
+
+    def marketplace(self, name: str) -> Marketplace:
+        for m in self.marketplaces:
+            if m.name == name:
+                return m
+        known = ", ".join(m.name for m in self.marketplaces) or "none"
+        raise ConfigError(self.source_dir or "config", [f"no marketplace named '{name}' (configured: {known})"])
+
+    def resolve_path(self, relative: str) -> Path:
+        path = Path(relative)
+        if not path.is_absolute() and self.source_dir is not None:
+            path = self.source_dir / path
+        return path
+
+
+# --- loading, with line numbers -------------------------------------------------------------------
+
+def _line_index(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*prefix, key)] = key_node.start_mark.line + 1
+            _line_index(value_node, (*prefix, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*prefix, i), out)
+
+
+def _describe(error: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> str:
+    loc = tuple(error["loc"])
+    line = None
+    probe = loc
+    while probe and line is None:
+        line = lines.get(probe)
+        probe = probe[:-1]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    where = f"line {line}" if line else "file"
+    kind = error["type"]
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "missing":
+        fix = f"add '{loc[-1]}'"
+    elif kind == "extra_forbidden":
+        fix = f"remove '{loc[-1]}' or check its spelling"
+    else:
+        fix = "correct the value"
+    return f"{field} ({where}): {msg} — {fix}"
+
+
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+
+
+def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
+    if len(text.encode("utf-8", "replace")) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, [f"file is larger than {MAX_CONFIG_BYTES} bytes; split or trim it"])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [f"YAML syntax error at {where}: {problem} — fix the indentation or quoting"])
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["the file must be a mapping with at least 'brand' and 'products'"])
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    source_dir = Path(source).resolve().parent if source != "<config>" else None
+    try:
+        return BrandConfig.model_validate({**data, "source_dir": source_dir})
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e, lines) for e in exc.errors()]) from None
+
+
+def load_config(path: Path | str) -> BrandConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found; pass the path of your brandpatrol.yaml"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, ["file is not UTF-8 text; save it as UTF-8"]) from None
+    return parse_config(text, path)

@@ -1,0 +1,354 @@
+"""The data model (SQLAlchemy 2.0). Money is Decimal + ISO 4217; hashes are fixed-width hex; regions ISO 3166."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names are explicit so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(18, 4)
+HASH_HEX = 16  # 64-bit perceptual hashes as 16 hex digits
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Verdict(enum.StrEnum):
+    COUNTERFEIT = "counterfeit"
+    DIVERSION = "diversion"
+    PRICE_FLOOR_BREACH = "price_floor_breach"
+    OK = "ok"
+    UNRELATED = "unrelated"
+
+
+SUSPECT_VERDICTS = frozenset({Verdict.COUNTERFEIT, Verdict.DIVERSION, Verdict.PRICE_FLOOR_BREACH})
+
+
+class ReviewDecision(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    ESCALATED = "escalated"
+
+
+class NoticeStatus(enum.StrEnum):
+    DRAFTED = "drafted"
+    FILED = "filed"
+    REMOVED = "removed"
+    REJECTED = "rejected"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class ImageStatus(enum.StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    BLANK = "blank"
+    BLOCKED = "blocked"
+    CORRUPT = "corrupt"
+    NOT_IMAGE = "not_image"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TOO_LARGE = "too_large"
+    FETCH_FAILED = "fetch_failed"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings so adding a value never needs a database enum migration.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Brand(Base):
+    __tablename__ = "brand"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    products: Mapped[list[Product]] = relationship(back_populates="brand")
+
+
+class Product(Base):
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("brand_id", "sku"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    # [{"currency": "CNY", "suggested": "680", "floor": "580"}]; Decimal values kept as strings in JSON
+    prices: Mapped[list[Any]] = mapped_column(default=list)
+    brand: Mapped[Brand] = relationship(back_populates="products")
+    reference_images: Mapped[list[ReferenceImage]] = relationship(back_populates="product")
+
+
+class ReferenceImage(Base):
+    __tablename__ = "reference_image"
+    __table_args__ = (UniqueConstraint("product_id", "ref_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    ref_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(2048))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    phash: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    dhash: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    phash_mirror: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    status: Mapped[ImageStatus] = mapped_column(_enum(ImageStatus), default=ImageStatus.PENDING)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    product: Mapped[Product] = relationship(back_populates="reference_images")
+
+
+class Marketplace(Base):
+    __tablename__ = "marketplace"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    base_url: Mapped[str | None] = mapped_column(String(2048))
+
+
+class Seller(Base):
+    __tablename__ = "seller"
+    __table_args__ = (UniqueConstraint("marketplace_id", "seller_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplace.id"))
+    # External id where the page gives one, else the normalised name.
+    seller_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    location_text: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(6))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    marketplace: Mapped[Marketplace] = relationship()
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int | None] = mapped_column(ForeignKey("marketplace.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.RUNNING)
+    pid: Mapped[int | None]
+    pages: Mapped[int] = mapped_column(default=0)
+    items: Mapped[int] = mapped_column(default=0)
+    drops: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    marketplace: Mapped[Marketplace | None] = relationship()
+
+
+class Listing(Base):
+    __tablename__ = "listing"
+    __table_args__ = (UniqueConstraint("marketplace_id", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplace.id"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str | None] = mapped_column(Text)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("seller.id"))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    price_high: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    location_text: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(6))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    missed_runs: Mapped[int] = mapped_column(default=0)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    gone_at: Mapped[datetime | None]
+    # Bumped whenever what matching reads changes, so matching is incremental.
+    content_version: Mapped[int] = mapped_column(default=1)
+    matched_version: Mapped[int] = mapped_column(default=0)
+    marketplace: Mapped[Marketplace] = relationship()
+    seller: Mapped[Seller | None] = relationship()
+    images: Mapped[list[ListingImage]] = relationship(back_populates="listing", order_by="ListingImage.position")
+    snapshots: Mapped[list[ListingSnapshot]] = relationship(
+        back_populates="listing", order_by="ListingSnapshot.captured_at"
+    )
+
+
+class Evidence(Base):
+    """Captured bytes (gzip'd HTML, PNG screenshots), content-addressed by the SHA-256 of the original."""
+
+    __tablename__ = "evidence"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # html | screenshot
+    media_type: Mapped[str] = mapped_column(String(100))
+    encoding: Mapped[str] = mapped_column(String(10))  # gzip | identity
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    url: Mapped[str | None] = mapped_column(String(2048))
+
+
+class ListingSnapshot(Base):
+    __tablename__ = "listing_snapshot"
+    __table_args__ = (UniqueConstraint("listing_id", "crawl_run_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(String(1000))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    price_high: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stock: Mapped[int | None]
+    sales: Mapped[int | None]
+    html_sha256: Mapped[str | None] = mapped_column(ForeignKey("evidence.sha256"))
+    screenshot_sha256: Mapped[str | None] = mapped_column(ForeignKey("evidence.sha256"))
+    listing: Mapped[Listing] = relationship(back_populates="snapshots")
+
+
+class ListingImage(Base):
+    __tablename__ = "listing_image"
+    __table_args__ = (UniqueConstraint("listing_id", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    url: Mapped[str] = mapped_column(String(2048))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    phash: Mapped[str | None] = mapped_column(String(HASH_HEX), index=True)
+    dhash: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    phash_mirror: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    status: Mapped[ImageStatus] = mapped_column(_enum(ImageStatus), default=ImageStatus.PENDING)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime | None]
+    listing: Mapped[Listing] = relationship(back_populates="images")
+
+
+class Finding(Base):
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("listing_id"),
+        Index("ix_finding_queue", "verdict", "score"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict))
+    score: Mapped[float]
+    reasons: Mapped[list[Any]] = mapped_column(default=list)  # sentences a person can reuse
+    signals: Mapped[dict[str, Any]] = mapped_column(default=dict)  # each signal's typed result
+    rule_set_version: Mapped[str] = mapped_column(String(40))
+    matched_reference_id: Mapped[int | None] = mapped_column(ForeignKey("reference_image.id"))
+    matched_image_id: Mapped[int | None] = mapped_column(ForeignKey("listing_image.id"))
+    image_distance: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    listing: Mapped[Listing] = relationship()
+    product: Mapped[Product | None] = relationship()
+    reviews: Mapped[list[Review]] = relationship(back_populates="finding", order_by="Review.created_at")
+
+    @property
+    def latest_review(self) -> Review | None:
+        return self.reviews[-1] if self.reviews else None
+
+
+class Review(Base):
+    __tablename__ = "review"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[ReviewDecision] = mapped_column(_enum(ReviewDecision))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finding: Mapped[Finding] = relationship(back_populates="reviews")
+
+
+class NoticeListing(Base):
+    __tablename__ = "notice_listing"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), primary_key=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"))
+
+
+class Notice(Base):
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplace.id"))
+    template: Mapped[str] = mapped_column(String(40))
+    ground: Mapped[str] = mapped_column(String(40))
+    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus), default=NoticeStatus.DRAFTED)
+    body: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    filed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    marketplace: Mapped[Marketplace] = relationship()
+    listings: Mapped[list[Listing]] = relationship(secondary="notice_listing", viewonly=True)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # analyst | legal | admin
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MatchState(Base):
+    """One row per (kind) of incremental work, e.g. the rule-set version last applied."""
+
+    __tablename__ = "match_state"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+

@@ -1,0 +1,107 @@
+"""Money from scraped text: `Decimal` amounts with ISO 4217 currencies, ranges kept as low and high."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import pycountry
+from price_parser import Price
+
+# ISO 4217 codes from pycountry, so validation never depends on a network look-up.
+CURRENCY_CODES = frozenset(c.alpha_3 for c in pycountry.currencies)
+
+# Symbols and words that name one currency unambiguously.
+_UNAMBIGUOUS = {
+    "€": "EUR", "£": "GBP", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₫": "VND", "₱": "PHP", "₪": "ILS",
+    "元": "CNY", "人民币": "CNY", "RMB": "CNY", "US$": "USD", "C$": "CAD", "A$": "AUD", "HK$": "HKD",
+    "NT$": "TWD", "S$": "SGD", "R$": "BRL", "RM": "MYR", "Rp": "IDR", "円": "JPY",
+}
+# Symbols several currencies share; the marketplace's configured currency decides, else the first listed.
+_AMBIGUOUS = {"$": ("USD", "CAD", "AUD", "MXN", "HKD", "SGD", "TWD"), "¥": ("CNY", "JPY"), "￥": ("CNY", "JPY"),
+              "kr": ("SEK", "NOK", "DKK", "ISK")}
+
+MAX_PRICE_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount:,.2f}"
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    """A listed price: one amount, or a range (variants) from low to high."""
+
+    low: Decimal
+    high: Decimal | None
+    currency: str | None
+
+    @property
+    def is_range(self) -> bool:
+        return self.high is not None and self.high != self.low
+
+
+def currency_from_text(text: str, default: str | None = None) -> str | None:
+    """The ISO 4217 code a price string names, using `default` to settle shared symbols like $ and ¥."""
+    upper = text.upper()
+    for code in re.findall(r"(?<![A-Z])([A-Z]{3})(?![A-Z])", upper):
+        if code in CURRENCY_CODES:
+            return code
+    for symbol, code in sorted(_UNAMBIGUOUS.items(), key=lambda kv: -len(kv[0])):
+        if symbol in text:
+            return code
+    for symbol, codes in _AMBIGUOUS.items():
+        if symbol in text:
+            return default if default in codes else codes[0]
+    return default
+
+
+def _amount(fragment: str, decimal_separator: str | None) -> Decimal | None:
+    parsed = Price.fromstring(fragment, decimal_separator=decimal_separator)
+    if parsed.amount is None:
+        return None
+    try:
+        value = Decimal(parsed.amount)
+    except InvalidOperation:
+        return None
+    if value < 0 or not value.is_finite():
+        return None
+    return value
+
+
+def parse_price(text: str | None, default_currency: str | None = None,
+                decimal_separator: str | None = None) -> PriceRange | None:
+    """Parse '¥ 1,299.00', '€ 97,39 – 128,72', 'IDR1,756,440.00', '1.299,00 €'. None where no price is shown.
+
+    A negative or non-numeric price ('Call for price', '-5') is no price: None, never a guess.
+    """
+    if not text:
+        return None
+    text = text.strip()[:MAX_PRICE_TEXT]
+    if re.match(r"^\s*[-−]", text):
+        return None
+    currency = currency_from_text(text, default_currency)
+    parts = [p for p in re.split(r"\s*(?:–|—|~|～|\bto\b|\s-\s|(?<=\d)-(?=\s*\D{0,4}\d))\s*", text) if p.strip()]
+    amounts = [a for a in (_amount(p, decimal_separator) for p in parts[:2]) if a is not None]
+    if not amounts:
+        return None
+    low = min(amounts)
+    high = max(amounts) if len(amounts) > 1 else None
+    return PriceRange(low=low, high=high, currency=currency)
+
+
+def convert(amount: Decimal, source: str, target: str, rates: dict[str, Decimal]) -> Decimal | None:
+    """Convert with configured rates ('USD/CNY': 7.2); None when no rate links the two currencies."""
+    if source == target:
+        return amount
+    if (rate := rates.get(f"{source}/{target}")) is not None:
+        return amount * rate
+    if (rate := rates.get(f"{target}/{source}")) is not None:
+        return amount / rate
+    return None

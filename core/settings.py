@@ -1,0 +1,48 @@
+"""The one typed settings object of a process. Only this module reads the environment."""
+
+from __future__ import annotations
+
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_URL = "sqlite:///brandpatrol.db"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings, from `BRANDPATROL_*` environment variables or explicit CLI flags."""
+
+    model_config = SettingsConfigDict(env_prefix="BRANDPATROL_", extra="ignore")
+
+    db: str = Field(DEFAULT_DB_URL, description="SQLAlchemy URL of the database.")
+    config: Path | None = Field(None, description="Path of the brand configuration (brandpatrol.yaml).")
+    chromium_path: Path | None = Field(
+        None,
+        description="Chromium executable for Playwright; empty means Playwright's own browser, "
+        "else Debian's /usr/bin/chromium when present.",
+    )
+    data_dir: Path = Field(Path("brandpatrol-data"), description="Working files: crawl job state, logs.")
+    log_level: str = "INFO"
+    # Untrusted-input bounds; every byte from a marketplace passes one of these.
+    image_max_bytes: int = 8 * 1024 * 1024
+    image_max_pixels: int = 40_000_000
+    fetch_timeout_s: float = 20.0
+    page_max_bytes: int = 16 * 1024 * 1024
+
+    def browser_executable(self) -> Path | None:
+        """The Chromium binary Playwright should launch, or None to use Playwright's own download."""
+        if self.chromium_path:
+            return self.chromium_path
+        for name in ("chromium", "chromium-browser", "google-chrome"):
+            found = shutil.which(name)
+            if found:
+                return Path(found)
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

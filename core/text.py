@@ -1,0 +1,32 @@
+"""Scraped text is data: normalised, stripped of control characters and capped before it is stored."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TITLE_MAX = 1000
+NAME_MAX = 200
+TEXT_MAX = 20_000
+
+# C0/C1 controls except tab and newline; zero-width and bidi overrides that hide or reorder what a reader sees.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def clean_text(value: object, limit: int = TEXT_MAX, *, single_line: bool = False) -> str:
+    """NFC-normalise, drop NULs/controls/invisible marks, fold whitespace, cap at `limit` characters."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value)[: limit * 4])
+    text = _INVISIBLE.sub("", text)
+    text = re.sub(r"\s+", " ", text) if single_line else re.sub(r"[ \t\r\f\v]+", " ", text)
+    return text.strip()[:limit]
+
+
+def clean_line(value: object, limit: int = TITLE_MAX) -> str:
+    return clean_text(value, limit, single_line=True)
+
+
+def fold_for_match(text: str) -> str:
+    """Case-, width- and space-insensitive form for comparing names (ＬＵＭＩＮＡ == lumina)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
