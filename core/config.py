@@ -294,7 +294,9 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"YAML syntax error at {where}: {problem} — fix the indentation or quoting"])
+        raise ConfigError(
+            source, [f"YAML syntax error at {where}: {problem} — fix the indentation or quoting"]
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["the file must be a mapping with at least 'brand' and 'products'"])
     lines: dict[tuple[Any, ...], int] = {}
@@ -304,7 +306,7 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     try:
         return BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e, lines) for e in exc.errors()]) from None
+        raise ConfigError(source, [_describe(dict(e), lines) for e in exc.errors()]) from None
 
 
 def load_config(path: Path | str) -> BrandConfig:

@@ -1,0 +1,273 @@
+"""The jobs behind the CLI and the scheduler: crawl, match, report, export, parse, serve the dashboard."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.catalogue import sync_catalogue
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from core.config import load_config
+from core.db import Database
+from core.export import write_csv, write_xlsx
+from core.models import (
+    SUSPECT_VERDICTS,
+    CrawlRun,
+    Finding,
+    Listing,
+    Marketplace,
+    Review,
+    ReviewDecision,
+    RunStatus,
+    Seller,
+)
+from core.settings import Settings
+
+Progress = Callable[[str], None]
+CRAWL_EXIT_STATUS = {0: RunStatus.OK, 3: RunStatus.PARTIAL, 4: RunStatus.FAILED}
+
+
+class JobError(RuntimeError):
+    """A job that cannot run, with what to do about it."""
+
+
+def echo_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def quiet(_message: str) -> None:
+    return None
+
+
+def absolute_db_url(url: str) -> str:
+    """SQLite paths made absolute, so child processes in another directory open the same file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.set(database=str(Path(parsed.database).expanduser().resolve())).render_as_string(
+            hide_password=False)
+    return url
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(absolute_db_url(settings.db))
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    marketplace: str
+    status: RunStatus
+    pages: int
+    items: int
+    seconds: float
+    errors: dict[str, Any]
+    stderr_tail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == RunStatus.OK
+
+    def summary(self) -> str:
+        line = (f"{self.marketplace}: {self.status.value} — {self.pages} pages, {self.items} listings "
+                f"in {self.seconds:.1f} s")
+        if self.status == RunStatus.FAILED:
+            line += (f"\n  no page could be fetched or the crawl could not start; stored listings are untouched."
+                     f"\n  check the marketplace's base_url/search_url and that the site is reachable."
+                     f"\n  {self.stderr_tail}")
+        elif self.status == RunStatus.PARTIAL:
+            line += f"\n  some pages failed: {json.dumps(self.errors, ensure_ascii=False)[:400]}"
+        return line
+
+
+def _last_run(db: Database, marketplace: str) -> CrawlRun | None:
+    with db.read() as session:
+        return session.scalar(
+            select(CrawlRun).join(Marketplace).where(Marketplace.name == marketplace)
+            .order_by(CrawlRun.id.desc()).limit(1)
+        )
+
+
+def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
+              log_level: str = "WARNING") -> CrawlResult:
+    """Crawl one marketplace in its own process and read back the run it recorded."""
+    db_url = absolute_db_url(settings.db)
+    command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
+               "--config", str(config_path.resolve()), "--db", db_url, "--log-level", log_level]
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+        stderr, code = proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        stderr = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "") + \
+            f"\ncrawl stopped after {timeout:.0f} s"
+        code = 4
+    elapsed = time.monotonic() - started
+    if code == 2:
+        raise JobError(stderr.strip() or f"crawl of {marketplace} could not start")
+    run = _last_run(Database(db_url), marketplace)
+    tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])[:600]
+    status = CRAWL_EXIT_STATUS.get(code, RunStatus.FAILED)
+    if run is None:
+        return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, tail)
+    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, tail)
+
+
+def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
+              progress: Progress = quiet) -> list[CrawlResult]:
+    config = load_config(config_path)
+    names = [m.name for m in config.marketplaces]
+    unknown = sorted(set(only or []) - set(names))
+    if unknown:
+        raise JobError(f"no marketplace named {', '.join(unknown)} in {config_path} (configured: {', '.join(names)})")
+    open_database(settings).dispose()  # migrate once, before the crawl processes start
+    results = []
+    for name in only or names:
+        progress(f"crawling {name} ...")
+        result = crawl_one(settings, config_path, name)
+        progress(f"  {result.status.value}: {result.pages} pages, {result.items} listings in {result.seconds:.1f} s")
+        results.append(result)
+    return results
+
+
+def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
+    from matching.run import run_matching
+
+    config = load_config(config_path)
+    db = open_database(settings)
+    progress("hashing reference photos ...")
+    sync = sync_catalogue(db, config)
+    for problem in getattr(sync, "errors", []):
+        progress(f"  reference problem: {problem}")
+    progress("matching listings ...")
+    summary = run_matching(db, config, full=full)
+    return summary.to_dict() if hasattr(summary, "to_dict") else dict(vars(summary))
+
+
+def evaluate(settings: Settings, labels: Path) -> dict[str, Any]:
+    from matching.evaluate import evaluate as evaluate_labels
+
+    if not labels.is_file():
+        raise JobError(f"labels file {labels} not found; pass --labels with a CSV of marketplace,external_id,label")
+    return evaluate_labels(open_database(settings), labels).to_dict()
+
+
+FINDING_COLUMNS = ["finding_id", "verdict", "score", "marketplace", "external_id", "url", "title", "price",
+                   "currency", "seller", "ship_from", "region", "reasons", "review"]
+
+
+def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: bool = False,
+                 marketplace: str | None = None) -> list[list[Any]]:
+    with db.read() as session:
+        query = (
+            select(Finding, Listing, Marketplace, Seller)
+            .join(Listing, Finding.listing_id == Listing.id)
+            .join(Marketplace, Listing.marketplace_id == Marketplace.id)
+            .outerjoin(Seller, Listing.seller_id == Seller.id)
+            .order_by(Finding.score.desc(), Finding.id)
+        )
+        if not include_all:
+            query = query.where(Finding.verdict.in_(SUSPECT_VERDICTS))
+        if marketplace:
+            query = query.where(Marketplace.name == marketplace)
+        rows = []
+        for finding, listing, market, seller in session.execute(query):
+            latest = session.scalar(select(Review.decision).where(Review.finding_id == finding.id)
+                                    .order_by(Review.id.desc()).limit(1))
+            if confirmed_only and latest != ReviewDecision.CONFIRMED:
+                continue
+            rows.append([
+                finding.id, finding.verdict.value, round(finding.score, 3), market.name, listing.external_id,
+                listing.url, listing.title, listing.price, listing.currency, seller.name if seller else None,
+                listing.location_text, listing.region or listing.country, "; ".join(finding.reasons),
+                latest.value if latest else None,
+            ])
+        return rows
+
+
+def print_findings(settings: Settings, fmt: str, include_all: bool, out: TextIO) -> None:
+    rows = finding_rows(open_database(settings), include_all=include_all)
+    if fmt == "csv":
+        write_csv(rows, FINDING_COLUMNS, out)
+        return
+    records = [dict(zip(FINDING_COLUMNS, row, strict=True)) for row in rows]
+    out.write(json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def export_confirmed(settings: Settings, out: Path, marketplace: str | None) -> int:
+    rows = finding_rows(open_database(settings), confirmed_only=True, marketplace=marketplace)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            write_csv(rows, FINDING_COLUMNS, handle)
+    elif suffix == ".xlsx":
+        write_xlsx(rows, FINDING_COLUMNS, out)
+    elif suffix == ".json":
+        records = [dict(zip(FINDING_COLUMNS, row, strict=True)) for row in rows]
+        out.write_text(json.dumps(records, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    else:
+        raise JobError(f"cannot export to '{out.name}': use a .csv, .xlsx or .json file name")
+    return len(rows)
+
+
+def parse_page(settings: Settings, source: str, marketplace: str | None) -> list[dict[str, Any]]:
+    from scrapy.http import HtmlResponse
+
+    from core.egress import EgressBlocked, EgressPolicy, FetchFailed, fetch
+    from crawler.extractors import extract_page
+
+    if source.startswith(("http://", "https://")):
+        hosts: list[str] = []
+        if settings.config:
+            hosts = load_config(settings.config).egress.allow_private_hosts
+        try:
+            result = fetch(source, EgressPolicy.from_hosts(hosts), max_bytes=settings.page_max_bytes,
+                           timeout=settings.fetch_timeout_s, accept="text/html,*/*")
+        except (EgressBlocked, FetchFailed) as exc:
+            raise JobError(f"cannot fetch {source[:200]}: {exc}") from None
+        url, body = result.url, result.body
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise JobError(f"{source} is neither a file nor an http(s) URL")
+        if path.stat().st_size > settings.page_max_bytes:
+            raise JobError(f"{source} is larger than {settings.page_max_bytes} bytes")
+        url, body = path.resolve().as_uri(), path.read_bytes()
+    response = HtmlResponse(url=url, body=body)
+    try:
+        listings = extract_page(response, marketplace)
+    except KeyError as exc:
+        raise JobError(str(exc.args[0])) from None
+    return [listing.to_json() for listing in listings]
+
+
+def serve_dashboard(settings: Settings, host: str, port: int) -> int:
+    open_database(settings).dispose()  # migrate before Streamlit starts
+    env = {**os.environ, "BRANDPATROL_DB": absolute_db_url(settings.db)}
+    app = importlib.util.find_spec("dashboard.app")
+    if app is None or app.origin is None:
+        raise JobError("the dashboard package is not installed; reinstall brandpatrol")
+    command = [sys.executable, "-m", "streamlit", "run", app.origin, "--server.address", host,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
+    try:
+        return subprocess.call(command, env=env)  # noqa: S603
+    except KeyboardInterrupt:
+        return 0
+
+
+def format_mapping(mapping: dict[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in mapping.items())
+
+
+def format_evaluation(report: dict[str, Any]) -> str:
+    keys = ("labelled", "flagged", "precision", "recall", "f1", "verdict_accuracy")
+    return "\n".join(f"{k}: {report[k]}" for k in keys if k in report)

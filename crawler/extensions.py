@@ -1,0 +1,73 @@
+"""The crawl-run recorder: one CrawlRun row per crawl, opened at start and closed with its counts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from core.models import RunStatus
+from crawler.storage import close_run, open_run
+
+logger = logging.getLogger(__name__)
+
+# Finish reasons that mean the crawl saw everything it set out to see.
+COMPLETE_REASONS = frozenset({"finished"})
+
+
+def pages_fetched(stats: dict[str, Any]) -> int:
+    """Responses for the crawl itself; robots.txt does not count."""
+    return int(stats.get("response_received_count", 0)) - int(stats.get("robotstxt/response_count", 0))
+
+
+def run_status(finish_reason: str, stats: dict[str, Any]) -> RunStatus:
+    """failed: nothing fetched; partial: stopped early or errors along the way; ok: a complete crawl."""
+    if pages_fetched(stats) <= 0:
+        return RunStatus.FAILED
+    errors = int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0))
+    if finish_reason not in COMPLETE_REASONS or errors or stats.get("retry/max_reached"):
+        return RunStatus.PARTIAL
+    return RunStatus.OK
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Spider) -> None:
+        context = getattr(spider, "context", None)
+        if context is None:
+            return
+        run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url)
+        spider.crawl_run_id = run_id  # type: ignore[attr-defined]
+        logger.info("crawl run %s started for %s", run_id, context.marketplace.name)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        context = getattr(spider, "context", None)
+        run_id = getattr(spider, "crawl_run_id", None)
+        if context is None or run_id is None:
+            return
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats.get_stats()
+        stats.setdefault("spider_exceptions", sum(v for k, v in stats.items()
+                                                   if k.startswith("spider_exceptions/")))
+        status = run_status(reason, stats)
+        drops = {k.split("/", 2)[-1]: v for k, v in stats.items() if k.startswith("brandpatrol/drops/")}
+        errors = {k: v for k, v in stats.items()
+                  if k.startswith(("downloader/exception_type_count/", "spider_exceptions/"))
+                  or k in ("log_count/ERROR", "retry/max_reached", "brandpatrol/egress_blocked")}
+        errors["finish_reason"] = reason
+        safe_stats = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in stats.items()}
+        close_run(context.db, run_id, status, pages=pages_fetched(stats),
+                  items=int(stats.get("item_scraped_count", 0)), drops=drops, errors=errors, stats=safe_stats,
+                  gone_after_runs=context.config.thresholds.gone_after_runs)
+        spider.crawl_status = status  # type: ignore[attr-defined]
+        logger.info("crawl run %s closed: %s (%s)", run_id, status, reason)

@@ -1,0 +1,78 @@
+"""What spiders yield: one listing as the page shows it, before normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass
+class ImageRecord:
+    """A listing photo after the image pipeline: hashes and a thumbnail, or the reason there are none."""
+
+    url: str
+    status: str
+    reason: str | None = None
+    sha256: str | None = None
+    phash: str | None = None
+    dhash: str | None = None
+    phash_mirror: str | None = None
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes | None = field(default=None, repr=False)
+
+
+@dataclass
+class ListingItem:
+    marketplace: str
+    external_id: str
+    url: str
+    title: str
+    price_text: str | None = None
+    price: Decimal | None = None
+    price_high: Decimal | None = None
+    currency: str | None = None
+    original_price: Decimal | None = None
+    seller_name: str | None = None
+    seller_id: str | None = None
+    location_text: str | None = None
+    country: str | None = None
+    region: str | None = None
+    image_urls: list[str] = field(default_factory=list)
+    description: str | None = None
+    sales: int | None = None
+    stock: int | None = None
+    condition: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Evidence and pipeline results; kept out of repr so logs stay readable.
+    html: bytes | None = field(default=None, repr=False)
+    screenshot: bytes | None = field(default=None, repr=False)
+    images: list[ImageRecord] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The extracted fields as JSON-safe values (for `brandpatrol parse --json`)."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if key in ("html", "screenshot", "images"):
+                continue
+            out[key] = str(value) if isinstance(value, Decimal) else value
+        return out
+
+
+@dataclass(frozen=True)
+class SearchCard:
+    """One result on a search page: enough to follow it, and what the card itself shows."""
+
+    url: str
+    external_id: str | None
+    title: str | None
+    price_text: str | None = None
+    location_text: str | None = None
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    cards: list[SearchCard]
+    next_url: str | None

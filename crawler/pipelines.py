@@ -1,0 +1,151 @@
+"""Item pipelines: validate and normalise, fetch and hash photos through the egress gate, store in batches.
+
+Each pipeline takes the crawler in `from_crawler` and reaches the crawl's context through the spider, so the
+same pipelines serve every spider and marketplace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import threads
+
+from core.egress import EgressBlocked, FetchFailed, fetch
+from core.images import ImageRejected, hash_image
+from core.models import ImageStatus
+from core.money import parse_price
+from core.regions import locate
+from core.text import NAME_MAX, TEXT_MAX, TITLE_MAX, clean_line, clean_text
+from crawler.context import CrawlContext
+from crawler.items import ImageRecord, ListingItem
+from crawler.storage import ListingStore
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGES_PER_LISTING = 6
+STORE_BATCH_SIZE = 50
+
+
+def _context(crawler: Crawler) -> CrawlContext:
+    context = getattr(crawler.spider, "context", None)
+    if context is None:
+        raise RuntimeError("BrandPatrol pipelines need a spider built on crawler.spiders.base.MarketplaceSpider")
+    return context
+
+
+class _CrawlerComponent:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    def drop(self, reason: str, detail: str) -> DropItem:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"brandpatrol/drops/{reason}")
+        return DropItem(f"{reason}: {detail}")
+
+
+class NormalisePipeline(_CrawlerComponent):
+    """Clean every scraped string, parse price to Decimal + ISO 4217, read the location as ISO 3166 codes."""
+
+    def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
+        context = _context(self.crawler)
+        item.title = clean_line(item.title, TITLE_MAX)
+        item.external_id = clean_line(item.external_id, 200)
+        for required in ("external_id", "url", "title"):
+            if not getattr(item, required):
+                raise self.drop("missing_required", f"{required} is empty on {item.url[:200]}")
+        item.description = clean_text(item.description, TEXT_MAX) or None
+        item.seller_name = clean_line(item.seller_name, NAME_MAX) or None
+        item.seller_id = clean_line(item.seller_id, NAME_MAX) or None
+        item.location_text = clean_line(item.location_text, 300) or None
+        if item.price is None and item.price_text:
+            parsed = parse_price(item.price_text, item.currency or context.marketplace.currency)
+            if parsed is not None:
+                item.price, item.price_high, item.currency = parsed.low, parsed.high, parsed.currency
+        if item.price is not None and not item.currency:
+            item.currency = context.marketplace.currency
+        location = locate(item.location_text)
+        if location is not None:
+            item.country, item.region = location.country, location.subdivision
+        item.image_urls = list(dict.fromkeys(u for u in item.image_urls if u))[:MAX_IMAGES_PER_LISTING]
+        return item
+
+
+class ImagePipeline(_CrawlerComponent):
+    """Fetch each listing photo through the egress gate (in a worker thread) and hash it.
+
+    A photo that is refused, unreachable or not an image is recorded with its status; the listing is kept.
+    """
+
+    def _fetch_and_hash(self, url: str, context: CrawlContext) -> ImageRecord:
+        settings = context.settings
+        try:
+            result = fetch(url, context.egress, max_bytes=settings.image_max_bytes,
+                           timeout=settings.fetch_timeout_s, accept="image/*")
+            hashes = hash_image(result.body, thumbnail=True, max_bytes=settings.image_max_bytes,
+                                max_pixels=settings.image_max_pixels)
+        except EgressBlocked as exc:
+            return ImageRecord(url=url, status=ImageStatus.BLOCKED, reason=exc.reason)
+        except FetchFailed as exc:
+            return ImageRecord(url=url, status=ImageStatus.FETCH_FAILED, reason=str(exc)[:300])
+        except ImageRejected as exc:
+            return ImageRecord(url=url, status=exc.status, reason=exc.reason[:300])
+        return ImageRecord(
+            url=url, status=ImageStatus.OK, sha256=hashes.sha256, phash=hashes.phash, dhash=hashes.dhash,
+            phash_mirror=hashes.phash_mirror, width=hashes.width, height=hashes.height,
+            thumbnail=hashes.thumbnail,
+        )
+
+    async def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
+        context = _context(self.crawler)
+        stats = self.crawler.stats
+        assert stats is not None
+        records = []
+        for url in item.image_urls:
+            record = await maybe_deferred_to_future(threads.deferToThread(self._fetch_and_hash, url, context))
+            stats.inc_value(f"brandpatrol/images/{record.status}")
+            if record.status != ImageStatus.OK:
+                logger.info("image %s: %s (%s)", record.status, url[:200], record.reason)
+            records.append(record)
+        item.images = records
+        return item
+
+
+class StoragePipeline(_CrawlerComponent):
+    """Upsert listings, sellers, photos, evidence and a price snapshot, a batch per transaction."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.buffer: list[ListingItem] = []
+        self.store: ListingStore | None = None
+
+    def _store(self) -> ListingStore:
+        if self.store is None:
+            context = _context(self.crawler)
+            run_id = getattr(self.crawler.spider, "crawl_run_id", None)
+            self.store = ListingStore(context.db, context.marketplace.name, run_id)
+        return self.store
+
+    def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
+        self.buffer.append(item)
+        if len(self.buffer) >= STORE_BATCH_SIZE:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        written = self._store().write_batch(batch)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("brandpatrol/stored", written)
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.flush()

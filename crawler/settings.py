@@ -1,0 +1,61 @@
+"""Scrapy settings of the BrandPatrol project (`scrapy.cfg` points here, so `scrapy crawl demo` works).
+
+Per-marketplace politeness (delay, concurrency, robots.txt) is applied by the spider from the brand config.
+"""
+
+BOT_NAME = "brandpatrol"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "BrandPatrol/0.1 (brand-protection monitor; +https://github.com/brandpatrol/brandpatrol)"
+ROBOTSTXT_OBEY = True
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Politeness and bounds: every byte from a marketplace is capped in size and time.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+CLOSESPIDER_TIMEOUT = 3 * 3600
+CLOSESPIDER_ERRORCOUNT = 500
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = True
+REACTOR_THREADPOOL_MAXSIZE = 12
+
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    # Background networking calls home; on a closed network it only produces refused connections.
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.EgressGateMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.NormalisePipeline": 100,
+    "crawler.pipelines.ImagePipeline": 300,
+    "crawler.pipelines.StoragePipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 100,
+}

@@ -1,0 +1,208 @@
+"""Writes a crawl's results: crawl runs, and batched upserts of listings with their seller, photos,
+evidence and price snapshot. Nothing is ever deleted; listings not seen for N complete runs are marked gone."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.db import Database
+from core.models import (
+    CrawlRun,
+    Evidence,
+    ImageStatus,
+    Listing,
+    ListingImage,
+    ListingSnapshot,
+    Marketplace,
+    RunStatus,
+    Seller,
+    utcnow,
+)
+from core.text import fold_for_match
+from crawler.items import ImageRecord, ListingItem
+
+
+def marketplace_id(session: Session, name: str, base_url: str | None = None) -> int:
+    existing = session.scalar(select(Marketplace.id).where(Marketplace.name == name))
+    if existing is not None:
+        return existing
+    market = Marketplace(name=name, base_url=base_url)
+    session.add(market)
+    session.flush()
+    return market.id
+
+
+def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int:
+    """Record a crawl run as started. Runs this host left running (a killed process) are closed as failed."""
+    with db.session() as session:
+        market = marketplace_id(session, marketplace, base_url)
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.marketplace_id == market, CrawlRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.FAILED, finished_at=utcnow(),
+                    errors={"interrupted": "the crawl process ended without closing its run"})
+        )
+        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid())
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items: int,
+              drops: dict[str, int], errors: dict[str, Any], stats: dict[str, Any],
+              gone_after_runs: int) -> None:
+    """Close a run; after a complete (ok) run, count misses of listings it did not see and mark the gone."""
+    with db.session() as session:
+        run = session.get(CrawlRun, run_id)
+        if run is None:
+            return
+        run.status, run.finished_at = status, utcnow()
+        run.pages, run.items, run.drops, run.errors, run.stats = pages, items, drops, errors, stats
+        if status != RunStatus.OK:
+            return  # a failed or partial crawl says nothing about what is gone
+        unseen = (Listing.marketplace_id == run.marketplace_id) & (
+            (Listing.last_run_id != run_id) | Listing.last_run_id.is_(None)
+        )
+        session.execute(update(Listing).where(unseen).values(missed_runs=Listing.missed_runs + 1))
+        session.execute(
+            update(Listing)
+            .where(unseen, Listing.gone.is_(False), Listing.missed_runs >= gone_after_runs)
+            .values(gone=True, gone_at=utcnow())
+        )
+
+
+def _evidence(session: Session, kind: str, media_type: str, raw: bytes | None, url: str,
+              at: datetime) -> str | None:
+    if not raw:
+        return None
+    digest = hashlib.sha256(raw).hexdigest()
+    if session.get(Evidence, digest) is None:
+        compress = media_type.startswith("text/")
+        session.add(Evidence(
+            sha256=digest, kind=kind, media_type=media_type, encoding="gzip" if compress else "identity",
+            size=len(raw), content=gzip.compress(raw, 6) if compress else raw, captured_at=at, url=url[:2048],
+        ))
+        session.flush()
+    return digest
+
+
+class ListingStore:
+    """Batched upserts for one marketplace within one crawl run."""
+
+    def __init__(self, db: Database, marketplace: str, run_id: int | None):
+        self.db = db
+        self.marketplace = marketplace
+        self.run_id = run_id
+
+    def write_batch(self, items: list[ListingItem]) -> int:
+        now = utcnow()
+        with self.db.session() as session:
+            market = marketplace_id(session, self.marketplace)
+            ids = [i.external_id for i in items]
+            existing = {
+                row.external_id: row
+                for row in session.scalars(
+                    select(Listing).where(Listing.marketplace_id == market, Listing.external_id.in_(ids))
+                )
+            }
+            for item in items:
+                seller = self._seller(session, market, item, now)
+                listing = existing.get(item.external_id)
+                if listing is None:
+                    listing = Listing(marketplace_id=market, external_id=item.external_id, url=item.url,
+                                      title=item.title, first_seen=now, content_version=1)
+                    session.add(listing)
+                    existing[item.external_id] = listing
+                    changed = True
+                else:
+                    changed = self._changed(listing, item, seller)
+                self._apply(listing, item, seller, now)
+                if changed and listing.id is not None:
+                    listing.content_version += 1
+                session.flush()
+                if self._store_images(session, listing, item.images, now) and not changed:
+                    listing.content_version += 1
+                self._snapshot(session, listing, item, now)
+        return len(items)
+
+    def _seller(self, session: Session, market: int, item: ListingItem, now: datetime) -> Seller | None:
+        if not (item.seller_id or item.seller_name):
+            return None
+        key = item.seller_id or fold_for_match(item.seller_name or "")
+        seller = session.scalar(select(Seller).where(Seller.marketplace_id == market, Seller.seller_key == key))
+        if seller is None:
+            seller = Seller(marketplace_id=market, seller_key=key[:200], name=item.seller_name or key,
+                            external_id=item.seller_id, first_seen=now)
+            session.add(seller)
+        seller.name = item.seller_name or seller.name
+        seller.last_seen = now
+        if item.location_text:
+            seller.location_text, seller.country, seller.region = item.location_text, item.country, item.region
+        session.flush()
+        return seller
+
+    @staticmethod
+    def _changed(listing: Listing, item: ListingItem, seller: Seller | None) -> bool:
+        return (
+            listing.title != item.title
+            or listing.price != item.price
+            or listing.currency != item.currency
+            or listing.description != item.description
+            or listing.region != item.region
+            or listing.country != item.country
+            or listing.seller_id != (seller.id if seller else None)
+        )
+
+    def _apply(self, listing: Listing, item: ListingItem, seller: Seller | None, now: datetime) -> None:
+        listing.url, listing.title, listing.description = item.url[:2048], item.title, item.description
+        listing.price, listing.price_high, listing.currency = item.price, item.price_high, item.currency
+        listing.location_text, listing.country, listing.region = item.location_text, item.country, item.region
+        listing.seller_id = seller.id if seller else None
+        listing.last_seen, listing.last_run_id, listing.missed_runs = now, self.run_id, 0
+        listing.gone, listing.gone_at = False, None
+
+    @staticmethod
+    def _store_images(session: Session, listing: Listing, records: list[ImageRecord], now: datetime) -> bool:
+        """Upsert photos; True when a photo's content is new or changed (matching must look again)."""
+        changed = False
+        current = {img.url: img for img in session.scalars(
+            select(ListingImage).where(ListingImage.listing_id == listing.id))}
+        for position, record in enumerate(records):
+            row = current.get(record.url)
+            if row is None:
+                row = ListingImage(listing_id=listing.id, url=record.url[:2048])
+                session.add(row)
+            if record.status != ImageStatus.OK and row.status == ImageStatus.OK:
+                # A photo that failed this time keeps its earlier good hashes; only the failure is noted.
+                row.status_reason = f"last fetch: {record.status}: {record.reason}"[:300]
+                continue
+            if row.sha256 != record.sha256 or row.status != record.status:
+                changed = True
+            row.position, row.status, row.status_reason = position, ImageStatus(record.status), record.reason
+            row.sha256, row.phash, row.dhash, row.phash_mirror = (
+                record.sha256, record.phash, record.dhash, record.phash_mirror)
+            row.width, row.height, row.thumbnail, row.fetched_at = (
+                record.width, record.height, record.thumbnail, now)
+        return changed
+
+    def _snapshot(self, session: Session, listing: Listing, item: ListingItem, now: datetime) -> None:
+        html = _evidence(session, "html", "text/html", item.html, item.url, now)
+        shot = _evidence(session, "screenshot", "image/png", item.screenshot, item.url, now)
+        snapshot = None
+        if self.run_id is not None:
+            snapshot = session.scalar(select(ListingSnapshot).where(
+                ListingSnapshot.listing_id == listing.id, ListingSnapshot.crawl_run_id == self.run_id))
+        if snapshot is None:
+            snapshot = ListingSnapshot(listing_id=listing.id, crawl_run_id=self.run_id)
+            session.add(snapshot)
+        snapshot.captured_at, snapshot.title = now, item.title
+        snapshot.price, snapshot.price_high, snapshot.currency = item.price, item.price_high, item.currency
+        snapshot.sales, snapshot.stock = item.sales, item.stock
+        snapshot.html_sha256, snapshot.screenshot_sha256 = html, shot
