@@ -1,0 +1,36 @@
+"""Shared fixtures: real SQLite databases in temporary folders, the shared real-page fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.db import Database
+from core.settings import get_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_PAGES = REPO.parent / "shared" / "fixtures" / "pages"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test reads the environment afresh (tests set BRANDPATROL_* variables)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def shared_pages() -> Path:
+    if not SHARED_PAGES.is_dir():
+        pytest.skip(f"real marketplace pages not found at {SHARED_PAGES} (shared/ sits beside the repository)")
+    return SHARED_PAGES

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "brandpatrol.example.yaml"
+
+MINIMAL = """\
+brand:
+  name: Acme
+products:
+  - sku: A-1
+    names: {en: Acme Widget, zh: 艾克米小部件}
+    prices:
+      - {currency: cny, suggested: 100, floor: 80}
+authorised_sellers:
+  - name: Acme Official
+    marketplace: shop
+    regions: [cn-gd, CN]
+marketplaces:
+  - name: shop
+    start_urls: ["https://shop.example/search?q=acme"]
+"""
+
+
+def test_minimal_config_normalises_codes() -> None:
+    config = parse_config(MINIMAL)
+    product = config.products[0]
+    assert product.prices[0].currency == "CNY"
+    assert product.price_in("CNY") is not None
+    assert product.price_in("CNY").floor == Decimal("80")  # type: ignore[union-attr]
+    assert config.authorised_sellers[0].regions == ["CN-GD", "CN"]
+    assert config.schedule.cron == "0 2 * * *"
+
+
+def test_error_names_field_line_and_fix() -> None:
+    bad = MINIMAL.replace("floor: 80", "floor: 180")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad, "brand.yaml")
+    message = str(caught.value)
+    assert "products.0.prices.0" in message
+    assert "line 7" in message
+    assert "floor 180 is above suggested 100" in message
+
+
+def test_unknown_key_and_bad_region_are_reported_together() -> None:
+    bad = MINIMAL.replace("regions: [cn-gd, CN]", "regions: [XX-ZZ]").replace("brand:\n", "brand:\n  colour: red\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad, "brand.yaml")
+    problems = caught.value.problems
+    assert any("brand.colour" in p and "remove 'colour'" in p and "line 2" in p for p in problems)
+    assert any("XX-ZZ" in p and "ISO 3166" in p for p in problems)
+
+
+def test_yaml_syntax_error_gives_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("brand:\n  name: [unclosed\nproducts: []\n", "b.yaml")
+    assert "YAML syntax error at line" in str(caught.value)
+
+
+def test_seller_on_unknown_marketplace() -> None:
+    bad = MINIMAL.replace("marketplace: shop", "marketplace: ebay")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad)
+    assert "names marketplace 'ebay'" in str(caught.value)
+
+
+def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("brand: {name: Caf\xe9}".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(latin)
+
+
+def test_annotated_example_is_valid() -> None:
+    config = load_config(EXAMPLE)
+    assert config.products and config.marketplaces

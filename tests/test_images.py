@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+
+from core.images import ImageRejected, decode, hamming, hash_image
+from core.models import ImageStatus
+from tests.images import jpeg, mirrored, photo, png
+
+
+def test_hashes_are_fixed_width_hex_and_stable() -> None:
+    first = hash_image(jpeg(photo("coffee")))
+    again = hash_image(jpeg(photo("coffee")))
+    assert len(first.phash) == len(first.dhash) == len(first.phash_mirror) == 16
+    int(first.phash, 16)
+    assert first.phash == again.phash
+    assert (first.width, first.height) == (600, 400)
+
+
+def test_resized_copy_is_near_and_unrelated_photo_is_far() -> None:
+    original = hash_image(jpeg(photo("coffee")))
+    smaller = hash_image(jpeg(photo("coffee").resize((300, 200)), quality=60))
+    other = hash_image(jpeg(photo("astronaut")))
+    assert hamming(original.phash, smaller.phash) <= 6
+    assert hamming(original.phash, other.phash) > 20
+
+
+def test_mirror_matches_through_mirrored_hash() -> None:
+    original = hash_image(jpeg(photo("chelsea")))
+    flipped = hash_image(jpeg(mirrored(photo("chelsea"))))
+    assert hamming(original.phash, flipped.phash) > 10
+    assert hamming(original.phash_mirror, flipped.phash) <= 4
+
+
+def test_white_border_is_trimmed() -> None:
+    image = photo("astronaut")
+    framed = Image.new("RGB", (int(image.width * 1.2), int(image.height * 1.2)), "white")
+    framed.paste(image, (image.width // 10, image.height // 10))
+    assert hamming(hash_image(jpeg(image)).phash, hash_image(jpeg(framed)).phash) <= 4
+
+
+def test_decompression_bomb_rejected() -> None:
+    bomb = Image.new("1", (30000, 30000), 0)
+    data = io.BytesIO()
+    bomb.save(data, format="PNG", optimize=True)
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(data.getvalue())
+    assert caught.value.status == ImageStatus.TOO_LARGE  # refused from the header's size, never decoded
+    assert "pixel" in caught.value.reason
+
+
+def test_truncated_jpeg_rejected() -> None:
+    whole = jpeg(photo("coffee"))
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(whole[: len(whole) // 2])
+    assert caught.value.status == ImageStatus.CORRUPT
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_html_served_as_image() -> None:
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(b"<!doctype html><html><body>404 not found</body></html>")
+    assert caught.value.status == ImageStatus.NOT_IMAGE
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "EPS", "BMP"])
+def test_format_allowlist(fmt: str) -> None:
+    out = io.BytesIO()
+    photo("coffee").resize((64, 64)).save(out, format=fmt)
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(out.getvalue())
+    assert caught.value.status == ImageStatus.UNSUPPORTED_FORMAT
+
+
+def test_svg_and_fits_rejected() -> None:
+    for data in (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', b"SIMPLE  =                    T" + b" " * 200):
+        with pytest.raises(ImageRejected) as caught:
+            hash_image(data)
+        assert caught.value.status in (ImageStatus.NOT_IMAGE, ImageStatus.UNSUPPORTED_FORMAT)
+
+
+def test_animated_gif_reads_first_frame_only() -> None:
+    frames = [Image.new("L", (64, 64), i % 256) for i in range(5000)]
+    ImageDraw.Draw(frames[0]).rectangle((8, 8, 40, 40), fill=200)
+    ImageDraw.Draw(frames[0]).ellipse((30, 10, 60, 50), fill=90)
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:])
+    assert Image.open(io.BytesIO(out.getvalue())).n_frames > 1000
+    decoded, _size = decode(out.getvalue())
+    assert decoded.size == (64, 64)
+    first_frame_only = hash_image(out.getvalue())
+    frame_zero = io.BytesIO()
+    frames[0].save(frame_zero, format="GIF")
+    assert first_frame_only.phash == hash_image(frame_zero.getvalue()).phash
+
+
+def test_alpha_flattened_and_blank_gate() -> None:
+    logo = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.ellipse((40, 40, 160, 160), fill=(200, 30, 30, 255))
+    draw.rectangle((90, 20, 110, 180), fill=(20, 20, 160, 255))
+    first, second = hash_image(png(logo)), hash_image(png(logo))
+    assert int(first.phash, 16) != 0 and first.phash == second.phash
+    for blank in (Image.new("RGB", (300, 300), "white"), Image.new("RGB", (300, 300), (12, 200, 40))):
+        with pytest.raises(ImageRejected) as caught:
+            hash_image(jpeg(blank))
+        assert caught.value.status == ImageStatus.BLANK
+
+
+def test_exif_orientation_applied() -> None:
+    image = photo("chelsea")
+    rotated = image.rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view": undoes the 90 degree counter-clockwise turn above
+    tagged = jpeg(rotated, exif=exif.tobytes())
+    assert hamming(hash_image(jpeg(image)).phash, hash_image(tagged).phash) <= 6
+
+
+def test_size_cap() -> None:
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(jpeg(photo("coffee")), max_bytes=1000)
+    assert caught.value.status == ImageStatus.TOO_LARGE
+
+
+def test_thumbnail_is_small_jpeg() -> None:
+    result = hash_image(jpeg(photo("astronaut")), thumbnail=True)
+    assert result.thumbnail is not None
+    thumb = Image.open(io.BytesIO(result.thumbnail))
+    assert thumb.format == "JPEG" and max(thumb.size) <= 256

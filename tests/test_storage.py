@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from core.db import Database
+from core.models import Listing, ListingImage, Marketplace
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(db: Database) -> None:
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert int(session.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000
+    assert {"listing", "finding", "review", "notice", "crawl_run", "alembic_version"} <= set(db.table_names())
+
+
+def test_migration_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    Database(url).dispose()
+    again = Database(url)
+    with again.read() as session:
+        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_hash_roundtrip_high_bit(db: Database) -> None:
+    with db.session() as session:
+        market = Marketplace(name="m")
+        session.add(market)
+        session.flush()
+        listing = Listing(marketplace_id=market.id, external_id="1", url="u", title="t")
+        session.add(listing)
+        session.flush()
+        session.add(ListingImage(listing_id=listing.id, url="u", phash="ffffffffffffffff", dhash="8000000000000001"))
+    with db.read() as session:
+        image = session.scalars(select(ListingImage)).one()
+        assert (image.phash, image.dhash) == ("ffffffffffffffff", "8000000000000001")
+
+
+def _writer(url: str, rows: int) -> None:
+    database = Database(url, migrate_schema=False)
+    with database.session() as session:
+        market_id = session.scalar(select(Marketplace.id))
+    for start in range(0, rows, 500):
+        with database.session() as session:
+            session.add_all(Listing(marketplace_id=market_id, external_id=f"w{i}", url="u", title="t")
+                            for i in range(start, start + 500))
+
+
+def test_writer_and_reader_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wr.db'}"
+    db = Database(url)
+    with db.session() as session:
+        session.add(Marketplace(name="m"))
+    context = multiprocessing.get_context("spawn")
+    writer = context.Process(target=_writer, args=(url, 20_000))
+    writer.start()
+    seen = 0
+    while writer.is_alive():
+        with db.read() as session:
+            seen = session.scalar(select(Listing.id).order_by(Listing.id.desc()).limit(1)) or 0
+    writer.join()
+    assert writer.exitcode == 0
+    with db.read() as session:
+        assert session.scalar(text("SELECT count(*) FROM listing")) == 20_000
+    assert seen <= 20_000
