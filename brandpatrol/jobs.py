@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.catalogue import sync_catalogue
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -140,6 +139,8 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
 
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
     from matching.run import run_matching
+
+    from core.catalogue import sync_catalogue
 
     config = load_config(config_path)
     db = open_database(settings)

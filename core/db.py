@@ -100,11 +100,9 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A short read-only transaction (never takes SQLite's write lock)."""
+        # Closing (not rolling back) ends the transaction and keeps loaded objects readable when detached.
         with self.read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def table_names(self) -> list[str]:
         return inspect(self.engine).get_table_names()

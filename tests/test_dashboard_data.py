@@ -171,7 +171,7 @@ def test_bulk_review_skips_findings_reviewed_by_someone_else(world: World) -> No
     result = data.review(world.db, [a, b, c, a, 424242], ReviewDecision.DISMISSED, "dave", "bulk")
     assert result.reviewed == [a, c] and result.skipped == [b] and result.missing == [424242]
     assert present.review_summary(result) == (
-        "Dismissed 2 findings. Skipped 1 finding already reviewed by someone else. 1 finding no longer exist."
+        "Dismissed 2 findings. Skipped 1 finding already reviewed by someone else. 1 finding no longer exists."
     )
     reviews = all_rows(world.db, Review)
     assert [(r.finding_id, r.reviewer) for r in reviews] == [(b, "carol"), (a, "dave"), (c, "dave")]

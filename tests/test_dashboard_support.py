@@ -208,6 +208,6 @@ class World:
 def all_rows(db: Database, model: type[Any]) -> list[Any]:
     """Every row of a table, detached with its loaded values (read() rolls back, which would expire them)."""
     with db.read() as s:
-        rows = list(s.scalars(select(model).order_by(model.id)))
+        rows: list[Any] = list(s.scalars(select(model).order_by(model.id)))
         s.expunge_all()
         return rows

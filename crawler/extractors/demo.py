@@ -15,6 +15,7 @@ from crawler.extractors.structured import as_text, first_offer, image_list, json
 from crawler.items import ListingItem, SearchCard, SearchPage
 
 _ITEM_ID = re.compile(r"/item/([A-Za-z0-9_-]{1,64})")
+_LOCATION_LABEL = re.compile(r"^\s*(发货地|所在地|ships from|location)\s*[:：]\s*", re.IGNORECASE)
 
 
 def _text(selector: Selector, css: str) -> str | None:
@@ -57,7 +58,7 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         price_text = f"{currency or ''} {offer['price']}".strip()
     shop = response.css("a.shop-name")
     seller = as_text(offer.get("seller")) or _text(response.selector, "a.shop-name")
-    location = _text(response.selector, ".ship-from")
+    location = _LOCATION_LABEL.sub("", _text(response.selector, ".ship-from") or "") or None
     images = image_list(product.get("image")) or response.css(".gallery img::attr(src)").getall()
     sales = re.search(r"\d+", _text(response.selector, ".item-sales") or "")
     return ListingItem(

@@ -1,0 +1,36 @@
+# The two commands of the Quick start: `make demo` and `make test`. Each sets up what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test install browser lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+browser:
+	@bash tools/install-browser.sh
+
+## Serve the demo marketplace on 127.0.0.1, crawl it, match, and serve the dashboard on 127.0.0.1:8501.
+demo: install browser
+	$(BIN)/brandpatrol demo
+
+## Run the whole test suite.
+test: install browser
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install browser
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .brandpatrol-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""The crawler against the real demo marketplace on 127.0.0.1: both shop styles, the second in Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from brandpatrol import jobs
+from brandpatrol.demo import DemoServer, build_catalogue
+from core.db import Database
+from core.models import CrawlRun, ImageStatus, Listing, ListingImage, ListingSnapshot, RunStatus
+from core.settings import Settings, get_settings
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoServer, Path, Settings]]:
+    workdir = tmp_path_factory.mktemp("demo")
+    catalogue = build_catalogue()
+    with DemoServer(catalogue) as server:
+        config = catalogue.write_workspace(workdir, server.base_url)
+        settings = get_settings().model_copy(update={"db": f"sqlite:///{workdir / 'crawl.db'}", "config": config})
+        yield server, config, settings
+
+
+def _count(db: Database, *where: object) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Listing).where(*where)) or 0)
+
+
+def test_server_rendered_shop_crawled_completely(demo: tuple[DemoServer, Path, Settings]) -> None:
+    server, config, settings = demo
+    result = jobs.crawl_one(settings, config, "demo-shop")
+    assert result.status == RunStatus.OK, result.summary()
+    db = jobs.open_database(settings)
+    expected = {x.external_id for x in build_catalogue().listings if x.marketplace == "demo-shop"}
+    with db.read() as session:
+        stored = set(session.scalars(select(Listing.external_id).where(Listing.marketplace.has(name="demo-shop"))))
+        assert stored == expected
+        sample = session.scalars(select(Listing).where(Listing.marketplace.has(name="demo-shop"))).first()
+        assert sample is not None and sample.price is not None and sample.currency == "CNY"
+        assert session.scalar(select(func.count()).select_from(ListingImage)
+                              .where(ListingImage.status == ImageStatus.OK, ListingImage.thumbnail.is_not(None))) > 0
+        assert session.scalar(select(func.count()).select_from(ListingSnapshot)
+                              .where(ListingSnapshot.html_sha256.is_not(None))) >= len(expected)
+    assert server.hits["/robots.txt"] >= 1
+
+    # A second crawl updates the same rows: no duplicates, a second snapshot per listing.
+    again = jobs.crawl_one(settings, config, "demo-shop")
+    assert again.status == RunStatus.OK
+    assert _count(db, Listing.marketplace.has(name="demo-shop")) == len(expected)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ListingSnapshot)) == 2 * len(expected)
+
+
+@pytest.mark.browser
+def test_javascript_shop_crawled_in_chromium(demo: tuple[DemoServer, Path, Settings]) -> None:
+    server, config, settings = demo
+    if settings.browser_executable() is None and not shutil.which("chromium"):
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-browser.sh)")
+    result = jobs.crawl_one(settings, config, "demo-js")
+    assert result.status == RunStatus.OK, result.summary()
+    db = jobs.open_database(settings)
+    js_listings = [x for x in build_catalogue().listings if x.marketplace == "demo-js"]
+    expected = {x.external_id for x in js_listings}
+    with db.read() as session:
+        stored = set(session.scalars(select(Listing.external_id).where(Listing.marketplace.has(name="demo-js"))))
+        assert stored == expected
+        shots = session.scalar(
+            select(func.count()).select_from(ListingSnapshot).join(Listing)
+            .where(Listing.marketplace.has(name="demo-js"), ListingSnapshot.screenshot_sha256.is_not(None)))
+        assert shots == len(expected)
+    # The shell carries no data: listings could only come from the browser running the shop's script.
+    assert server.hits["/api/search"] >= 1 and server.hits["/static/app.js"] >= 1
+    # The browser fetched no photo itself; the pipeline did, through the egress gate.
+    photo_hits = [server.hits[f"/img/{name}.jpg"] for x in js_listings for name in x.image_names]
+    assert photo_hits and all(count == 1 for count in photo_hits)
+
+
+def test_unreachable_marketplace_fails_clearly_and_loses_nothing(demo: tuple[DemoServer, Path, Settings],
+                                                                  tmp_path: Path) -> None:
+    server, config, settings = demo
+    jobs.crawl_one(settings, config, "demo-shop")
+    db = jobs.open_database(settings)
+    before = _count(db, Listing.marketplace.has(name="demo-shop"), Listing.gone.is_(False))
+    assert before > 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    broken = tmp_path / "brandpatrol.yaml"
+    broken.write_text(config.read_text(encoding="utf-8").replace(server.base_url, f"http://127.0.0.1:{closed_port}"),
+                      encoding="utf-8")
+    (tmp_path / "references").symlink_to(config.parent / "references")
+    result = jobs.crawl_one(settings, broken, "demo-shop")
+    assert result.status == RunStatus.FAILED
+    assert "check the marketplace's base_url" in result.summary()
+    assert _count(db, Listing.marketplace.has(name="demo-shop"), Listing.gone.is_(False)) == before
+    with db.read() as session:
+        last = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert last is not None and last.status == RunStatus.FAILED and last.pages == 0
