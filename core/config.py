@@ -131,8 +131,10 @@ class Marketplace(_Strict):
     start_urls: list[str] = Field(default_factory=list)
     search_terms: list[str] = Field(default_factory=list)
     javascript: bool = Field(False, description="render pages in Chromium before extracting")
+    wait_for: str | None = Field(None, description="CSS selector a rendered page shows once its data is in")
     extractor: str | None = Field(None, description="named extractor for listing pages, e.g. demo")
     selectors: FieldSelectors | None = None
+    id_from_url: str | None = Field(None, description="regex whose first group is the listing id in its URL")
     max_pages: int = Field(50, ge=1, le=10_000)
     download_delay: float = Field(0.0, ge=0, le=600)
     concurrency: int = Field(4, ge=1, le=64)
@@ -147,6 +149,11 @@ class Marketplace(_Strict):
             )
         if self.search_url and "{query}" not in self.search_url:
             raise ValueError("search_url must contain {query} where the search term goes")
+        if self.id_from_url:
+            try:
+                re.compile(self.id_from_url)
+            except re.error as exc:
+                raise ValueError(f"id_from_url is not a valid regular expression: {exc}") from None
         return self
 
 

@@ -62,7 +62,8 @@ class CrawlRunRecorder:
         status = run_status(reason, stats)
         drops = {k.split("/", 2)[-1]: v for k, v in stats.items() if k.startswith("brandpatrol/drops/")}
         errors = {k: v for k, v in stats.items()
-                  if k.startswith(("downloader/exception_type_count/", "spider_exceptions/"))
+                  if k.startswith(("downloader/exception_type_count/", "spider_exceptions/",
+                                   "brandpatrol/selector_miss/"))
                   or k in ("log_count/ERROR", "retry/max_reached", "brandpatrol/egress_blocked")}
         errors["finish_reason"] = reason
         safe_stats = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in stats.items()}

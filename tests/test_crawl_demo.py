@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from brandpatrol import jobs
@@ -104,3 +105,48 @@ def test_unreachable_marketplace_fails_clearly_and_loses_nothing(demo: tuple[Dem
     with db.read() as session:
         last = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert last is not None and last.status == RunStatus.FAILED and last.pages == 0
+
+
+def _with_configured_marketplace(config: Path, base_url: str, target: Path) -> Path:
+    """The demo's config plus a marketplace described only by selectors (the generic spider)."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["marketplaces"].append({
+        "name": "demo-configured",
+        "spider": "configured",
+        "base_url": base_url,
+        "search_url": base_url + "/js/search?q={query}&page={page}",
+        "search_terms": ["Lumina"],
+        "javascript": True,
+        "wait_for": "body[data-ready]",
+        "currency": "CNY",
+        "id_from_url": r"/item/([A-Za-z0-9_-]+)",
+        "selectors": {
+            "item": "li.card",
+            "link": "a.card-link::attr(href)",
+            "next_page": "a.next::attr(href)",
+            "title": "h1.item-title::text",
+            "price": ".item-price::text",
+            "seller": "a.shop-name::text",
+            "seller_id": "xpath://a[contains(@class, 'shop-name')]/@data-shop-id",
+            "location": ".ship-from::text",
+            "image": ".gallery img::attr(src)",
+        },
+    })
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+@pytest.mark.browser
+def test_marketplace_described_only_in_yaml(demo: tuple[DemoServer, Path, Settings]) -> None:
+    server, config, settings = demo
+    configured = _with_configured_marketplace(config, server.base_url, config.parent / "configured.yaml")
+    result = jobs.crawl_one(settings, configured, "demo-configured")
+    assert result.status == RunStatus.OK, result.summary()
+    db = jobs.open_database(settings)
+    truth = {x.external_id: x for x in build_catalogue().listings if x.marketplace == "demo-js"}
+    with db.read() as session:
+        rows = session.scalars(select(Listing).where(Listing.marketplace.has(name="demo-configured"))).all()
+        assert {row.external_id for row in rows} == set(truth)
+        for row in rows:
+            assert row.price == truth[row.external_id].price
+            assert row.seller is not None and row.seller.external_id == truth[row.external_id].seller_id

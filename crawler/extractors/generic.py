@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import TextResponse
 
 from crawler.extractors.structured import as_text, first_offer, image_list, jsonld_products, microdata_product
 from crawler.items import ListingItem
+
+
+def url_identity(url: str) -> str:
+    """A stable id for a listing page whose marketplace id is unknown: a hash of its URL sans query."""
+    parts = urlsplit(url)
+    return hashlib.sha256(f"{parts.netloc.lower()}{parts.path}".encode()).hexdigest()[:20]
 
 
 def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | None:
@@ -24,8 +30,8 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
     price_text = " ".join(p for p in (currency, price, "-" if high else None, high) if p) or None
     images = image_list(product.get("image")) or response.css('meta[property="og:image"]::attr(content)').getall()
     canonical = response.css('link[rel="canonical"]::attr(href)').get() or response.url
-    external_id = (as_text(product.get("sku")) or as_text(product.get("productID"))
-                   or hashlib.sha256(canonical.encode()).hexdigest()[:16])
+    # A product SKU is often the brand's, shared by many listings; the page's own URL identifies the listing.
+    external_id = url_identity(canonical)
     return ListingItem(
         marketplace=marketplace,
         external_id=external_id,
@@ -36,4 +42,5 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         seller_name=as_text(offer.get("seller")),
         image_urls=[urljoin(response.url, u) for u in images],
         description=as_text(product.get("description")),
+        extra={"sku": as_text(product.get("sku"))} if product.get("sku") else {},
     )

@@ -20,8 +20,10 @@ class MarketplaceSpider(scrapy.Spider):
 
     context: CrawlContext
     crawl_run_id: int | None = None
-    # CSS selector the rendered page shows once its data is in; None waits for the load event only.
-    wait_for_selector: str | None = None
+    @property
+    def wait_selector(self) -> str | None:
+        """CSS selector a rendered page shows once its data is in; None waits for the load event only."""
+        return None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
@@ -50,8 +52,8 @@ class MarketplaceSpider(scrapy.Spider):
         meta = dict(kwargs.pop("meta", {}) or {})
         if self.context.marketplace.javascript:
             methods = []
-            if self.wait_for_selector:
-                methods.append(PageMethod("wait_for_selector", self.wait_for_selector, timeout=15_000))
+            if self.wait_selector:
+                methods.append(PageMethod("wait_for_selector", self.wait_selector, timeout=15_000))
             if evidence:
                 methods.append(PageMethod("screenshot", full_page=True, type="png"))
             meta.update(playwright=True, playwright_page_methods=methods)

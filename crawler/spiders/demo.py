@@ -16,7 +16,10 @@ from crawler.spiders.base import MarketplaceSpider
 
 class DemoSpider(MarketplaceSpider):
     name = "demo"
-    wait_for_selector = "body[data-ready]"
+
+    @property
+    def wait_selector(self) -> str | None:
+        return "body[data-ready]"
 
     async def start(self) -> AsyncIterator[Any]:
         market = self.context.marketplace
