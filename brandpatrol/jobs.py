@@ -138,9 +138,8 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
 
 
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
-    from matching.run import run_matching
-
     from core.catalogue import sync_catalogue
+    from matching.run import run_matching
 
     config = load_config(config_path)
     db = open_database(settings)
@@ -224,6 +223,7 @@ def parse_page(settings: Settings, source: str, marketplace: str | None) -> list
 
     from core.egress import EgressBlocked, EgressPolicy, FetchFailed, fetch
     from crawler.extractors import extract_page
+    from crawler.normalise import MissingField, normalise_listing
 
     if source.startswith(("http://", "https://")):
         hosts: list[str] = []
@@ -247,7 +247,13 @@ def parse_page(settings: Settings, source: str, marketplace: str | None) -> list
         listings = extract_page(response, marketplace)
     except KeyError as exc:
         raise JobError(str(exc.args[0])) from None
-    return [listing.to_json() for listing in listings]
+    out = []
+    for listing in listings:
+        try:
+            out.append(normalise_listing(listing).to_json())
+        except MissingField as exc:
+            out.append({**listing.to_json(), "error": f"dropped by the pipeline: {exc}"})
+    return out
 
 
 def serve_dashboard(settings: Settings, host: str, port: int) -> int:

@@ -17,16 +17,13 @@ from twisted.internet import threads
 from core.egress import EgressBlocked, FetchFailed, fetch
 from core.images import ImageRejected, hash_image
 from core.models import ImageStatus
-from core.money import parse_price
-from core.regions import locate
-from core.text import NAME_MAX, TEXT_MAX, TITLE_MAX, clean_line, clean_text
 from crawler.context import CrawlContext
 from crawler.items import ImageRecord, ListingItem
+from crawler.normalise import MissingField, normalise_listing
 from crawler.storage import ListingStore
 
 logger = logging.getLogger(__name__)
 
-MAX_IMAGES_PER_LISTING = 6
 STORE_BATCH_SIZE = 50
 
 
@@ -52,30 +49,13 @@ class _CrawlerComponent:
 
 
 class NormalisePipeline(_CrawlerComponent):
-    """Clean every scraped string, parse price to Decimal + ISO 4217, read the location as ISO 3166 codes."""
+    """Validate and normalise (see crawler.normalise); a listing without a required field is dropped."""
 
     def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
-        context = _context(self.crawler)
-        item.title = clean_line(item.title, TITLE_MAX)
-        item.external_id = clean_line(item.external_id, 200)
-        for required in ("external_id", "url", "title"):
-            if not getattr(item, required):
-                raise self.drop("missing_required", f"{required} is empty on {item.url[:200]}")
-        item.description = clean_text(item.description, TEXT_MAX) or None
-        item.seller_name = clean_line(item.seller_name, NAME_MAX) or None
-        item.seller_id = clean_line(item.seller_id, NAME_MAX) or None
-        item.location_text = clean_line(item.location_text, 300) or None
-        if item.price is None and item.price_text:
-            parsed = parse_price(item.price_text, item.currency or context.marketplace.currency)
-            if parsed is not None:
-                item.price, item.price_high, item.currency = parsed.low, parsed.high, parsed.currency
-        if item.price is not None and not item.currency:
-            item.currency = context.marketplace.currency
-        location = locate(item.location_text)
-        if location is not None:
-            item.country, item.region = location.country, location.subdivision
-        item.image_urls = list(dict.fromkeys(u for u in item.image_urls if u))[:MAX_IMAGES_PER_LISTING]
-        return item
+        try:
+            return normalise_listing(item, _context(self.crawler).marketplace.currency)
+        except MissingField as exc:
+            raise self.drop("missing_required", str(exc)) from None
 
 
 class ImagePipeline(_CrawlerComponent):
