@@ -1,0 +1,194 @@
+"""Pure presentation helpers (labels, number formats, tables) shared by the pages; no Streamlit, no database.
+
+Tables are pandas DataFrames because `st.dataframe` shows every cell as plain text, which is how scraped values
+(titles, seller names, reasons, URLs) must reach the screen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from core.models import ReviewDecision, RunStatus, Verdict
+from dashboard.data import EvidenceInfo, PriceBand, PricePoint, QueueRow, ReviewInfo, ReviewResult, RunRow
+
+VERDICT_LABELS: dict[Verdict, str] = {
+    Verdict.COUNTERFEIT: "Counterfeit",
+    Verdict.DIVERSION: "Channel diversion",
+    Verdict.PRICE_FLOOR_BREACH: "Price-floor breach",
+    Verdict.OK: "OK",
+    Verdict.UNRELATED: "Unrelated",
+}
+DECISION_LABELS: dict[ReviewDecision, str] = {
+    ReviewDecision.CONFIRMED: "Confirmed",
+    ReviewDecision.DISMISSED: "Dismissed",
+    ReviewDecision.ESCALATED: "Escalated",
+}
+RUN_STATUS_LABELS: dict[RunStatus, str] = {
+    RunStatus.RUNNING: "running",
+    RunStatus.OK: "ok",
+    RunStatus.PARTIAL: "partial",
+    RunStatus.FAILED: "failed",
+}
+# The verb on each review button and in messages.
+DECISION_VERBS: dict[ReviewDecision, str] = {
+    ReviewDecision.CONFIRMED: "Confirm",
+    ReviewDecision.DISMISSED: "Dismiss",
+    ReviewDecision.ESCALATED: "Escalate",
+}
+
+
+def verdict_label(verdict: Verdict | str) -> str:
+    return VERDICT_LABELS.get(Verdict(verdict), str(verdict))
+
+
+def decision_label(decision: ReviewDecision | str) -> str:
+    return DECISION_LABELS.get(ReviewDecision(decision), str(decision))
+
+
+def format_amount(amount: Decimal | None) -> str:
+    return "" if amount is None else f"{amount:,.2f}"
+
+
+def format_price(price: Decimal | None, price_high: Decimal | None = None) -> str:
+    """'120.00', or '120.00 – 150.00' for a range of variants; '' when unknown."""
+    if price is None:
+        return ""
+    if price_high is not None and price_high != price:
+        return f"{format_amount(price)} – {format_amount(price_high)}"
+    return format_amount(price)
+
+
+def format_when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - loop always returns
+
+
+def queue_frame(rows: Sequence[QueueRow]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Finding": [r.finding_id for r in rows],
+            "Score": [r.score for r in rows],
+            "Verdict": [verdict_label(r.verdict) for r in rows],
+            "Title": [r.title for r in rows],
+            "Price": [format_price(r.price, r.price_high) for r in rows],
+            "Currency": [r.currency or "" for r in rows],
+            "Seller": [r.seller or "" for r in rows],
+            "Ships from": [r.ship_from or "" for r in rows],
+            "Marketplace": [r.marketplace for r in rows],
+            "First reason": [r.first_reason or "" for r in rows],
+            "Gone": [r.gone for r in rows],
+        }
+    )
+
+
+def history_currency(points: Sequence[PricePoint], preferred: str | None) -> str | None:
+    """The currency to chart: the listing's current one if any snapshot has it, else the newest snapshot's."""
+    currencies = [p.currency for p in points if p.currency and p.price is not None]
+    if preferred and preferred in currencies:
+        return preferred
+    return currencies[-1] if currencies else None
+
+
+def price_chart_frame(points: Sequence[PricePoint], currency: str | None, band: PriceBand | None) -> pd.DataFrame:
+    """Price per capture time in one currency, with the product's floor and suggested price as flat lines."""
+    chosen = [p for p in points if p.price is not None and p.currency == currency]
+    frame: dict[str, list[Any]] = {"Listed price": [float(p.price) for p in chosen if p.price is not None]}
+    if band is not None and band.currency == currency:
+        if band.suggested is not None:
+            frame["Suggested price"] = [float(band.suggested)] * len(chosen)
+        if band.floor is not None:
+            frame["Price floor"] = [float(band.floor)] * len(chosen)
+    index = pd.DatetimeIndex([p.captured_at for p in chosen], name="Captured")
+    return pd.DataFrame(frame, index=index)
+
+
+def history_frame(points: Sequence[PricePoint]) -> pd.DataFrame:
+    newest_first = list(reversed(points))
+    return pd.DataFrame(
+        {
+            "Captured": [format_when(p.captured_at) for p in newest_first],
+            "Price": [format_price(p.price, p.price_high) for p in newest_first],
+            "Currency": [p.currency or "" for p in newest_first],
+            "Stock": [p.stock for p in newest_first],
+            "Sales": [p.sales for p in newest_first],
+            "Title": [p.title for p in newest_first],
+            "Crawl run": [p.crawl_run_id for p in newest_first],
+        }
+    )
+
+
+def evidence_frame(items: Sequence[EvidenceInfo]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Kind": [e.kind for e in items],
+            "Media type": [e.media_type for e in items],
+            "Size": [format_size(e.size) for e in items],
+            "SHA-256": [e.sha256 for e in items],
+            "Captured": [format_when(e.captured_at) for e in items],
+            "Seen in snapshot of": [format_when(e.snapshot_captured_at) for e in items],
+        }
+    )
+
+
+def reviews_frame(reviews: Sequence[ReviewInfo]) -> pd.DataFrame:
+    newest_first = list(reversed(reviews))
+    return pd.DataFrame(
+        {
+            "When": [format_when(r.created_at) for r in newest_first],
+            "Reviewer": [r.reviewer for r in newest_first],
+            "Decision": [decision_label(r.decision) for r in newest_first],
+            "Note": [r.note or "" for r in newest_first],
+        }
+    )
+
+
+def _detail_text(counts: dict[str, Any]) -> str:
+    return json.dumps(counts, ensure_ascii=False, sort_keys=True, default=str) if counts else ""
+
+
+def runs_frame(runs: Sequence[RunRow]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Run": [r.id for r in runs],
+            "Marketplace": [r.marketplace or "" for r in runs],
+            "Status": [RUN_STATUS_LABELS.get(r.status, str(r.status)) for r in runs],
+            "Started": [format_when(r.started_at) for r in runs],
+            "Finished": [format_when(r.finished_at) for r in runs],
+            "Pages": [r.pages for r in runs],
+            "Items": [r.items for r in runs],
+            "Drops": [r.drops for r in runs],
+            "Errors": [r.errors for r in runs],
+            "Drop reasons": [_detail_text(r.drop_detail) for r in runs],
+            "Error detail": [_detail_text(r.error_detail) for r in runs],
+        }
+    )
+
+
+def review_summary(result: ReviewResult) -> str:
+    """One sentence for the outcome of a review action (numbers only, never scraped text)."""
+    verb = DECISION_LABELS[result.decision]
+    parts = [f"{verb} {count_findings(len(result.reviewed))}."]
+    if result.skipped:
+        parts.append(f"Skipped {count_findings(len(result.skipped))} already reviewed by someone else.")
+    if result.missing:
+        missing = len(result.missing)
+        parts.append(f"{count_findings(missing).capitalize()} no longer {'exists' if missing == 1 else 'exist'}.")
+    return " ".join(parts)
+
+
+def count_findings(n: int) -> str:
+    return f"{n} finding" if n == 1 else f"{n} findings"

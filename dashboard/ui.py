@@ -1,0 +1,82 @@
+"""Streamlit plumbing shared by the pages: the database handle, the reviewer, page paths and flash messages.
+
+Safety rule for every page: scraped values (titles, seller names, reasons, URLs) go only through `st.text`,
+`st.code` or `st.dataframe`, never through markdown-rendering calls (st.markdown/write/caption/metric labels,
+widget labels), never with raw HTML switched on, never as a link; images only from stored thumbnail bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import streamlit as st
+
+from core.db import Database, DatabaseError
+from core.settings import get_settings
+from core.text import NAME_MAX, clean_line
+
+VIEWS = Path(__file__).resolve().parent / "views"
+QUEUE_PAGE = VIEWS / "queue.py"
+DETAIL_PAGE = VIEWS / "detail.py"
+RUNS_PAGE = VIEWS / "runs.py"
+
+REVIEWER_KEY = "reviewer"
+DEFAULT_REVIEWER = "analyst"
+FLASH_KEY = "_flash"
+
+FlashKind = Literal["success", "info", "warning", "error"]
+
+
+@st.cache_resource(show_spinner=False)
+def _open_database(url: str) -> Database:
+    # One engine per process and URL: Streamlit reruns the page script on every click.
+    return Database(url)
+
+
+def database() -> Database:
+    """The process-wide database, or an error on the page (and the page stops) when it cannot be opened."""
+    try:
+        return _open_database(get_settings().db)
+    except DatabaseError as exc:
+        st.error("The database cannot be opened.")
+        st.code(str(exc), language=None)
+        st.stop()
+
+
+def reviewer_sidebar() -> None:
+    """The reviewer's name, until sign-in arrives; every review and audit row carries it."""
+    st.session_state.setdefault(REVIEWER_KEY, DEFAULT_REVIEWER)
+    st.sidebar.text_input("Reviewer", key=REVIEWER_KEY, max_chars=NAME_MAX)
+    st.sidebar.caption("Reviews and the audit log record this name.")
+
+
+def reviewer() -> str:
+    return clean_line(st.session_state.get(REVIEWER_KEY, ""), NAME_MAX)
+
+
+def flash(kind: FlashKind, message: str) -> None:
+    """A message for the next render (callbacks run before the page draws). Only our own text, never scraped."""
+    st.session_state[FLASH_KEY] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop(FLASH_KEY, (None, None))
+    if kind == "success":
+        st.success(message)
+    elif kind == "info":
+        st.info(message)
+    elif kind == "warning":
+        st.warning(message)
+    elif kind == "error":
+        st.error(message)
+
+
+def keep_state(*keys: str) -> None:
+    """Keep page widgets' values when the user visits another page and comes back.
+
+    Streamlit drops the state of widgets that were not drawn in a run; writing a key back stops that.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]

@@ -1,0 +1,4 @@
+"""Page scripts run by st.navigation (see dashboard/app.py). Each reads and writes only through dashboard.data."""
+
+# Queue filter widgets whose values survive a visit to another page.
+QUEUE_STATE_KEYS = ("q_verdicts", "q_markets", "q_min_score", "q_include_gone", "q_page_size", "q_page")

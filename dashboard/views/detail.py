@@ -1,0 +1,200 @@
+"""Listing detail: photos side by side, reasons, price history, seller, evidence and the review of one finding.
+
+Every scraped value here goes through st.text / st.code / st.dataframe (see dashboard/ui.py for the rule).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import streamlit as st
+
+from core.db import Database
+from core.models import ReviewDecision
+from dashboard import data, present, ui
+
+MAX_DOWNLOADS = 10  # newest HTML captures offered for download
+_FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
+
+
+def evidence_bytes(db: Database, sha256: str) -> bytes:
+    """Deferred download data: the decompressed capture, fetched only when the button is clicked."""
+    content = data.evidence_content(db, sha256)
+    return content.data if content is not None else b""
+
+
+def review_this(db: Database, finding_id: int, decision: ReviewDecision) -> None:
+    """Button callback (runs before the page draws, so the history below already shows the new review)."""
+    who = ui.reviewer()
+    if not who:
+        ui.flash("error", "Enter your name as reviewer in the sidebar first.")
+        return
+    note = st.session_state.get(f"d_note_{finding_id}", "")
+    override = bool(st.session_state.get(f"d_override_{finding_id}", False))
+    outcome = data.review(db, [finding_id], decision, who, note, override=override)
+    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome))
+    st.session_state[f"d_note_{finding_id}"] = ""
+    st.session_state[f"d_override_{finding_id}"] = False
+
+
+db = ui.database()
+st.title("Listing detail")
+ui.show_flash()
+
+raw = st.query_params.get("finding", "")
+from_url = int(raw) if _FINDING_ID.fullmatch(raw) else None
+picked = st.number_input("Finding", min_value=1, step=1, value=from_url, placeholder="Finding number")
+finding_id = int(picked) if picked is not None else None
+if finding_id is not None and finding_id != from_url:
+    st.query_params["finding"] = str(finding_id)  # keep the URL shareable
+if finding_id is None:
+    st.info("Open a finding from the review queue, or enter its number above.")
+    st.stop()
+
+detail = data.listing_detail(db, finding_id)
+if detail is None:
+    st.warning(f"There is no finding {finding_id}.")
+    st.stop()
+finding, listing = detail.finding, detail.listing
+
+# --- verdict ------------------------------------------------------------------------------------------------
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Verdict", present.verdict_label(finding.verdict))
+m2.metric("Score", f"{finding.score:.2f}")
+m3.metric("Image distance", "—" if finding.image_distance is None else f"{finding.image_distance} bits")
+latest = detail.latest_review
+m4.metric("Review", present.decision_label(latest.decision) if latest else "Unreviewed")
+
+st.subheader("Listing title")
+st.text(listing.title)
+
+# --- photos -------------------------------------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Listing photo")
+    if detail.listing_thumbnail:
+        st.image(detail.listing_thumbnail, width=320)  # stored thumbnail bytes, never a scraped URL
+    else:
+        st.text("No stored photo for this listing.")
+with right:
+    st.subheader("Reference photo")
+    if detail.reference_thumbnail:
+        st.image(detail.reference_thumbnail, width=320)
+    else:
+        st.text("No matched reference photo.")
+    if detail.reference_ref_id:
+        st.text(f"Reference: {detail.reference_ref_id}")
+if finding.image_distance is not None:
+    st.text(f"Hamming distance between the perceptual hashes: {finding.image_distance} of 64 bits.")
+
+# --- reasons ------------------------------------------------------------------------------------------------
+st.subheader("Why it was flagged")
+if finding.reasons:
+    for reason in finding.reasons:
+        st.text(f"• {reason}")
+else:
+    st.text("No reasons recorded.")
+st.text(
+    f"Rule set {finding.rule_set_version} · found {present.format_when(finding.created_at)}"
+    f" · updated {present.format_when(finding.updated_at)}"
+)
+
+# --- price history ------------------------------------------------------------------------------------------
+st.subheader("Price history")
+currency = present.history_currency(detail.price_history, listing.currency)
+band = detail.product.band(currency) if detail.product else None
+if detail.product:
+    name = f" ({detail.product.name})" if detail.product.name else ""
+    st.text(f"Product {detail.product.sku}{name}")
+if band:
+    st.text(
+        f"{band.currency}: suggested {present.format_amount(band.suggested) or 'unknown'},"
+        f" floor {present.format_amount(band.floor) or 'unknown'}"
+    )
+if currency:
+    st.line_chart(present.price_chart_frame(detail.price_history, currency, band), y_label=currency)
+    other = sum(1 for p in detail.price_history if p.price is not None and p.currency != currency)
+    if other:
+        st.text(f"{other} captures in other currencies are in the table below, not in the chart.")
+else:
+    st.text("No captured prices yet.")
+if detail.price_history:
+    st.dataframe(present.history_frame(detail.price_history), hide_index=True, width="stretch")
+
+# --- seller and listing -------------------------------------------------------------------------------------
+s_col, l_col = st.columns(2)
+with s_col, st.container(border=True):
+    st.subheader("Seller")
+    seller = detail.seller
+    if seller is None:
+        st.text("Seller unknown.")
+    else:
+        st.text(f"Name: {seller.name}")
+        st.text(f"External id: {seller.external_id or '—'}")
+        st.text(f"Location as written: {seller.location_text or '—'}")
+        st.text(f"Country / region: {seller.country or '—'} / {seller.region or '—'}")
+with l_col, st.container(border=True):
+    st.subheader("Listing")
+    st.text(f"Marketplace: {listing.marketplace}")
+    st.text(f"External id: {listing.external_id}")
+    st.text(f"Price: {present.format_price(listing.price, listing.price_high)} {listing.currency or ''}".rstrip())
+    st.text(f"Ships from: {listing.region or listing.country or '—'} ({listing.location_text or 'not stated'})")
+    st.text(
+        f"First seen {present.format_when(listing.first_seen)} · last seen {present.format_when(listing.last_seen)}"
+    )
+    if listing.gone:
+        st.text(f"Gone from the marketplace since {present.format_when(listing.gone_at) or 'an unknown time'}.")
+    st.text("Live listing URL (not opened by BrandPatrol; copy it to a browser you trust):")
+    st.code(listing.url, language=None, wrap_lines=True)
+
+# --- evidence -----------------------------------------------------------------------------------------------
+st.subheader("Captured evidence")
+if not detail.evidence:
+    st.text("No evidence captured.")
+else:
+    st.dataframe(present.evidence_frame(detail.evidence), hide_index=True, width="stretch")
+    screenshot = next((e for e in detail.evidence if e.kind == "screenshot" and e.encoding == "identity"), None)
+    if screenshot is not None:
+        content = data.evidence_content(db, screenshot.sha256)
+        if content is not None and content.is_png:
+            st.image(content.data, width="stretch")
+            st.text(
+                f"Screenshot of {present.format_when(screenshot.snapshot_captured_at)}; SHA-256 "
+                + ("verified." if content.verified else "does NOT match the stored address.")
+            )
+    for item in [e for e in detail.evidence if e.kind == "html"][:MAX_DOWNLOADS]:
+        # Raw page HTML is offered as a .txt download of the bytes and never rendered here.
+        st.download_button(
+            f"Download HTML captured {present.format_when(item.snapshot_captured_at)}",
+            data=functools.partial(evidence_bytes, db, item.sha256),
+            file_name=f"evidence-{item.sha256[:16]}.html.txt",
+            mime="text/plain",
+            on_click="ignore",
+            key=f"d_html_{item.sha256}",
+        )
+
+# --- review -------------------------------------------------------------------------------------------------
+st.subheader("Review")
+if latest is not None:
+    st.text(
+        f"Reviewed: {present.decision_label(latest.decision)} by {latest.reviewer}"
+        f" on {present.format_when(latest.created_at)}."
+    )
+    st.checkbox("Change the existing decision", key=f"d_override_{finding.id}")
+st.text_area("Note", key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80)
+may_review = latest is None or bool(st.session_state.get(f"d_override_{finding.id}"))
+b_cols = st.columns(3)
+for col, decision in zip(b_cols, ReviewDecision, strict=True):
+    col.button(
+        present.DECISION_VERBS[decision],
+        key=f"d_{decision.value}_{finding.id}",
+        on_click=review_this,
+        args=(db, finding.id, decision),
+        disabled=not may_review,
+        type="primary" if decision is ReviewDecision.CONFIRMED else "secondary",
+    )
+if detail.reviews:
+    st.dataframe(present.reviews_frame(detail.reviews), hide_index=True, width="stretch")
+else:
+    st.text("No reviews yet.")

@@ -1,0 +1,137 @@
+"""Review queue: unreviewed suspect findings, highest score first, reviewed in bulk."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from core.models import SUSPECT_VERDICTS, ReviewDecision, Verdict
+from dashboard import data, present, ui
+
+PAGE_SIZES = (25, 50, 100, 200)
+VIEW_KEY = "queue_view"  # {"key": table widget key, "ids": finding ids in the rows shown}
+NONCE_KEY = "queue_nonce"
+NOTE_KEY = "q_note"
+
+db = ui.database()
+st.title("Review queue")
+ui.show_flash()
+
+# --- filters ------------------------------------------------------------------------------------------------
+markets = {m.id: m.name for m in data.marketplaces(db)}
+st.session_state.setdefault("q_verdicts", [])
+st.session_state.setdefault("q_markets", [])
+st.session_state.setdefault("q_min_score", 0.0)
+st.session_state.setdefault("q_include_gone", True)
+st.session_state.setdefault("q_page_size", 50)
+st.session_state.setdefault("q_page", 1)
+# A marketplace deleted since the last run would make the multiselect fail.
+st.session_state["q_markets"] = [m for m in st.session_state["q_markets"] if m in markets]
+
+f1, f2, f3, f4 = st.columns([3, 3, 2, 2])
+verdicts: list[Verdict] = f1.multiselect(
+    "Verdict", sorted(SUSPECT_VERDICTS), key="q_verdicts", format_func=present.verdict_label, placeholder="All"
+)
+market_ids: list[int] = f2.multiselect(
+    "Marketplace", list(markets), key="q_markets", format_func=lambda i: markets.get(i, "?"), placeholder="All"
+)
+min_score = f3.number_input("Minimum score", min_value=0.0, step=0.05, key="q_min_score")
+include_gone = f4.checkbox("Include gone listings", key="q_include_gone")
+filters = data.QueueFilters(
+    verdicts=frozenset(verdicts),
+    marketplace_ids=frozenset(market_ids),
+    min_score=float(min_score or 0.0),
+    include_gone=include_gone,
+)
+
+# --- counts -------------------------------------------------------------------------------------------------
+counts = data.queue_counts(db, filters)
+metric_cols = st.columns(len(counts) + 1)
+metric_cols[0].metric("Unreviewed", sum(counts.values()))
+for col, (verdict, count) in zip(metric_cols[1:], counts.items(), strict=True):
+    col.metric(present.verdict_label(verdict), count)
+
+# --- the page of findings -------------------------------------------------------------------------------------
+page_size = int(st.session_state["q_page_size"])
+view_signature = repr(
+    (sorted(filters.verdicts), sorted(filters.marketplace_ids), filters.min_score, filters.include_gone, page_size)
+)
+if st.session_state.get("_q_signature") != view_signature:
+    st.session_state["_q_signature"] = view_signature
+    st.session_state["q_page"] = 1  # new filters start at the first page
+result = data.queue_page(db, filters, int(st.session_state["q_page"]), page_size)
+st.session_state["q_page"] = result.page  # clamp when the queue shrank under the user
+
+
+def selected_ids() -> list[int]:
+    """Finding ids of the rows selected in the table as the user last saw it.
+
+    Selection state holds row positions; they are mapped through the ids drawn in the previous run, never
+    through a fresh query, so rows that moved in the meantime are not reviewed by mistake.
+    """
+    view = st.session_state.get(VIEW_KEY) or {"key": "", "ids": []}
+    state = st.session_state.get(view["key"]) if view["key"] else None
+    positions = state.get("selection", {}).get("rows", []) if isinstance(state, dict) else []
+    ids: list[int] = view["ids"]
+    return [ids[i] for i in positions if isinstance(i, int) and 0 <= i < len(ids)]
+
+
+def review_selected(decision: ReviewDecision) -> None:
+    """Button callback: runs before the page draws, so counts and table already show the outcome."""
+    ids = selected_ids()
+    who = ui.reviewer()
+    if not who:
+        ui.flash("error", "Enter your name as reviewer in the sidebar first.")
+        return
+    if not ids:
+        ui.flash("warning", "Select one or more rows first.")
+        return
+    outcome = data.review(db, ids, decision, who, st.session_state.get(NOTE_KEY, ""))
+    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome))
+    st.session_state[NOTE_KEY] = ""
+    # A new table key clears the selection, so a second click cannot hit rows that moved into those positions.
+    st.session_state[NONCE_KEY] = st.session_state.get(NONCE_KEY, 0) + 1
+
+
+nonce = st.session_state.get(NONCE_KEY, 0)
+table_key = "queue_table_" + hashlib.sha256(f"{view_signature}|{result.page}|{nonce}".encode()).hexdigest()[:12]
+last_view = st.session_state.get(VIEW_KEY) or {"key": ""}
+selected = selected_ids() if last_view["key"] == table_key else []
+
+if not result.rows:
+    st.info("Nothing to review under these filters.")
+st.dataframe(
+    present.queue_frame(result.rows),
+    key=table_key,
+    on_select="rerun",
+    selection_mode="multi-row",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Score": st.column_config.NumberColumn(format="%.2f"),
+        "Title": st.column_config.TextColumn(width="large"),
+        "First reason": st.column_config.TextColumn(width="large"),
+    },
+)
+st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in result.rows]}
+
+p1, p2, p3 = st.columns([2, 2, 6])
+p1.number_input("Page", min_value=1, max_value=result.pages, step=1, key="q_page")
+p2.selectbox("Rows per page", PAGE_SIZES, key="q_page_size")
+p3.text(f"Page {result.page} of {result.pages} · {present.count_findings(result.total)} · {len(selected)} selected")
+
+# --- actions ------------------------------------------------------------------------------------------------
+st.text_area("Note for the selected findings", key=NOTE_KEY, max_chars=data.NOTE_MAX, height=80)
+a1, a2, a3, a4 = st.columns(4)
+for col, decision in zip((a1, a2, a3), ReviewDecision, strict=True):
+    col.button(
+        f"{present.DECISION_VERBS[decision]} selected",
+        key=f"q_{decision.value}",
+        on_click=review_selected,
+        args=(decision,),
+        disabled=len(selected) == 0,
+        type="primary" if decision is ReviewDecision.CONFIRMED else "secondary",
+    )
+if a4.button("Open listing detail", key="q_open", disabled=len(selected) == 0) and selected:
+    st.switch_page(ui.DETAIL_PAGE, query_params={"finding": str(selected[0])})
