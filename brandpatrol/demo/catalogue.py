@@ -1,0 +1,401 @@
+"""The demo catalogue: every listing on both demo marketplaces, with the truth about each.
+
+Built from a seed, so the same seed gives the same listings, prices, photos and bytes on every machine with the
+same Pillow. Four kinds of listing, constructed so no single signal sorts them but all together do:
+
+- genuine: an authorised shop shipping from a region its contract allows, at or above the floor, with the
+  brand's own photos resized and recompressed, and a batch code of its own distributor;
+- diversion (串货): genuine photos and goods, but either an unauthorised shop (its batch code, when shown, names
+  the distributor that leaked it) or an authorised shop shipping from outside its regions; priced moderately
+  under the floor (60-85% of suggested); some titles say 清仓/尾货/内部渠道/已刮码;
+- counterfeit: unauthorised shops at 15-45% of suggested, with the brand's photos copied and altered (crop,
+  mirror, watermark, border, rotation, heavy recompression) or a photo of the fake itself; only some titles
+  carry a tell (高仿, 1:1, A货, 原单, replica);
+- unrelated: what a search for "Lumina"/"露米娜" also returns: lamps, phone cases, other brands' cosmetics.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from brandpatrol.demo import brand
+from brandpatrol.demo.brand import DemoProduct, DemoSeller
+from brandpatrol.demo.photos import CORNERS, PhotoRecipe, render_jpeg
+
+LABELS = ("genuine", "diversion", "counterfeit", "unrelated")
+# Shares of each marketplace's listings.
+LABEL_SHARES = {"genuine": 0.30, "diversion": 0.25, "counterfeit": 0.25, "unrelated": 0.20}
+REFERENCE_SIZE = 600
+ROUTE_PREFIX = {"demo-shop": "shop", "demo-js": "js"}
+CENT = Decimal("0.01")
+# Counterfeit photo alterations a plain 64-bit pHash (with its mirror) still matches within distance 10;
+# corner crops and rotations need hashes of cropped/rotated reference variants (see photos.py).
+PLAIN_MATCH_KINDS = ("recompressed", "mirrored", "watermarked", "white border", "bordered and watermarked")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DemoListing:
+    marketplace: str  # 'demo-shop' | 'demo-js'
+    external_id: str
+    title: str
+    price: Decimal
+    currency: str
+    seller_name: str
+    seller_id: str
+    location: str  # as the page writes it: "广东 深圳", "香港", "Los Angeles, United States"
+    image_names: list[str]
+    description: str
+    sales: int
+    label: str  # one of LABELS
+    sku: str | None  # the brand product it is (or imitates); None for unrelated listings
+    reason: str = ""  # why it carries its label, for people reading evaluation output
+
+    @property
+    def item_path(self) -> str:
+        """Path of its listing page, e.g. /shop/item/6103374188 or /js/item/700512330318."""
+        return f"/{ROUTE_PREFIX[self.marketplace]}/item/{self.external_id}"
+
+    @property
+    def image_paths(self) -> list[str]:
+        return [f"/img/{name}.jpg" for name in self.image_names]
+
+    def searchable(self) -> str:
+        return _fold(" ".join((self.title, self.description, self.seller_name)))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass
+class DemoCatalogue:
+    seed: int
+    listings: list[DemoListing]
+    recipes: dict[str, PhotoRecipe] = field(repr=False)
+    products: tuple[DemoProduct, ...] = brand.PRODUCTS
+    sellers: tuple[DemoSeller, ...] = brand.AUTHORISED + brand.UNAUTHORISED + brand.OTHERS
+
+    def __post_init__(self) -> None:
+        self._by_id = {(x.marketplace, x.external_id): x for x in self.listings}
+
+    # --- look-ups the server uses ---
+
+    def listing(self, marketplace: str, external_id: str) -> DemoListing | None:
+        return self._by_id.get((marketplace, external_id))
+
+    def listings_for(self, marketplace: str) -> list[DemoListing]:
+        """A marketplace's listings in its fixed search order."""
+        return [x for x in self.listings if x.marketplace == marketplace]
+
+    def search(self, marketplace: str, query: str) -> list[DemoListing]:
+        """Listings a query finds: every word must be a brand name or occur in the title, description or shop
+        name. Like a real marketplace, a brand name alone returns everything loosely related to it."""
+        words = _fold(query).split()
+        if not words:
+            return []
+        brand_words = {_fold(t) for t in brand.SEARCH_TERMS}
+        return [
+            x for x in self.listings_for(marketplace)
+            if all(w in brand_words or w in x.searchable() for w in words)
+        ]
+
+    def seller(self, marketplace: str, seller_id: str) -> DemoSeller | None:
+        return next((s for s in self.sellers if s.marketplace == marketplace and s.seller_id == seller_id), None)
+
+    # --- images ---
+
+    def image_bytes(self, name: str) -> bytes:
+        """JPEG bytes of a listing image, by name with or without '.jpg'. KeyError when unknown."""
+        recipe = self.recipes[name.removesuffix(".jpg")]
+        return render_jpeg(recipe)
+
+    def reference_bytes(self, ref_id: str) -> bytes:
+        """JPEG bytes of a brand reference photo, e.g. 'LM-100-front'. KeyError when unknown."""
+        for product in self.products:
+            for ref in product.references:
+                if ref.id == ref_id:
+                    return render_jpeg(reference_recipe(ref.source))
+        raise KeyError(ref_id)
+
+    # --- files ---
+
+    def write_workspace(self, directory: Path, base_url: str) -> Path:
+        """Write brandpatrol.yaml, references/*.jpg and labels.csv into `directory`; return the YAML's path."""
+        from brandpatrol.demo.workspace import write_workspace
+
+        return write_workspace(self, Path(directory), base_url)
+
+
+def reference_recipe(source: str) -> PhotoRecipe:
+    return PhotoRecipe(source, size=REFERENCE_SIZE, quality=95)
+
+
+def label_counts(n: int) -> dict[str, int]:
+    """Listings per label for n listings: the shares, rounded so they add up to n (largest remainder)."""
+    exact = {label: n * share for label, share in LABEL_SHARES.items()}
+    counts = {label: int(value) for label, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda label: exact[label] - counts[label], reverse=True)
+    for label in by_remainder[: n - sum(counts.values())]:
+        counts[label] += 1
+    return counts
+
+
+class _Builder:
+    """Makes one marketplace's listings from its own random stream, so marketplaces do not disturb each other."""
+
+    def __init__(self, seed: int, marketplace: str, recipes: dict[str, PhotoRecipe], taken: set[str]):
+        self.rng = random.Random(f"lumina-demo:{seed}:{marketplace}")
+        self.marketplace = marketplace
+        self.recipes = recipes
+        self.taken = taken
+        self.authorised = [s for s in brand.AUTHORISED if s.marketplace == marketplace]
+        self.unrelated_queue: list[tuple[str, str, int, int, str]] = []
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[self.rng.randrange(len(options))]
+
+    def build(self, n: int) -> list[DemoListing]:
+        labels = [label for label, count in label_counts(n).items() for _ in range(count)]
+        self.rng.shuffle(labels)  # the order is also the search order, so pagination mixes the kinds
+        makers = {
+            "genuine": self.genuine, "diversion": self.diversion,
+            "counterfeit": self.counterfeit, "unrelated": self.unrelated,
+        }
+        return [makers[label](self.new_id()) for label in labels]
+
+    # --- pieces ---
+
+    def new_id(self) -> str:
+        while True:
+            if self.marketplace == "demo-shop":
+                candidate = f"6{self.rng.randrange(10**9):09d}"
+            else:
+                candidate = f"7{self.rng.randrange(10**11):011d}"
+            if candidate not in self.taken:
+                self.taken.add(candidate)
+                return candidate
+
+    def product(self) -> DemoProduct:
+        return self.rng.choices(brand.PRODUCTS, weights=(4, 3.5, 2.5))[0]
+
+    def batch(self, prefix: str) -> str:
+        return f"{prefix}{self.rng.randint(23, 25)}{self.rng.randint(1, 12):02d}{self.rng.randint(1, 999):03d}"
+
+    def text(self, template: str, product: DemoProduct, batch: str = "") -> str:
+        return template.format(
+            zh=brand.BRAND_NAMES["zh"], en=brand.BRAND_NAMES["en"], name=product.short_zh,
+            kind=product.kind_zh, en_name=product.short_en, size=product.size, full=product.name_zh,
+            full_en=product.name_en, batch=batch,
+        )
+
+    def shop_price(self, value: Decimal) -> Decimal:
+        """A price as shops write it: whole yuan ending in 8, 9 or 0, or ending .90."""
+        whole = int(value)
+        style = self.rng.randrange(4)
+        if style == 0:
+            return Decimal(whole) - Decimal("0.10") if whole > 1 else Decimal(whole)
+        ending = (8, 9, 0)[style - 1]
+        candidate = whole - whole % 10 + ending
+        return Decimal(candidate if candidate <= whole or ending == 0 else candidate - 10)
+
+    def price_between(self, product: DemoProduct, low: float, high: float) -> Decimal:
+        """A shop price between `low` and `high` times the suggested price."""
+        lowest, highest = product.suggested * Decimal(str(low)), product.suggested * Decimal(str(high))
+        for _ in range(50):
+            ratio = Decimal(str(round(self.rng.uniform(low, high), 3)))
+            price = self.shop_price(product.suggested * ratio)
+            if lowest <= price <= highest:
+                return price
+        return (product.suggested * Decimal(str((low + high) / 2))).quantize(Decimal(1))
+
+    def images(self, external_id: str, recipes: list[PhotoRecipe]) -> list[str]:
+        names = []
+        for i, recipe in enumerate(recipes, start=1):
+            name = f"{external_id}-{i}"
+            self.recipes[name] = recipe
+            names.append(name)
+        return names
+
+    def listing(self, external_id: str, seller: DemoSeller, location: str, *, title: str, price: Decimal,
+                image_names: list[str], description: str, sales: int, label: str, sku: str | None,
+                reason: str) -> DemoListing:
+        return DemoListing(
+            marketplace=self.marketplace, external_id=external_id, title=title,
+            price=price.quantize(CENT), currency=brand.CURRENCY, seller_name=seller.name,
+            seller_id=seller.seller_id, location=location, image_names=image_names, description=description,
+            sales=sales, label=label, sku=sku, reason=reason,
+        )
+
+    def genuine_photo(self, product: DemoProduct, *, quality: tuple[int, int], sizes: tuple[int, ...],
+                      watermark: str | None = None) -> PhotoRecipe:
+        ref = self.pick(product.references)
+        return PhotoRecipe(ref.source, size=self.pick(sizes), quality=self.rng.randint(*quality),
+                           watermark=watermark)
+
+    # --- the four kinds ---
+
+    def genuine(self, external_id: str) -> DemoListing:
+        product = self.product()
+        shop = self.pick(self.authorised)
+        location = self.pick(shop.home)
+        batch = self.batch(shop.batch_prefixes[0])
+        # At the floor, at suggested, or in between; never under the floor.
+        price = self.pick([product.suggested, product.suggested, product.suggested - 20, product.floor + 30,
+                           product.floor])
+        photos = [PhotoRecipe(product.references[0].source, size=self.pick((760, 800, 800, 820)),
+                              quality=self.rng.randint(82, 92))]
+        for _ in range(self.rng.randint(0, 2)):
+            photos.append(self.genuine_photo(product, quality=(80, 92), sizes=(640, 750, 800)))
+        return self.listing(
+            external_id, shop, location,
+            title=self.text(self.pick(brand.GENUINE_TITLES), product),
+            price=price,
+            image_names=self.images(external_id, photos),
+            description=self.text(self.pick(brand.GENUINE_DESCRIPTIONS), product, batch),
+            sales=self.rng.randint(30, 900) * (3 if shop.key == "official" else 1),
+            label="genuine", sku=product.sku,
+            reason=f"authorised seller {shop.name} ships from {location}, within {', '.join(shop.regions)}; "
+                   f"price {price} >= floor {product.floor}; own photos; batch {batch}",
+        )
+
+    def diversion(self, external_id: str) -> DemoListing:
+        product = self.product()
+        price = self.price_between(product, 0.60, 0.84)
+        price = min(price, product.floor - 10)  # "moderately under the floor", never at it
+        photos = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
+        if self.rng.random() < 0.4:
+            photos.append(self.genuine_photo(product, quality=(70, 88), sizes=(640, 800)))
+        leaker = self.pick(self.authorised)
+        if self.rng.random() < 0.4:
+            # An authorised shop selling outside the regions its contract gives it.
+            shop = self.pick([s for s in self.authorised if s.elsewhere])
+            location = self.pick(shop.elsewhere)
+            batch = self.batch(shop.batch_prefixes[0])
+            title = self.text(self.pick(brand.DIVERSION_TITLES[:3] + brand.GENUINE_TITLES[:2]), product)
+            description = self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:3]), product, batch)
+            reason = (f"authorised seller {shop.name} ships from {location}, outside {', '.join(shop.regions)}; "
+                      f"price {price} < floor {product.floor}; batch {batch} is its own")
+        else:
+            shop = brand.seller(self.marketplace, self.pick(brand.DIVERTERS), brand.UNAUTHORISED)
+            location = shop.home[0]
+            batch = self.batch(leaker.batch_prefixes[0])
+            if shop.key in brand.DIVERSION_ABROAD and self.rng.random() < 0.7:
+                title_t, desc_t = brand.DIVERSION_ABROAD[shop.key]
+                title, description = self.text(title_t, product), self.text(desc_t, product, batch)
+            else:
+                title = self.text(self.pick(brand.DIVERSION_TITLES), product)
+                # A title that admits the code is scratched off gets the description that says so.
+                descriptions = brand.DIVERSION_DESCRIPTIONS[3:] if "刮码" in title else brand.DIVERSION_DESCRIPTIONS
+                description = self.text(self.pick(descriptions), product, batch)
+            if self.rng.random() < 0.3:
+                # Diverters stamp genuine photos with their shop mark, as counterfeiters do.
+                photos[0] = self.genuine_photo(product, quality=(70, 85), sizes=(800,), watermark="SHOP DEAL")
+            shown = batch in description
+            reason = (f"unauthorised seller {shop.name} ({location}); genuine photos; price {price} < floor "
+                      f"{product.floor}; " + (f"batch {batch} leaked by {leaker.distributor}" if shown
+                                              else "batch code scratched off"))
+        return self.listing(
+            external_id, shop, location, title=title, price=price,
+            image_names=self.images(external_id, photos), description=description,
+            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku, reason=reason,
+        )
+
+    def counterfeit(self, external_id: str) -> DemoListing:
+        product = self.product()
+        shop = brand.seller(self.marketplace, self.pick(brand.COUNTERFEITERS), brand.UNAUTHORISED)
+        price = self.price_between(product, 0.15, 0.45)
+        kind, photo = self.fake_photo(product)
+        photos = [photo]
+        for _ in range(self.rng.randint(0, 2)):
+            photos.append(self.fake_photo(product)[1])
+        tell = self.rng.random() < 0.55
+        title = self.text(self.pick(brand.COUNTERFEIT_TITLES_TELL if tell else brand.COUNTERFEIT_TITLES_PLAIN),
+                          product)
+        batch = self.batch(self.pick(brand.COUNTERFEIT_BOGUS_PREFIXES))
+        description = self.text(self.pick(brand.COUNTERFEIT_DESCRIPTIONS), product, batch)
+        unbranded = kind in PLAIN_MATCH_KINDS and self.rng.random() < 0.2
+        if unbranded:
+            # No brand name anywhere: only the copied photo ties it to the brand.
+            tell = False
+            title = self.text(self.pick(brand.COUNTERFEIT_TITLES_UNBRANDED), product)
+            description = brand.COUNTERFEIT_UNBRANDED_DESCRIPTION
+        return self.listing(
+            external_id, shop, shop.home[0], title=title, price=price,
+            image_names=self.images(external_id, photos), description=description,
+            sales=self.rng.choice((self.rng.randint(0, 80), self.rng.randint(100, 5000))),
+            label="counterfeit", sku=product.sku,
+            reason=f"unauthorised seller {shop.name}; price {price} is "
+                   f"{price / product.suggested:.0%} of suggested; first photo: {kind}; "
+                   + ("no brand name, only the brand's photo" if unbranded
+                      else "tell word in title" if tell else "no tell word in title"),
+        )
+
+    def fake_photo(self, product: DemoProduct) -> tuple[str, PhotoRecipe]:
+        """A counterfeiter's photo: the brand's own, altered, or one of the fake itself."""
+        source = self.pick(product.references).source
+        quality = self.rng.randint(45, 80)
+        corner = self.pick(CORNERS)
+        angle = self.pick((-8.0, -5.0, -3.0, 3.0, 5.0, 8.0))
+        mark = self.pick(("1:1 COPY", "FACTORY DIRECT", "TOP QUALITY", "BEST PRICE"))
+        kind = self.rng.choices(
+            ["recompressed", "corner crop", "mirrored", "watermarked", "white border", "rotated",
+             "cropped and mirrored", "bordered and watermarked", "photo of the fake"],
+            weights=[1, 1.5, 1.5, 1.5, 1, 1, 1, 1, 2.5],
+        )[0]
+        recipes = {
+            "recompressed": PhotoRecipe(source, size=700, quality=self.rng.randint(30, 45)),
+            "corner crop": PhotoRecipe(source, crop_corner=corner, quality=quality),
+            "mirrored": PhotoRecipe(source, mirror=True, quality=quality),
+            "watermarked": PhotoRecipe(source, watermark=mark, quality=quality),
+            "white border": PhotoRecipe(source, border=0.10, quality=quality),
+            "rotated": PhotoRecipe(source, rotate=angle, quality=quality),
+            "cropped and mirrored": PhotoRecipe(source, crop_corner=corner, mirror=True, quality=quality),
+            "bordered and watermarked": PhotoRecipe(source, border=0.10, watermark=mark, quality=quality),
+            "photo of the fake": PhotoRecipe(self.pick(brand.FAKE_PHOTOS), quality=quality,
+                                             view=self.view()),
+        }
+        return kind, recipes[kind]
+
+    def view(self) -> tuple[float, float, float]:
+        span = round(self.rng.uniform(0.55, 0.9), 2)
+        return (round(self.rng.uniform(0, 1 - span), 2), round(self.rng.uniform(0, 1 - span), 2), span)
+
+    def unrelated(self, external_id: str) -> DemoListing:
+        if not self.unrelated_queue:  # draw without replacement, so a page rarely shows the same lamp twice
+            self.unrelated_queue = list(brand.UNRELATED)
+            self.rng.shuffle(self.unrelated_queue)
+        title, description, low, high, kind = self.unrelated_queue.pop()
+        if kind == "beauty" and self.rng.random() < 0.5:
+            # Authorised beauty shops sell other brands too; the shop alone proves nothing.
+            shop = self.pick([s for s in self.authorised if s.key != "official"])
+        else:
+            shop = brand.seller(self.marketplace, "mall" if kind == "beauty" else kind, brand.OTHERS)
+        price = self.shop_price(Decimal(self.rng.randint(low, high)))
+        photos = [PhotoRecipe(self.pick(brand.UNRELATED_PHOTOS), view=self.view(),
+                              quality=self.rng.randint(75, 92)) for _ in range(self.rng.randint(1, 2))]
+        return self.listing(
+            external_id, shop, self.pick(shop.home), title=title, price=max(price, Decimal(1)),
+            image_names=self.images(external_id, photos), description=description,
+            sales=self.rng.randint(0, 2000), label="unrelated", sku=None,
+            reason="not a Lumina product: a search for the brand name returns it anyway",
+        )
+
+
+def build_catalogue(seed: int = 7, listings_per_marketplace: int = 40) -> DemoCatalogue:
+    """The demo catalogue for `seed`: `listings_per_marketplace` listings on each of demo-shop and demo-js."""
+    if listings_per_marketplace < 0:
+        raise ValueError("listings_per_marketplace must not be negative")
+    recipes: dict[str, PhotoRecipe] = {}
+    taken: set[str] = set()
+    listings: list[DemoListing] = []
+    for marketplace in brand.MARKETPLACES:
+        listings += _Builder(seed, marketplace, recipes, taken).build(listings_per_marketplace)
+    return DemoCatalogue(seed=seed, listings=listings, recipes=recipes)
