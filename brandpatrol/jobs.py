@@ -263,7 +263,8 @@ def serve_dashboard(settings: Settings, host: str, port: int) -> int:
     if app is None or app.origin is None:
         raise JobError("the dashboard package is not installed; reinstall brandpatrol")
     command = [sys.executable, "-m", "streamlit", "run", app.origin, "--server.address", host,
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
     print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
     try:
         return subprocess.call(command, env=env)  # noqa: S603

@@ -53,8 +53,8 @@ class CatalogueSyncReport:
     @property
     def changed(self) -> bool:
         return bool(
-            self.brand_created or self.brand_updated or self.products_created or self.products_updated or self.references_hashed
-            or self.marketplaces_created or self.marketplaces_updated
+            self.brand_created or self.brand_updated or self.products_created or self.products_updated
+            or self.references_hashed or self.marketplaces_created or self.marketplaces_updated
         )
 
     def to_dict(self) -> dict[str, Any]:

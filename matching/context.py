@@ -1,0 +1,77 @@
+"""What matching knows about the brand, loaded once per run: the config, product ids, and reference photos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import BrandConfig, Product
+from core.models import Brand, ImageStatus, ReferenceImage
+from core.models import Product as ProductRow
+from matching.references import Reference, ReferenceIndex, reference
+
+
+class CatalogueNotSynced(RuntimeError):
+    """The database lacks part of the configured catalogue; the fix is to sync it."""
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    config: BrandConfig
+    products: dict[str, Product]
+    product_ids: dict[str, int]
+    index: ReferenceIndex
+    # Changes whenever anything matching reads from the catalogue changes, so findings are recomputed.
+    fingerprint: str
+
+    @classmethod
+    def build(cls, config: BrandConfig, references: list[Reference],
+              product_ids: dict[str, int] | None = None) -> MatchContext:
+        """A context from plain values (tests, or callers without a database)."""
+        inputs = {
+            "config": config.model_dump(
+                mode="json", include={"brand", "products", "authorised_sellers", "thresholds", "exchange_rates"}
+            ),
+            "references": sorted([r.sku, r.ref_id, [(v.label, v.mirrored, v.phash, v.dhash) for v in r.views]]
+                                 for r in references),
+        }
+        fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        return cls(
+            config=config,
+            products={p.sku: p for p in config.products},
+            product_ids=dict(product_ids or {}),
+            index=ReferenceIndex(references),
+            fingerprint=fingerprint,
+        )
+
+
+def load_context(session: Session, config: BrandConfig) -> MatchContext:
+    """The brand's catalogue as synced by core.catalogue.sync_catalogue; only what the config still names."""
+    fix = "run the catalogue sync first (core.catalogue.sync_catalogue, or the CLI's catalogue sync command)"
+    brand = session.scalar(select(Brand).where(Brand.name == config.brand.name))
+    if brand is None:
+        raise CatalogueNotSynced(f"brand '{config.brand.name}' is not in the database; {fix}")
+    rows = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.brand_id == brand.id))}
+    missing = [p.sku for p in config.products if p.sku not in rows]
+    if missing:
+        raise CatalogueNotSynced(f"products {', '.join(missing)} are not in the database; {fix}")
+    wanted = {(p.sku, r.id) for p in config.products for r in p.reference_images}
+    sku_of = {rows[p.sku].id: p.sku for p in config.products}
+    references = []
+    stored = session.scalars(
+        select(ReferenceImage)
+        .where(ReferenceImage.product_id.in_(sku_of), ReferenceImage.status == ImageStatus.OK)
+        .order_by(ReferenceImage.id)
+    )
+    for row in stored:
+        sku = sku_of[row.product_id]
+        if (sku, row.ref_id) not in wanted:
+            continue  # dropped from the config: kept for old findings, no longer matched
+        ref = reference(row.id, row.ref_id, sku, row.phash, row.dhash, row.phash_mirror, row.thumbnail)
+        if ref is not None:
+            references.append(ref)
+    return MatchContext.build(config, references, {sku: rows[sku].id for sku in sku_of.values()})

@@ -1,0 +1,216 @@
+"""How well matching flags what people labelled, from a labels CSV (`marketplace,external_id,label`).
+
+Labels: genuine, diversion, counterfeit, unrelated. A listing is a true suspect when labelled diversion or
+counterfeit, and flagged when its finding's verdict is a suspect verdict scoring at least min_score (what the
+review queue shows). Precision, recall and F1 are of those flags; the confusion matrix crosses every verdict with
+every label; verdict accuracy asks, of the true suspects flagged, how many got the right kind (a
+price_floor_breach counts as diversion). Labelled listings missing from the database, or not matched yet, are
+counted apart and, when suspect, as false negatives.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import Thresholds
+from core.db import Database
+from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Verdict
+
+LABELS = ("genuine", "diversion", "counterfeit", "unrelated")
+SUSPECT_LABELS = frozenset({"diversion", "counterfeit"})
+REQUIRED_COLUMNS = ("marketplace", "external_id", "label")
+MISSING = "missing"  # labelled, but no such listing in the database
+NOT_MATCHED = "not_matched"  # the listing exists but has no finding yet
+MAX_LABEL_ROWS = 1_000_000
+LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Label:
+    line: int
+    marketplace: str
+    external_id: str
+    label: str
+
+
+@dataclass
+class EvaluationReport:
+    labels_path: str
+    min_score: float
+    total: int = 0
+    true_suspects: int = 0
+    flagged: int = 0
+    true_positives: int = 0
+    false_positives: int = 0
+    false_negatives: int = 0
+    true_negatives: int = 0
+    precision: float = 0.0
+    recall: float = 0.0
+    f1: float = 0.0
+    verdict_accuracy: float | None = None  # among flagged true suspects: counterfeit vs diversion right
+    verdict_correct: int = 0
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    not_matched: list[dict[str, Any]] = field(default_factory=list)
+    label_counts: dict[str, int] = field(default_factory=dict)
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # verdict -> label -> count
+    false_positive_listings: list[dict[str, Any]] = field(default_factory=list)
+    false_negative_listings: list[dict[str, Any]] = field(default_factory=list)
+    wrong_kind_listings: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_labels(path: Path | str) -> list[Label]:
+    """Parse a labels CSV. Any problem raises ValueError naming the file, the line and the fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: labels file not found; pass the path of a CSV with columns "
+                         f"{','.join(REQUIRED_COLUMNS)}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text; save the labels file as UTF-8 CSV") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and permissions") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    absent = [c for c in REQUIRED_COLUMNS if c not in header]
+    if absent:
+        raise ValueError(
+            f"{path}, line 1: the header lacks {', '.join(absent)}; the first line must be "
+            f"'{','.join(REQUIRED_COLUMNS)}'"
+        )
+    reader.fieldnames = header
+    try:
+        return _parse_rows(path, reader)
+    except csv.Error as exc:
+        raise ValueError(
+            f"{path}, line {reader.line_num}: not valid CSV ({exc}); fix the quoting on that line"
+        ) from None
+
+
+def _parse_rows(path: Path, reader: csv.DictReader[str]) -> list[Label]:
+    labels: list[Label] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row in reader:
+        line = reader.line_num
+        if len(labels) >= MAX_LABEL_ROWS:
+            raise ValueError(f"{path}, line {line}: more than {MAX_LABEL_ROWS} labels; split the file")
+        values = {c: (row.get(c) or "").strip() for c in REQUIRED_COLUMNS}
+        if not any(values.values()):
+            continue
+        for column in ("marketplace", "external_id"):
+            if not values[column]:
+                raise ValueError(f"{path}, line {line}: '{column}' is empty; give the listing's {column}")
+        label = values["label"].lower()
+        if label not in LABELS:
+            raise ValueError(
+                f"{path}, line {line}: unknown label '{values['label']}'; use one of {', '.join(LABELS)}"
+            )
+        key = (values["marketplace"], values["external_id"])
+        if key in seen:
+            raise ValueError(
+                f"{path}, line {line}: {key[0]} {key[1]} is labelled again (first on line {seen[key]}); "
+                "keep one label per listing"
+            )
+        seen[key] = line
+        labels.append(Label(line, values["marketplace"], values["external_id"], label))
+    return labels
+
+
+def _is_flagged(finding: Finding | None, min_score: float) -> bool:
+    return finding is not None and finding.verdict in SUSPECT_VERDICTS and finding.score >= min_score
+
+
+def _right_kind(verdict: Verdict, label: str) -> bool:
+    if label == "counterfeit":
+        return verdict is Verdict.COUNTERFEIT
+    return verdict in (Verdict.DIVERSION, Verdict.PRICE_FLOOR_BREACH)
+
+
+DEFAULT_MIN_SCORE = Thresholds().min_score
+
+
+def evaluate(db: Database, labels_path: Path | str, *, min_score: float = DEFAULT_MIN_SCORE) -> EvaluationReport:
+    """Score the findings in `db` against a labels CSV; pass config.thresholds.min_score as `min_score`."""
+    labels = read_labels(labels_path)
+    report = EvaluationReport(labels_path=str(labels_path), min_score=min_score, total=len(labels))
+    with db.read() as session:
+        findings = _findings_of(session, labels)
+    confusion: dict[str, Counter[str]] = {}
+    for item in labels:
+        exists, finding = findings.get((item.marketplace, item.external_id), (False, None))
+        suspect = item.label in SUSPECT_LABELS
+        flagged = _is_flagged(finding, min_score)
+        row_name = finding.verdict.value if finding is not None else (NOT_MATCHED if exists else MISSING)
+        confusion.setdefault(row_name, Counter())[item.label] += 1
+        entry = _entry(item, finding)
+        if not exists:
+            report.missing.append(entry)
+        elif finding is None:
+            report.not_matched.append(entry)
+        report.true_suspects += suspect
+        report.flagged += flagged
+        if flagged and suspect:
+            report.true_positives += 1
+            assert finding is not None
+            if _right_kind(finding.verdict, item.label):
+                report.verdict_correct += 1
+            else:
+                report.wrong_kind_listings.append(entry)
+        elif flagged:
+            report.false_positives += 1
+            report.false_positive_listings.append(entry)
+        elif suspect:
+            report.false_negatives += 1
+            report.false_negative_listings.append(entry)
+        else:
+            report.true_negatives += 1
+    report.label_counts = dict(Counter(item.label for item in labels))
+    report.confusion = {verdict: dict(counts) for verdict, counts in sorted(confusion.items())}
+    tp, fp, fn = report.true_positives, report.false_positives, report.false_negatives
+    report.precision = round(tp / (tp + fp), 4) if tp + fp else 0.0
+    report.recall = round(tp / (tp + fn), 4) if tp + fn else 0.0
+    p, r = report.precision, report.recall
+    report.f1 = round(2 * p * r / (p + r), 4) if p + r else 0.0
+    report.verdict_accuracy = round(report.verdict_correct / tp, 4) if tp else None
+    return report
+
+
+def _findings_of(session: Session, labels: list[Label]) -> dict[tuple[str, str], tuple[bool, Finding | None]]:
+    """(exists, finding) of each labelled listing, looked up in chunks rather than loading the whole table."""
+    wanted: dict[str, list[str]] = {}
+    for item in labels:
+        wanted.setdefault(item.marketplace, []).append(item.external_id)
+    out: dict[tuple[str, str], tuple[bool, Finding | None]] = {}
+    for market, external_ids in wanted.items():
+        for start in range(0, len(external_ids), LOOKUP_CHUNK):
+            rows = session.execute(
+                select(Listing.external_id, Finding)
+                .join(Marketplace, Listing.marketplace_id == Marketplace.id)
+                .outerjoin(Finding, Finding.listing_id == Listing.id)
+                .where(Marketplace.name == market, Listing.external_id.in_(external_ids[start:start + LOOKUP_CHUNK]))
+            )
+            for external_id, finding in rows:
+                out[(market, external_id)] = (True, finding)
+    return out
+
+
+def _entry(item: Label, finding: Finding | None) -> dict[str, Any]:
+    return {
+        "line": item.line,
+        "marketplace": item.marketplace,
+        "external_id": item.external_id,
+        "label": item.label,
+        "verdict": finding.verdict.value if finding is not None else None,
+        "score": finding.score if finding is not None else None,
+        "reasons": list(finding.reasons) if finding is not None else [],
+    }

@@ -1,0 +1,226 @@
+"""Rules that turn a listing's signals into one verdict, a score in [0, 1] and reasons a person can reuse.
+
+The rules, in order (RULE_SET_VERSION names this set; findings record it):
+ 1. Not the brand's product (relevance not MATCH) -> unrelated; except that text naming the brand together with
+    counterfeit tells ("Lumina 高仿") -> counterfeit even when no product can be identified.
+ 2. Counterfeit tells in the text -> counterfeit, whoever sells.
+ 3. Seller authorised on this marketplace:
+      ships from outside its authorised regions -> diversion;
+      priced under the floor -> price_floor_breach (a known distributor: a contract matter, not a fake);
+      otherwise -> ok.
+ 4. Seller not authorised here (or not shown):
+      price at or under counterfeit_price_ratio of the suggested price -> counterfeit (genuine stock does not
+      sell at that price, whatever photo the listing copies);
+      otherwise -> diversion (genuine-looking goods off the authorised channel; under the floor is the usual case).
+The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
+adds weight, none alone is certain, and every piece becomes one reason. Unknowns add nothing, and are said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.models import Verdict
+from matching.signals import Outcome, SignalResult
+from matching.signals import price as price_mod
+from matching.signals import seller as seller_mod
+
+RULE_SET_VERSION = "2026.1-first-pass"
+
+# Evidence weights (how strongly one piece alone would make the verdict right).
+W_COUNTERFEIT_TELLS = 0.7
+W_BRAND_WITH_TELLS = 0.6
+W_FAR_UNDER = 0.6
+W_UNAUTHORISED_SUPPORT = 0.2
+W_LOOKALIKE = 0.3
+W_PHOTO_NOT_BRANDS = 0.15
+W_OUT_OF_REGION = 0.7
+W_UNKNOWN_SELLER = 0.5
+W_KNOWN_NAME_WRONG_PLACE = 0.6  # an authorised shop's name, on the wrong marketplace or with another id
+W_NO_SELLER_SHOWN = 0.2
+W_UNDER_FLOOR = 0.4
+W_BREACH = 0.7
+W_BREACH_FAR = 0.8
+W_BRANDS_PHOTO = 0.2
+W_DIVERSION_TELLS = 0.4
+W_OK_AUTHORISED = 0.8
+W_OK_IN_REGION = 0.3
+W_OK_PRICE = 0.3
+W_UNRELATED = 0.9
+W_UNRELATED_UNSURE = 0.3
+
+
+@dataclass(frozen=True)
+class Signals:
+    """One listing's signal results. `price` and `region` are None when no product was identified."""
+
+    relevance: SignalResult
+    image: SignalResult
+    seller: SignalResult
+    counterfeit_tells: SignalResult
+    diversion_tells: SignalResult
+    price: SignalResult | None = None
+    region: SignalResult | None = None
+
+    def all(self) -> list[SignalResult]:
+        found = [self.relevance, self.image, self.price, self.seller, self.region, self.counterfeit_tells,
+                 self.diversion_tells]
+        return [s for s in found if s is not None]
+
+    def as_dict(self) -> dict[str, dict[str, object]]:
+        return {s.name: s.to_dict() for s in self.all()}
+
+
+@dataclass(frozen=True)
+class VerdictResult:
+    verdict: Verdict
+    score: float
+    reasons: tuple[str, ...]
+    sku: str | None = None
+    weights: Mapping[str, float] = field(default_factory=dict)  # reason -> weight, for the curious
+
+
+class _Case:
+    """Evidence for one verdict: weighted reasons, then context sentences that carry no weight."""
+
+    def __init__(self) -> None:
+        self.weighted: list[tuple[float, str]] = []
+        self.context: list[str] = []
+
+    def add(self, weight: float, reason: str) -> None:
+        self.weighted.append((weight, reason))
+
+    def note(self, sentence: str) -> None:
+        self.context.append(sentence)
+
+    def result(self, verdict: Verdict, sku: str | None) -> VerdictResult:
+        remaining = 1.0
+        for weight, _ in self.weighted:
+            remaining *= 1.0 - weight
+        ordered = sorted(self.weighted, key=lambda wr: -wr[0])
+        reasons = tuple(dict.fromkeys([r for _, r in ordered] + self.context))
+        return VerdictResult(verdict, round(1.0 - remaining, 4), reasons, sku, {r: w for w, r in ordered})
+
+
+def _band(price: SignalResult | None) -> str | None:
+    if price is None or price.unknown:
+        return None
+    return str(price.evidence.get("band"))
+
+
+def _unknowns(case: _Case, *signals: SignalResult | None) -> None:
+    for s in signals:
+        if s is not None and s.unknown and s.evidence.get("applicable", True):
+            case.note(f"not known: {s.reason}")
+
+
+def decide(signals: Signals) -> VerdictResult:
+    rel, tells = signals.relevance, signals.counterfeit_tells
+    if rel.outcome is not Outcome.MATCH:
+        return _not_a_product(signals)
+    sku = str(rel.evidence.get("sku"))
+    if tells.matched:
+        return _counterfeit(signals, sku)
+    if signals.seller.matched:
+        return _authorised(signals, sku)
+    if _band(signals.price) == price_mod.FAR_UNDER:
+        return _counterfeit(signals, sku)
+    return _diversion(signals, sku)
+
+
+def _not_a_product(signals: Signals) -> VerdictResult:
+    rel, tells = signals.relevance, signals.counterfeit_tells
+    case = _Case()
+    if tells.matched and rel.evidence.get("brand_terms"):
+        case.add(W_BRAND_WITH_TELLS, f"{tells.reason}, next to the brand's name")
+        case.note(rel.reason)
+        return case.result(Verdict.COUNTERFEIT, None)
+    case.add(W_UNRELATED if rel.unmatched else W_UNRELATED_UNSURE, rel.reason)
+    return case.result(Verdict.UNRELATED, None)
+
+
+def _seller_support(case: _Case, seller: SignalResult) -> None:
+    status = seller.evidence.get("status")
+    if status == seller_mod.LOOKALIKE:
+        case.add(W_LOOKALIKE, seller.reason)
+    elif seller.unmatched:
+        case.add(W_UNAUTHORISED_SUPPORT, seller.reason)
+
+
+def _counterfeit(signals: Signals, sku: str) -> VerdictResult:
+    case = _Case()
+    tells, price, image = signals.counterfeit_tells, signals.price, signals.image
+    if tells.matched:
+        case.add(W_COUNTERFEIT_TELLS, tells.reason)
+    if price is not None and _band(price) == price_mod.FAR_UNDER:
+        case.add(W_FAR_UNDER, price.reason)
+    elif price is not None and not price.unknown:
+        case.note(price.reason)
+    if not signals.seller.matched:
+        _seller_support(case, signals.seller)
+    else:
+        case.note(signals.seller.reason)
+    if image.unmatched:
+        case.add(W_PHOTO_NOT_BRANDS, f"{image.reason}, so the goods shown may not be the brand's")
+    elif image.matched:
+        case.note(f"{image.reason}: the brand's own photo, which copies also use")
+    case.note(signals.relevance.reason)
+    _unknowns(case, price, signals.seller)
+    return case.result(Verdict.COUNTERFEIT, sku)
+
+
+def _authorised(signals: Signals, sku: str) -> VerdictResult:
+    seller, region, price = signals.seller, signals.region, signals.price
+    band = _band(price)
+    case = _Case()
+    if region is not None and region.unmatched:
+        case.add(W_OUT_OF_REGION, region.reason)
+        case.note(seller.reason)
+        if price is not None and band in (price_mod.UNDER_FLOOR, price_mod.FAR_UNDER):
+            case.add(W_UNDER_FLOOR, price.reason)
+        _diversion_tells(case, signals)
+        _unknowns(case, price)
+        return case.result(Verdict.DIVERSION, sku)
+    if price is not None and band in (price_mod.UNDER_FLOOR, price_mod.FAR_UNDER):
+        case.add(W_BREACH_FAR if band == price_mod.FAR_UNDER else W_BREACH, price.reason)
+        case.note(seller.reason)
+        _diversion_tells(case, signals)
+        _unknowns(case, region)
+        return case.result(Verdict.PRICE_FLOOR_BREACH, sku)
+    case.add(W_OK_AUTHORISED, seller.reason)
+    if region is not None and region.matched:
+        case.add(W_OK_IN_REGION, region.reason)
+    if price is not None and price.unmatched:
+        case.add(W_OK_PRICE, price.reason)
+    _unknowns(case, region, price)
+    return case.result(Verdict.OK, sku)
+
+
+def _diversion_tells(case: _Case, signals: Signals) -> None:
+    if signals.diversion_tells.matched:
+        case.add(W_DIVERSION_TELLS, signals.diversion_tells.reason)
+
+
+def _diversion(signals: Signals, sku: str) -> VerdictResult:
+    seller, price, image = signals.seller, signals.price, signals.image
+    case = _Case()
+    status = seller.evidence.get("status")
+    if seller.unknown:
+        case.add(W_NO_SELLER_SHOWN, seller.reason)
+    elif status in (seller_mod.AUTHORISED_ELSEWHERE, seller_mod.LOOKALIKE):
+        case.add(W_KNOWN_NAME_WRONG_PLACE, seller.reason)
+    else:
+        case.add(W_UNKNOWN_SELLER, seller.reason)
+    if price is not None and _band(price) == price_mod.UNDER_FLOOR:
+        case.add(W_UNDER_FLOOR, price.reason)
+    elif price is not None and not price.unknown:
+        case.note(price.reason)
+    if image.matched:
+        case.add(W_BRANDS_PHOTO, f"{image.reason}: the brand's own photo")
+    elif image.unmatched:
+        case.note(f"{image.reason}; the goods may be copies rather than diverted stock")
+    _diversion_tells(case, signals)
+    case.note(signals.relevance.reason)
+    _unknowns(case, price)
+    return case.result(Verdict.DIVERSION, sku)

@@ -1,0 +1,116 @@
+"""matching.evaluate against a small hand-built database and labels file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.catalogue import sync_catalogue
+from core.db import Database
+from matching.evaluate import evaluate, read_labels
+from matching.run import run_matching
+from tests.test_matching_kit import add_listing, genuine_photo, make_config, unrelated_photo
+
+LABELS = """marketplace,external_id,label
+shop,1,genuine
+shop,2,counterfeit
+shop,3,diversion
+mall,4,diversion
+shop,5,genuine
+shop,6,counterfeit
+shop,404,counterfeit
+"""
+
+
+@pytest.fixture
+def matched_db(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path}/t.db")
+    config = make_config(tmp_path)
+    sync_catalogue(db, config)
+    add_listing(db, "shop", "1", "露米娜焕活精华液", price="680", seller=("露米娜官方旗舰店", "official"),
+                location="上海", images=(genuine_photo(),))  # ok, right
+    add_listing(db, "shop", "2", "露米娜焕活精华液 高仿", price="136", images=(genuine_photo(),))  # counterfeit, right
+    add_listing(db, "shop", "3", "露米娜水润面霜 清仓", price="330", images=(genuine_photo("LM-200"),))  # right
+    add_listing(db, "mall", "4", "Lumina 台灯", price="89", images=(unrelated_photo(),))  # missed: unrelated
+    add_listing(db, "shop", "5", "露米娜水润面霜", price="300", images=(genuine_photo("LM-200"),))  # false flag
+    add_listing(db, "shop", "6", "露米娜水润面霜", price="390", images=(genuine_photo("LM-200"),))  # wrong kind
+    add_listing(db, "shop", "7", "露米娜水润面霜", price="390", images=(genuine_photo("LM-200"),))  # not labelled
+    run_matching(db, config)
+    yield db
+    db.dispose()
+
+
+def test_evaluate_counts_precision_recall_and_confusion(matched_db: Database, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(LABELS, encoding="utf-8")
+    report = evaluate(matched_db, labels)
+    assert report.total == 7 and report.true_suspects == 5
+    assert (report.true_positives, report.false_positives, report.false_negatives, report.true_negatives) == (
+        3, 1, 2, 1)
+    assert report.precision == 0.75 and report.recall == 0.6
+    assert report.f1 == pytest.approx(2 * 0.75 * 0.6 / 1.35, abs=1e-4)
+    assert report.verdict_correct == 2 and report.verdict_accuracy == pytest.approx(0.6667)
+    assert report.confusion == {
+        "counterfeit": {"counterfeit": 1},
+        "diversion": {"diversion": 1, "genuine": 1, "counterfeit": 1},
+        "missing": {"counterfeit": 1},
+        "ok": {"genuine": 1},
+        "unrelated": {"diversion": 1},
+    }
+    assert [e["external_id"] for e in report.missing] == ["404"]
+    assert [e["external_id"] for e in report.false_positive_listings] == ["5"]
+    assert sorted(e["external_id"] for e in report.false_negative_listings) == ["4", "404"]
+    assert [e["external_id"] for e in report.wrong_kind_listings] == ["6"]
+    fp = report.false_positive_listings[0]
+    assert fp["verdict"] == "diversion" and any("not authorised" in r for r in fp["reasons"])
+    assert json.loads(json.dumps(report.to_dict())) == report.to_dict()
+
+
+def test_min_score_decides_what_counts_as_flagged(matched_db: Database, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(LABELS, encoding="utf-8")
+    strict = evaluate(matched_db, labels, min_score=0.99)
+    assert strict.flagged == 0 and strict.recall == 0.0 and strict.precision == 0.0
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("marketplace,external_id\nshop,1\n", r"line 1: the header lacks label; the first line must be"),
+    ("marketplace,external_id,label\nshop,1,genuine\nshop,2,fake\n", r"line 3: unknown label 'fake'; use one of"),
+    ("marketplace,external_id,label\nshop,,genuine\n", r"line 2: 'external_id' is empty"),
+    ("marketplace,external_id,label\nshop,1,genuine\nshop,1,diversion\n", r"line 3: shop 1 is labelled again"),
+])
+def test_bad_labels_name_the_file_line_and_fix(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=expected) as info:
+        read_labels(path)
+    assert str(path) in str(info.value)
+
+
+def test_unreadable_labels_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="labels file not found"):
+        read_labels(tmp_path / "nope.csv")
+    binary = tmp_path / "labels.xlsx"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_labels(binary)
+    with pytest.raises(ValueError, match="cannot be read"):
+        read_labels(tmp_path)
+
+
+def test_labels_tolerate_bom_case_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("\ufeffmarketplace,external_id,label\nshop,1,Genuine\n\nshop,2, counterfeit \n", encoding="utf-8")
+    assert [(x.external_id, x.label) for x in read_labels(path)] == [("1", "genuine"), ("2", "counterfeit")]
+
+
+def test_listing_not_matched_yet_is_counted_apart(matched_db: Database, tmp_path: Path) -> None:
+    add_listing(matched_db, "shop", "8", "露米娜焕活精华液 高仿", price="100")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("marketplace,external_id,label\nshop,8,counterfeit\n", encoding="utf-8")
+    report = evaluate(matched_db, labels)
+    assert [e["external_id"] for e in report.not_matched] == ["8"]
+    assert report.false_negatives == 1 and report.confusion == {"not_matched": {"counterfeit": 1}}
