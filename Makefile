@@ -21,8 +21,10 @@ browser:
 demo: install browser
 	$(BIN)/brandpatrol demo
 
-## Run the whole test suite.
+## Run the whole test suite (lint and type checks first, so pytest's summary is the last line).
 test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install

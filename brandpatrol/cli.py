@@ -94,10 +94,11 @@ def findings(
 def evaluate(
     labels: Annotated[Path, typer.Option("--labels", help="CSV: marketplace,external_id,label")],
     db: DbOpt = None,
+    config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Precision and recall of the suspect flags against labelled listings."""
-    report = jobs.evaluate(_settings(db), labels)
+    """Precision, recall and F1 of the suspect flags against labelled listings, and a confusion matrix."""
+    report = jobs.evaluate(_settings(db, config), labels)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else jobs.format_evaluation(report))
 
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from core.config import load_config
+from core.config import Thresholds, load_config
 from core.db import Database
 from core.export import write_csv, write_xlsx
 from core.models import (
@@ -157,7 +157,12 @@ def evaluate(settings: Settings, labels: Path) -> dict[str, Any]:
 
     if not labels.is_file():
         raise JobError(f"labels file {labels} not found; pass --labels with a CSV of marketplace,external_id,label")
-    return evaluate_labels(open_database(settings), labels).to_dict()
+    # Flagged means what the review queue shows: the configured minimum score, else the default.
+    min_score = load_config(settings.config).thresholds.min_score if settings.config else Thresholds().min_score
+    try:
+        return evaluate_labels(open_database(settings), labels, min_score=min_score).to_dict()
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
 
 
 FINDING_COLUMNS = ["finding_id", "verdict", "score", "marketplace", "external_id", "url", "title", "price",
@@ -277,5 +282,16 @@ def format_mapping(mapping: dict[str, Any]) -> str:
 
 
 def format_evaluation(report: dict[str, Any]) -> str:
-    keys = ("labelled", "flagged", "precision", "recall", "f1", "verdict_accuracy")
-    return "\n".join(f"{k}: {report[k]}" for k in keys if k in report)
+    keys = ("total", "true_suspects", "flagged", "precision", "recall", "f1", "verdict_accuracy")
+    lines = [f"{k}: {report[k]}" for k in keys if k in report]
+    confusion: dict[str, dict[str, int]] = report.get("confusion") or {}
+    if confusion:
+        labels = sorted({v for row in confusion.values() for v in row})
+        lines.append("confusion (rows: verdict, columns: label)")
+        lines.append("  " + "".join(f"{v:>20}" for v in ["", *labels]))
+        for verdict, row in sorted(confusion.items()):
+            lines.append("  " + f"{verdict:>20}" + "".join(f"{row.get(v, 0):>20}" for v in labels))
+    for kind in ("false_positive_listings", "false_negative_listings"):
+        for entry in report.get(kind) or []:
+            lines.append(f"{kind.split('_listings')[0].replace('_', ' ')}: {entry}")
+    return "\n".join(lines)

@@ -11,7 +11,7 @@ from core.db import Database
 from core.images import hash_image
 from core.models import Brand, ImageStatus, Marketplace, Product, ReferenceImage
 from tests.images import jpeg, photo
-from tests.test_matching_kit import brand_dict, make_config
+from tests.matching_kit import brand_dict, make_config
 
 
 def _refs(db: Database) -> dict[str, ReferenceImage]:

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.models import AuditLog, CrawlRun, Review, ReviewDecision, RunStatus, Verdict
 from core.settings import get_settings
-from tests.test_dashboard_support import T0, World, all_rows, png_bytes
+from tests.dashboard_support import T0, World, all_rows, png_bytes
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 DASHBOARD = APP.parent

@@ -23,7 +23,7 @@ from core.models import (
 )
 from dashboard import data, present
 from dashboard.data import QueueFilters
-from tests.test_dashboard_support import T0, World, all_rows, png_bytes
+from tests.dashboard_support import T0, World, all_rows, png_bytes
 
 
 @pytest.fixture

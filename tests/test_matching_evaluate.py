@@ -12,7 +12,7 @@ from core.catalogue import sync_catalogue
 from core.db import Database
 from matching.evaluate import evaluate, read_labels
 from matching.run import run_matching
-from tests.test_matching_kit import add_listing, genuine_photo, make_config, unrelated_photo
+from tests.matching_kit import add_listing, genuine_photo, make_config, unrelated_photo
 
 LABELS = """marketplace,external_id,label
 shop,1,genuine

@@ -16,7 +16,7 @@ from core.models import Finding, Listing, MatchState, ReferenceImage, Review, Re
 from matching.context import CatalogueNotSynced
 from matching.run import STATE_RULES, run_matching
 from matching.verdicts import RULE_SET_VERSION
-from tests.test_matching_kit import add_listing, brand_dict, genuine_photo, make_config, unrelated_photo
+from tests.matching_kit import add_listing, brand_dict, genuine_photo, make_config, unrelated_photo
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from matching.signals import (
     seller_signal,
 )
 from tests.images import jpeg, photo
-from tests.test_matching_kit import (
+from tests.matching_kit import (
     context_for,
     genuine_photo,
     image_facts,
@@ -345,7 +345,7 @@ def test_diversion_tells(text: str) -> None:
 
 def test_signals_on_a_whole_listing_are_json_safe(tmp_path: Path, config: BrandConfig) -> None:
     from matching.assess import assess
-    from tests.test_matching_kit import facts
+    from tests.matching_kit import facts
 
     assessment = assess(facts("露米娜精华液 高仿", price="136", images=(mirrored_photo(),)), context_for(config))
     for result in assessment.signals.all():

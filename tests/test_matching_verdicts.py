@@ -9,7 +9,7 @@ from core.models import SUSPECT_VERDICTS, Verdict
 from matching.assess import Assessment, assess
 from matching.context import MatchContext
 from matching.verdicts import RULE_SET_VERSION
-from tests.test_matching_kit import context_for, facts, genuine_photo, make_config, mirrored_photo, unrelated_photo
+from tests.matching_kit import context_for, facts, genuine_photo, make_config, mirrored_photo, unrelated_photo
 
 OFFICIAL = ("露米娜官方旗舰店", "official")
 SOUTH = ("华南美妆专营店", "south")
