@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -31,6 +34,7 @@ from core.models import (
     Seller,
 )
 from core.settings import Settings
+from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]
 CRAWL_EXIT_STATUS = {0: RunStatus.OK, 3: RunStatus.PARTIAL, 4: RunStatus.FAILED}
@@ -95,29 +99,52 @@ def _last_run(db: Database, marketplace: str) -> CrawlRun | None:
         )
 
 
+def _forward(stream: IO[str], marketplace: str, progress: Progress, tail: deque[str]) -> None:
+    """Relay the crawl's periodic page counts as progress; keep its warnings and errors for the summary."""
+    for line in stream:
+        line = line.rstrip()
+        if "] INFO: Crawled " in line:
+            progress(f"  {marketplace}: {line.split('] INFO: ', 1)[1]}")
+        elif "] WARNING: " in line or "] ERROR: " in line or "] CRITICAL: " in line or not line.startswith("20"):
+            tail.append(line[:500])
+
+
 def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
-              log_level: str = "WARNING") -> CrawlResult:
-    """Crawl one marketplace in its own process and read back the run it recorded."""
+              progress: Progress | None = None) -> CrawlResult:
+    """Crawl one marketplace in its own process and read back the run it recorded.
+
+    A crawl still running at `timeout` is killed with its browser, and its run is marked failed.
+    """
     db_url = absolute_db_url(settings.db)
     command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
-               "--config", str(config_path.resolve()), "--db", db_url, "--log-level", log_level]
+               "--config", str(config_path.resolve()), "--db", db_url, "--log-level", "INFO"]
     started = time.monotonic()
+    tail: deque[str] = deque(maxlen=20)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,  # noqa: S603
+                            encoding="utf-8", errors="replace", start_new_session=True)
+    assert proc.stderr is not None
+    reader = threading.Thread(target=_forward, args=(proc.stderr, marketplace, progress or quiet, tail), daemon=True)
+    reader.start()
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
-        stderr, code = proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        stderr = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "") + \
-            f"\ncrawl stopped after {timeout:.0f} s"
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        tail.append(f"crawl stopped after {timeout:.0f} s")
         code = 4
+    reader.join(timeout=10)
     elapsed = time.monotonic() - started
     if code == 2:
-        raise JobError(stderr.strip() or f"crawl of {marketplace} could not start")
-    run = _last_run(Database(db_url), marketplace)
-    tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])[:600]
+        raise JobError("\n".join(tail).strip() or f"crawl of {marketplace} could not start")
+    db = Database(db_url)
+    if code not in CRAWL_EXIT_STATUS or code == 4:
+        fail_open_runs(db, marketplace, " | ".join(list(tail)[-3:]) or f"crawl process exited with {code}")
+    run = _last_run(db, marketplace)
+    summary_tail = " | ".join(list(tail)[-3:])[:600]
     status = CRAWL_EXIT_STATUS.get(code, RunStatus.FAILED)
     if run is None:
-        return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, tail)
-    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, tail)
+        return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, summary_tail)
+    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail)
 
 
 def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
@@ -131,7 +158,7 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
     results = []
     for name in only or names:
         progress(f"crawling {name} ...")
-        result = crawl_one(settings, config_path, name)
+        result = crawl_one(settings, config_path, name, progress=progress)
         progress(f"  {result.status.value}: {result.pages} pages, {result.items} listings in {result.seconds:.1f} s")
         results.append(result)
     return results

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -33,11 +34,12 @@ def nightly(config_path: str, db_url: str) -> dict[str, Any]:
     return summary
 
 
-def build_scheduler(settings: Settings, config_path: Path) -> BlockingScheduler:
+def build_scheduler(settings: Settings, config_path: Path,
+                    scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     config = load_config(config_path)
     db_url = jobs.absolute_db_url(settings.db)
     jobs.open_database(settings).dispose()
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         jobstores={"default": SQLAlchemyJobStore(url=db_url, tablename="apscheduler_jobs")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         timezone=config.schedule.timezone,

@@ -12,6 +12,7 @@ ROBOTSTXT_OBEY = True
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 10.0  # the parent process relays these page counts as progress
 
 # Politeness and bounds: every byte from a marketplace is capped in size and time.
 CONCURRENT_REQUESTS = 16

@@ -39,16 +39,27 @@ def marketplace_id(session: Session, name: str, base_url: str | None = None) -> 
     return market.id
 
 
+def _fail_running(session: Session, market: int, reason: str) -> None:
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.marketplace_id == market, CrawlRun.status == RunStatus.RUNNING)
+        .values(status=RunStatus.FAILED, finished_at=utcnow(), errors={"interrupted": reason[:1000]})
+    )
+
+
+def fail_open_runs(db: Database, marketplace: str, reason: str) -> None:
+    """Close as failed any run of this marketplace still marked running (its process was killed)."""
+    with db.session() as session:
+        market = session.scalar(select(Marketplace.id).where(Marketplace.name == marketplace))
+        if market is not None:
+            _fail_running(session, market, reason)
+
+
 def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int:
     """Record a crawl run as started. Runs this host left running (a killed process) are closed as failed."""
     with db.session() as session:
         market = marketplace_id(session, marketplace, base_url)
-        session.execute(
-            update(CrawlRun)
-            .where(CrawlRun.marketplace_id == market, CrawlRun.status == RunStatus.RUNNING)
-            .values(status=RunStatus.FAILED, finished_at=utcnow(),
-                    errors={"interrupted": "the crawl process ended without closing its run"})
-        )
+        _fail_running(session, market, "the crawl process ended without closing its run")
         run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid())
         session.add(run)
         session.flush()
