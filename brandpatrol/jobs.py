@@ -33,6 +33,7 @@ from core.models import (
     RunStatus,
     Seller,
 )
+from core.money import tidy
 from core.settings import Settings
 from crawler.storage import fail_open_runs
 
@@ -218,7 +219,7 @@ def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: boo
                 continue
             rows.append([
                 finding.id, finding.verdict.value, round(finding.score, 3), market.name, listing.external_id,
-                listing.url, listing.title, listing.price, listing.currency, seller.name if seller else None,
+                listing.url, listing.title, tidy(listing.price), listing.currency, seller.name if seller else None,
                 listing.location_text, listing.region or listing.country, "; ".join(finding.reasons),
                 latest.value if latest else None,
             ])

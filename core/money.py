@@ -105,3 +105,14 @@ def convert(amount: Decimal, source: str, target: str, rates: dict[str, Decimal]
     if (rate := rates.get(f"{target}/{source}")) is not None:
         return amount / rate
     return None
+
+
+CENTS = Decimal("0.01")
+
+
+def tidy(amount: Decimal | None) -> Decimal | None:
+    """A stored amount for people: two decimals (99.0000 -> 99.00) unless it truly has more."""
+    if amount is None:
+        return None
+    cents = amount.quantize(CENTS)
+    return cents if cents == amount else amount.normalize()
