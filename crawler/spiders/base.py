@@ -1,17 +1,23 @@
-"""The base of every BrandPatrol spider: it loads the crawl context and applies the marketplace's politeness.
+"""The base of every BrandPatrol spider: it loads the crawl context, applies the marketplace's politeness,
+and walks search pages to listing pages.
 
-Spiders navigate; extractors extract. A spider only makes requests and calls extractor functions.
+Spiders navigate; extractors extract. A spider only makes requests and calls extractor functions: a subclass
+names the two it uses, `search_page` and `listing_page`.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
 from crawler.context import CrawlContext, build_context
+from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
 
 
@@ -20,10 +26,6 @@ class MarketplaceSpider(scrapy.Spider):
 
     context: CrawlContext
     crawl_run_id: int | None = None
-    @property
-    def wait_selector(self) -> str | None:
-        """CSS selector a rendered page shows once its data is in; None waits for the load event only."""
-        return None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
@@ -47,6 +49,59 @@ class MarketplaceSpider(scrapy.Spider):
             spider.logger.warning("robots.txt is NOT obeyed for %s (configured obey_robots: false)", market.name)
         return spider
 
+    # --- what a subclass provides --------------------------------------------------------------------
+
+    @property
+    def wait_selector(self) -> str | None:
+        """CSS selector a rendered page shows once its data is in; None waits for the load event only."""
+        return self.context.marketplace.wait_for
+
+    def search_page(self, response: TextResponse) -> SearchPage:
+        raise NotImplementedError
+
+    def listing_page(self, response: TextResponse) -> ListingItem | None:
+        raise NotImplementedError
+
+    # --- navigation ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        market = self.context.marketplace
+        for url in market.start_urls:
+            yield self.page_request(url, self.parse_search, meta={"page": 1})
+        if market.search_url:
+            for term in market.search_terms:
+                url = market.search_url.format(query=quote(term), page=1)
+                yield self.page_request(url, self.parse_search, meta={"page": 1})
+
+    def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
+        assert isinstance(response, TextResponse)
+        page = self.search_page(response)
+        if not page.cards:
+            self.count_miss("listing links", response.url)
+        for card in page.cards:
+            yield self.page_request(card.url, self.parse_listing, evidence=True,
+                                    meta={"card_location": card.location_text})
+        number = int(response.meta.get("page", 1))
+        if page.next_url and number < self.context.marketplace.max_pages:
+            yield self.page_request(page.next_url, self.parse_search, meta={"page": number + 1})
+
+    def parse_listing(self, response: Response) -> Iterator[ListingItem]:
+        assert isinstance(response, TextResponse)
+        item = self.listing_page(response)
+        if item is None:
+            self.count_miss("listing", response.url)
+            return
+        item.location_text = item.location_text or response.meta.get("card_location")
+        item.html = response.body
+        item.screenshot = self.screenshot_of(response)
+        yield item
+
+    def count_miss(self, what: str, url: str) -> None:
+        """A page that gave nothing where something was expected: counted per field in the crawl run."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"brandpatrol/selector_miss/{what}")
+        self.logger.info("found no %s on %s", what, url[:200])
+
     def page_request(self, url: str, callback: Any, *, evidence: bool = False, **kwargs: Any) -> scrapy.Request:
         """A request rendered in Chromium when the marketplace needs JavaScript; a screenshot for evidence."""
         meta = dict(kwargs.pop("meta", {}) or {})
@@ -60,7 +115,7 @@ class MarketplaceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, meta=meta, **kwargs)
 
     @staticmethod
-    def screenshot_of(response: scrapy.http.Response) -> bytes | None:
+    def screenshot_of(response: Response) -> bytes | None:
         for method in response.meta.get("playwright_page_methods", []):
             if isinstance(method, PageMethod) and method.method == "screenshot" and isinstance(method.result, bytes):
                 return method.result
