@@ -7,6 +7,7 @@ necessarily the person who wrote it.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -140,6 +141,12 @@ class Marketplace(_Strict):
     concurrency: int = Field(4, ge=1, le=64)
     obey_robots: bool = True
     currency: str | None = Field(None, description="currency to assume where the page shows only a symbol")
+    proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent with every request")
+    timeout_minutes: int = Field(180, ge=1, le=24 * 60, description="a crawl still running after this is closed")
+    download_timeout_s: float = Field(30, gt=0, le=600, description="give up on one page after this long")
+    retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
 
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:
@@ -157,16 +164,94 @@ class Marketplace(_Strict):
         return self
 
 
+def _cron_problem(expression: str) -> str | None:
+    if len(expression.split()) != 5:
+        return f"'{expression}' is not a five-field cron expression such as '0 2 * * *'"
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        return f"'{expression}' is not a valid cron expression ({exc})"
+    return None
+
+
 class Schedule(_Strict):
-    cron: str = Field("0 2 * * *", description="five-field cron expression, in the brand's time zone")
-    timezone: str = "Asia/Shanghai"
+    """When `brandpatrol schedule` runs what. Cron expressions are read in `timezone`; an empty one disables a job."""
+
+    cron: str = Field("0 2 * * *", description="nightly crawl of every marketplace, each followed by matching")
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone the cron expressions are read in")
+    crawl_concurrency: int = Field(2, ge=1, le=32, description="crawl processes running at once")
+    crawl_timeout_minutes: float = Field(
+        240, gt=0, le=24 * 60, description="a crawl process still running after this is stopped, its run failed")
+    stop_grace_seconds: float = Field(
+        120, ge=0, le=3600, description="on shutdown, time a crawl gets to finish its current batch")
+    removal_check_cron: str | None = Field("0 9 * * *", description="re-check listings under filed notices")
+    digest_cron: str | None = Field("0 9 * * 1", description="weekly digest to the alert targets")
+    expected_within_hours: float = Field(
+        26, gt=0, le=24 * 31, description="no crawl of a marketplace for this long raises an alert")
+    misfire_grace_hours: float = Field(
+        6, gt=0, le=7 * 24, description="a fire missed while the scheduler was down still runs within this")
 
     @field_validator("cron")
     @classmethod
-    def _five_fields(cls, v: str) -> str:
-        if len(v.split()) != 5:
-            raise ValueError(f"'{v}' is not a five-field cron expression such as '0 2 * * *'")
+    def _valid_cron(cls, v: str) -> str:
+        problem = _cron_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
+
+    @field_validator("removal_check_cron", "digest_cron")
+    @classmethod
+    def _optional_cron(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        problem = _cron_problem(v)
+        if problem:
+            raise ValueError(problem + "; or leave it empty to disable the job")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{v}' is not a known time zone; use an IANA name such as Asia/Shanghai") from None
+        return v
+
+
+class Alerts(_Strict):
+    """Where alerts go (Apprise URLs: mailto://, json://, wecombot://, dingtalk://, slack:// ...) and when."""
+
+    urls: list[str] = Field(default_factory=list, description="Apprise notification URLs")
+    min_score: float = Field(0.8, ge=0, le=1, description="new suspect findings at or over this score are alerted")
+    top: int = Field(5, ge=0, le=50, description="how many of the highest-scoring findings a message lists")
+    dashboard_url: str = Field("http://127.0.0.1:8501", description="base URL of the dashboard, for links")
+
+    @field_validator("urls")
+    @classmethod
+    def _apprise_urls(cls, v: list[str]) -> list[str]:
+        import apprise
+
+        for i, url in enumerate(v):
+            # Never echo the URL: it usually carries a token or a password.
+            scheme = url.split("://", 1)[0][:20] if "://" in url else None
+            if scheme is None or not apprise.Apprise().add(url):
+                raise ValueError(
+                    f"URL {i + 1} ({scheme + '://...' if scheme else 'no scheme'}) is not a notification URL "
+                    "Apprise understands; see the Apprise wiki for the form of each service"
+                )
+        return v
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"'{v}' is not an http(s) URL such as http://127.0.0.1:8501")
+        return v.rstrip("/")
 
 
 class Thresholds(_Strict):
@@ -184,11 +269,68 @@ class Egress(_Strict):
     allow_private_hosts: list[str] = Field(default_factory=list)
 
 
+# Registers a trademark can be recorded in besides a country: EU trade marks (EUIPO) and Madrid (WIPO).
+_TRADEMARK_REGISTERS = frozenset({"EU", "WIPO"})
+
+
+class Trademark(_Strict):
+    """A registered mark the notices assert; marketplaces ask for the number, the register and the classes."""
+
+    number: str = Field(min_length=1, max_length=64, description="registration number")
+    jurisdiction: str = Field(description="ISO 3166 country (CN, US) or EU / WIPO")
+    mark: str | None = Field(None, max_length=200, description="the mark as registered, e.g. LUMINA or 露米娜")
+    classes: list[int] = Field(default_factory=list, description="Nice classes, e.g. [3]")
+    expires: date | None = None
+    registry_url: str | None = Field(None, max_length=2048, description="link to the register entry")
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _register(cls, v: str) -> str:
+        code = v.strip().upper()
+        if code not in _TRADEMARK_REGISTERS and not (len(code) == 2 and is_region_code(code)):
+            raise ValueError(f"'{v}' is not a register; use an ISO 3166 country code such as CN or US, EU or WIPO")
+        return code
+
+    @field_validator("classes")
+    @classmethod
+    def _nice_classes(cls, v: list[int]) -> list[int]:
+        bad = [c for c in v if not 1 <= c <= 45]
+        if bad:
+            raise ValueError(f"Nice classes run from 1 to 45; {bad} is not one")
+        return v
+
+
+class CopyrightWork(_Strict):
+    """A work a DMCA notice names (17 U.S.C. 512(c)(3)(A)(ii)), e.g. the brand's product photographs."""
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=2000)
+    registration: str | None = Field(None, max_length=64)
+    url: str | None = Field(None, max_length=2048, description="where the original is published")
+
+
 class RightsHolder(_Strict):
     name: str
     email: str | None = None
     address: str | None = None
     phone: str | None = None
+    website: str | None = None
+    signatory: str | None = Field(None, max_length=200, description="the person who signs notices")
+    signatory_title: str | None = Field(None, max_length=200, description="their title, e.g. Legal Counsel")
+    agent: str | None = Field(
+        None, max_length=200, description="who files on the rights holder's behalf, when not the rights holder"
+    )
+    trademarks: list[Trademark] = Field(default_factory=list)
+    copyright_works: list[CopyrightWork] = Field(default_factory=list)
+
+
+class Privacy(_Strict):
+    """Seller personal data (PIPL / GDPR): how long contact details are kept, and whether exports carry them."""
+
+    seller_contact_retention_days: int = Field(
+        365, ge=1, le=36_500, description="seller contact details unseen for this long are removed"
+    )
+    redact_exports: bool = Field(True, description="leave seller contact details and addresses out of exports")
 
 
 class Brand(_Strict):
@@ -203,6 +345,8 @@ class BrandConfig(_Strict):
     authorised_sellers: list[AuthorisedSeller] = Field(default_factory=list)
     marketplaces: list[Marketplace] = Field(default_factory=list)
     schedule: Schedule = Schedule()
+    alerts: Alerts = Alerts()
+    privacy: Privacy = Privacy()
     thresholds: Thresholds = Thresholds()
     exchange_rates: dict[str, Decimal] = Field(
         default_factory=dict, description="'USD/CNY': 7.2 means 1 USD = 7.2 CNY"

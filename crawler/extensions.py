@@ -18,8 +18,12 @@ COMPLETE_REASONS = frozenset({"finished"})
 
 
 def pages_fetched(stats: dict[str, Any]) -> int:
-    """Responses for the crawl itself; robots.txt does not count."""
-    return int(stats.get("response_received_count", 0)) - int(stats.get("robotstxt/response_count", 0))
+    """Successful (2xx) responses for the crawl itself; robots.txt and error pages do not count."""
+
+    def ok_count(prefix: str) -> int:
+        return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and k[len(prefix):].startswith("2"))
+
+    return ok_count("downloader/response_status_count/") - ok_count("robotstxt/response_status_count/")
 
 
 def run_status(finish_reason: str, stats: dict[str, Any]) -> RunStatus:

@@ -1,13 +1,21 @@
-"""Downloader middlewares: the egress gate on every request the crawler makes, redirects included."""
+"""Downloader middlewares: the egress gate on every request the crawler makes (redirects included), and
+politeness: Retry-After and back-off."""
 
 from __future__ import annotations
 
 import logging
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.task import deferLater
 
 from core.egress import EgressBlocked, EgressPolicy, check_url
 
@@ -53,3 +61,65 @@ def playwright_abort_predicate(policy: EgressPolicy) -> Any:
         return False
 
     return should_abort
+
+
+def retry_after_seconds(value: bytes | str | None, cap: float) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), capped; None if absent or bad."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return min(float(text), cap)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), cap)
+
+
+class PolitenessMiddleware:
+    """Honours Retry-After on 429/503 for the whole host (no burst after the wait), and backs off
+    exponentially before each retry. Sits before RetryMiddleware's response handling (priority > 550)."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
+        self.not_before: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        if request.meta.get("dont_obey_robotstxt") and urlparse_cached(request).path == "/robots.txt":
+            # An unusable robots.txt means "allow all" (Scrapy's documented policy): retrying it only delays
+            # the crawl and would count a robots failure as a crawl error.
+            request.meta["dont_retry"] = True
+        host = urlparse_cached(request).netloc
+        wait = self.not_before.get(host, 0.0) - time.monotonic()
+        retries = int(request.meta.get("retry_times", 0))
+        if retries:
+            wait = max(wait, min(self.backoff_max, self.backoff_base * 2 ** (retries - 1)))
+        if wait > 0:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("brandpatrol/politeness/waits")
+            from twisted.internet import reactor  # the one Scrapy installed; importing earlier would pick another
+
+            await maybe_deferred_to_future(deferLater(reactor, wait))
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        if response.status in (429, 503):
+            delay = retry_after_seconds(response.headers.get("Retry-After"), self.retry_after_max)
+            if delay:
+                host = urlparse_cached(request).netloc
+                self.not_before[host] = max(self.not_before.get(host, 0.0), time.monotonic() + delay)
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("brandpatrol/politeness/retry_after")
+                logger.info("%s asked to wait %.0f s (HTTP %s, Retry-After)", host, delay, response.status)
+        return response

@@ -49,8 +49,14 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True
 
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry, doubling for each further one
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 600.0  # a Retry-After longer than this is capped, not obeyed for hours
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.EgressGateMiddleware": 50,
+    # Above RetryMiddleware (550), so it sees a 429/503 before the retry is scheduled.
+    "crawler.middlewares.PolitenessMiddleware": 560,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalisePipeline": 100,

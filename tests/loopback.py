@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -15,12 +16,14 @@ class LoopbackServer:
     def __init__(self, routes: dict[str, Route]):
         self.routes = routes
         self.hits: Counter[str] = Counter()
+        self.hit_times: defaultdict[str, list[float]] = defaultdict(list)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.hits[path] += 1
+                server.hit_times[path].append(time.monotonic())
                 route = server.routes.get(path)
                 if route is None:
                     self.send_error(404)
@@ -58,5 +61,37 @@ def reply(body: bytes, content_type: str = "text/html", status: int = 200,
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(body)
+
+    return handle
+
+
+def sequence(*routes: Route) -> Route:
+    """The n-th request gets the n-th route; the last one answers every request after that."""
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        with lock:
+            index = min(calls["n"], len(routes) - 1)
+            calls["n"] += 1
+        routes[index](handler)
+
+    return handle
+
+
+def drop_mid_body(handler: BaseHTTPRequestHandler) -> None:
+    """Promise 5000 bytes, send 100, hang up: the connection dies mid-body."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", "5000")
+    handler.end_headers()
+    handler.wfile.write(b"<html><body><h1>half")
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+def never_answer(seconds: float) -> Route:
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
 
     return handle

@@ -1,5 +1,5 @@
 """Extractors: pure functions from a response to listings. `PAGE_EXTRACTORS` maps a name to one that reads
-any page of that marketplace (search results give one partial listing per card)."""
+any page of that marketplace (search results give one listing per card, with what the card shows)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from scrapy.http import TextResponse
 
-from crawler.extractors import demo, generic
+from crawler.extractors import aliexpress, amazon, demo, ebay, etsy, generic, taobao
 from crawler.items import ListingItem
 
 PageExtractor = Callable[[TextResponse, str], list[ListingItem]]
@@ -33,6 +33,13 @@ def _generic_page(response: TextResponse, marketplace: str) -> list[ListingItem]
 PAGE_EXTRACTORS: dict[str, PageExtractor] = {
     "demo": _demo_page,
     "generic": _generic_page,
+    # Real marketplaces: search cards (eBay, Amazon) and item pages; tried after the generic reader when no
+    # name is given, so they read what schema.org data alone does not give.
+    "ebay": ebay.extract_page,
+    "amazon": amazon.extract_page,
+    "aliexpress": aliexpress.extract_page,
+    "taobao": taobao.extract_page,
+    "etsy": etsy.extract_page,
 }
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from parsel import Selector
 
 MAX_JSONLD_BYTES = 1_000_000
+MAX_STRUCTURED_IMAGES = 20
+# Microdata vocabularies that describe a product: schema.org and its predecessor, Google's data-vocabulary.org
+# (still on older shop pages such as Etsy's).
+_PRODUCT_TYPES = ("schema.org/Product", "data-vocabulary.org/Product")
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:
@@ -72,22 +77,95 @@ def image_list(value: Any) -> list[str]:
 
 
 def microdata_product(selector: Selector) -> dict[str, Any] | None:
-    """A schema.org Product from microdata attributes, in the JSON-LD shape the extractors read."""
-    scope = selector.xpath('//*[@itemtype and contains(@itemtype, "schema.org/Product")]')
+    """A Product from microdata attributes (schema.org or data-vocabulary.org), in the JSON-LD shape."""
+    condition = " or ".join(f'contains(@itemtype, "{kind}")' for kind in _PRODUCT_TYPES)
+    scope = selector.xpath(f"//*[@itemtype and ({condition})]")
     if not scope:
         return None
     root = scope[0]
 
+    def values(name: str) -> list[str]:
+        found = []
+        for node in root.xpath(f'.//*[@itemprop="{name}"]'):
+            value = (node.attrib.get("content") or node.attrib.get("src") or node.attrib.get("href")
+                     or " ".join(node.xpath(".//text()").getall()).strip())
+            if value:
+                found.append(value)
+        return found
+
     def prop(name: str) -> str | None:
-        node = root.xpath(f'.//*[@itemprop="{name}"]')
-        if not node:
-            return None
-        return (node[0].attrib.get("content") or node[0].attrib.get("src") or node[0].attrib.get("href")
-                or " ".join(node[0].xpath(".//text()").getall()).strip() or None)
+        found = values(name)
+        return found[0] if found else None
 
     return {
         "name": prop("name"),
         "sku": prop("sku"),
-        "image": prop("image"),
-        "offers": {"price": prop("price"), "priceCurrency": prop("priceCurrency")},
+        "image": values("image")[:MAX_STRUCTURED_IMAGES],
+        "description": prop("description"),
+        "offers": {
+            "price": prop("price"),
+            "lowPrice": prop("lowPrice"),
+            "highPrice": prop("highPrice"),
+            "priceCurrency": prop("priceCurrency") or prop("currency"),
+            "itemCondition": prop("itemCondition") or prop("condition"),
+        },
     }
+
+
+_CONDITIONS = {"newcondition": "New", "usedcondition": "Used", "refurbishedcondition": "Refurbished",
+               "damagedcondition": "Damaged", "new": "New", "used": "Used", "refurbished": "Refurbished"}
+
+
+def condition_name(value: Any) -> str | None:
+    """'https://schema.org/NewCondition' -> 'New'; None for anything not a schema.org item condition."""
+    text = as_text(value)
+    if not text:
+        return None
+    return _CONDITIONS.get(text.rstrip("/").rsplit("/", 1)[-1].lower())
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """What a page's schema.org Product says (JSON-LD first, then microdata); every field None if nothing."""
+
+    name: str | None = None
+    price: str | None = None
+    price_high: str | None = None
+    currency: str | None = None
+    seller: str | None = None
+    condition: str | None = None
+    description: str | None = None
+    sku: str | None = None
+    brand: str | None = None
+    url: str | None = None
+    images: list[str] = field(default_factory=list)
+
+    @property
+    def price_text(self) -> str | None:
+        """The price as one string parse_price reads ('EUR 97.39 - 128.72'), None without an amount."""
+        if not self.price:
+            return None
+        high = f" - {self.price_high}" if self.price_high and self.price_high != self.price else ""
+        return f"{self.currency or ''} {self.price}{high}".strip()
+
+
+def product_data(selector: Selector) -> ProductData:
+    """The first schema.org Product on the page, read from JSON-LD, else from microdata."""
+    products = jsonld_products(selector)
+    product = products[0] if products else microdata_product(selector)
+    if not product:
+        return ProductData()
+    offer = first_offer(product)
+    return ProductData(
+        name=as_text(product.get("name")),
+        price=as_text(offer.get("price") or offer.get("lowPrice")),
+        price_high=as_text(offer.get("highPrice")),
+        currency=as_text(offer.get("priceCurrency")),
+        seller=as_text(offer.get("seller")),
+        condition=condition_name(offer.get("itemCondition") or product.get("itemCondition")),
+        description=as_text(product.get("description")),
+        sku=as_text(product.get("sku")),
+        brand=as_text(product.get("brand")),
+        url=as_text(offer.get("url") or product.get("url")),
+        images=image_list(product.get("image"))[:MAX_STRUCTURED_IMAGES],
+    )

@@ -39,6 +39,10 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("ROBOTSTXT_OBEY", market.obey_robots, priority="spider")
         settings.set("DOWNLOAD_DELAY", market.download_delay, priority="spider")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", market.concurrency, priority="spider")
+        settings.set("CLOSESPIDER_TIMEOUT", market.timeout_minutes * 60, priority="spider")
+        settings.set("DOWNLOAD_TIMEOUT", market.download_timeout_s, priority="spider")
+        settings.set("RETRY_TIMES", market.retries, priority="spider")
+        settings.set("DOWNLOAD_MAXSIZE", context.settings.page_max_bytes, priority="spider")
         settings.set("PLAYWRIGHT_ABORT_REQUEST", playwright_abort_predicate(context.egress), priority="spider")
         browser = context.settings.browser_executable()
         if browser is not None:
@@ -104,14 +108,25 @@ class MarketplaceSpider(scrapy.Spider):
 
     def page_request(self, url: str, callback: Any, *, evidence: bool = False, **kwargs: Any) -> scrapy.Request:
         """A request rendered in Chromium when the marketplace needs JavaScript; a screenshot for evidence."""
+        market = self.context.marketplace
         meta = dict(kwargs.pop("meta", {}) or {})
-        if self.context.marketplace.javascript:
+        if market.proxy:
+            meta["proxy"] = market.proxy
+        if market.headers:
+            kwargs["headers"] = {**market.headers, **(kwargs.get("headers") or {})}
+        if market.cookies:
+            kwargs["cookies"] = {**market.cookies, **(kwargs.get("cookies") or {})}
+        if market.javascript:
             methods = []
             if self.wait_selector:
                 methods.append(PageMethod("wait_for_selector", self.wait_selector, timeout=15_000))
             if evidence:
                 methods.append(PageMethod("screenshot", full_page=True, type="png"))
             meta.update(playwright=True, playwright_page_methods=methods)
+            if market.proxy:
+                # Playwright takes a proxy per browser context, not per request.
+                meta.update(playwright_context=f"proxy-{market.name}",
+                            playwright_context_kwargs={"proxy": {"server": market.proxy}})
         return scrapy.Request(url, callback=callback, meta=meta, **kwargs)
 
     @staticmethod

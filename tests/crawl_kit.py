@@ -1,0 +1,66 @@
+"""A configured marketplace served by a scriptable loopback server, for crawl fault tests (no tests here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.settings import Settings, get_settings
+from tests.loopback import LoopbackServer, Route, reply
+
+SELECTORS = {
+    "link": "a.item::attr(href)",
+    "title": "h1::text",
+    "price": ".price::text",
+    "seller": ".seller::text",
+    "location": ".loc::text",
+    "image": "img::attr(src)",
+}
+
+
+def item_page(title: str, image: str | None = None, price: str = "$12.00") -> bytes:
+    img = f"<img src='{image}'>" if image else ""
+    return (f"<html><body><h1>{title}</h1><span class=price>{price}</span><span class=seller>s1</span>"
+            f"<span class=loc>Located in Shenzhen, China</span>{img}</body></html>").encode()
+
+
+def search_page(*item_ids: str) -> bytes:
+    return "".join(f"<a class=item href='/item/{n}'>{n}</a>" for n in item_ids).encode()
+
+
+def shop_routes(*item_ids: str) -> dict[str, Route]:
+    routes: dict[str, Route] = {"/search": reply(search_page(*item_ids))}
+    for item in item_ids:
+        routes[f"/item/{item}"] = reply(item_page(f"Acme widget {item}"))
+    return routes
+
+
+def write_config(path: Path, base_url: str, *, marketplace: dict[str, Any] | None = None,
+                 thresholds: dict[str, Any] | None = None) -> Path:
+    data: dict[str, Any] = {
+        "brand": {"name": "Acme"},
+        "products": [{"sku": "A-1", "names": {"en": "Acme Widget"},
+                      "prices": [{"currency": "USD", "suggested": 100, "floor": 80}]}],
+        "marketplaces": [{
+            "name": "shop", "spider": "configured", "base_url": base_url, "start_urls": [base_url + "/search"],
+            "currency": "USD", "id_from_url": r"/item/(\w+)", "selectors": SELECTORS, **(marketplace or {}),
+        }],
+        "egress": {"allow_private_hosts": ["127.0.0.1"]},
+    }
+    if thresholds:
+        data["thresholds"] = thresholds
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def configured_shop(tmp_path: Path, routes: dict[str, Route], **config: Any) -> Iterator[
+        tuple[LoopbackServer, Path, Settings]]:
+    with LoopbackServer(routes) as server:
+        path = write_config(tmp_path / "brandpatrol.yaml", server.base_url, **config)
+        settings = get_settings().model_copy(update={"db": f"sqlite:///{tmp_path / 'shop.db'}", "config": path})
+        yield server, path, settings
