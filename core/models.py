@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -72,6 +72,17 @@ class NoticeStatus(enum.StrEnum):
     FILED = "filed"
     REMOVED = "removed"
     REJECTED = "rejected"
+
+
+class TestBuyResult(enum.StrEnum):
+    """What a test buy showed once the unit arrived and was examined."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    PENDING = "pending"  # ordered, not yet examined
+    GENUINE = "genuine"
+    COUNTERFEIT = "counterfeit"
+    INCONCLUSIVE = "inconclusive"
 
 
 class RunStatus(enum.StrEnum):
@@ -157,6 +168,10 @@ class Seller(Base):
     region: Mapped[str | None] = mapped_column(String(6))
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    # Contact details a marketplace shows (phone, email, address, business licence): personal data under
+    # PIPL / GDPR, removed after the configured retention period (core/privacy.py).
+    contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contact_purged_at: Mapped[datetime | None]
     marketplace: Mapped[Marketplace] = relationship()
 
 
@@ -168,6 +183,8 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.RUNNING)
     pid: Mapped[int | None]
+    # The interrupted run this one resumes: listings it already captured are not fetched again.
+    resumed_from: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
     pages: Mapped[int] = mapped_column(default=0)
     items: Mapped[int] = mapped_column(default=0)
     drops: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -305,6 +322,10 @@ class NoticeListing(Base):
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), primary_key=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"))
+    position: Mapped[int] = mapped_column(default=0)
+    # The listing as the notice described it when drafted (URL, ids, title, seller, price, reasons), so an
+    # exported notice says what was filed even after the listing changes.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Notice(Base):
@@ -320,8 +341,54 @@ class Notice(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     filed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # A draft over a form's link limit (Alibaba IPP: 300) becomes several notices sharing one draft_group.
+    draft_group: Mapped[str | None] = mapped_column(String(32), index=True)
+    part: Mapped[int] = mapped_column(default=1)
+    parts: Mapped[int] = mapped_column(default=1)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)  # checks for the person who files it
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)  # rights holder and form fields as drafted
+    status_note: Mapped[str | None] = mapped_column(Text)
     marketplace: Mapped[Marketplace] = relationship()
     listings: Mapped[list[Listing]] = relationship(secondary="notice_listing", viewonly=True)
+
+
+class TestBuy(Base):
+    """A purchase made against a listing to examine what arrives: the evidence marketplaces ask for."""
+
+    __tablename__ = "test_buy"
+    __test__ = False  # not a pytest test class, despite the name
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    order_number: Mapped[str] = mapped_column(String(100))
+    ordered_on: Mapped[date]
+    price_paid: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    code_read: Mapped[str | None] = mapped_column(String(100))  # batch / anti-diversion code on the unit
+    distributor: Mapped[str | None] = mapped_column(String(200))  # the code traced through batch_prefixes
+    result: Mapped[TestBuyResult] = mapped_column(_enum(TestBuyResult), default=TestBuyResult.PENDING)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    photos: Mapped[list[TestBuyPhoto]] = relationship(
+        back_populates="test_buy", order_by="TestBuyPhoto.position"
+    )
+
+
+class TestBuyPhoto(Base):
+    """A photo of what arrived, decoded and re-encoded through core/images.py (no EXIF, bounded size)."""
+
+    __tablename__ = "test_buy_photo"
+    __test__ = False
+    id: Mapped[int] = mapped_column(primary_key=True)
+    test_buy_id: Mapped[int] = mapped_column(ForeignKey("test_buy.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored bytes
+    original_sha256: Mapped[str] = mapped_column(String(64))  # of the file as uploaded
+    media_type: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int]
+    height: Mapped[int]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    test_buy: Mapped[TestBuy] = relationship(back_populates="photos")
 
 
 class User(Base):
@@ -355,3 +422,70 @@ class MatchState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+
+
+# --- nightly operation: the scheduler's lease, its job runs, alerts sent, relistings flagged -----------------
+
+class JobRunStatus(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # ran, but part of it failed (one marketplace's crawl, say)
+    FAILED = "failed"
+    STOPPED = "stopped"  # the scheduler was shut down while it ran
+    SKIPPED = "skipped"  # not started: the previous run of the job was still going (max_instances)
+    MISSED = "missed"  # not started: the scheduler was down past the misfire grace time
+
+
+class SchedulerLock(Base):
+    """A lease: the one scheduler allowed to run on this database keeps its heartbeat fresh."""
+
+    __tablename__ = "scheduler_lock"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))  # random per scheduler process
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """One firing of a scheduled job, including the firings APScheduler skipped or missed."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_job_started", "job_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(80))
+    scheduled_for: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[JobRunStatus] = mapped_column(_enum(JobRunStatus), default=JobRunStatus.RUNNING)
+    summary: Mapped[str] = mapped_column(String(1000), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AlertRecord(Base):
+    """Every alert composed, whether it reached its targets or not."""
+
+    __tablename__ = "alert_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # findings | failure | overdue | digest | removal
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Relisting(Base):
+    """A listing that may be a removed listing back again: same seller, or the same photo."""
+
+    __tablename__ = "relisting"
+    __table_args__ = (UniqueConstraint("removed_listing_id", "new_listing_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    removed_listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"))
+    new_listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"))
+    same_seller: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_distance: Mapped[int | None]  # Hamming distance of the closest photo pair, when photos matched
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from core.models import RunStatus
-from crawler.storage import close_run, open_run
+from crawler.storage import captured_urls, close_run, open_run
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class CrawlRunRecorder:
             return
         run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url)
         spider.crawl_run_id = run_id  # type: ignore[attr-defined]
+        spider.captured_urls = captured_urls(context.db, run_id)  # type: ignore[attr-defined]
+        if spider.captured_urls:  # type: ignore[attr-defined]
+            logger.info("resuming an interrupted crawl: %d listings already captured",
+                        len(spider.captured_urls))  # type: ignore[attr-defined]
         logger.info("crawl run %s started for %s", run_id, context.marketplace.name)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

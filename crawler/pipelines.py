@@ -7,6 +7,7 @@ same pipelines serve every spider and marketplace.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -25,6 +26,7 @@ from crawler.storage import ListingStore
 logger = logging.getLogger(__name__)
 
 STORE_BATCH_SIZE = 50
+STORE_BATCH_SECONDS = 2.0  # a slow crawl still writes often, so a killed crawl loses little
 
 
 def _context(crawler: Crawler) -> CrawlContext:
@@ -105,6 +107,7 @@ class StoragePipeline(_CrawlerComponent):
         super().__init__(crawler)
         self.buffer: list[ListingItem] = []
         self.store: ListingStore | None = None
+        self.last_flush = time.monotonic()
 
     def _store(self) -> ListingStore:
         if self.store is None:
@@ -115,11 +118,12 @@ class StoragePipeline(_CrawlerComponent):
 
     def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
         self.buffer.append(item)
-        if len(self.buffer) >= STORE_BATCH_SIZE:
+        if len(self.buffer) >= STORE_BATCH_SIZE or time.monotonic() - self.last_flush >= STORE_BATCH_SECONDS:
             self.flush()
         return item
 
     def flush(self) -> None:
+        self.last_flush = time.monotonic()
         if not self.buffer:
             return
         batch, self.buffer = self.buffer, []

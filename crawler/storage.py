@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -55,15 +55,53 @@ def fail_open_runs(db: Database, marketplace: str, reason: str) -> None:
             _fail_running(session, market, reason)
 
 
+RESUME_WITHIN = timedelta(hours=24)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int:
-    """Record a crawl run as started. Runs this host left running (a killed process) are closed as failed."""
+    """Record a crawl run as started. A run this marketplace left running (a killed process) is closed as
+    failed, and the new run resumes it: what it captured in the last day is not fetched again."""
     with db.session() as session:
         market = marketplace_id(session, marketplace, base_url)
         _fail_running(session, market, "the crawl process ended without closing its run")
-        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid())
+        last = session.scalars(
+            select(CrawlRun).where(CrawlRun.marketplace_id == market).order_by(CrawlRun.id.desc()).limit(1)
+        ).first()
+        resumable = (
+            last is not None and last.status == RunStatus.FAILED and "interrupted" in (last.errors or {})
+            and _aware(last.started_at) > utcnow() - RESUME_WITHIN
+        )
+        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(),
+                       resumed_from=last.id if resumable and last is not None else None)
         session.add(run)
         session.flush()
         return run.id
+
+
+def _resume_chain(session: Session, run_id: int) -> list[int]:
+    """The interrupted runs a run resumes, newest first (a resumed run may itself have been interrupted)."""
+    chain: list[int] = []
+    current = session.get(CrawlRun, run_id)
+    while current is not None and current.resumed_from is not None and len(chain) < 50:
+        chain.append(current.resumed_from)
+        current = session.get(CrawlRun, current.resumed_from)
+    return chain
+
+
+def captured_urls(db: Database, run_id: int) -> set[str]:
+    """URLs of listings the interrupted runs before this one already captured."""
+    with db.read() as session:
+        chain = _resume_chain(session, run_id)
+        if not chain:
+            return set()
+        return set(session.scalars(
+            select(Listing.url).join(ListingSnapshot, ListingSnapshot.listing_id == Listing.id)
+            .where(ListingSnapshot.crawl_run_id.in_(chain))
+        ))
 
 
 def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items: int,
@@ -78,6 +116,11 @@ def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items
         run.pages, run.items, run.drops, run.errors, run.stats = pages, items, drops, errors, stats
         if status != RunStatus.OK:
             return  # a failed or partial crawl says nothing about what is gone
+        chain = _resume_chain(session, run_id)
+        if chain:
+            # Listings the interrupted runs captured were seen by this crawl, which skipped fetching them.
+            session.execute(update(Listing).where(Listing.marketplace_id == run.marketplace_id,
+                                                  Listing.last_run_id.in_(chain)).values(last_run_id=run_id))
         unseen = (Listing.marketplace_id == run.marketplace_id) & (
             (Listing.last_run_id != run_id) | Listing.last_run_id.is_(None)
         )

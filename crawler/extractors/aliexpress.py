@@ -14,6 +14,7 @@ from typing import Any
 from scrapy.http import TextResponse
 
 from crawler.extractors.common import (
+    ALICDN_SIZE_SUFFIX,
     amount,
     canonical_url,
     cap,
@@ -31,7 +32,6 @@ from crawler.items import ListingItem
 
 _ITEM_ID = re.compile(r"/item/(?:[^/?#]{1,200}/)?(\d{6,20})\.html")
 _STORE_ID = re.compile(r"/store/(?:[a-z-]{1,40}/)?(\d{1,15})(?:[/.?#]|$)")
-_THUMBNAIL = re.compile(r"(?<=\.(?:jpg|png))_\d{2,4}x\d{2,4}[a-z0-9]*\.(?:jpg|png|webp)(?:_\.webp)?$")
 _CONDITION_ATTRIBUTE = 200000649  # AliExpress's attribute id of "item condition", the same in every language
 
 
@@ -95,7 +95,7 @@ def _images(response: TextResponse, from_data: list[str], structured: list[str])
     size suffix ('.jpg_50x50.jpg') taken off."""
     candidates = from_data or [*structured, response.css('meta[property="og:image"]::attr(content)').get() or "",
                                *response.css(".images-view-item img::attr(src)").getall()]
-    return unique_urls(response, [_THUMBNAIL.sub("", u) for u in candidates if u])
+    return unique_urls(response, [ALICDN_SIZE_SUFFIX.sub("", u) for u in candidates if u])
 
 
 def _condition(data: dict[str, Any]) -> str | None:

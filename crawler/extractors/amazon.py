@@ -3,6 +3,7 @@
 The ASIN is the listing's id: one product page is one listing, whoever holds the buy box. The seller is the
 buy box's "Sold by" (`#sellerProfileTriggerId`, its seller id from the link), "Ships from" goes to `extra`:
 it names who dispatches (often Amazon itself), not where. Amazon shows no seller location on these pages.
+schema.org data is read first where a page carries it (Amazon's product pages currently carry none).
 """
 
 from __future__ import annotations
@@ -212,13 +213,13 @@ def extract_listing(response: TextResponse, marketplace: str = "amazon") -> List
     url = canonical_url(response)
     asin = next((a for a in (response.css("input#ASIN::attr(value), input[name='ASIN']::attr(value)").get(),
                              asin_in(url), asin_in(response.url)) if a and _ASIN.match(a)), None)
-    title = first_text(response, "#productTitle", "#title", "#ebooksProductTitle") or structured.name
+    title = structured.name or first_text(response, "#productTitle", "#title", "#ebooksProductTitle")
     if not asin or not title:
         return None
     origin = _origin(response)
     currency = site_currency(origin)
-    price = first_text(response, *_PRICE)
-    fields = money(price, currency) if price else money(structured.price_text, currency)
+    fields = money(structured.price_text, currency) if structured.price else money(
+        first_text(response, *_PRICE), currency)
     original = first_text(response, *_ORIGINAL)
     seller_name, seller_id = _seller(response)
     extra: dict[str, Any] = {"page": "product"}

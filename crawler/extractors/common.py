@@ -26,6 +26,10 @@ MAX_EMBEDDED_JSON = 4_000_000  # characters of one script-embedded JSON object
 # Where text is read from: an element or elements, or a whole page.
 Node = Selector | SelectorList[Selector] | TextResponse
 
+# Alibaba's image CDN (AliExpress, Taobao, Tmall) serves a thumbnail of a photo by a size suffix on its URL:
+# 'x.jpg_50x50.jpg', 'x.jpg_640x640q90.jpg_.webp'; without the suffix, the full photo.
+ALICDN_SIZE_SUFFIX = re.compile(r"(?<=\.(?:jpg|png))_\d{2,4}x\d{2,4}[a-z0-9]*\.(?:jpg|png|webp)(?:_\.webp)?$")
+
 _TEXT_NODES = ".//text()[not(ancestor::script) and not(ancestor::style)]"
 
 # The currency a bare '$' or '¥' means on each site; a price that names its currency (IDR, EUR, £) keeps it.

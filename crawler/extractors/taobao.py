@@ -3,7 +3,7 @@
 The page is first re-decoded with the charset it declares (`charset.with_declared_charset`). The seller is the
 shop keeper (掌柜, the account that owns the shop, with its numeric user id); the shop's own name and id go to
 `extra`. Prices are in CNY; a range over variants keeps low and high, a promotion price is the price and the
-list price (淘宝价 / 价格) the original price.
+list price (淘宝价 / 价格) the original price. schema.org data is read first where a page carries it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from scrapy.http import TextResponse
 
+from core.money import currency_from_text
 from crawler.extractors.charset import with_declared_charset
 from crawler.extractors.common import (
+    ALICDN_SIZE_SUFFIX,
     amount,
     canonical_url,
     cap,
@@ -35,7 +37,6 @@ from crawler.items import ListingItem
 _TITLE_SUFFIX = re.compile(r"\s*[-–]\s*(淘宝网|tmall\.com天猫|天猫Tmall\.com|天猫)\s*$", re.IGNORECASE)
 _KEEPER_LABEL = re.compile(r"^\s*(掌柜|店主|卖家)\s*[:：]\s*")
 _LOCATION_LABEL = re.compile(r"^\s*(发货地|所在地|发货)\s*[:：]?\s*")
-_THUMBNAIL = re.compile(r"(?<=\.(?:jpg|png))_\d{2,4}x\d{2,4}[a-z0-9]*\.(?:jpg|png|webp)(?:_\.webp)?$")
 _IMAGES = re.compile(r"auctionImages\s*:\s*(\[[^\]]{0,20000}\])")
 _SCRIPT_SCAN = 600_000  # characters of the page searched for the item's script config (g_config / TShop)
 MAX_ATTRIBUTES = 40
@@ -67,18 +68,18 @@ def _attributes(response: TextResponse) -> dict[str, str]:
     return attributes
 
 
-def _price(response: TextResponse) -> tuple[dict[str, Any], dict[str, Any]]:
+def _price(response: TextResponse) -> dict[str, Any]:
+    """Price fields: the promotion price where one is shown (the list price is then the original price)."""
     promo = first_text(response, "#J_PromoPriceNum", "#J_PromoPrice .tm-price", ".tb-promo-price .tb-rmb-num")
     listed = first_text(response, "#J_StrPrice .tb-rmb-num", "#J_StrPriceModBox .tm-price", "#J_StrPrice",
                         ".tb-rmb-num", ".tm-price")
     shown = promo or listed
-    if shown and not re.search(r"[¥￥元]|CNY|RMB", shown):
-        shown = f"¥{shown}"
+    if shown and currency_from_text(shown) is None:
+        shown = f"¥{shown}"  # the ¥ sits in its own element before the amount
     fields = money(shown, "CNY")
-    extra: dict[str, Any] = {}
     if promo and listed:
         fields["original_price"] = amount(listed, "CNY")
-    return fields, extra
+    return fields
 
 
 def extract_listing(response: TextResponse, marketplace: str = "taobao") -> ListingItem | None:
@@ -88,14 +89,13 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
     scripts = response.text[:_SCRIPT_SCAN]
     url = canonical_url(response)
     listing_id = item_id(url) or item_id(response.url) or json_number(scripts, "itemId")
-    title = (first_text(response, "#J_Title .tb-main-title", ".tb-main-title", ".tb-detail-hd h1",
-                        "[data-spm='1000983'] h1") or structured.name
+    title = (structured.name or first_text(response, "#J_Title .tb-main-title", ".tb-main-title",
+                                           ".tb-detail-hd h1", "[data-spm='1000983'] h1")
              or _TITLE_SUFFIX.sub("", text_of(response, "title") or ""))
     if not listing_id or not title or not _is_taobao_page(url, response.url, scripts):
         return None
-    fields, extra = _price(response)
-    if not fields.get("price") and structured.price_text:
-        fields = money(structured.price_text, "CNY")
+    fields = money(structured.price_text, "CNY") if structured.price else _price(response)
+    extra: dict[str, Any] = {}
     keeper = text_of(response, ".tb-shop-seller .tb-seller-name") or _KEEPER_LABEL.sub(
         "", text_of(response, ".tb-shop-seller") or "") or json_string(scripts, "sellerNick") or first_text(
         response, ".shopkeeper .J_WangWang", ".slogo-shopkeeper")
@@ -125,7 +125,7 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
             script_images = []
     gallery = [img.attrib.get("data-src") or img.attrib.get("src") or ""
                for img in response.css("#J_UlThumb img")]
-    images = script_images or [*structured.images, *(_THUMBNAIL.sub("", u) for u in gallery if u),
+    images = script_images or [*structured.images, *(ALICDN_SIZE_SUFFIX.sub("", u) for u in gallery if u),
                                response.css("#J_ImgBooth::attr(src)").get() or ""]
     sold = text_of(response, "#J_SellCounter") or text_of(response, ".tm-ind-sellCount .tm-count")
     host = "detail.tmall.com" if "tmall" in urlsplit(url).netloc or "TShop.Setup" in scripts else "item.taobao.com"

@@ -26,6 +26,8 @@ class MarketplaceSpider(scrapy.Spider):
 
     context: CrawlContext
     crawl_run_id: int | None = None
+    # Listing URLs an interrupted run of this marketplace already captured (set when the run opens).
+    captured_urls: frozenset[str] | set[str] = frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
@@ -83,6 +85,10 @@ class MarketplaceSpider(scrapy.Spider):
         if not page.cards:
             self.count_miss("listing links", response.url)
         for card in page.cards:
+            if card.url in self.captured_urls:
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("brandpatrol/resume/skipped")
+                continue
             yield self.page_request(card.url, self.parse_listing, evidence=True,
                                     meta={"card_location": card.location_text})
         number = int(response.meta.get("page", 1))
