@@ -110,19 +110,27 @@ def _subdivision_by_name(country: str, name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _china_patterns() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation of every province and city name, longest first, so a place is found in one scan."""
+    names = {name: "CN-" + code for name, code in _cn_province_names().items()}
+    names.update({city: "CN-" + code for city, code in _CN_CITIES.items() if city not in names})
+    parts = [rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in sorted(names, key=len, reverse=True)]
+    return re.compile("|".join(parts)), names
+
+
 def _china(text: str) -> str | None:
-    """ISO 3166-2:CN code for a Chinese place written in Chinese or pinyin, else None."""
+    """ISO 3166-2:CN code for a Chinese place written in Chinese or pinyin, else None.
+
+    Provinces win over cities: "广东 深圳" and "深圳, Guangdong" both give CN-GD from the province.
+    """
+    pattern, names = _china_patterns()
+    matches = [m.group(0) for m in pattern.finditer(_fold(text))]
     provinces = _cn_province_names()
-    folded = _fold(text)
-    for name in sorted(provinces, key=len, reverse=True):
-        if name in folded if name.isascii() else name in text:
-            if name.isascii() and not re.search(rf"\b{re.escape(name)}\b", folded):
-                continue
+    for name in matches:
+        if name in provinces:
             return "CN-" + provinces[name]
-    for city, short in _CN_CITIES.items():
-        if (city.isascii() and re.search(rf"\b{re.escape(city)}\b", folded)) or (not city.isascii() and city in text):
-            return "CN-" + short
-    return None
+    return names[matches[0]] if matches else None
 
 
 def locate(text: str | None) -> Location | None:

@@ -6,8 +6,10 @@ same pipelines serve every spider and marketplace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -101,13 +103,19 @@ class ImagePipeline(_CrawlerComponent):
 
 
 class StoragePipeline(_CrawlerComponent):
-    """Upsert listings, sellers, photos, evidence and a price snapshot, a batch per transaction."""
+    """Upsert listings, sellers, photos, evidence and a price snapshot, a batch per transaction.
+
+    Batches are written by one worker thread, in order, so the crawl keeps fetching and parsing while
+    the database writes (and evidence compresses); at most one batch waits behind the one being written.
+    """
 
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.buffer: list[ListingItem] = []
         self.store: ListingStore | None = None
         self.last_flush = time.monotonic()
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brandpatrol-store")
+        self.in_flight: Future[int] | None = None
 
     def _store(self) -> ListingStore:
         if self.store is None:
@@ -116,20 +124,28 @@ class StoragePipeline(_CrawlerComponent):
             self.store = ListingStore(context.db, context.marketplace.name, run_id)
         return self.store
 
-    def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
+    async def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:
         self.buffer.append(item)
         if len(self.buffer) >= STORE_BATCH_SIZE or time.monotonic() - self.last_flush >= STORE_BATCH_SECONDS:
-            self.flush()
+            await self.flush()
         return item
 
-    def flush(self) -> None:
+    async def _finish_in_flight(self) -> None:
+        if self.in_flight is not None:
+            written = await asyncio.wrap_future(self.in_flight)  # re-raises a failed write
+            self.in_flight = None
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("brandpatrol/stored", written)
+
+    async def flush(self) -> None:
         self.last_flush = time.monotonic()
         if not self.buffer:
             return
+        await self._finish_in_flight()
         batch, self.buffer = self.buffer, []
-        written = self._store().write_batch(batch)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("brandpatrol/stored", written)
+        self.in_flight = self.writer.submit(self._store().write_batch, batch)
 
-    def close_spider(self, spider: Any = None) -> None:
-        self.flush()
+    async def close_spider(self, spider: Any = None) -> None:
+        await self.flush()
+        await self._finish_in_flight()
+        self.writer.shutdown(wait=True)

@@ -26,7 +26,7 @@ from core.models import (
     utcnow,
 )
 from core.text import fold_for_match
-from crawler.items import ImageRecord, ListingItem
+from crawler.items import ListingItem
 
 
 def marketplace_id(session: Session, name: str, base_url: str | None = None) -> int:
@@ -132,23 +132,36 @@ def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items
         )
 
 
-def _evidence(session: Session, kind: str, media_type: str, raw: bytes | None, url: str,
-              at: datetime) -> str | None:
-    if not raw:
-        return None
-    digest = hashlib.sha256(raw).hexdigest()
-    if session.get(Evidence, digest) is None:
-        compress = media_type.startswith("text/")
-        session.add(Evidence(
-            sha256=digest, kind=kind, media_type=media_type, encoding="gzip" if compress else "identity",
-            size=len(raw), content=gzip.compress(raw, 6) if compress else raw, captured_at=at, url=url[:2048],
-        ))
-        session.flush()
-    return digest
+Digests = tuple[str | None, str | None]
+
+
+def _evidence_rows(session: Session, items: list[ListingItem], at: datetime) -> dict[int, Digests]:
+    """Store each item's HTML (gzip'd) and screenshot once, content-addressed; per item the two SHA-256s."""
+    wanted: dict[str, Evidence] = {}
+    digests: dict[int, Digests] = {}
+    for index, item in enumerate(items):
+        pair: list[str | None] = []
+        for kind, media_type, raw in (("html", "text/html", item.html), ("screenshot", "image/png", item.screenshot)):
+            if not raw:
+                pair.append(None)
+                continue
+            digest = hashlib.sha256(raw).hexdigest()
+            pair.append(digest)
+            if digest not in wanted:
+                compress = media_type.startswith("text/")
+                wanted[digest] = Evidence(
+                    sha256=digest, kind=kind, media_type=media_type, encoding="gzip" if compress else "identity",
+                    size=len(raw), content=gzip.compress(raw, 6) if compress else raw, captured_at=at,
+                    url=item.url[:2048])
+        digests[index] = (pair[0], pair[1])
+    if wanted:
+        known = set(session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(list(wanted)))))
+        session.add_all(row for digest, row in wanted.items() if digest not in known)
+    return digests
 
 
 class ListingStore:
-    """Batched upserts for one marketplace within one crawl run."""
+    """Batched upserts for one marketplace within one crawl run: a handful of queries per batch."""
 
     def __init__(self, db: Database, marketplace: str, run_id: int | None):
         self.db = db
@@ -157,50 +170,64 @@ class ListingStore:
 
     def write_batch(self, items: list[ListingItem]) -> int:
         now = utcnow()
+        latest = list({item.external_id: item for item in items}.values())  # a listing seen twice: last wins
         with self.db.session() as session:
             market = marketplace_id(session, self.marketplace)
-            ids = [i.external_id for i in items]
-            existing = {
-                row.external_id: row
-                for row in session.scalars(
-                    select(Listing).where(Listing.marketplace_id == market, Listing.external_id.in_(ids))
-                )
-            }
-            for item in items:
-                seller = self._seller(session, market, item, now)
+            sellers = self._sellers(session, market, latest, now)
+            existing = {row.external_id: row for row in session.scalars(select(Listing).where(
+                Listing.marketplace_id == market, Listing.external_id.in_([i.external_id for i in latest])))}
+            changed: dict[str, bool] = {}
+            new_ids: set[str] = set()
+            for item in latest:
+                key = self._seller_key(item)
+                seller = sellers.get(key) if key else None
                 listing = existing.get(item.external_id)
                 if listing is None:
                     listing = Listing(marketplace_id=market, external_id=item.external_id, url=item.url,
                                       title=item.title, first_seen=now, content_version=1)
                     session.add(listing)
                     existing[item.external_id] = listing
-                    changed = True
+                    new_ids.add(item.external_id)
+                    changed[item.external_id] = False
                 else:
-                    changed = self._changed(listing, item, seller)
+                    changed[item.external_id] = self._changed(listing, item, seller)
                 self._apply(listing, item, seller, now)
-                if changed and listing.id is not None:
+            session.flush()
+            listings = {item.external_id: existing[item.external_id] for item in latest}
+            photos_changed = self._store_images(session, listings, latest, now)
+            for external_id, listing in listings.items():
+                # A new listing's version 1 is unmatched already; a known one is looked at again on any change.
+                if external_id not in new_ids and (changed[external_id] or external_id in photos_changed):
                     listing.content_version += 1
-                session.flush()
-                if self._store_images(session, listing, item.images, now) and not changed:
-                    listing.content_version += 1
-                self._snapshot(session, listing, item, now)
+            self._snapshots(session, listings, latest, now)
         return len(items)
 
-    def _seller(self, session: Session, market: int, item: ListingItem, now: datetime) -> Seller | None:
+    @staticmethod
+    def _seller_key(item: ListingItem) -> str | None:
         if not (item.seller_id or item.seller_name):
             return None
-        key = item.seller_id or fold_for_match(item.seller_name or "")
-        seller = session.scalar(select(Seller).where(Seller.marketplace_id == market, Seller.seller_key == key))
-        if seller is None:
-            seller = Seller(marketplace_id=market, seller_key=key[:200], name=item.seller_name or key,
-                            external_id=item.seller_id, first_seen=now)
-            session.add(seller)
-        seller.name = item.seller_name or seller.name
-        seller.last_seen = now
-        if item.location_text:
-            seller.location_text, seller.country, seller.region = item.location_text, item.country, item.region
+        return (item.seller_id or fold_for_match(item.seller_name or ""))[:200]
+
+    def _sellers(self, session: Session, market: int, items: list[ListingItem], now: datetime) -> dict[str, Seller]:
+        keys = {key for item in items if (key := self._seller_key(item))}
+        found = {s.seller_key: s for s in session.scalars(
+            select(Seller).where(Seller.marketplace_id == market, Seller.seller_key.in_(keys)))} if keys else {}
+        for item in items:
+            key = self._seller_key(item)
+            if key is None:
+                continue
+            seller = found.get(key)
+            if seller is None:
+                seller = Seller(marketplace_id=market, seller_key=key, name=item.seller_name or key,
+                                external_id=item.seller_id, first_seen=now)
+                session.add(seller)
+                found[key] = seller
+            seller.name = item.seller_name or seller.name
+            seller.last_seen = now
+            if item.location_text:
+                seller.location_text, seller.country, seller.region = item.location_text, item.country, item.region
         session.flush()
-        return seller
+        return found
 
     @staticmethod
     def _changed(listing: Listing, item: ListingItem, seller: Seller | None) -> bool:
@@ -223,40 +250,51 @@ class ListingStore:
         listing.gone, listing.gone_at = False, None
 
     @staticmethod
-    def _store_images(session: Session, listing: Listing, records: list[ImageRecord], now: datetime) -> bool:
-        """Upsert photos; True when a photo's content is new or changed (matching must look again)."""
-        changed = False
-        current = {img.url: img for img in session.scalars(
-            select(ListingImage).where(ListingImage.listing_id == listing.id))}
-        for position, record in enumerate(records):
-            row = current.get(record.url)
-            if row is None:
-                row = ListingImage(listing_id=listing.id, url=record.url[:2048])
-                session.add(row)
-            if record.status != ImageStatus.OK and row.status == ImageStatus.OK:
-                # A photo that failed this time keeps its earlier good hashes; only the failure is noted.
-                row.status_reason = f"last fetch: {record.status}: {record.reason}"[:300]
-                continue
-            if row.sha256 != record.sha256 or row.status != record.status:
-                changed = True
-            row.position, row.status, row.status_reason = position, ImageStatus(record.status), record.reason
-            row.sha256, row.phash, row.dhash, row.phash_mirror = (
-                record.sha256, record.phash, record.dhash, record.phash_mirror)
-            row.width, row.height, row.thumbnail, row.fetched_at = (
-                record.width, record.height, record.thumbnail, now)
+    def _store_images(session: Session, listings: dict[str, Listing], items: list[ListingItem],
+                      now: datetime) -> set[str]:
+        """Upsert photos; the external ids whose photos are new or changed (matching must look again)."""
+        changed: set[str] = set()
+        by_id = {listing.id: external_id for external_id, listing in listings.items()}
+        current: dict[tuple[int, str], ListingImage] = {
+            (img.listing_id, img.url): img for img in session.scalars(
+                select(ListingImage).where(ListingImage.listing_id.in_(list(by_id))))
+        } if any(item.images for item in items) else {}
+        for item in items:
+            listing = listings[item.external_id]
+            for position, record in enumerate(item.images):
+                row = current.get((listing.id, record.url[:2048]))
+                if row is None:
+                    row = ListingImage(listing_id=listing.id, url=record.url[:2048])
+                    session.add(row)
+                    current[(listing.id, record.url[:2048])] = row
+                if record.status != ImageStatus.OK and row.status == ImageStatus.OK:
+                    # A photo that failed this time keeps its earlier good hashes; only the failure is noted.
+                    row.status_reason = f"last fetch: {record.status}: {record.reason}"[:300]
+                    continue
+                if row.sha256 != record.sha256 or row.status != record.status:
+                    changed.add(item.external_id)
+                row.position, row.status, row.status_reason = position, ImageStatus(record.status), record.reason
+                row.sha256, row.phash, row.dhash, row.phash_mirror = (
+                    record.sha256, record.phash, record.dhash, record.phash_mirror)
+                row.width, row.height, row.thumbnail, row.fetched_at = (
+                    record.width, record.height, record.thumbnail, now)
         return changed
 
-    def _snapshot(self, session: Session, listing: Listing, item: ListingItem, now: datetime) -> None:
-        html = _evidence(session, "html", "text/html", item.html, item.url, now)
-        shot = _evidence(session, "screenshot", "image/png", item.screenshot, item.url, now)
-        snapshot = None
+    def _snapshots(self, session: Session, listings: dict[str, Listing], items: list[ListingItem],
+                   now: datetime) -> None:
+        digests = _evidence_rows(session, items, now)
+        current: dict[int, ListingSnapshot] = {}
         if self.run_id is not None:
-            snapshot = session.scalar(select(ListingSnapshot).where(
-                ListingSnapshot.listing_id == listing.id, ListingSnapshot.crawl_run_id == self.run_id))
-        if snapshot is None:
-            snapshot = ListingSnapshot(listing_id=listing.id, crawl_run_id=self.run_id)
-            session.add(snapshot)
-        snapshot.captured_at, snapshot.title = now, item.title
-        snapshot.price, snapshot.price_high, snapshot.currency = item.price, item.price_high, item.currency
-        snapshot.sales, snapshot.stock = item.sales, item.stock
-        snapshot.html_sha256, snapshot.screenshot_sha256 = html, shot
+            current = {snap.listing_id: snap for snap in session.scalars(select(ListingSnapshot).where(
+                ListingSnapshot.crawl_run_id == self.run_id,
+                ListingSnapshot.listing_id.in_([listing.id for listing in listings.values()])))}
+        for index, item in enumerate(items):
+            listing = listings[item.external_id]
+            snapshot = current.get(listing.id)
+            if snapshot is None:
+                snapshot = ListingSnapshot(listing_id=listing.id, crawl_run_id=self.run_id)
+                session.add(snapshot)
+            snapshot.captured_at, snapshot.title = now, item.title
+            snapshot.price, snapshot.price_high, snapshot.currency = item.price, item.price_high, item.currency
+            snapshot.sales, snapshot.stock = item.sales, item.stock
+            snapshot.html_sha256, snapshot.screenshot_sha256 = digests[index]

@@ -114,12 +114,13 @@ def extract_listing(response: TextResponse, marketplace: str = "aliexpress") -> 
                   or item_id(url) or item_id(response.url))
     title = (dig(data, "titleModule", "subject") or structured.name
              or first_text(response, "h1.product-title-text", ".product-title", "h1"))
-    if not listing_id or not title:
+    if not listing_id or not re.fullmatch(r"\d{6,20}", listing_id) or not title:
         return None
     fields, extra = _price_fields(data)
     if not fields:
-        shown = first_text(response, ".product-price-current .product-price-value", ".product-price-value",
-                           ".uniform-banner-box-price") or structured.price_text
+        shown = structured.price_text or first_text(
+            response, ".product-price-current .product-price-value", ".product-price-value",
+            ".uniform-banner-box-price")
         fields = money(shown, structured.currency)
         original = first_text(response, ".product-price-original .product-price-del", ".product-price-del")
         if original:
@@ -135,7 +136,8 @@ def extract_listing(response: TextResponse, marketplace: str = "aliexpress") -> 
     rating = dig(data, "titleModule", "feedbackRating", "averageStar")
     if rating:
         extra["rating"] = cap(str(rating), 10)
-    images = dig(data, "imageModule", "imagePathList") or []
+    listed = dig(data, "imageModule", "imagePathList")
+    images = listed if isinstance(listed, list) else []
     sales = dig(data, "titleModule", "tradeCount")
     stock = dig(data, "quantityModule", "totalAvailQuantity")
     return ListingItem(

@@ -72,11 +72,16 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
                     id_pattern: str | None = None) -> ConfiguredExtraction:
     values = {name: select_first(response.selector, getattr(selectors, name)) for name in LISTING_FIELDS}
     missing = [name for name in LISTING_FIELDS if getattr(selectors, name) and values[name] is None]
-    fallback = generic.extract_listing(response, marketplace)
+    images = select_all(response.selector, selectors.image)
+    # The page's structured data fills what the selectors did not give; read only when something is missing.
+    needs_fallback = not (values["title"] and values["price"] and values["seller"]) or (
+        not images and not selectors.image)
+    fallback = generic.extract_listing(response, marketplace) if needs_fallback else None
     title = values["title"] or (fallback.title if fallback else None)
     if not title:
         return ConfiguredExtraction(None, missing)
-    images = select_all(response.selector, selectors.image) or (fallback.image_urls if fallback else [])
+    if not images and fallback:
+        images = fallback.image_urls
     external_id = values["external_id"] or id_from_url(response.url, id_pattern) or generic.url_identity(response.url)
     item = ListingItem(
         marketplace=marketplace,

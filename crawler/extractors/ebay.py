@@ -101,8 +101,8 @@ def _card_image(card: Selector) -> str | None:
 def _new_card(card: Selector, marketplace: str, response: TextResponse) -> ListingItem | None:
     """A card of the newer layout (`s-card`, `su-card-container`)."""
     link = card.css("a.s-card__link::attr(href), a[href*='/itm/']::attr(href)").get()
-    listing_id = card.attrib.get("data-listingid") or item_id(link)
-    if not link or not listing_id or not item_id(link):
+    listing_id = item_id(link)  # the template card's link ('/itm/123456') has no real id
+    if not link or not listing_id:
         return None
     title = cap(" ".join(card.css(".s-card__title :not(.clipped)::text, .s-card__title::text").getall()), 1000)
     if not title or title.lower() in _PLACEHOLDER_TITLES:
@@ -291,7 +291,7 @@ def extract_listing(response: TextResponse, marketplace: str = "ebay") -> Listin
     return ListingItem(
         marketplace=marketplace,
         external_id=listing_id,
-        url=f"https://{urlsplit(url).hostname or 'www.ebay.com'}/itm/{listing_id}",
+        url=_item_url(url, listing_id),
         title=title,
         original_price=amount(original, default_currency) if original else None,
         seller_name=name,

@@ -103,8 +103,8 @@ def extract_listing(response: TextResponse, marketplace: str = "etsy") -> Listin
         extra["variation_price_high"] = str(highest)
     shop_link = response.css("#seller .shop-name a::attr(href), a[href*='/shop/']::attr(href)").get() or ""
     shop_match = _SHOP_NAME.search(shop_link)
-    shop = (context.get("shop_name") if isinstance(context.get("shop_name"), str) else None) or (
-        structured.brand if structured.brand and not structured.brand.isdigit() else None) or first_text(
+    # A schema.org brand is not taken for the shop: it may name the maker of what the shop sells.
+    shop = (context.get("shop_name") if isinstance(context.get("shop_name"), str) else None) or first_text(
         response, "#seller .shop-name [itemprop=title]", "#seller .shop-name") or (
         shop_match.group(1) if shop_match else None)
     shop_id = (str(context["shopId"]) if isinstance(context.get("shopId"), int) else None) or json_number(

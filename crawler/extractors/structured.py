@@ -13,6 +13,7 @@ MAX_STRUCTURED_IMAGES = 20
 # Microdata vocabularies that describe a product: schema.org and its predecessor, Google's data-vocabulary.org
 # (still on older shop pages such as Etsy's).
 _PRODUCT_TYPES = ("schema.org/Product", "data-vocabulary.org/Product")
+_OFFER_TYPES = ("schema.org/Offer", "schema.org/AggregateOffer", "data-vocabulary.org/Offer")
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:
@@ -76,38 +77,47 @@ def image_list(value: Any) -> list[str]:
     return []
 
 
+def _scope(selector: Selector, kinds: tuple[str, ...]) -> Selector | None:
+    condition = " or ".join(f'contains(@itemtype, "{kind}")' for kind in kinds)
+    found = selector.xpath(f"//*[@itemtype and ({condition})]")
+    return found[0] if found else None
+
+
+def _microdata_values(root: Selector, name: str) -> list[str]:
+    found = []
+    for node in root.xpath(f'.//*[@itemprop="{name}"]')[:MAX_STRUCTURED_IMAGES]:
+        value = (node.attrib.get("content") or node.attrib.get("src") or node.attrib.get("href")
+                 or " ".join(node.xpath(".//text()").getall()).strip())
+        if value:
+            found.append(value)
+    return found
+
+
 def microdata_product(selector: Selector) -> dict[str, Any] | None:
-    """A Product from microdata attributes (schema.org or data-vocabulary.org), in the JSON-LD shape."""
-    condition = " or ".join(f'contains(@itemtype, "{kind}")' for kind in _PRODUCT_TYPES)
-    scope = selector.xpath(f"//*[@itemtype and ({condition})]")
-    if not scope:
+    """A Product from microdata attributes (schema.org or data-vocabulary.org), in the JSON-LD shape; a page
+    that marks up only its Offer (AliExpress) gives a Product with just that offer."""
+    product = _scope(selector, _PRODUCT_TYPES)
+    offer = _scope(product, _OFFER_TYPES) if product is not None else _scope(selector, _OFFER_TYPES)
+    if product is None and offer is None:
         return None
-    root = scope[0]
 
-    def values(name: str) -> list[str]:
-        found = []
-        for node in root.xpath(f'.//*[@itemprop="{name}"]'):
-            value = (node.attrib.get("content") or node.attrib.get("src") or node.attrib.get("href")
-                     or " ".join(node.xpath(".//text()").getall()).strip())
-            if value:
-                found.append(value)
-        return found
-
-    def prop(name: str) -> str | None:
-        found = values(name)
+    def prop(root: Selector | None, name: str) -> str | None:
+        found = _microdata_values(root, name) if root is not None else []
         return found[0] if found else None
 
+    # Without a separate Offer scope, offer properties sit on the Product itself.
+    offer_root = offer if offer is not None else product
     return {
-        "name": prop("name"),
-        "sku": prop("sku"),
-        "image": values("image")[:MAX_STRUCTURED_IMAGES],
-        "description": prop("description"),
+        "name": prop(product, "name"),
+        "sku": prop(product, "sku"),
+        "image": _microdata_values(product, "image") if product is not None else [],
+        "description": prop(product, "description"),
         "offers": {
-            "price": prop("price"),
-            "lowPrice": prop("lowPrice"),
-            "highPrice": prop("highPrice"),
-            "priceCurrency": prop("priceCurrency") or prop("currency"),
-            "itemCondition": prop("itemCondition") or prop("condition"),
+            "price": prop(offer_root, "price"),
+            "lowPrice": prop(offer_root, "lowPrice"),
+            "highPrice": prop(offer_root, "highPrice"),
+            "priceCurrency": prop(offer_root, "priceCurrency") or prop(offer_root, "currency"),
+            "itemCondition": prop(offer_root, "itemCondition") or prop(offer_root, "condition"),
         },
     }
 

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from scrapy.http import TextResponse
 
-from core.money import currency_from_text
 from crawler.extractors.charset import with_declared_charset
 from crawler.extractors.common import (
     ALICDN_SIZE_SUFFIX,
@@ -71,12 +70,10 @@ def _attributes(response: TextResponse) -> dict[str, str]:
 def _price(response: TextResponse) -> dict[str, Any]:
     """Price fields: the promotion price where one is shown (the list price is then the original price)."""
     promo = first_text(response, "#J_PromoPriceNum", "#J_PromoPrice .tm-price", ".tb-promo-price .tb-rmb-num")
-    listed = first_text(response, "#J_StrPrice .tb-rmb-num", "#J_StrPriceModBox .tm-price", "#J_StrPrice",
-                        ".tb-rmb-num", ".tm-price")
-    shown = promo or listed
-    if shown and currency_from_text(shown) is None:
-        shown = f"¥{shown}"  # the ¥ sits in its own element before the amount
-    fields = money(shown, "CNY")
+    listed = first_text(response, "#J_StrPrice .tb-rmb-num", "#J_StrPriceModBox .tm-price", ".tb-rmb-num",
+                        ".tm-price")
+    # The ¥ sits in its own element before the amount; an amount alone is CNY.
+    fields = money(promo or listed, "CNY")
     if promo and listed:
         fields["original_price"] = amount(listed, "CNY")
     return fields
