@@ -127,7 +127,9 @@ class MarketplaceSpider(scrapy.Spider):
             if self.wait_selector:
                 methods.append(PageMethod("wait_for_selector", self.wait_selector, timeout=15_000))
             if evidence:
-                methods.append(PageMethod("screenshot", full_page=True, type="png"))
+                # The visible top of the page (title, price, seller) is the evidence; a full-page capture of a
+                # tall listing costs seconds and hundreds of MB per page.
+                methods.append(PageMethod("screenshot", full_page=False, type="png"))
             meta.update(playwright=True, playwright_page_methods=methods)
             if market.proxy:
                 # Playwright takes a proxy per browser context, not per request.
