@@ -13,7 +13,7 @@ Route = Callable[[BaseHTTPRequestHandler], None]
 
 
 class LoopbackServer:
-    def __init__(self, routes: dict[str, Route]):
+    def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1"):
         self.routes = routes
         self.hits: Counter[str] = Counter()
         self.hit_times: defaultdict[str, list[float]] = defaultdict(list)
@@ -33,13 +33,14 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

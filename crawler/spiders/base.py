@@ -43,6 +43,7 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", market.concurrency, priority="spider")
         settings.set("CLOSESPIDER_TIMEOUT", market.timeout_minutes * 60, priority="spider")
         settings.set("DOWNLOAD_TIMEOUT", market.download_timeout_s, priority="spider")
+        settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", market.download_timeout_s * 1000, priority="spider")
         settings.set("RETRY_TIMES", market.retries, priority="spider")
         settings.set("DOWNLOAD_MAXSIZE", context.settings.page_max_bytes, priority="spider")
         settings.set("PLAYWRIGHT_ABORT_REQUEST", playwright_abort_predicate(context.egress), priority="spider")

@@ -1,0 +1,117 @@
+"""Browser-rendered crawls under faults (real Chromium): sub-resources the gate refuses, failing pages,
+navigation timeouts, empty and download responses. Skipped only where Chromium cannot be installed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from brandpatrol import jobs
+from core.models import CrawlRun, Listing, RunStatus
+from core.settings import Settings, get_settings
+from tests.crawl_kit import configured_shop, item_page, search_page
+from tests.loopback import LoopbackServer, Route, reply
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
+JS = {"javascript": True, "wait_for": "body[data-ready]"}
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    if get_settings().browser_executable() is None:
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-browser.sh)")
+
+
+def rendered(title: str, extra: str = "") -> bytes:
+    """A listing page whose data only exists after its script runs."""
+    script = (f"document.body.insertAdjacentHTML('afterbegin', {item_page(title).decode()!r});"
+              "document.body.dataset.ready='1';")
+    return f"<html><body>{extra}<script>{script}</script></body></html>".encode()
+
+
+def ready_search(*items: str) -> bytes:
+    return search_page(*items) + b"<script>document.body.dataset.ready='1'</script>"
+
+
+def last_run(settings: Settings) -> CrawlRun:
+    with jobs.open_database(settings).read() as session:
+        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert run is not None
+        return run
+
+
+def stored_ids(settings: Settings) -> set[str]:
+    with jobs.open_database(settings).read() as session:
+        return set(session.scalars(select(Listing.external_id)))
+
+
+@pytest.fixture
+def outsider() -> Iterator[LoopbackServer]:
+    """A server on another loopback address, which the egress gate does not allow."""
+    with LoopbackServer({"/x.png": reply(b"png", "image/png"), "/font.woff2": reply(b"font", "font/woff2"),
+                         "/track.js": reply(b"1", "application/javascript")}, host="127.0.0.2") as server:
+        yield server
+
+
+def test_playwright_subresources_aborted(tmp_path: Path, outsider: LoopbackServer) -> None:
+    extra = (f"<img src='{outsider.base_url}/x.png'><script src='{outsider.base_url}/track.js'></script>"
+             f"<style>@font-face{{font-family:f;src:url({outsider.base_url}/font.woff2)}}body{{font-family:f}}</style>")
+    routes = {"/search": reply(ready_search("a")), "/item/a": reply(rendered("Acme widget a", extra))}
+    with configured_shop(tmp_path, routes, marketplace=JS) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+    assert result.status == RunStatus.OK, result.summary()
+    assert stored_ids(settings) == {"a"}
+    assert sum(outsider.hits.values()) == 0
+    assert last_run(settings).stats.get("playwright/request_count/aborted", 0) >= 1
+
+
+def test_pages_closed_when_pages_fail(tmp_path: Path) -> None:
+    items = [f"i{n}" for n in range(20)]
+    routes: dict[str, Route] = {"/search": reply(ready_search(*items))}
+    for n, item in enumerate(items):
+        routes[f"/item/{item}"] = reply(rendered(f"Acme widget {item}")) if n % 2 else reply(b"gone", status=500)
+    market = {**JS, "retries": 0, "concurrency": 4}
+    with configured_shop(tmp_path, routes, marketplace=market) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+    assert result.status == RunStatus.PARTIAL, result.summary()
+    assert stored_ids(settings) == {item for n, item in enumerate(items) if n % 2}
+    stats = last_run(settings).stats
+    assert stats["playwright/page_count"] == stats["playwright/page_count/closed"]
+
+
+def test_navigation_timeout_does_not_hang(tmp_path: Path) -> None:
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(60)
+
+    routes = {"/search": reply(ready_search("slow", "fine")), "/item/slow": stall,
+              "/item/fine": reply(rendered("Acme widget fine"))}
+    market = {**JS, "retries": 0, "download_timeout_s": 2}
+    with configured_shop(tmp_path, routes, marketplace=market) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop", timeout=120)
+    assert result.status == RunStatus.PARTIAL, result.summary()
+    assert stored_ids(settings) == {"fine"}
+    assert any("TimeoutError" in key for key in last_run(settings).errors)
+
+
+def test_empty_and_download_responses_do_not_freeze(tmp_path: Path) -> None:
+    def download(handler: BaseHTTPRequestHandler) -> None:
+        body = b"%PDF-1.4 not a page"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Content-Disposition", "attachment; filename=x.pdf")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    routes = {"/search": reply(ready_search("empty", "file", "fine")), "/item/empty": reply(b"", status=204),
+              "/item/file": download, "/item/fine": reply(rendered("Acme widget fine"))}
+    market = {**JS, "retries": 0, "download_timeout_s": 10}
+    with configured_shop(tmp_path, routes, marketplace=market) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop", timeout=180)
+    assert result.status in (RunStatus.OK, RunStatus.PARTIAL), result.summary()
+    assert "fine" in stored_ids(settings) and "file" not in stored_ids(settings)
