@@ -3,11 +3,13 @@ navigation timeouts, empty and download responses. Skipped only where Chromium c
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import select
 
@@ -115,3 +117,45 @@ def test_empty_and_download_responses_do_not_freeze(tmp_path: Path) -> None:
         result = jobs.crawl_one(settings, config, "shop", timeout=180)
     assert result.status in (RunStatus.OK, RunStatus.PARTIAL), result.summary()
     assert "fine" in stored_ids(settings) and "file" not in stored_ids(settings)
+
+
+def test_browser_crash_recovers(tmp_path: Path) -> None:
+    items = [f"i{n:02d}" for n in range(24)]
+
+    def slow_item(title: str) -> Route:
+        def handle(handler: BaseHTTPRequestHandler) -> None:
+            time.sleep(0.3)
+            reply(rendered(title))(handler)
+
+        return handle
+
+    routes: dict[str, Route] = {"/search": reply(ready_search(*items))}
+    routes.update({f"/item/{item}": slow_item(f"Acme widget {item}") for item in items})
+    market = {**JS, "retries": 1, "concurrency": 2}
+    with configured_shop(tmp_path, routes, marketplace=market) as (_server, config, settings):
+        killed: list[int] = []
+
+        def kill_browser_when_half_done() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed:
+                if len(stored_ids(settings)) >= 5:
+                    for proc in psutil.Process().children(recursive=True):
+                        try:
+                            is_browser = "chrom" in proc.name() and not any(
+                                arg.startswith("--type=") for arg in proc.cmdline())
+                        except psutil.Error:
+                            continue
+                        if is_browser:
+                            proc.kill()
+                            killed.append(proc.pid)
+                time.sleep(0.2)
+
+        jobs.open_database(settings).dispose()
+        killer = threading.Thread(target=kill_browser_when_half_done, daemon=True)
+        killer.start()
+        result = jobs.crawl_one(settings, config, "shop", timeout=240)
+        killer.join(timeout=5)
+    assert killed, "the browser was never seen, so it could not be killed"
+    assert result.status in (RunStatus.OK, RunStatus.PARTIAL), result.summary()
+    # The browser came back: listings after the crash were rendered and stored too.
+    assert len(stored_ids(settings)) >= len(items) - 4
