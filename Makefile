@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install browser lint bench clean
+.PHONY: demo test install system-packages lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-browser:
-	@bash tools/install-browser.sh
+system-packages:
+	@bash tools/install-system-packages.sh
 
 ## Serve the demo marketplace on 127.0.0.1, crawl it, match, and serve the dashboard on 127.0.0.1:8501.
-demo: install browser
+demo: install system-packages
 	$(BIN)/brandpatrol demo
 
 ## Run the whole test suite (lint and type checks first, so pytest's summary is the last line).
-test: install browser
+test: install system-packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: install browser
+bench: install system-packages
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -34,3 +34,21 @@ def shared_pages() -> Path:
     if not SHARED_PAGES.is_dir():
         pytest.skip(f"real marketplace pages not found at {SHARED_PAGES} (shared/ sits beside the repository)")
     return SHARED_PAGES
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    from tests.postgres import postgres_server
+
+    try:
+        with postgres_server() as url:
+            yield url
+    except FileNotFoundError as exc:
+        pytest.skip(f"{exc}; tools/install-system-packages.sh installs it")
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> str:
+    from tests.postgres import fresh_database
+
+    return fresh_database(postgres_admin_url)

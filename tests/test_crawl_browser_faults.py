@@ -26,7 +26,7 @@ JS = {"javascript": True, "wait_for": "body[data-ready]"}
 @pytest.fixture(autouse=True)
 def _needs_chromium() -> None:
     if get_settings().browser_executable() is None:
-        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-browser.sh)")
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
 
 
 def rendered(title: str, extra: str = "") -> bytes:

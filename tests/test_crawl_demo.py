@@ -64,7 +64,7 @@ def test_server_rendered_shop_crawled_completely(demo: tuple[DemoServer, Path, S
 def test_javascript_shop_crawled_in_chromium(demo: tuple[DemoServer, Path, Settings]) -> None:
     server, config, settings = demo
     if settings.browser_executable() is None and not shutil.which("chromium"):
-        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-browser.sh)")
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
     result = jobs.crawl_one(settings, config, "demo-js")
     assert result.status == RunStatus.OK, result.summary()
     db = jobs.open_database(settings)

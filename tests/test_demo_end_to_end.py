@@ -50,7 +50,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> None:
     chromium = get_settings().browser_executable()
     if chromium is None:
-        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-browser.sh)")
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
     port = free_port()
     proc = subprocess.Popen([*BRANDPATROL, "demo", "--port", str(port)], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
