@@ -66,7 +66,8 @@ def _crops(image: Image.Image) -> list[tuple[str, Image.Image]]:
     w, h = image.size
     out = [("whole", image)]
     for i, (fx, fy) in enumerate(((0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5))):
-        out.append((f"quarter {i + 1}", image.crop((int(fx * w), int(fy * h), int((fx + 0.5) * w), int((fy + 0.5) * h)))))
+        box = (int(fx * w), int(fy * h), int((fx + 0.5) * w), int((fy + 0.5) * h))
+        out.append((f"quarter {i + 1}", image.crop(box)))
     if min(w, h) >= 800:
         for i in range(3):
             for j in range(3):
@@ -176,7 +177,8 @@ def facts_of(photo: Photo) -> ImageFacts:
 def references_of(photos: list[Photo]) -> list[Reference]:
     out = []
     for p in photos:
-        made = reference(None, p.item, p.item, p.hashes.phash, p.hashes.dhash, p.hashes.phash_mirror, p.hashes.thumbnail)
+        h = p.hashes
+        made = reference(None, p.item, p.item, h.phash, h.dhash, h.phash_mirror, h.thumbnail)
         assert made is not None
         out.append(made)
     return out
@@ -212,9 +214,9 @@ def main(seed: int = 4) -> dict[str, Any]:
     signal_started = time.perf_counter()
     for row, photo in enumerate(listings):
         facts = facts_of(photo)
-        result = image_signal([facts], index, thresholds.image_distance, confirm_distance=thresholds.image_confirm_distance,
-                              confirmer=confirmer)
-        matched = set(result.evidence.get("matched_by_sku", {}))
+        signal = image_signal([facts], index, thresholds.image_distance,
+                              confirm_distance=thresholds.image_confirm_distance, confirmer=confirmer)
+        matched = set(signal.evidence.get("matched_by_sku", {}))
         unrelated = sources != photo.source
         negatives += int(unrelated.sum())
         false_matches += sum(1 for i in np.flatnonzero(unrelated) if items[i] in matched)
@@ -244,7 +246,7 @@ def main(seed: int = 4) -> dict[str, Any]:
                      if p.transform == t] for t in TRANSFORMS}
 
     ours_rate = false_matches / negatives
-    result = {
+    result: dict[str, Any] = {
         "references": len(refs),
         "altered_copies": sum(1 for p in listings if p.transform in TRANSFORMS),
         "unrelated_pairs": negatives,

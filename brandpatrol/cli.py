@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from brandpatrol import jobs
+from brandpatrol import jobs, takedown
 from core.config import ConfigError, load_config
 from core.db import DatabaseError
 from core.settings import Settings, get_settings
@@ -102,15 +103,121 @@ def evaluate(
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else jobs.format_evaluation(report))
 
 
+ActorOpt = Annotated[str, typer.Option("--actor", help="who is doing this, for the audit log")]
+
+
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="file to write (.csv, .xlsx or .json)")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="file to write: .csv, .xlsx or .json; with --notice also .pdf, .docx or .zip")],
     db: DbOpt = None,
     marketplace: Annotated[str | None, typer.Option("--marketplace", "-m")] = None,
+    notice: Annotated[int | None, typer.Option("--notice", help="export this notice instead")] = None,
+    config: ConfigOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
 ) -> None:
-    """Export confirmed findings per marketplace, ready for a takedown form (formula-safe)."""
-    count = jobs.export_confirmed(_settings(db), out, marketplace)
+    """Export confirmed findings per marketplace (formula-safe), or one notice as PDF, DOCX, CSV, XLSX or ZIP."""
+    if notice is not None:
+        size = takedown.export(_settings(db, config), notice, out, actor=actor)
+        typer.echo(f"wrote notice {notice} to {out} ({size} bytes)")
+        return
+    settings = _settings(db, config)
+    # With a configuration, its privacy.redact_exports decides; without one the export is as it always was.
+    redact = load_config(settings.config).privacy.redact_exports if settings.config else False
+    count = jobs.export_confirmed(settings, out, marketplace, redact=redact)
     typer.echo(f"wrote {count} confirmed listings to {out}")
+
+
+notice_app = typer.Typer(help="Takedown notices: draft from confirmed findings, list, mark filed / removed / "
+                              "rejected (export with `brandpatrol export --notice ID`).", no_args_is_help=True)
+app.add_typer(notice_app, name="notice")
+
+
+@notice_app.command("draft")
+def notice_draft(
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m", help="the marketplace the notice goes to")],
+    template: Annotated[str, typer.Option(
+        "--template", "-t", help="alibaba_ipp, jd, pinduoduo, amazon_rav, ebay_vero, dmca, dsa_art16, "
+                                 "distribution_policy")],
+    ground: Annotated[str | None, typer.Option(
+        "--ground", "-g", help="counterfeit, copyright_image, diversion or unlawful_importation; "
+                               "default: the template's first")] = None,
+    finding: Annotated[list[int] | None, typer.Option(
+        "--finding", "-f", help="these confirmed findings (default: every confirmed one not on an open notice)")]
+    = None,
+    countries: Annotated[str, typer.Option(
+        "--countries", help="eBay 9037: ISO codes of the countries where importation is unlawful, e.g. US,DE")] = "",
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Draft notices from confirmed findings (split at the form's link limit); prints the notice ids."""
+    summary = takedown.draft_notices(
+        _settings(db, config), marketplace=marketplace, template_name=template, ground=ground,
+        finding_ids=finding or [], countries=countries.split(","), actor=actor)
+    ids = ", ".join(str(i) for i in summary.notice_ids)
+    typer.echo(f"drafted notice(s) {ids} from {summary.findings} confirmed findings")
+
+
+@notice_app.command("list")
+def notice_list(
+    status: Annotated[list[str] | None, typer.Option("--status", help="drafted, filed, removed, rejected")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest notices first, with how many of their listings the crawls no longer find."""
+    rows = takedown.list_notices(_settings(db), status or [])
+    if as_json:
+        typer.echo(json.dumps([vars(r) for r in rows], ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        part = f" part {r.part}/{r.parts}" if r.parts > 1 else ""
+        typer.echo(f"{r.id}\t{r.status.value}\t{r.marketplace}\t{r.template}\t{r.ground}{part}\t"
+                   f"{r.gone}/{r.listings} gone\t{r.reference or ''}")
+
+
+@notice_app.command("file")
+def notice_file(
+    notice_id: Annotated[int, typer.Argument(help="the notice")],
+    reference: Annotated[str, typer.Option("--reference", help="the marketplace's case or ticket number")],
+    on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="filing date")] = None,
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Mark a drafted notice filed, with the marketplace's reference."""
+    takedown.change_status(_settings(db), notice_id, "filed", on=on.date() if on else None, reference=reference,
+                           note=None, actor=actor)
+    typer.echo(f"notice {notice_id} filed")
+
+
+@notice_app.command("close")
+def notice_close(
+    notice_id: Annotated[int, typer.Argument(help="the notice")],
+    outcome: Annotated[str, typer.Option("--outcome", help="removed or rejected")],
+    note: Annotated[str | None, typer.Option("--note", help="what the marketplace said")] = None,
+    on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="date of the outcome")]
+    = None,
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Mark a filed notice removed or rejected."""
+    if outcome not in ("removed", "rejected"):
+        raise typer.BadParameter("use --outcome removed or --outcome rejected", param_hint="--outcome")
+    takedown.change_status(_settings(db), notice_id, outcome, on=on.date() if on else None, reference=None,
+                           note=note, actor=actor)
+    typer.echo(f"notice {notice_id} {outcome}")
+
+
+privacy_app = typer.Typer(help="Seller personal data (PIPL / GDPR).", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("purge")
+def privacy_purge(config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR) -> None:
+    """Remove seller contact details unseen for privacy.seller_contact_retention_days (open notices keep theirs)."""
+    result = takedown.purge(_settings(db, config), actor=actor)
+    typer.echo(f"removed contact details of {result.sellers} sellers and {result.listings} listings last seen "
+               f"before {result.cutoff:%Y-%m-%d}; kept {result.held} on open notices")
 
 
 @app.command()
@@ -136,18 +243,32 @@ def dashboard(
     db: DbOpt = None,
     port: Annotated[int, typer.Option("--port", help="port on 127.0.0.1")] = 8501,
     host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
+    config: ConfigOpt = None,
 ) -> None:
-    """Serve the review dashboard (Streamlit)."""
-    raise typer.Exit(jobs.serve_dashboard(_settings(db), host, port))
+    """Serve the review dashboard (Streamlit); with --config the takedown desk can draft notices."""
+    raise typer.Exit(jobs.serve_dashboard(_settings(db, config), host, port))
 
 
 @app.command()
 def schedule(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Run the nightly schedule in the foreground (crawl every marketplace, then match)."""
+    """Run the schedule in the foreground: nightly crawl and match, removal checks, weekly digest, alerts."""
     settings = _settings(db, config)
     from brandpatrol.scheduler import run_scheduler
 
-    run_scheduler(settings, _config_path(settings))
+    raise typer.Exit(run_scheduler(settings, _config_path(settings)))
+
+
+@app.command()
+def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Last runs, next fire times and anything overdue; exits 1 when something is overdue."""
+    from core.operations import format_status, gather_status
+
+    settings = _settings(db, config)
+    brand = load_config(settings.config) if settings.config else None
+    report = gather_status(jobs.open_database(settings), brand)
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else format_status(report))
+    if report.overdue:
+        raise typer.Exit(1)
 
 
 @app.command()

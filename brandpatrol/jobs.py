@@ -34,6 +34,7 @@ from core.models import (
     Seller,
 )
 from core.money import tidy
+from core.privacy import redact as redact_value
 from core.settings import Settings
 from crawler.storage import fail_open_runs
 
@@ -110,11 +111,52 @@ def _forward(stream: IO[str], marketplace: str, progress: Progress, tail: deque[
             tail.append(line[:500])
 
 
+def _wait_crawl(proc: subprocess.Popen[str], timeout: float, stop: threading.Event | None, stop_grace: float,
+                tail: deque[str]) -> int:
+    """The crawl's exit status; at `timeout` the crawl is killed with its browser (status 4).
+
+    When `stop` is set (the scheduler is shutting down) the crawl gets SIGTERM, on which Scrapy finishes the
+    requests in flight, writes its last batch and closes its run; still running `stop_grace` seconds later it is
+    killed like a crawl past its timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _kill_group(proc)
+            tail.append(f"crawl stopped after {timeout:.0f} s")
+            return 4
+        if stop is not None and stop.is_set():
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=min(stop_grace, remaining))
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                tail.append("crawl stopped: the scheduler shut down")
+                return 4
+            _kill_group(proc)  # a browser the crawl left behind
+            return code
+        try:
+            return proc.wait(timeout=remaining if stop is None else min(remaining, 0.5))
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the whole group has exited already
+    proc.wait()
+
+
 def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
-              progress: Progress | None = None) -> CrawlResult:
+              progress: Progress | None = None, stop: threading.Event | None = None,
+              stop_grace: float = 120.0) -> CrawlResult:
     """Crawl one marketplace in its own process and read back the run it recorded.
 
-    A crawl still running at `timeout` is killed with its browser, and its run is marked failed.
+    A crawl still running at `timeout` is killed with its browser, and its run is marked failed. Setting `stop`
+    asks the crawl to finish its current batch and close its run (see _wait_crawl).
     """
     db_url = absolute_db_url(settings.db)
     command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
@@ -126,13 +168,7 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     assert proc.stderr is not None
     reader = threading.Thread(target=_forward, args=(proc.stderr, marketplace, progress or quiet, tail), daemon=True)
     reader.start()
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        tail.append(f"crawl stopped after {timeout:.0f} s")
-        code = 4
+    code = _wait_crawl(proc, timeout, stop, stop_grace, tail)
     reader.join(timeout=10)
     elapsed = time.monotonic() - started
     if code == 2:
@@ -235,8 +271,14 @@ def print_findings(settings: Settings, fmt: str, include_all: bool, out: TextIO)
     out.write(json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def export_confirmed(settings: Settings, out: Path, marketplace: str | None) -> int:
+def export_confirmed(settings: Settings, out: Path, marketplace: str | None, *, redact: bool = False) -> int:
+    """Confirmed findings to a file; with `redact` the location as the seller wrote it (personal data) is left
+    out, the derived ISO region stays."""
     rows = finding_rows(open_database(settings), confirmed_only=True, marketplace=marketplace)
+    if redact:
+        column = FINDING_COLUMNS.index("ship_from")
+        for row in rows:
+            row[column] = redact_value(row[column], True)
     suffix = out.suffix.lower()
     if suffix == ".csv":
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -292,6 +334,8 @@ def parse_page(settings: Settings, source: str, marketplace: str | None) -> list
 def serve_dashboard(settings: Settings, host: str, port: int) -> int:
     open_database(settings).dispose()  # migrate before Streamlit starts
     env = {**os.environ, "BRANDPATROL_DB": absolute_db_url(settings.db)}
+    if settings.config:  # the takedown desk drafts with the brand's rights holder and distributors
+        env["BRANDPATROL_CONFIG"] = str(Path(settings.config).resolve())
     app = importlib.util.find_spec("dashboard.app")
     if app is None or app.origin is None:
         raise JobError("the dashboard package is not installed; reinstall brandpatrol")

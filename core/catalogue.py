@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import config as cfg
 from core.db import Database
-from core.images import DEFAULT_MAX_BYTES, ImageRejected, hash_image
+from core.images import DEFAULT_MAX_BYTES, HASH_VERSION, ImageRejected, hash_image
 from core.models import Brand, ImageStatus, Marketplace, Product, ReferenceImage
 
 URL_NOT_FETCHED = "not fetched: URL references arrive with the egress gate"
@@ -160,7 +160,7 @@ def _hash_reference_file(config: cfg.BrandConfig, sku: str, ref_cfg: cfg.Referen
         report.references_failed.append(label)
         return
     sha256 = hashlib.sha256(data).hexdigest()
-    if row.sha256 == sha256 and row.status == ImageStatus.OK:
+    if row.sha256 == sha256 and row.status == ImageStatus.OK and row.hash_version == HASH_VERSION:
         report.references_unchanged.append(label)
         return
     try:
@@ -174,7 +174,7 @@ def _hash_reference_file(config: cfg.BrandConfig, sku: str, ref_cfg: cfg.Referen
         report.references_failed.append(label)
         return
     row.sha256, row.phash, row.dhash, row.phash_mirror = sha256, hashes.phash, hashes.dhash, hashes.phash_mirror
-    row.thumbnail, row.status = hashes.thumbnail, ImageStatus.OK
+    row.thumbnail, row.status, row.hash_version = hashes.thumbnail, ImageStatus.OK, HASH_VERSION
     report.references_hashed.append(label)
 
 

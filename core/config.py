@@ -64,6 +64,9 @@ class PricePoint(_Strict):
 class ReferenceImage(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
+    official_use_ok: bool = Field(
+        False, description="the brand lets resellers use this photo: a match identifies the product, proves nothing"
+    )
 
 
 class Product(_Strict):
@@ -261,6 +264,55 @@ class Thresholds(_Strict):
     )
     min_score: float = Field(0.5, ge=0, le=1, description="findings scoring under this are not queued")
     gone_after_runs: int = Field(3, ge=1, le=100)
+    image_confirm_distance: int = Field(
+        18, ge=0, le=64, description="photos up to this distance match only when keypoints confirm them"
+    )
+    image_confirm_inliers: int = Field(12, ge=4, le=500, description="keypoints that must agree to confirm")
+    price_drop_ratio: Decimal = Field(
+        Decimal("0.3"), gt=0, lt=1, description="a price this share under the listing's earlier prices is a drop"
+    )
+    repeat_offender_findings: int = Field(
+        2, ge=1, le=1000, description="confirmed findings on a seller's other listings that make it a repeat offender"
+    )
+    reference_flood_listings: int = Field(
+        200, ge=1, description="a reference photo matching this many listings in one run is checked for a flood"
+    )
+    reference_flood_share: float = Field(
+        0.5, ge=0, le=1, description="...and distrusted when this share of them do not name the brand"
+    )
+
+
+class AllowedSeller(_Strict):
+    """A seller the brand marks as fine: its listings are never flagged."""
+
+    marketplace: str
+    seller_id: str | None = None
+    name: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=300, description="why, for the reasons people read")
+
+    @model_validator(mode="after")
+    def _identified(self) -> AllowedSeller:
+        if not (self.seller_id or self.name):
+            raise ValueError("an allowed seller needs seller_id or name")
+        return self
+
+
+class AllowList(_Strict):
+    sellers: list[AllowedSeller] = Field(default_factory=list)
+    images: list[str] = Field(
+        default_factory=list, description="SHA-256 of official photos the brand publishes for anyone to use"
+    )
+
+    @field_validator("images")
+    @classmethod
+    def _sha256(cls, v: list[str]) -> list[str]:
+        out = []
+        for digest in v:
+            norm = digest.strip().lower()
+            if not re.fullmatch(r"[0-9a-f]{64}", norm):
+                raise ValueError(f"'{digest}' is not a SHA-256 (64 hex digits); copy it from `sha256sum FILE`")
+            out.append(norm)
+        return out
 
 
 class Egress(_Strict):
@@ -352,6 +404,7 @@ class BrandConfig(_Strict):
         default_factory=dict, description="'USD/CNY': 7.2 means 1 USD = 7.2 CNY"
     )
     egress: Egress = Egress()
+    allow_list: AllowList = AllowList()
 
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
@@ -376,6 +429,12 @@ class BrandConfig(_Strict):
         dupes = sorted({s for s in skus if skus.count(s) > 1})
         if dupes:
             raise ValueError(f"product SKUs must be unique; {', '.join(dupes)} repeats")
+        for allowed in self.allow_list.sellers:
+            if names and allowed.marketplace not in names:
+                raise ValueError(
+                    f"allow_list seller '{allowed.name or allowed.seller_id}' names marketplace "
+                    f"'{allowed.marketplace}', which is not among the marketplaces ({', '.join(names)})"
+                )
         for seller in self.authorised_sellers:
             if names and seller.marketplace not in names:
                 raise ValueError(

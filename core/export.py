@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "{", "|", "%")
 
@@ -46,7 +46,10 @@ def write_csv(rows: Iterable[Sequence[Cell]], header: Sequence[str], out: io.Tex
         writer.writerow([_csv_cell(v) for v in row])
 
 
-def write_xlsx(rows: Iterable[Sequence[Cell]], header: Sequence[str], path: Path, sheet: str = "findings") -> None:
+def write_xlsx(
+    rows: Iterable[Sequence[Cell]], header: Sequence[str], path: Path | BinaryIO, sheet: str = "findings"
+) -> None:
+    """Write one sheet to a file path or a binary file object (e.g. io.BytesIO for a download)."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

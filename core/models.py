@@ -144,6 +144,8 @@ class ReferenceImage(Base):
     phash_mirror: Mapped[str | None] = mapped_column(String(HASH_HEX))
     status: Mapped[ImageStatus] = mapped_column(_enum(ImageStatus), default=ImageStatus.PENDING)
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # core.images.HASH_VERSION the hashes were made with; another version means hash the file again.
+    hash_version: Mapped[str | None] = mapped_column(String(20))
     product: Mapped[Product] = relationship(back_populates="reference_images")
 
 
@@ -172,6 +174,8 @@ class Seller(Base):
     # PIPL / GDPR, removed after the configured retention period (core/privacy.py).
     contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
     contact_purged_at: Mapped[datetime | None]
+    # The network of shops this seller belongs to (matching/clusters.py); None when it is linked to none.
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("seller_cluster.id"), index=True)
     marketplace: Mapped[Marketplace] = relationship()
 
 
@@ -489,3 +493,19 @@ class Relisting(Base):
     same_seller: Mapped[bool] = mapped_column(Boolean, default=False)
     image_distance: Mapped[int | None]  # Hamming distance of the closest photo pair, when photos matched
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SellerCluster(Base):
+    """Sellers linked by shared photos, shared contact details or near-identical titles (matching/clusters.py).
+
+    Recomputed after each matching run; `links` says why each seller is in it, in sentences a person can check.
+    """
+
+    __tablename__ = "seller_cluster"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # stable: derived from the lowest seller id
+    size: Mapped[int] = mapped_column(default=0)
+    marketplaces: Mapped[list[Any]] = mapped_column(default=list)
+    links: Mapped[list[Any]] = mapped_column(default=list)  # [{"a": id, "b": id, "kind": ..., "detail": ...}]
+    confirmed_findings: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -84,7 +84,7 @@ def parse_price(text: str | None, default_currency: str | None = None,
     if not text:
         return None
     text = text.strip()[:MAX_PRICE_TEXT]
-    if re.match(r"^\s*[-−]", text):
+    if re.match(r"^\D{0,20}?[-−]\s*\d", text):  # a minus before the first digit, also after a symbol: '¥ -5'
         return None
     currency = currency_from_text(text, default_currency)
     parts = [p for p in re.split(r"\s*(?:–|—|~|～|\bto\b|\s-\s|(?<=\d)-(?=\s*\D{0,4}\d))\s*", text) if p.strip()]

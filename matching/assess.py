@@ -8,16 +8,24 @@ from matching.context import MatchContext
 from matching.facts import ListingFacts
 from matching.signals import (
     SignalResult,
+    allowed_seller,
     authorisation_for,
+    batch_code_signal,
     counterfeit_tells_signal,
     diversion_tells_signal,
     image_signal,
+    price_history_signal,
     price_signal,
     region_signal,
     relevance_signal,
+    relisting_signal,
+    seller_history_signal,
     seller_signal,
 )
+from matching.signals.result import match
 from matching.verdicts import Signals, VerdictResult, decide
+
+ALLOW_LIST = "allow_list"
 
 
 @dataclass(frozen=True)
@@ -29,27 +37,53 @@ class Assessment:
     matched_image_id: int | None
     image_distance: int | None
 
+    @property
+    def matched_reference(self) -> str | None:
+        """ref_id of the reference the image signal matched, if any."""
+        return self.signals.image.evidence.get("reference") if self.signals.image.matched else None
+
+
+def _image(facts: ListingFacts, ctx: MatchContext, skus: frozenset[str] | None = None) -> SignalResult:
+    thresholds = ctx.config.thresholds
+    return image_signal(facts.images, ctx.index, thresholds.image_distance, skus,
+                        confirm_distance=thresholds.image_confirm_distance, confirmer=ctx.confirmer,
+                        allowed_sha256=ctx.allowed_sha256, distrusted=ctx.distrusted)
+
+
+def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
+    entry = allowed_seller(facts.marketplace, facts.seller_name, facts.seller_external_id,
+                           ctx.config.allow_list.sellers)
+    if entry is None:
+        return None
+    who = facts.seller_name or facts.seller_external_id
+    note = f": {entry.note}" if entry.note else ""
+    return match(ALLOW_LIST, f"the brand marked seller {who} on {facts.marketplace} as fine{note}", 1.0,
+                 seller_id=entry.seller_id, name=entry.name, note=entry.note)
+
 
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
-    threshold = config.thresholds.image_distance
-    image_any = image_signal(facts.images, ctx.index, threshold)
+    thresholds = config.thresholds
+    image_any = _image(facts, ctx)
     relevance = relevance_signal(facts.text, config.brand, config.products, image_any)
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
         # The nearest photo overall belongs to another product; report the one this listing is about.
-        image = image_signal(facts.images, ctx.index, threshold, frozenset({sku}))
+        image = _image(facts, ctx, frozenset({sku}))
     seller = seller_signal(facts.marketplace, facts.seller_name, facts.seller_external_id,
                            config.authorised_sellers)
     price: SignalResult | None = None
     region: SignalResult | None = None
+    price_history: SignalResult | None = None
     if sku is not None:
         price = price_signal(facts.price, facts.currency, ctx.products[sku], config.exchange_rates,
-                             config.thresholds.counterfeit_price_ratio, facts.price_high)
+                             thresholds.counterfeit_price_ratio, facts.price_high)
         auth = authorisation_for(facts.marketplace, facts.seller_name, facts.seller_external_id,
                                  config.authorised_sellers)
         region = region_signal(facts.country, facts.region, facts.location_source, auth, facts.location_text)
+        price_history = price_history_signal(facts.price, facts.currency, facts.earlier_prices,
+                                             thresholds.price_drop_ratio)
     signals = Signals(
         relevance=relevance,
         image=image,
@@ -58,6 +92,13 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         diversion_tells=diversion_tells_signal(facts.text),
         price=price,
         region=region,
+        batch_code=batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                                     config.authorised_sellers),
+        price_history=price_history,
+        seller_history=seller_history_signal(facts.seller_name, facts.seller_record,
+                                             thresholds.repeat_offender_findings),
+        relisting=relisting_signal(facts.taken_down, sku),
+        allow_list=_allow_list(facts, ctx),
     )
     verdict = decide(signals)
     matched = image.matched

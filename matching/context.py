@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import BrandConfig, Product
+from core.images import HASH_VERSION
 from core.models import Brand, ImageStatus, ReferenceImage
 from core.models import Product as ProductRow
+from matching.confirm import Confirmer
 from matching.references import Reference, ReferenceIndex, reference
 
 
@@ -27,6 +31,10 @@ class MatchContext:
     index: ReferenceIndex
     # Changes whenever anything matching reads from the catalogue changes, so findings are recomputed.
     fingerprint: str
+    confirmer: Confirmer = field(default_factory=Confirmer, compare=False)
+    allowed_sha256: frozenset[str] = frozenset()
+    # ref_ids of references the flood guard stopped trusting in this run (matching.flood).
+    distrusted: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, config: BrandConfig, references: list[Reference],
@@ -34,8 +42,10 @@ class MatchContext:
         """A context from plain values (tests, or callers without a database)."""
         inputs = {
             "config": config.model_dump(
-                mode="json", include={"brand", "products", "authorised_sellers", "thresholds", "exchange_rates"}
+                mode="json",
+                include={"brand", "products", "authorised_sellers", "thresholds", "exchange_rates", "allow_list"},
             ),
+            "hash_version": HASH_VERSION,
             "references": sorted([r.sku, r.ref_id, [(v.label, v.mirrored, v.phash, v.dhash) for v in r.views]]
                                  for r in references),
         }
@@ -46,7 +56,13 @@ class MatchContext:
             product_ids=dict(product_ids or {}),
             index=ReferenceIndex(references),
             fingerprint=fingerprint,
+            confirmer=Confirmer(config.thresholds.image_confirm_inliers),
+            allowed_sha256=frozenset(config.allow_list.images),
         )
+
+    def distrusting(self, ref_ids: Collection[str]) -> MatchContext:
+        """The same context with these references no longer trusted (the confirmer's cache is kept)."""
+        return dataclasses.replace(self, distrusted=self.distrusted | frozenset(ref_ids))
 
 
 def load_context(session: Session, config: BrandConfig) -> MatchContext:
@@ -59,7 +75,7 @@ def load_context(session: Session, config: BrandConfig) -> MatchContext:
     missing = [p.sku for p in config.products if p.sku not in rows]
     if missing:
         raise CatalogueNotSynced(f"products {', '.join(missing)} are not in the database; {fix}")
-    wanted = {(p.sku, r.id) for p in config.products for r in p.reference_images}
+    wanted = {(p.sku, r.id): r for p in config.products for r in p.reference_images}
     sku_of = {rows[p.sku].id: p.sku for p in config.products}
     references = []
     stored = session.scalars(
@@ -69,9 +85,11 @@ def load_context(session: Session, config: BrandConfig) -> MatchContext:
     )
     for row in stored:
         sku = sku_of[row.product_id]
-        if (sku, row.ref_id) not in wanted:
+        configured = wanted.get((sku, row.ref_id))
+        if configured is None:
             continue  # dropped from the config: kept for old findings, no longer matched
-        ref = reference(row.id, row.ref_id, sku, row.phash, row.dhash, row.phash_mirror, row.thumbnail)
+        ref = reference(row.id, row.ref_id, sku, row.phash, row.dhash, row.phash_mirror, row.thumbnail,
+                        official_use_ok=configured.official_use_ok)
         if ref is not None:
             references.append(ref)
     return MatchContext.build(config, references, {sku: rows[sku].id for sku in sku_of.values()})

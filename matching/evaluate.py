@@ -3,7 +3,8 @@
 Labels: genuine, diversion, counterfeit, unrelated. A listing is a true suspect when labelled diversion or
 counterfeit, and flagged when its finding's verdict is a suspect verdict scoring at least min_score (what the
 review queue shows). Precision, recall and F1 are of those flags; the confusion matrix crosses every verdict with
-every label; verdict accuracy asks, of the true suspects flagged, how many got the right kind (a
+every label, and verdict_confusion is the square matrix over counterfeit / diversion / ok / unrelated; verdict
+accuracy asks, of the true suspects flagged, how many got the right kind (a
 price_floor_breach counts as diversion). Labelled listings missing from the database, or not matched yet, are
 counted apart and, when suspect, as false negatives.
 """
@@ -60,6 +61,10 @@ class EvaluationReport:
     not_matched: list[dict[str, Any]] = field(default_factory=list)
     label_counts: dict[str, int] = field(default_factory=dict)
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # verdict -> label -> count
+    # The same as a square matrix over the four kinds the issue names, both ways round: rows are labels
+    # (genuine counts as ok), columns are what matching said (price_floor_breach counts as diversion; a suspect
+    # verdict under min_score counts as ok, as the queue does not show it; missing or unmatched as "none").
+    verdict_confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     false_positive_listings: list[dict[str, Any]] = field(default_factory=list)
     false_negative_listings: list[dict[str, Any]] = field(default_factory=list)
     wrong_kind_listings: list[dict[str, Any]] = field(default_factory=list)
@@ -174,6 +179,7 @@ def evaluate(db: Database, labels_path: Path | str, *, min_score: float = DEFAUL
             report.false_negative_listings.append(entry)
         else:
             report.true_negatives += 1
+    report.verdict_confusion = _verdict_confusion(labels, findings, min_score)
     report.label_counts = dict(Counter(item.label for item in labels))
     report.confusion = {verdict: dict(counts) for verdict, counts in sorted(confusion.items())}
     tp, fp, fn = report.true_positives, report.false_positives, report.false_negatives
@@ -183,6 +189,30 @@ def evaluate(db: Database, labels_path: Path | str, *, min_score: float = DEFAUL
     report.f1 = round(2 * p * r / (p + r), 4) if p + r else 0.0
     report.verdict_accuracy = round(report.verdict_correct / tp, 4) if tp else None
     return report
+
+
+KINDS = ("counterfeit", "diversion", "ok", "unrelated")
+LABEL_KIND = {"counterfeit": "counterfeit", "diversion": "diversion", "genuine": "ok", "unrelated": "unrelated"}
+
+
+def verdict_kind(finding: Finding | None, min_score: float) -> str:
+    """What a finding says, in the four kinds of the confusion matrix (or "none")."""
+    if finding is None:
+        return "none"
+    if finding.verdict in SUSPECT_VERDICTS and finding.score < min_score:
+        return "ok"
+    if finding.verdict is Verdict.PRICE_FLOOR_BREACH:
+        return "diversion"
+    return finding.verdict.value
+
+
+def _verdict_confusion(labels: list[Label], findings: dict[tuple[str, str], tuple[bool, Finding | None]],
+                       min_score: float) -> dict[str, dict[str, int]]:
+    matrix = {LABEL_KIND[label]: dict.fromkeys((*KINDS, "none"), 0) for label in LABELS}
+    for item in labels:
+        _, finding = findings.get((item.marketplace, item.external_id), (False, None))
+        matrix[LABEL_KIND[item.label]][verdict_kind(finding, min_score)] += 1
+    return matrix
 
 
 def _findings_of(session: Session, labels: list[Label]) -> dict[tuple[str, str], tuple[bool, Finding | None]]:

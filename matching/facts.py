@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from core.models import ImageStatus, Listing
@@ -18,10 +19,42 @@ class ImageFacts:
     phash: str | None = None
     dhash: str | None = None
     phash_mirror: str | None = None
+    thumbnail: bytes | None = None  # for the keypoint check of borderline pairs
+    sha256: str | None = None
 
     @property
     def hashed(self) -> bool:
         return self.status == ImageStatus.OK.value and self.phash is not None
+
+
+@dataclass(frozen=True)
+class PriceSeen:
+    """The price one earlier crawl saw."""
+
+    captured_at: datetime
+    price: Decimal
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class TakenDown:
+    """An earlier listing that went gone after a confirmed finding or a notice, tied to this one."""
+
+    marketplace: str
+    external_id: str
+    gone_at: datetime | None
+    link: str  # how it ties to this listing: "same seller", "same photo", "near-identical photo"
+    sku: str | None = None  # the product its finding named
+    photo_position: int | None = None  # which photo of this listing is the shared one
+    distance: int | None = None  # for a near-identical photo
+
+
+@dataclass(frozen=True)
+class SellerRecord:
+    """What reviewers already decided about the seller's other listings."""
+
+    confirmed_findings: int = 0
+    examples: tuple[str, ...] = ()  # external ids of a few of those listings
 
 
 @dataclass(frozen=True)
@@ -42,14 +75,18 @@ class ListingFacts:
     location_text: str | None = None  # as the page wrote it, for reasons: "广东 深圳"
     images: tuple[ImageFacts, ...] = ()
     listing_id: int | None = None
+    earlier_prices: tuple[PriceSeen, ...] = ()  # oldest first; the newest crawl (today's price) left out
+    seller_record: SellerRecord | None = None  # None: not looked up
+    taken_down: tuple[TakenDown, ...] = ()
 
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.description}" if self.description else self.title
 
     @classmethod
-    def from_listing(cls, listing: Listing) -> ListingFacts:
-        """Facts of a Listing row with its marketplace, seller and images loaded."""
+    def from_listing(cls, listing: Listing, *, seller_record: SellerRecord | None = None,
+                     taken_down: tuple[TakenDown, ...] = ()) -> ListingFacts:
+        """Facts of a Listing row with its marketplace, seller, images and snapshots loaded."""
         seller = listing.seller
         country, region, text = listing.country, listing.region, listing.location_text
         source: str | None = "listing"
@@ -59,6 +96,7 @@ class ListingFacts:
             source = None
         if region and not country:
             country = region[:2]
+        snapshots = sorted(listing.snapshots, key=lambda s: (s.captured_at, s.id or 0))
         return cls(
             listing_id=listing.id,
             marketplace=listing.marketplace.name,
@@ -82,7 +120,14 @@ class ListingFacts:
                     phash=image.phash,
                     dhash=image.dhash,
                     phash_mirror=image.phash_mirror,
+                    thumbnail=image.thumbnail,
+                    sha256=image.sha256,
                 )
                 for image in listing.images
             ),
+            earlier_prices=tuple(
+                PriceSeen(s.captured_at, s.price, s.currency) for s in snapshots[:-1] if s.price is not None
+            ),
+            seller_record=seller_record,
+            taken_down=taken_down,
         )

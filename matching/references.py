@@ -1,24 +1,26 @@
 """The brand's reference photos as matching compares them: each photo as given plus views a seller might make.
 
 A stored reference has the pHash, dHash and mirrored pHash of the photo as given. That survives resizing,
-recompression, borders, watermarks and mirroring, but not a crop or a tilt: cutting 10% off one corner moves the
-pHash 15-25 bits. So when a reference's thumbnail is stored, matching derives views from it once per run
-(centred, edge and corner crops at 90/80/70%, rotations of 3, 5 and 8 degrees, each also mirrored) and compares listing
-photos against those too. Trying many views raises the odds that one agrees by accident, so a derived view only
-counts when pHash and dHash both agree (its distance is the larger of the two). dHash alone never decides: smooth
-gradients fool it.
+recompression, borders (they are trimmed), watermarks and mirroring, but not a crop or a tilt: cutting 10% off
+one corner moves the pHash 15-25 bits. So when a reference's thumbnail is stored, matching derives views from
+it once per run (crops keeping 90/80/70% of each side from the centre, each corner and each edge; rotations of
+2 to 8 degrees with a white fill, as sellers tilt photos; each also mirrored) and compares listing photos with
+those too. Trying many views raises the odds that one agrees by accident, so the distance to a view is the
+larger of its pHash and dHash distances: both must agree. A view without a dHash (the stored mirror hash of a
+reference that has no thumbnail) is compared by pHash alone, and only as given.
+
+The distance between a listing photo and a reference is the smallest over the reference's views.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from core.images import THUMBNAIL_SIDE, ImageRejected, decode, hashes_of, hex64, trim_border
+from core.images import THUMBNAIL_SIDE, ImageRejected, decode, hash_set, trim_border
 
 CROP_SCALES = (0.9, 0.8, 0.7)
 # Where the kept part of a crop sits, as fractions of the slack: centre, corners, edge middles.
@@ -26,7 +28,8 @@ CROP_ANCHORS = {
     "centre": (0.5, 0.5), "top-left": (0.0, 0.0), "top-right": (1.0, 0.0), "bottom-left": (0.0, 1.0),
     "bottom-right": (1.0, 1.0), "top": (0.5, 0.0), "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5),
 }
-ROTATIONS = (-8.0, -5.0, -3.0, 3.0, 5.0, 8.0)
+ROTATIONS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)
+FAR = 65  # farther than any two 64-bit hashes can be
 
 
 def hash_int(value: str | None) -> int | None:
@@ -46,6 +49,8 @@ class HashView:
     derived: bool
     phash: int
     dhash: int | None  # None: only the pHash is known (the stored mirror hash)
+    # A tilted view's white corners look alike on any flat photo, so its matches need the keypoint check.
+    needs_confirmation: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,23 +59,31 @@ class Reference:
     ref_id: str
     sku: str
     views: tuple[HashView, ...]
+    thumbnail: bytes | None = None  # for the keypoint check of borderline pairs (matching.confirm)
+    # The brand lets resellers use this photo: a match identifies the product but is not held against anyone.
+    official_use_ok: bool = False
 
 
 def reference(db_id: int | None, ref_id: str, sku: str, phash: str | None, dhash: str | None,
-              phash_mirror: str | None, thumbnail: bytes | None = None) -> Reference | None:
+              phash_mirror: str | None, thumbnail: bytes | None = None, *,
+              official_use_ok: bool = False) -> Reference | None:
     """A reference with its views, or None when it has no usable pHash."""
     p, d, pm = hash_int(phash), hash_int(dhash), hash_int(phash_mirror)
     if p is None:
         return None
     views = [HashView("as given", False, False, p, d)]
-    if pm is not None:
+    derived = derived_views(thumbnail) if thumbnail else []
+    mirror_as_given = next((v for v in derived if v.label == "as given"), None)
+    if mirror_as_given is not None:
+        views.append(mirror_as_given)
+    elif pm is not None:
         views.append(HashView("as given", True, False, pm, None))
-    if thumbnail:
-        views += derived_views(thumbnail)
-    return Reference(db_id, ref_id, sku, tuple(views))
+    views += [v for v in derived if v.label != "as given"]
+    return Reference(db_id, ref_id, sku, tuple(views), thumbnail if thumbnail else None, official_use_ok)
 
 
-def _crops(image: Image.Image) -> list[tuple[str, Image.Image]]:
+def _views(image: Image.Image) -> list[tuple[str, Image.Image, bool]]:
+    """(label, picture, tilted) for every crop and rotation of a reference photo."""
     width, height = image.size
     out = []
     for scale in CROP_SCALES:
@@ -78,49 +91,59 @@ def _crops(image: Image.Image) -> list[tuple[str, Image.Image]]:
         for anchor, (fx, fy) in CROP_ANCHORS.items():
             left, top = (width - cw) * fx, (height - ch) * fy
             box = (round(left), round(top), round(left + cw), round(top + ch))
-            out.append((f"cropping to the {anchor} {round(scale * 100)}%", image.crop(box)))
+            out.append((f"cropping to the {anchor} {round(scale * 100)}%", image.crop(box), False))
     for angle in ROTATIONS:
         rotated = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
-        out.append((f"rotating by {angle:+g}°", rotated))
+        out.append((f"rotating by {angle:+g}°", rotated, True))
     return out
 
 
 def derived_views(thumbnail: bytes) -> list[HashView]:
-    """Crop and rotation views of a stored reference thumbnail, each plain and mirrored."""
+    """The mirror of a stored reference thumbnail as given, then its crop and rotation views, plain and mirrored."""
     try:
         image, _ = decode(thumbnail, side=THUMBNAIL_SIDE)
     except ImageRejected:
         return []
     content = trim_border(image)  # crops of the photo itself, not of a white frame around it
     views = []
-    for label, view in _crops(content):
+    try:
+        given = hash_set(content, trim=False)
+        views.append(HashView("as given", True, False, given.phash_mirror, given.dhash_mirror))
+    except ImageRejected:
+        return []
+    for label, view, tilted in _views(content):
         try:
-            phash, dhash, phash_mirror = hashes_of(view)
+            hashes = hash_set(view, trim=tilted)
         except ImageRejected:
             continue  # a near-blank crop carries no identity
-        dhash_mirror = hex64(imagehash.dhash(ImageOps.mirror(trim_border(view))))
-        views.append(HashView(label, False, True, int(phash, 16), int(dhash, 16)))
-        views.append(HashView(label, True, True, int(phash_mirror, 16), int(dhash_mirror, 16)))
+        views.append(HashView(label, False, True, hashes.phash, hashes.dhash, tilted))
+        views.append(HashView(label, True, True, hashes.phash_mirror, hashes.dhash_mirror, tilted))
     return views
 
 
-_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
 def popcount64(values: np.ndarray) -> np.ndarray:
-    """Set bits of each uint64 (numpy < 2 has no bitwise_count)."""
-    return _POPCOUNT8[values.view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.int64)
+    """Set bits of each uint64."""
+    return np.bitwise_count(values).astype(np.int64)
 
 
 @dataclass(frozen=True)
 class Nearest:
-    """The closest reference view to one listing photo."""
+    """The closest view of one reference to one listing photo."""
 
     reference: Reference
     view: HashView
     distance: int
     phash_distance: int
     dhash_distance: int | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One listing photo against the references in scope."""
+
+    sku_distances: dict[str, int]  # each SKU's nearest reference
+    nearest: Nearest | None  # the nearest reference overall
+    candidates: list[Nearest]  # every reference within the limit, nearest first
 
 
 class ReferenceIndex:
@@ -133,35 +156,103 @@ class ReferenceIndex:
         self._views = [v for _, v in rows]
         self._phash = np.array([v.phash for v in self._views], dtype=np.uint64)
         self._dhash = np.array([v.dhash or 0 for v in self._views], dtype=np.uint64)
+        self._has_dhash = np.array([v.dhash is not None for v in self._views], dtype=bool)
         self._derived = np.array([v.derived for v in self._views], dtype=bool)
+        self._needs_confirmation = np.array([v.needs_confirmation for v in self._views], dtype=bool)
+        counts = np.bincount(self._owner, minlength=len(self.references)) if rows else np.zeros(0, np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if rows else counts
         self.skus = tuple(sorted({ref.sku for ref in self.references}))
-        owners_sku = np.array([self.references[i].sku for i in self._owner.tolist()], dtype=object)
-        self._sku_mask = {sku: owners_sku == sku for sku in self.skus}
+        self._sku_of = np.array([ref.sku for ref in self.references], dtype=object)
+        position = {sku: i for i, sku in enumerate(self.skus)}
+        self._sku_index = np.array([position[ref.sku] for ref in self.references], dtype=np.int64)
+        self._ref_ids = np.array([ref.ref_id for ref in self.references], dtype=object)
 
     def __len__(self) -> int:
         return len(self.references)
+
+    def view_distances(self, phash: int, dhash: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distance, pHash distance, dHash distance) of one listing photo to every view."""
+        dp = popcount64(self._phash ^ np.uint64(phash))
+        if dhash is None:
+            dd = np.full_like(dp, FAR)
+            # Without the photo's dHash a view cannot be corroborated: only the photo as given counts.
+            distance = np.where(self._derived, FAR, dp)
+        else:
+            dd = np.where(self._has_dhash, popcount64(self._dhash ^ np.uint64(dhash)), FAR)
+            distance = np.where(self._has_dhash, np.maximum(dp, dd), np.where(self._derived, FAR, dp))
+        return distance, dp, dd
+
+    def reference_distances(self, phash: int, dhash: int | None) -> np.ndarray:
+        """The distance of one listing photo to each reference (its nearest view)."""
+        if not self._views:
+            return np.zeros(0, dtype=np.int64)
+        distance, _, _ = self.view_distances(phash, dhash)
+        return np.minimum.reduceat(distance, self._starts)
+
+    def compare(self, phash: int, dhash: int | None, limit: int, skus: Collection[str] | None = None,
+                exclude: Collection[str] = (), *, strong: int = -1) -> Comparison:
+        """One listing photo against every reference (of `skus` only, leaving out the ref_ids in `exclude`).
+
+        Candidates are the references within `limit`, each by its nearest view; except that a reference with a
+        view within `strong` that needs no keypoint check is given by that view.
+        """
+        if not self._views:
+            return Comparison({}, None, [])
+        distance, dp, dd = self.view_distances(phash, dhash)
+        per_reference = np.minimum.reduceat(distance, self._starts)
+        allowed = np.ones(len(self.references), dtype=bool)
+        if skus is not None:
+            allowed &= np.isin(self._sku_of, list(skus))
+        if exclude:
+            allowed &= ~np.isin(self._ref_ids, list(exclude))
+        per_reference = np.where(allowed, per_reference, FAR)
+        by_sku = np.full(len(self.skus), FAR, dtype=np.int64)
+        np.minimum.at(by_sku, self._sku_index, per_reference)
+        sku_distances = {sku: d for sku, d in zip(self.skus, by_sku.tolist(), strict=True) if d < FAR}
+        if not sku_distances:
+            return Comparison({}, None, [])
+        within = np.flatnonzero(per_reference <= limit).tolist()
+        nearest_index = int(np.argmin(per_reference))
+        plain = np.where(self._needs_confirmation, FAR, distance)
+        found = {}
+        for i in {*within, nearest_index}:
+            best = self._best_view(i, plain, dp, dd, dhash)
+            found[i] = best if best.distance <= strong else self._best_view(i, distance, dp, dd, dhash)
+        candidates = sorted((found[i] for i in within), key=lambda n: (n.distance, n.view.derived, n.reference.ref_id))
+        return Comparison(sku_distances, found[nearest_index], candidates)
+
+    def within(self, phash: int, dhash: int | None, limit: int,
+               skus: Collection[str] | None = None) -> list[Nearest]:
+        """The references within `limit` of one listing photo (of `skus` only, when given), nearest first."""
+        return self.compare(phash, dhash, limit, skus).candidates
+
+    def _best_view(self, i: int, distance: np.ndarray, dp: np.ndarray, dd: np.ndarray, dhash: int | None) -> Nearest:
+        """The nearest view of reference `i`; at equal distance, one that needs no keypoint check."""
+        start = int(self._starts[i])
+        end = start + len(self.references[i].views)
+        k = start + int(np.argmin(distance[start:end] * 2 + self._needs_confirmation[start:end]))
+        return self._nearest(k, distance, dp, dd, dhash)
 
     def nearest(self, phash: int, dhash: int | None, skus: frozenset[str] | None = None) -> dict[str, Nearest]:
         """For one listing photo, the nearest view per SKU (only `skus` when given)."""
         if not self._views:
             return {}
-        dp = popcount64(self._phash ^ np.uint64(phash))
-        if dhash is None:
-            # Without the photo's dHash a derived view cannot be corroborated, so it does not count.
-            dd = np.full_like(dp, 65)
-        else:
-            dd = popcount64(self._dhash ^ np.uint64(dhash))
-        distance = np.where(self._derived, np.maximum(dp, dd), dp)
+        distance, dp, dd = self.view_distances(phash, dhash)
         out: dict[str, Nearest] = {}
-        for sku in self.skus if skus is None else sorted(skus & set(self.skus)):
-            masked = np.where(self._sku_mask[sku], distance, 1 << 20)
-            k = int(np.argmin(masked))
-            ref, view = self.references[int(self._owner[k])], self._views[k]
-            out[sku] = Nearest(
-                reference=ref,
-                view=view,
-                distance=int(distance[k]),
-                phash_distance=int(dp[k]),
-                dhash_distance=int(dd[k]) if view.dhash is not None and dhash is not None else None,
-            )
+        wanted = self.skus if skus is None else sorted(skus & set(self.skus))
+        owners_sku = self._sku_of[self._owner]
+        for sku in wanted:
+            masked = np.where(owners_sku == sku, distance, 1 << 20)
+            out[sku] = self._nearest(int(np.argmin(masked)), distance, dp, dd, dhash)
         return out
+
+    def _nearest(self, k: int, distance: np.ndarray, dp: np.ndarray, dd: np.ndarray,
+                 dhash: int | None) -> Nearest:
+        view = self._views[k]
+        return Nearest(
+            reference=self.references[int(self._owner[k])],
+            view=view,
+            distance=int(distance[k]),
+            phash_distance=int(dp[k]),
+            dhash_distance=int(dd[k]) if view.dhash is not None and dhash is not None else None,
+        )

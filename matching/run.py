@@ -1,15 +1,21 @@
 """Matching over the database: examine listings, write one Finding per listing, in batches.
 
 Incremental: only listings whose content changed since they were last matched (content_version >
-matched_version), unless `full`, or unless the rule set or the catalogue (config, reference photos) changed since
-the last complete run, which MatchState remembers. Idempotent: one Finding per listing, rewritten only when what
-it says changed. A finding that has a review is never touched: the reviewer's decision stands. Every examined
-listing gets a finding, ok and unrelated too, so evaluation can see them; the review queue shows only suspect
-verdicts scoring at least thresholds.min_score.
+matched_version), unless `full`, or unless the rule set or the catalogue (config, reference photos, hash version)
+changed since the last complete run, which MatchState remembers. Idempotent: one Finding per listing, rewritten
+only when what it says changed. A finding that has a review is never touched: the reviewer's decision stands.
+Every examined listing gets a finding, ok and unrelated too, so evaluation can see them; the review queue shows
+only suspect verdicts scoring at least thresholds.min_score.
+
+Before judging a batch, the past is looked up (matching.past): reviewers' confirmed findings on each seller's
+other listings, and listings taken down that this one may bring back. The flood guard (matching.flood) watches
+which reference each finding's photo matched; a flooding reference is distrusted, remembered in MatchState, and
+the listings it matched are judged again without it. Last, sellers are grouped into networks (matching.clusters).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,14 +28,18 @@ from core.config import BrandConfig
 from core.db import Database
 from core.models import SUSPECT_VERDICTS as SUSPECT
 from core.models import Finding, Listing, MatchState, utcnow
+from matching import past
 from matching.assess import Assessment, assess
+from matching.clusters import update_clusters
 from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
+from matching.flood import FloodWatch
 from matching.verdicts import RULE_SET_VERSION
 
 BATCH_SIZE = 500
 STATE_RULES = "matching.rule_set_version"
 STATE_INPUTS = "matching.catalogue_fingerprint"
+STATE_DISTRUSTED = "matching.distrusted_references"
 
 
 @dataclass
@@ -44,6 +54,12 @@ class MatchSummary:
     kept_reviewed: int = 0  # findings left as they are because a person reviewed them
     by_verdict: dict[str, int] = field(default_factory=dict)
     queued: int = 0  # suspect findings at or over min_score
+    keypoint_checks: int = 0  # borderline photo pairs checked by keypoints
+    flooded_references: list[dict[str, Any]] = field(default_factory=list)  # distrusted in this run
+    distrusted_references: list[str] = field(default_factory=list)  # every reference distrusted now
+    reexamined_after_flood: int = 0
+    seller_networks: int = 0
+    largest_network: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,8 +99,16 @@ def finding_values(assessment: Assessment, ctx: MatchContext) -> dict[str, Any]:
     }
 
 
-def run_matching(db: Database, config: BrandConfig, *, full: bool = False,
-                 batch_size: int = BATCH_SIZE) -> MatchSummary:
+def _distrusted(session: Session) -> frozenset[str]:
+    raw = _state(session, STATE_DISTRUSTED)
+    try:
+        return frozenset(json.loads(raw)) if raw else frozenset()
+    except ValueError:
+        return frozenset()
+
+
+def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch_size: int = BATCH_SIZE,
+                 clusters: bool = True) -> MatchSummary:
     """Examine new and changed listings (all with `full`) and write their findings, `batch_size` per commit.
 
     Raises matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
@@ -97,28 +121,52 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False,
                 summary.full, summary.full_because = True, f"the rule set is now {RULE_SET_VERSION}"
             elif _state(session, STATE_INPUTS) != ctx.fingerprint:
                 summary.full, summary.full_because = True, "the catalogue (config or reference photos) changed"
+        if not summary.full:
+            ctx = ctx.distrusting(_distrusted(session))  # a full run counts afresh
         query = select(Listing.id).order_by(Listing.id)
         if not summary.full:
             query = query.where(Listing.content_version > Listing.matched_version)
         ids = list(session.scalars(query))
-    verdicts: Counter[str] = Counter()
+        thresholds = config.thresholds
+        takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
+                     if past.has_history(session) else past.TakedownIndex())
+    watch = FloodWatch(thresholds.reference_flood_listings, thresholds.reference_flood_share)
+    verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
     for chunk in _chunks(ids, batch_size):
         with db.session() as session:
-            _match_batch(session, chunk, ctx, summary, verdicts)
+            _match_batch(session, chunk, ctx, summary, verdicts, takedowns, watch)
+    floods = watch.floods(ctx.distrusted)
+    if floods:
+        ctx = ctx.distrusting([f.reference for f in floods])
+        summary.flooded_references = [f.to_dict() for f in floods]
+        again = sorted(watch.listings_of({f.reference for f in floods}))
+        summary.reexamined_after_flood = len(again)
+        for chunk in _chunks(again, batch_size):
+            with db.session() as session:
+                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, None, again=True)
+    summary.distrusted_references = sorted(ctx.distrusted)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
         _set_state(session, STATE_RULES, RULE_SET_VERSION)
         _set_state(session, STATE_INPUTS, ctx.fingerprint)
-    summary.by_verdict = dict(sorted(verdicts.items()))
+        _set_state(session, STATE_DISTRUSTED, json.dumps(sorted(ctx.distrusted)))
+    summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
+    summary.queued = sum(queued for _, queued in verdicts.values())
+    summary.keypoint_checks = ctx.confirmer.checks
+    if clusters:
+        networks = update_clusters(db, ctx)
+        summary.seller_networks, summary.largest_network = networks.clusters, networks.largest
     return summary
 
 
 def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summary: MatchSummary,
-                 verdicts: Counter[str]) -> None:
+                 verdicts: dict[int, tuple[str, bool]], takedowns: past.TakedownIndex, watch: FloodWatch | None, *,
+                 again: bool = False) -> None:
     listings = session.scalars(
         select(Listing)
         .where(Listing.id.in_(ids))
-        .options(selectinload(Listing.images), joinedload(Listing.seller), joinedload(Listing.marketplace))
+        .options(selectinload(Listing.images), selectinload(Listing.snapshots), joinedload(Listing.seller),
+                 joinedload(Listing.marketplace))
     ).all()
     findings = {
         f.listing_id: f
@@ -126,20 +174,31 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
             select(Finding).where(Finding.listing_id.in_(ids)).options(selectinload(Finding.reviews))
         )
     }
+    records = past.seller_records(session, [x.seller_id for x in listings if x.seller_id is not None])
     min_score = ctx.config.thresholds.min_score
+    threshold = ctx.config.thresholds.image_distance
     for listing in listings:
-        summary.examined += 1
+        if not again:
+            summary.examined += 1
         # The version read now, not re-read later: a crawl that changes the listing meanwhile bumps it again.
         listing.matched_version = listing.content_version
         finding = findings.get(listing.id)
         if finding is not None and finding.reviews:
-            summary.kept_reviewed += 1
-            verdicts[finding.verdict.value] += 1
+            summary.kept_reviewed += not again
+            verdicts[listing.id] = (finding.verdict.value, False)
             continue
-        values = finding_values(assess(ListingFacts.from_listing(listing), ctx), ctx)
-        verdicts[values["verdict"].value] += 1
-        if values["verdict"] in SUSPECT and values["score"] >= min_score:
-            summary.queued += 1
+        facts = ListingFacts.from_listing(
+            listing, seller_record=past.record_for(records, listing.seller_id, listing.id),
+            taken_down=past.takedowns_for(takedowns, listing, threshold),
+        )
+        assessment = assess(facts, ctx)
+        if watch is not None and assessment.matched_reference is not None:
+            relevance = assessment.signals.relevance.evidence
+            branded = bool(relevance.get("brand_terms")) or bool(relevance.get("product_terms"))
+            watch.saw(assessment.matched_reference, str(assessment.signals.image.evidence.get("sku")), listing.id,
+                      branded)
+        values = finding_values(assessment, ctx)
+        verdicts[listing.id] = (values["verdict"].value, values["verdict"] in SUSPECT and values["score"] >= min_score)
         if finding is None:
             session.add(Finding(listing_id=listing.id, **values))
             summary.created += 1
@@ -147,6 +206,6 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
             for k, v in values.items():
                 setattr(finding, k, v)
             finding.updated_at = utcnow()
-            summary.updated += 1
-        else:
+            summary.updated += not again
+        elif not again:
             summary.unchanged += 1

@@ -1,19 +1,23 @@
 """Rules that turn a listing's signals into one verdict, a score in [0, 1] and reasons a person can reuse.
 
 The rules, in order (RULE_SET_VERSION names this set; findings record it):
+ 0. Seller on the brand's allow-list (allow_list.sellers) -> ok, whatever else is said: the brand vouches for it.
  1. Not the brand's product (relevance not MATCH) -> unrelated; except that text naming the brand together with
     counterfeit tells ("Lumina 高仿") -> counterfeit even when no product can be identified.
  2. Counterfeit tells in the text -> counterfeit, whoever sells.
  3. Seller authorised on this marketplace:
-      ships from outside its authorised regions -> diversion;
+      ships from outside its authorised regions, or shows a batch code shipped to another distributor
+        -> diversion (串货 between territories);
       priced under the floor -> price_floor_breach (a known distributor: a contract matter, not a fake);
       otherwise -> ok.
  4. Seller not authorised here (or not shown):
       price at or under counterfeit_price_ratio of the suggested price -> counterfeit (genuine stock does not
       sell at that price, whatever photo the listing copies);
-      otherwise -> diversion (genuine-looking goods off the authorised channel; under the floor is the usual case).
+      otherwise -> diversion (genuine-looking goods off the authorised channel; under the floor is the usual case;
+      a batch code names the distributor the goods were shipped to).
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
-adds weight, none alone is certain, and every piece becomes one reason. Unknowns add nothing, and are said.
+adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender
+and a relisting after a takedown add weight to any suspect verdict. Unknowns add nothing, and are said.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.1-first-pass"
+RULE_SET_VERSION = "2026.2-batch-history-allow"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7
@@ -44,9 +48,16 @@ W_BREACH = 0.7
 W_BREACH_FAR = 0.8
 W_BRANDS_PHOTO = 0.2
 W_DIVERSION_TELLS = 0.4
+W_BATCH_OTHER_DISTRIBUTOR = 0.6  # an authorised seller selling lots shipped to another distributor
+W_BATCH_TRACED = 0.5  # an unauthorised seller's lot code names the distributor the goods came from
+W_BATCH_UNTRACED = 0.3  # a lot code no distributor was given: copies print made-up codes
+W_PRICE_DROP = 0.3
+W_REPEAT_OFFENDER = 0.3
+W_RELISTING = 0.5
 W_OK_AUTHORISED = 0.8
 W_OK_IN_REGION = 0.3
 W_OK_PRICE = 0.3
+W_ALLOWED = 0.95
 W_UNRELATED = 0.9
 W_UNRELATED_UNSURE = 0.3
 
@@ -62,10 +73,16 @@ class Signals:
     diversion_tells: SignalResult
     price: SignalResult | None = None
     region: SignalResult | None = None
+    batch_code: SignalResult | None = None
+    price_history: SignalResult | None = None
+    seller_history: SignalResult | None = None
+    relisting: SignalResult | None = None
+    allow_list: SignalResult | None = None  # present only when the seller is on the brand's allow-list
 
     def all(self) -> list[SignalResult]:
-        found = [self.relevance, self.image, self.price, self.seller, self.region, self.counterfeit_tells,
-                 self.diversion_tells]
+        found = [self.allow_list, self.relevance, self.image, self.price, self.price_history, self.seller,
+                 self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells, self.seller_history,
+                 self.relisting]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -115,8 +132,15 @@ def _unknowns(case: _Case, *signals: SignalResult | None) -> None:
             case.note(f"not known: {s.reason}")
 
 
+def _foreign_batch(signals: Signals) -> bool:
+    batch = signals.batch_code
+    return batch is not None and batch.matched and not batch.evidence.get("own", False)
+
+
 def decide(signals: Signals) -> VerdictResult:
     rel, tells = signals.relevance, signals.counterfeit_tells
+    if signals.allow_list is not None and signals.allow_list.matched:
+        return _allowed(signals)
     if rel.outcome is not Outcome.MATCH:
         return _not_a_product(signals)
     sku = str(rel.evidence.get("sku"))
@@ -129,12 +153,24 @@ def decide(signals: Signals) -> VerdictResult:
     return _diversion(signals, sku)
 
 
+def _allowed(signals: Signals) -> VerdictResult:
+    case = _Case()
+    assert signals.allow_list is not None
+    case.add(W_ALLOWED, signals.allow_list.reason)
+    sku = signals.relevance.evidence.get("sku") if signals.relevance.matched else None
+    for s in (signals.relevance, signals.price, signals.counterfeit_tells, signals.diversion_tells):
+        if s is not None and s.matched:
+            case.note(f"said but not held against it: {s.reason}")
+    return case.result(Verdict.OK, str(sku) if sku else None)
+
+
 def _not_a_product(signals: Signals) -> VerdictResult:
     rel, tells = signals.relevance, signals.counterfeit_tells
     case = _Case()
     if tells.matched and rel.evidence.get("brand_terms"):
         case.add(W_BRAND_WITH_TELLS, f"{tells.reason}, next to the brand's name")
         case.note(rel.reason)
+        _history(case, signals)
         return case.result(Verdict.COUNTERFEIT, None)
     case.add(W_UNRELATED if rel.unmatched else W_UNRELATED_UNSURE, rel.reason)
     return case.result(Verdict.UNRELATED, None)
@@ -148,9 +184,23 @@ def _seller_support(case: _Case, seller: SignalResult) -> None:
         case.add(W_UNAUTHORISED_SUPPORT, seller.reason)
 
 
+def _history(case: _Case, signals: Signals, *, price_drop: bool = True) -> None:
+    """Weight from the past, for any suspect verdict."""
+    if price_drop and signals.price_history is not None and signals.price_history.matched:
+        case.add(W_PRICE_DROP, signals.price_history.reason)
+    if signals.seller_history is not None and signals.seller_history.matched:
+        case.add(W_REPEAT_OFFENDER, signals.seller_history.reason)
+    if signals.relisting is not None and signals.relisting.matched:
+        case.add(W_RELISTING, signals.relisting.reason)
+
+
+def _photo_is_official(image: SignalResult) -> bool:
+    return bool(image.evidence.get("official_use_ok"))
+
+
 def _counterfeit(signals: Signals, sku: str) -> VerdictResult:
     case = _Case()
-    tells, price, image = signals.counterfeit_tells, signals.price, signals.image
+    tells, price, image, batch = signals.counterfeit_tells, signals.price, signals.image, signals.batch_code
     if tells.matched:
         case.add(W_COUNTERFEIT_TELLS, tells.reason)
     if price is not None and _band(price) == price_mod.FAR_UNDER:
@@ -161,31 +211,44 @@ def _counterfeit(signals: Signals, sku: str) -> VerdictResult:
         _seller_support(case, signals.seller)
     else:
         case.note(signals.seller.reason)
+    if batch is not None and batch.unmatched:
+        case.add(W_BATCH_UNTRACED, f"{batch.reason}: copies print made-up codes")
+    elif batch is not None and batch.matched:
+        case.note(f"{batch.reason}; copies also quote real codes")
     if image.unmatched:
         case.add(W_PHOTO_NOT_BRANDS, f"{image.reason}, so the goods shown may not be the brand's")
     elif image.matched:
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
+    _history(case, signals)
     case.note(signals.relevance.reason)
     _unknowns(case, price, signals.seller)
     return case.result(Verdict.COUNTERFEIT, sku)
 
 
 def _authorised(signals: Signals, sku: str) -> VerdictResult:
-    seller, region, price = signals.seller, signals.region, signals.price
+    seller, region, price, batch = signals.seller, signals.region, signals.price, signals.batch_code
     band = _band(price)
     case = _Case()
-    if region is not None and region.unmatched:
-        case.add(W_OUT_OF_REGION, region.reason)
+    out_of_region = region is not None and region.unmatched
+    if out_of_region or _foreign_batch(signals):
+        if out_of_region:
+            assert region is not None
+            case.add(W_OUT_OF_REGION, region.reason)
+        if _foreign_batch(signals):
+            assert batch is not None
+            case.add(W_BATCH_OTHER_DISTRIBUTOR, batch.reason)
         case.note(seller.reason)
         if price is not None and band in (price_mod.UNDER_FLOOR, price_mod.FAR_UNDER):
             case.add(W_UNDER_FLOOR, price.reason)
         _diversion_tells(case, signals)
+        _history(case, signals)
         _unknowns(case, price)
         return case.result(Verdict.DIVERSION, sku)
     if price is not None and band in (price_mod.UNDER_FLOOR, price_mod.FAR_UNDER):
         case.add(W_BREACH_FAR if band == price_mod.FAR_UNDER else W_BREACH, price.reason)
         case.note(seller.reason)
         _diversion_tells(case, signals)
+        _history(case, signals)
         _unknowns(case, region)
         return case.result(Verdict.PRICE_FLOOR_BREACH, sku)
     case.add(W_OK_AUTHORISED, seller.reason)
@@ -193,6 +256,10 @@ def _authorised(signals: Signals, sku: str) -> VerdictResult:
         case.add(W_OK_IN_REGION, region.reason)
     if price is not None and price.unmatched:
         case.add(W_OK_PRICE, price.reason)
+    if batch is not None and batch.matched:
+        case.note(batch.reason)
+    if signals.price_history is not None and signals.price_history.matched:
+        case.note(f"{signals.price_history.reason}, still at or above the floor")
     _unknowns(case, region, price)
     return case.result(Verdict.OK, sku)
 
@@ -203,7 +270,7 @@ def _diversion_tells(case: _Case, signals: Signals) -> None:
 
 
 def _diversion(signals: Signals, sku: str) -> VerdictResult:
-    seller, price, image = signals.seller, signals.price, signals.image
+    seller, price, image, batch = signals.seller, signals.price, signals.image, signals.batch_code
     case = _Case()
     status = seller.evidence.get("status")
     if seller.unknown:
@@ -212,15 +279,22 @@ def _diversion(signals: Signals, sku: str) -> VerdictResult:
         case.add(W_KNOWN_NAME_WRONG_PLACE, seller.reason)
     else:
         case.add(W_UNKNOWN_SELLER, seller.reason)
+    if batch is not None and batch.matched:
+        case.add(W_BATCH_TRACED, f"{batch.reason}: the stock leaked from that distributor's channel")
+    elif batch is not None and batch.unmatched:
+        case.note(f"{batch.reason}; the goods may be copies rather than diverted stock")
     if price is not None and _band(price) == price_mod.UNDER_FLOOR:
         case.add(W_UNDER_FLOOR, price.reason)
     elif price is not None and not price.unknown:
         case.note(price.reason)
-    if image.matched:
+    if image.matched and not _photo_is_official(image):
         case.add(W_BRANDS_PHOTO, f"{image.reason}: the brand's own photo")
+    elif image.matched:
+        case.note(image.reason)
     elif image.unmatched:
         case.note(f"{image.reason}; the goods may be copies rather than diverted stock")
     _diversion_tells(case, signals)
+    _history(case, signals)
     case.note(signals.relevance.reason)
     _unknowns(case, price)
     return case.result(Verdict.DIVERSION, sku)

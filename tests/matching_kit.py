@@ -88,7 +88,7 @@ def references_for(config: BrandConfig) -> list[Reference]:
         for ref in product.reference_images:
             hashes = hash_image(config.resolve_path(ref.path).read_bytes(), thumbnail=True)
             made = reference(None, ref.id, product.sku, hashes.phash, hashes.dhash, hashes.phash_mirror,
-                             hashes.thumbnail)
+                             hashes.thumbnail, official_use_ok=ref.official_use_ok)
             assert made is not None
             out.append(made)
     return out
@@ -103,10 +103,11 @@ def image_facts(image: Image.Image | None, image_id: int = 1, position: int = 0)
     if image is None:
         return ImageFacts(image_id, position, ImageStatus.FETCH_FAILED.value)
     try:
-        hashes = hash_image(jpeg(image))
+        hashes = hash_image(jpeg(image), thumbnail=True)
     except ImageRejected as exc:
         return ImageFacts(image_id, position, exc.status.value)
-    return ImageFacts(image_id, position, ImageStatus.OK.value, hashes.phash, hashes.dhash, hashes.phash_mirror)
+    return ImageFacts(image_id, position, ImageStatus.OK.value, hashes.phash, hashes.dhash, hashes.phash_mirror,
+                      hashes.thumbnail, hashes.sha256)
 
 
 def facts(title: str, *, price: str | None = "680", currency: str | None = "CNY", marketplace: str = "shop",
@@ -144,7 +145,8 @@ def unrelated_photo() -> Image.Image:
 
 def add_listing(db: Database, marketplace: str, external_id: str, title: str, *, price: str | None = "680",
                 currency: str = "CNY", seller: tuple[str, str | None] = ("美妆小铺3", "x-3"),
-                location: str | None = "广东 深圳", images: tuple[Image.Image, ...] = ()) -> int:
+                location: str | None = "广东 深圳", images: tuple[Image.Image, ...] = (),
+                description: str | None = None) -> int:
     """Write a listing with its seller and hashed photos, as the crawler's storage does; return its id."""
     where = locate(location)
     with db.session() as session:
@@ -160,18 +162,19 @@ def add_listing(db: Database, marketplace: str, external_id: str, title: str, *,
             session.add(row)
         listing = Listing(
             marketplace_id=market.id, external_id=external_id, url=f"http://{marketplace}.example/{external_id}",
-            title=title, price=Decimal(price) if price is not None else None, currency=currency, seller=row,
+            title=title, description=description, price=Decimal(price) if price is not None else None,
+            currency=currency, seller=row,
             location_text=location, country=where.country if where else None,
             region=where.subdivision if where else None,
         )
         session.add(listing)
         for position, image in enumerate(images):
             try:
-                hashes = hash_image(jpeg(image))
+                hashes = hash_image(jpeg(image), thumbnail=True)
                 listing.images.append(ListingImage(
                     position=position, url=f"http://img.example/{external_id}-{position}.jpg",
                     sha256=hashes.sha256, phash=hashes.phash, dhash=hashes.dhash,
-                    phash_mirror=hashes.phash_mirror, status=ImageStatus.OK,
+                    phash_mirror=hashes.phash_mirror, thumbnail=hashes.thumbnail, status=ImageStatus.OK,
                 ))
             except ImageRejected as exc:
                 listing.images.append(ListingImage(

@@ -1,16 +1,27 @@
 """Helpers for the scheduler and alert tests (no tests here): a small shop on 127.0.0.1 whose search page can be
-held shut (a crawl that hangs), a webhook receiver on 127.0.0.1 for Apprise's json:// URLs, brand configs."""
+held shut (a crawl that hangs), receivers on 127.0.0.1 for Apprise's json:// and mailto:// URLs, brand configs, and
+a throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import queue
+import socket
+import socketserver
+import subprocess
+import tempfile
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import pytest
 
 from tests.images import jpeg, photo
 
@@ -18,7 +29,9 @@ COFFEE = jpeg(photo("coffee"))
 
 ITEMS = {
     "fake1": ("Lumina Radiance Serum 1:1 replica", "¥99.00", "Cheap Goods Store"),
-    "fake2": ("Lumina serum A货 高仿", "¥120.00", "Cheap Goods Store"),
+    # Markup in a scraped title must reach no alert as a link or formatting.
+    "fake2": ("Lumina serum A货 高仿 [free](http://evil.example/) &lt;b&gt;now&lt;/b&gt;", "¥120.00",
+              "Cheap Goods Store"),
 }
 
 
@@ -175,8 +188,6 @@ schedule:
 
 def unreachable_marketplace(name: str = "down") -> str:
     """A marketplace on a loopback port nothing listens on: its crawl fails quickly."""
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -189,3 +200,102 @@ def unreachable_marketplace(name: str = "down") -> str:
     retries: 0
     selectors: {{link: "a::attr(href)", title: "h1::text"}}
 """
+
+
+class MailServer:
+    """A minimal SMTP server on 127.0.0.1 (no TLS, no auth) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: queue.Queue[bytes] = queue.Queue()
+        mail = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+                self.wfile.flush()
+
+            def handle(self) -> None:
+                self.reply("220 127.0.0.1 test SMTP")
+                while line := self.rfile.readline(65536):
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        self.reply("250-127.0.0.1")
+                        self.reply("250 8BITMIME")
+                    elif verb == b"DATA":
+                        self.reply("354 end with <CRLF>.<CRLF>")
+                        lines = []
+                        while (data := self.rfile.readline(65536)) not in (b".\r\n", b""):
+                            lines.append(data[1:] if data.startswith(b"..") else data)
+                        mail.messages.put(b"".join(lines))
+                        self.reply("250 queued")
+                    elif verb == b"QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:  # HELO, MAIL, RCPT, RSET, NOOP
+                        self.reply("250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        port = self.server.server_address[1]
+        return f"mailto://127.0.0.1:{port}/ops@example.com?from=brandpatrol@example.com&mode=insecure"
+
+    def __enter__(self) -> MailServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextlib.contextmanager
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's binaries) on 127.0.0.1; skips the test when there is none."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins or not (bins[-1] / "initdb").exists():
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    bin_dir = bins[-1]
+    with tempfile.TemporaryDirectory(prefix="brandpatrol-pg-") as tmp:
+        folder = Path(tmp)
+        prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root: run the server as Debian's postgres user
+            import pwd
+
+            account = pwd.getpwnam("postgres")
+            os.chown(folder, account.pw_uid, account.pw_gid)
+            prefix = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        made = subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "brandpatrol",
+                               "--auth=trust", "-E", "UTF8", "--no-sync"], capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.fail(f"initdb failed: {made.stderr[-2000:]}")
+        server = subprocess.Popen([*prefix, str(bin_dir / "postgres"), "-D", str(folder / "data"), "-h",
+                                   "127.0.0.1", "-p", str(port), "-k", str(folder), "-c", "fsync=off",
+                                   "-c", "full_page_writes=off"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import psycopg
+
+            for _attempt in range(600):  # up once it accepts a connection
+                try:
+                    psycopg.connect(f"host=127.0.0.1 port={port} user=brandpatrol dbname=postgres").close()
+                    break
+                except psycopg.OperationalError:
+                    if server.poll() is not None:
+                        pytest.fail("PostgreSQL did not start")
+                    time.sleep(0.1)
+            yield f"postgresql+psycopg://brandpatrol@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(folder / "data"), "-m", "immediate"],
+                           capture_output=True)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.catalogue import URL_NOT_FETCHED, sync_catalogue
 from core.db import Database
-from core.images import hash_image
+from core.images import HASH_VERSION, hash_image
 from core.models import Brand, ImageStatus, Marketplace, Product, ReferenceImage
 from tests.images import jpeg, photo
 from tests.matching_kit import brand_dict, make_config
@@ -119,3 +119,16 @@ def test_config_changes_update_rows_and_removed_items_are_kept(db: Database, tmp
         assert cream.keywords == ["面霜", "cream", "hydra"]
     assert "LM-100-front" in _refs(db)
     assert report.to_dict()["ok"] is True
+
+
+def test_hashes_of_another_version_are_made_again(db: Database, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    sync_catalogue(db, config)
+    with db.session() as session:
+        for ref in session.scalars(select(ReferenceImage)):
+            ref.hash_version, ref.phash = "older", "0000000000000000"
+    report = sync_catalogue(db, config)
+    assert sorted(report.references_hashed) == ["LM-100/LM-100-front", "LM-200/LM-200-front", "LM-300/LM-300-front"]
+    refs = _refs(db)
+    assert all(r.hash_version == HASH_VERSION and r.phash != "0000000000000000" for r in refs.values())
+    assert not sync_catalogue(db, config).references_hashed

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.images import ImageRejected, decode, hamming, hash_image
+from core.images import HASH_VERSION, ImageRejected, content_box, decode, hamming, hash_image
 from core.models import ImageStatus
 from tests.images import jpeg, mirrored, photo, png
 
@@ -89,7 +90,7 @@ def test_animated_gif_reads_first_frame_only() -> None:
     ImageDraw.Draw(frames[0]).ellipse((30, 10, 60, 50), fill=90)
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:])
-    assert Image.open(io.BytesIO(out.getvalue())).n_frames > 1000
+    assert getattr(Image.open(io.BytesIO(out.getvalue())), "n_frames", 1) > 1000
     decoded, _size = decode(out.getvalue())
     assert decoded.size == (64, 64)
     first_frame_only = hash_image(out.getvalue())
@@ -131,3 +132,33 @@ def test_thumbnail_is_small_jpeg() -> None:
     assert result.thumbnail is not None
     thumb = Image.open(io.BytesIO(result.thumbnail))
     assert thumb.format == "JPEG" and max(thumb.size) <= 256
+
+
+def test_mirrored_hashes_are_those_of_the_mirror_image() -> None:
+    original = hash_image(jpeg(photo("astronaut")), thumbnail=True)
+    flipped = hash_image(jpeg(mirrored(photo("astronaut"))), thumbnail=True)
+    assert hamming(original.phash_mirror, flipped.phash) <= 4
+    assert hamming(original.dhash_mirror, flipped.dhash) <= 8
+    assert hamming(original.phash, flipped.phash) > 16
+    assert original.hash_version == HASH_VERSION
+
+
+def test_grey_draft_and_thumbnail_paths_agree() -> None:
+    for name in ("coffee", "rocket", "chelsea"):
+        data = jpeg(photo(name).resize((800, 800)), quality=88)
+        fast, crawler = hash_image(data), hash_image(data, thumbnail=True)
+        assert fast.thumbnail is None and crawler.thumbnail is not None
+        assert hamming(fast.phash, crawler.phash) <= 4 and fast.sha256 == crawler.sha256
+
+
+def test_background_on_one_side_is_not_trimmed_but_a_frame_is() -> None:
+    grey = np.full((100, 100), 200, dtype=np.uint8)
+    grey[:, 40:] = np.random.default_rng(1).integers(0, 120, size=(100, 60))  # plain band on the left only
+    assert content_box(grey) is None
+    framed = np.full((100, 100), 255, dtype=np.uint8)
+    framed[10:90, 12:88] = np.random.default_rng(2).integers(0, 200, size=(80, 76))
+    assert content_box(framed) == (12, 10, 88, 90)
+    sliver = framed.copy()
+    sliver[:, :12] = 255
+    sliver[10:90, 1:12] = 100  # a frame one pixel wide on the left is JPEG noise, not a frame
+    assert content_box(sliver) == (0, 10, 100, 90)

@@ -60,6 +60,14 @@ def test_evaluate_counts_precision_recall_and_confusion(matched_db: Database, tm
         "ok": {"genuine": 1},
         "unrelated": {"diversion": 1},
     }
+    # The square matrix over the four kinds: labels down, what matching said across (breach counts as diversion,
+    # genuine as ok, no finding as none).
+    assert report.verdict_confusion == {
+        "counterfeit": {"counterfeit": 1, "diversion": 1, "ok": 0, "unrelated": 0, "none": 1},
+        "diversion": {"counterfeit": 0, "diversion": 1, "ok": 0, "unrelated": 1, "none": 0},
+        "ok": {"counterfeit": 0, "diversion": 1, "ok": 1, "unrelated": 0, "none": 0},
+        "unrelated": {"counterfeit": 0, "diversion": 0, "ok": 0, "unrelated": 0, "none": 0},
+    }
     assert [e["external_id"] for e in report.missing] == ["404"]
     assert [e["external_id"] for e in report.false_positive_listings] == ["5"]
     assert sorted(e["external_id"] for e in report.false_negative_listings) == ["4", "404"]
@@ -74,6 +82,7 @@ def test_min_score_decides_what_counts_as_flagged(matched_db: Database, tmp_path
     labels.write_text(LABELS, encoding="utf-8")
     strict = evaluate(matched_db, labels, min_score=0.99)
     assert strict.flagged == 0 and strict.recall == 0.0 and strict.precision == 0.0
+    assert strict.verdict_confusion["counterfeit"]["ok"] == 2  # suspect verdicts under min_score read as ok
 
 
 @pytest.mark.parametrize(("content", "expected"), [

@@ -65,7 +65,8 @@ def test_findings_written_for_every_listing(world: tuple[Database, BrandConfig, 
         assert ref is not None and ref.ref_id == "LM-100-front"
         assert counterfeit.matched_image_id is not None and counterfeit.image_distance is not None
         assert set(counterfeit.signals) == {"relevance", "image", "price", "seller", "region", "text.counterfeit",
-                                            "text.diversion"}
+                                            "text.diversion", "batch_code", "price.history", "seller.history",
+                                            "relisting"}
         assert findings[ids["unrelated"]].product_id is None
         assert all(listing.matched_version == listing.content_version for listing in session.scalars(select(Listing)))
 

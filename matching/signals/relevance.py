@@ -2,8 +2,8 @@
 
 The brand's word alone is weak: other goods share it ("Lumina LED 台灯"), and product words alone are weak too:
 面霜 or "serum" name every brand's cream and serum. So a product is identified when
-  - a listing photo matches one of its reference photos (counterfeiters often copy the brand's photos, and some
-    leave the brand's name out of the title to slip past filters), or
+  - a listing photo matches one of its reference photos (see the image signal; counterfeiters often copy the
+    brand's photos, and some leave the brand's name out of the title to slip past filters), or
   - the text names the brand and one of the product's names, keywords or its SKU.
 MATCH names the best product in evidence["sku"]: photo and text together first, then photo, then text (longest
 term found). NO_MATCH when neither holds and the photos could be checked; UNKNOWN when the text points at the
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from core.config import Brand, Product
 from matching.signals.result import SignalResult, match, no_match, unknown
@@ -62,11 +63,13 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     brand_found = [b for b in brand_words if folded.has_term(b)]
     threshold = int(image.evidence.get("threshold", 0))
     nearest: dict[str, int] = dict(image.evidence.get("nearest_by_sku", {}))
+    # Products with a matching photo (within the threshold, or borderline and confirmed by keypoints).
+    matched: dict[str, Any] = dict(image.evidence.get("matched_by_sku", {}))
     named = {p.sku: tuple(t for t in product_terms(p, brand_words) if folded.has_term(t)) for p in products}
     candidates = []
     for sku, terms in named.items():
-        distance = nearest.get(sku)
-        photo = distance is not None and distance <= threshold
+        photo = sku in matched
+        distance = int(matched[sku]["distance"]) if photo else nearest.get(sku)
         if photo or (terms and brand_found):
             candidates.append(_Candidate(sku, terms, distance, photo))
     named_products = {sku: list(terms) for sku, terms in named.items() if terms}

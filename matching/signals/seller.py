@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.config import AuthorisedSeller
+from core.config import AllowedSeller, AuthorisedSeller
 from matching.signals.result import SignalResult, match, no_match, unknown
 from matching.terms import same_name
 
@@ -35,6 +35,23 @@ def authorisation_for(marketplace: str, seller_name: str | None, seller_id: str 
                 return auth
         elif seller_name and same_name(auth.name, seller_name):
             return auth
+    return None
+
+
+def allowed_seller(marketplace: str, seller_name: str | None, seller_id: str | None,
+                   allowed: Sequence[AllowedSeller]) -> AllowedSeller | None:
+    """The allow-list entry (sellers the brand marks as fine) covering this seller, if any.
+
+    An entry with a seller_id matches by id only; an entry with only a name matches by folded name.
+    """
+    for entry in allowed:
+        if entry.marketplace != marketplace:
+            continue
+        if entry.seller_id:
+            if seller_id and entry.seller_id == seller_id:
+                return entry
+        elif entry.name and seller_name and same_name(entry.name, seller_name):
+            return entry
     return None
 
 

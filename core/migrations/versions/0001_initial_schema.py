@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:38:35.724626
+Create Date: 2026-11-23 03:42:29.387681
 """
 from __future__ import annotations
 
@@ -110,6 +110,17 @@ def upgrade() -> None:
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_lock'))
     )
+    op.create_table('seller_cluster',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('marketplaces', sa.JSON(), nullable=False),
+    sa.Column('links', sa.JSON(), nullable=False),
+    sa.Column('confirmed_findings', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seller_cluster')),
+    sa.UniqueConstraint('key', name=op.f('uq_seller_cluster_key'))
+    )
     op.create_table('crawl_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('marketplace_id', sa.Integer(), nullable=True),
@@ -175,10 +186,15 @@ def upgrade() -> None:
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('contact', sa.JSON(), nullable=False),
     sa.Column('contact_purged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cluster_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['cluster_id'], ['seller_cluster.id'], name=op.f('fk_seller_cluster_id_seller_cluster')),
     sa.ForeignKeyConstraint(['marketplace_id'], ['marketplace.id'], name=op.f('fk_seller_marketplace_id_marketplace')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_seller')),
     sa.UniqueConstraint('marketplace_id', 'seller_key', name=op.f('uq_seller_marketplace_id'))
     )
+    with op.batch_alter_table('seller', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seller_cluster_id'), ['cluster_id'], unique=False)
+
     op.create_table('listing',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('marketplace_id', sa.Integer(), nullable=False),
@@ -218,6 +234,7 @@ def upgrade() -> None:
     sa.Column('phash_mirror', sa.String(length=16), nullable=True),
     sa.Column('status', sa.Enum('pending', 'ok', 'blank', 'blocked', 'corrupt', 'not_image', 'unsupported_format', 'too_large', 'fetch_failed', name='imagestatus', native_enum=False, length=32), nullable=False),
     sa.Column('thumbnail', sa.LargeBinary(), nullable=True),
+    sa.Column('hash_version', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_reference_image_product_id_product')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_image')),
     sa.UniqueConstraint('product_id', 'ref_id', name=op.f('uq_reference_image_product_id'))
@@ -405,6 +422,9 @@ def downgrade() -> None:
     op.drop_table('listing_image')
     op.drop_table('reference_image')
     op.drop_table('listing')
+    with op.batch_alter_table('seller', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seller_cluster_id'))
+
     op.drop_table('seller')
     op.drop_table('product')
     with op.batch_alter_table('notice', schema=None) as batch_op:
@@ -412,6 +432,7 @@ def downgrade() -> None:
 
     op.drop_table('notice')
     op.drop_table('crawl_run')
+    op.drop_table('seller_cluster')
     op.drop_table('scheduler_lock')
     op.drop_table('match_state')
     op.drop_table('marketplace')
