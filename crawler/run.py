@@ -23,8 +23,10 @@ EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 3, RunStatus.FAILED: 4}
 def spider_class(name: str) -> type[MarketplaceSpider]:
     from crawler.spiders.configured import ConfiguredSpider
     from crawler.spiders.demo import DemoSpider
+    from crawler.spiders.marketplaces import KNOWN_SPIDERS
 
-    spiders: dict[str, type[MarketplaceSpider]] = {"demo": DemoSpider, "configured": ConfiguredSpider}
+    spiders: dict[str, type[MarketplaceSpider]] = {"demo": DemoSpider, "configured": ConfiguredSpider,
+                                                   **KNOWN_SPIDERS}
     if name not in spiders:
         raise CrawlSetupError(f"no spider named '{name}' (known: {', '.join(sorted(spiders))})")
     return spiders[name]

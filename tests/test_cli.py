@@ -64,7 +64,10 @@ def test_parse_reads_structured_data_of_a_real_page(shared_pages: Path) -> None:
     assert result.exit_code == 0, result.output
     [listing] = json.loads(result.output)
     assert listing["title"] == "NVIDIA GeForce RTX 5090 FE Founders Edition"
-    assert listing["currency"] == "USD" and listing["price"] == "3971.45"
+    # Recognised as eBay by its address: the seller's own price, not eBay's USD conversion in its JSON-LD.
+    assert listing["marketplace"] == "ebay"
+    assert listing["currency"] == "EUR" and listing["price"] == "3500.00"
+    assert listing["country"] == "FR"
     assert listing["image_urls"][0].startswith("https://i.ebayimg.com/")
 
 

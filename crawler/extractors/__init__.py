@@ -4,6 +4,7 @@ any page of that marketplace (search results give one listing per card, with wha
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
@@ -33,8 +34,7 @@ def _generic_page(response: TextResponse, marketplace: str) -> list[ListingItem]
 PAGE_EXTRACTORS: dict[str, PageExtractor] = {
     "demo": _demo_page,
     "generic": _generic_page,
-    # Real marketplaces: search cards (eBay, Amazon) and item pages; tried after the generic reader when no
-    # name is given, so they read what schema.org data alone does not give.
+    # Real marketplaces: search cards (eBay, Amazon) and item pages.
     "ebay": ebay.extract_page,
     "amazon": amazon.extract_page,
     "aliexpress": aliexpress.extract_page,
@@ -43,8 +43,27 @@ PAGE_EXTRACTORS: dict[str, PageExtractor] = {
 }
 
 
+# Hosts of the marketplaces with their own extractor; a saved page is recognised by its canonical URL.
+HOSTS = {"ebay": "ebay", "amazon": "amazon", "aliexpress": "aliexpress", "taobao": "taobao", "tmall": "taobao",
+         "etsy": "etsy"}
+
+
+def extractor_for(response: TextResponse) -> str | None:
+    """The extractor a page's own address (URL, canonical link or og:url) names, if it is a known marketplace."""
+    candidates = [response.url, response.css('link[rel="canonical"]::attr(href)').get() or "",
+                  response.css('meta[property="og:url"]::attr(content)').get() or ""]
+    for url in candidates:
+        host = (urlsplit(url).hostname or "").lower()
+        for label in host.split("."):
+            if label in HOSTS:
+                return HOSTS[label]
+    return None
+
+
 def extract_page(response: TextResponse, name: str | None) -> list[ListingItem]:
-    """Listings on one page with the named extractor, or with each in turn until one finds something."""
+    """Listings on one page with the named extractor, else the one its address names, else each in turn
+    until one finds something."""
+    name = name or extractor_for(response)
     if name is not None:
         if name not in PAGE_EXTRACTORS:
             raise KeyError(f"no extractor named '{name}' (known: {', '.join(sorted(PAGE_EXTRACTORS))})")

@@ -54,10 +54,10 @@ def item_id(url: str | None) -> str | None:
 def _item_url(link: str, listing_id: str) -> str:
     """The listing's stable URL: the tracking query eBay appends to every card link is dropped."""
     parts = urlsplit(link)
-    host = parts.hostname or "www.ebay.com"
-    if host == "ebay.com":
-        host = "www.ebay.com"
-    return f"https://{host}/itm/{listing_id}"
+    netloc = parts.netloc or "www.ebay.com"
+    if netloc == "ebay.com":
+        netloc = "www.ebay.com"
+    return f"{parts.scheme or 'https'}://{netloc}/itm/{listing_id}"
 
 
 # --- search pages ------------------------------------------------------------------------------------------
