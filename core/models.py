@@ -210,6 +210,10 @@ class Listing(Base):
     price: Mapped[Decimal | None] = mapped_column(MONEY)
     price_high: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
+    original_price: Mapped[Decimal | None] = mapped_column(MONEY)  # a struck-through "was" or list price
+    condition: Mapped[str | None] = mapped_column(String(100))
+    # What else the page shows (sales, stock, shop ids, approximate prices), as the extractor found it.
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     location_text: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(6))
@@ -255,6 +259,7 @@ class ListingSnapshot(Base):
     price: Mapped[Decimal | None] = mapped_column(MONEY)
     price_high: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
+    original_price: Mapped[Decimal | None] = mapped_column(MONEY)
     stock: Mapped[int | None]
     sales: Mapped[int | None]
     html_sha256: Mapped[str | None] = mapped_column(ForeignKey("evidence.sha256"))

@@ -31,6 +31,7 @@ def normalise_listing(item: ListingItem, default_currency: str | None = None) ->
     item.seller_name = clean_line(item.seller_name, NAME_MAX) or None
     item.seller_id = clean_line(item.seller_id, NAME_MAX) or None
     item.location_text = clean_line(item.location_text, 300) or None
+    item.condition = clean_line(item.condition, 100) or None
     if item.price is None and item.price_text:
         parsed = parse_price(item.price_text, item.currency or default_currency)
         if parsed is not None:

@@ -160,6 +160,17 @@ def _evidence_rows(session: Session, items: list[ListingItem], at: datetime) -> 
     return digests
 
 
+def _json_safe(extra: dict[str, object]) -> dict[str, object]:
+    """Extractor extras as JSON: Decimals as strings, values capped, at most 50 keys."""
+    out: dict[str, object] = {}
+    for key, value in list(extra.items())[:50]:
+        if isinstance(value, bool | int | float) or value is None:
+            out[str(key)[:100]] = value
+        else:
+            out[str(key)[:100]] = str(value)[:1000]
+    return out
+
+
 class ListingStore:
     """Batched upserts for one marketplace within one crawl run: a handful of queries per batch."""
 
@@ -245,6 +256,8 @@ class ListingStore:
         listing.url, listing.title, listing.description = item.url[:2048], item.title, item.description
         listing.price, listing.price_high, listing.currency = item.price, item.price_high, item.currency
         listing.location_text, listing.country, listing.region = item.location_text, item.country, item.region
+        listing.original_price, listing.condition = item.original_price, item.condition
+        listing.attributes = _json_safe(item.extra)
         listing.seller_id = seller.id if seller else None
         listing.last_seen, listing.last_run_id, listing.missed_runs = now, self.run_id, 0
         listing.gone, listing.gone_at = False, None
@@ -296,5 +309,5 @@ class ListingStore:
                 session.add(snapshot)
             snapshot.captured_at, snapshot.title = now, item.title
             snapshot.price, snapshot.price_high, snapshot.currency = item.price, item.price_high, item.currency
-            snapshot.sales, snapshot.stock = item.sales, item.stock
+            snapshot.sales, snapshot.stock, snapshot.original_price = item.sales, item.stock, item.original_price
             snapshot.html_sha256, snapshot.screenshot_sha256 = digests[index]

@@ -44,3 +44,5 @@ def test_ebay_spider_follows_real_search_cards_to_item_pages(shared_pages: Path,
         assert listing.title == "NVIDIA GeForce RTX 5090 FE Founders Edition"
         assert (listing.price, listing.currency, listing.country) == (3500, "EUR", "FR")
         assert listing.seller is not None and listing.seller.name == "salomon0651"
+        assert listing.condition == "New"
+        assert "approx_price" in listing.attributes  # what else the page gave is kept

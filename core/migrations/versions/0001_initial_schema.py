@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:42:29.387681
+Create Date: 2026-11-23 04:10:10.526948
 """
 from __future__ import annotations
 
@@ -206,6 +206,9 @@ def upgrade() -> None:
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('price_high', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('original_price', sa.Numeric(precision=18, scale=4), nullable=True),
+    sa.Column('condition', sa.String(length=100), nullable=True),
+    sa.Column('attributes', sa.JSON(), nullable=False),
     sa.Column('location_text', sa.String(length=300), nullable=True),
     sa.Column('country', sa.String(length=2), nullable=True),
     sa.Column('region', sa.String(length=6), nullable=True),
@@ -271,6 +274,7 @@ def upgrade() -> None:
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('price_high', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('original_price', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('stock', sa.Integer(), nullable=True),
     sa.Column('sales', sa.Integer(), nullable=True),
     sa.Column('html_sha256', sa.String(length=64), nullable=True),
