@@ -1,0 +1,62 @@
+"""Streamlit plumbing of the takedown desk (notices, test buys): its pages, who acts, the brand configuration.
+
+One place for access: every desk page starts with `require_access()` and takes the acting person from `actor()`.
+Today the person is the sidebar's reviewer name; sign-in with roles replaces these two functions (legal and admin
+may use the desk) without touching the pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import BrandConfig, ConfigError, load_config
+from core.settings import get_settings
+from dashboard import ui
+
+NOTICES_PAGE = ui.VIEWS / "notices.py"
+TESTBUYS_PAGE = ui.VIEWS / "testbuys.py"
+# Widgets of the desk whose values survive a visit to another page.
+STATE_KEYS = ("n_market", "n_template", "n_ground", "n_notice", "n_statuses")
+
+
+def pages() -> list[st.Page]:
+    """The desk's pages for st.navigation (app.py)."""
+    return [
+        st.Page(NOTICES_PAGE, title="Notices", icon=":material/gavel:", url_path="notices"),
+        st.Page(TESTBUYS_PAGE, title="Test buys", icon=":material/shopping_bag:", url_path="testbuys"),
+    ]
+
+
+def require_access() -> None:
+    """Stop the page for someone who may not use the desk. Open until sign-in and roles arrive."""
+    return None
+
+
+def actor() -> str:
+    """The person acting, for notices, status changes, test buys and the audit log."""
+    return ui.reviewer()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load(path: str, mtime: float) -> BrandConfig:
+    del mtime  # part of the cache key: an edited file is read again
+    return load_config(path)
+
+
+def brand_config() -> BrandConfig | None:
+    """The brand configuration (BRANDPATROL_CONFIG), or None with an explanation on the page."""
+    path = get_settings().config
+    if path is None:
+        st.info(
+            "Drafting needs the brand configuration (the rights holder and the distributors). Start the "
+            "dashboard with `brandpatrol dashboard -c brandpatrol.yaml`, or set BRANDPATROL_CONFIG."
+        )
+        return None
+    try:
+        return _load(str(path), Path(path).stat().st_mtime)
+    except (ConfigError, OSError) as exc:
+        st.error("The brand configuration cannot be used.")
+        st.code(str(exc), language=None)
+        return None

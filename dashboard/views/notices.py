@@ -1,0 +1,239 @@
+"""Notices: draft takedown notices from confirmed findings, preview them, export them, follow them to removal.
+
+Scraped values (titles, sellers, URLs, the notice text quoting them) reach the screen only through st.text,
+st.code and st.dataframe (see dashboard/ui.py). Exports are built only when a download is clicked.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core.config import AuthorisedSeller
+from core.db import Database
+from core.models import NoticeStatus
+from dashboard import data, desk, ui
+from dashboard.notices import exports, frames, registry, store
+from dashboard.notices.drafting import DraftError
+from dashboard.notices.model import GROUND_VERDICTS, Ground, Party
+
+VIEW_KEY = "n_view"  # {"key": table widget key, "ids": finding ids in the rows shown}
+NONCE_KEY = "n_nonce"
+PROBLEMS_KEY = "n_problems"
+ALL_KEY = "n_all"
+EXPORT_LABELS = {"pdf": "PDF", "docx": "DOCX (to edit)", "csv": "CSV bulk form", "xlsx": "XLSX bulk form",
+                 "zip": "ZIP evidence bundle"}
+
+
+def export_bytes(db: Database, notice_id: int, fmt: str, redacted: bool, who: str) -> bytes:
+    """Deferred download data: built, and audited, only when the button is clicked."""
+    exported = exports.export_notice(db, notice_id, fmt, redacted=redacted)
+    store.record_export(db, notice_id, fmt, actor=who or "dashboard", redacted=redacted)
+    return exported.data
+
+
+def selected_ids() -> list[int]:
+    """Finding ids of the rows selected in the table as the user last saw it (see views/queue.py)."""
+    view = st.session_state.get(VIEW_KEY) or {"key": "", "ids": []}
+    ids: list[int] = view["ids"]
+    if st.session_state.get(ALL_KEY):
+        return list(ids)
+    state = st.session_state.get(view["key"]) if view["key"] else None
+    positions = state.get("selection", {}).get("rows", []) if isinstance(state, dict) else []
+    return [ids[i] for i in positions if isinstance(i, int) and 0 <= i < len(ids)]
+
+
+def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, ground: Ground,
+                   sellers: Sequence[AuthorisedSeller]) -> None:
+    """Button callback: runs before the page draws, so the new notice is already in the list below."""
+    st.session_state.pop(PROBLEMS_KEY, None)
+    who = desk.actor()
+    if not who:
+        ui.flash("error", "Enter your name in the sidebar first.")
+        return
+    ids = selected_ids()
+    if not ids:
+        ui.flash("warning", "Select one or more confirmed findings first.")
+        return
+    countries = [c.strip().upper() for c in st.session_state.get("n_countries", "").split(",") if c.strip()]
+    try:
+        notice_ids = store.draft_notices(
+            db, ids, template=spec, ground=ground, party=party, actor=who, countries=countries,
+            authorised_sellers=sellers,
+        )
+    except DraftError as exc:
+        st.session_state[PROBLEMS_KEY] = exc.problems
+        return
+    except ValueError as exc:
+        st.session_state[PROBLEMS_KEY] = [str(exc)]
+        return
+    numbers = ", ".join(str(i) for i in notice_ids)
+    ui.flash("success", f"Drafted notice {numbers} from {len(ids)} confirmed findings.")
+    st.session_state["n_notice"] = notice_ids[0]
+    st.session_state[ALL_KEY] = False
+    st.session_state[NONCE_KEY] = st.session_state.get(NONCE_KEY, 0) + 1  # clears the selection
+
+
+def set_status(db: Database, notice_id: int, status: NoticeStatus) -> None:
+    who = desk.actor()
+    if not who:
+        ui.flash("error", "Enter your name in the sidebar first.")
+        return
+    suffix = "filed" if status is NoticeStatus.FILED else "closed"
+    try:
+        store.change_status(
+            db, notice_id, status, actor=who,
+            on=st.session_state.get(f"n_{suffix}_on_{notice_id}"),
+            reference=st.session_state.get(f"n_ref_{notice_id}"),
+            note=st.session_state.get(f"n_note_{notice_id}"),
+        )
+    except ValueError as exc:
+        st.session_state[PROBLEMS_KEY] = [str(exc)]
+        return
+    ui.flash("success", f"Notice {notice_id} marked {status.value}.")
+
+
+db = ui.database()
+desk.require_access()
+st.title("Notices")
+ui.show_flash()
+problems = st.session_state.pop(PROBLEMS_KEY, None)
+if problems:
+    st.error("Nothing was changed:")
+    for problem in problems:
+        st.text(f"• {problem}")
+
+# --- draft ---------------------------------------------------------------------------------------------------
+st.header("Draft from confirmed findings")
+desk_config = desk.brand_config()
+markets = {m.id: m.name for m in data.marketplaces(db)}
+if desk_config is not None and not markets:
+    st.info("No marketplace has been crawled yet.")
+elif desk_config is not None:
+    holder = desk_config.brand.rights_holder
+    if holder is None:
+        st.warning("The configuration has no brand.rights_holder: add who the notices are written for.")
+    waiting = store.waiting_per_marketplace(db)
+    if st.session_state.get("n_market") not in markets:  # start where confirmed findings wait
+        st.session_state["n_market"] = max(markets, key=lambda i: (waiting.get(i, 0), -i))
+    c1, c2, c3 = st.columns(3)
+    market_id: int = c1.selectbox(
+        "Marketplace", list(markets), key="n_market",
+        format_func=lambda i: f"{markets.get(i, '?')} ({waiting.get(i, 0)} confirmed waiting)",
+    )
+    specs = registry.templates_for(markets[market_id])
+    names = [s.name for s in specs]
+    if st.session_state.get("n_template") not in names:
+        st.session_state["n_template"] = names[0]
+    template_name: str = c2.selectbox("Template", names, format_func=lambda n: registry.TEMPLATES[n].label,
+                                      key="n_template")
+    spec = registry.TEMPLATES[template_name]
+    if st.session_state.get("n_ground") not in spec.grounds:
+        st.session_state["n_ground"] = spec.grounds[0]
+    ground: Ground = c3.selectbox("Ground", list(spec.grounds), format_func=frames.ground_label, key="n_ground")
+    if ground is Ground.UNLAWFUL_IMPORTATION:
+        st.text_input("Countries where importing these items is unlawful (ISO codes, e.g. US, DE)",
+                      key="n_countries", max_chars=200)
+    if ground is Ground.DIVERSION:
+        st.text("A distribution-policy report: no IP claim, no prices. The goods may be genuine.")
+
+    rows = store.confirmed_findings(db, marketplace_id=market_id, verdicts=GROUND_VERDICTS[ground])
+    signature = f"{market_id}|{ground.value}|{st.session_state.get(NONCE_KEY, 0)}"
+    table_key = "n_table_" + hashlib.sha256(signature.encode()).hexdigest()[:12]
+    if not rows:
+        st.info("No confirmed findings on this marketplace fit this ground and are free of open notices.")
+    st.dataframe(
+        frames.confirmed_frame(rows), key=table_key, on_select="rerun", selection_mode="multi-row",
+        hide_index=True, width="stretch",
+        column_config={"Score": st.column_config.NumberColumn(format="%.2f"),
+                       "Title": st.column_config.TextColumn(width="large")},
+    )
+    st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in rows]}
+    st.checkbox("Use every finding shown", key=ALL_KEY)
+    chosen = len(selected_ids())
+    st.text(f"{len(rows)} confirmed findings shown · {chosen} chosen"
+            + (f" · split into requests of {spec.max_links}" if spec.max_links else ""))
+    st.button(
+        "Draft notice", key="n_draft", type="primary", on_click=draft_selected,
+        args=(db, Party.from_config(holder) if holder else Party(name=""), spec, ground,
+              desk_config.authorised_sellers),
+        disabled=holder is None or chosen == 0,
+    )
+
+# --- notices -------------------------------------------------------------------------------------------------
+st.header("Notices")
+statuses = st.multiselect("Status", list(NoticeStatus), key="n_statuses", format_func=lambda s: s.value,
+                          placeholder="All")
+summaries = store.notices(db, statuses=statuses or None)
+if not summaries:
+    st.info("No notices yet.")
+    st.stop()
+st.dataframe(frames.notices_frame(summaries), hide_index=True, width="stretch")
+by_id = {s.id: s for s in summaries}
+if st.session_state.get("n_notice") not in by_id:
+    st.session_state["n_notice"] = summaries[0].id
+notice_id: int = st.selectbox(
+    "Notice", list(by_id), key="n_notice",
+    format_func=lambda i: f"Notice {i} · {by_id[i].status.value} · {by_id[i].marketplace} · {by_id[i].template}",
+)
+doc = store.load_notice(db, notice_id)
+if doc is None:
+    st.warning(f"Notice {notice_id} no longer exists.")
+    st.stop()
+
+st.subheader(f"Notice {doc.id}")
+st.text(f"{frames.ground_label(doc.ground)} · {doc.marketplace} · {doc.template}"
+        + (f" · request {doc.part} of {doc.parts}" if doc.parts > 1 else ""))
+st.text(f"Status: {doc.status.value} · drafted by {doc.created_by} on {doc.created_at:%Y-%m-%d}"
+        + (f" · filed {doc.filed_at:%Y-%m-%d}, reference {doc.reference}" if doc.filed_at else "")
+        + (f" · closed {doc.closed_at:%Y-%m-%d}" if doc.closed_at else ""))
+st.text(f"Removal confirmed by the crawls: {len(doc.gone)} of {len(doc.listings)} listings gone.")
+if doc.status_note:
+    st.text(f"Note: {doc.status_note}")
+if doc.warnings:
+    st.warning("Weigh these before filing:")
+    for warning in doc.warnings:
+        st.text(f"• {warning}")
+
+st.text("Notice text (copy it into the marketplace's form):")
+st.code(doc.body, language=None, wrap_lines=True)
+st.dataframe(frames.notice_listings_frame(doc), hide_index=True, width="stretch")
+
+# --- export --------------------------------------------------------------------------------------------------
+redacted = store.redaction_of(desk_config.privacy if desk_config else None)
+st.text("Seller contact details are left out of exports (privacy.redact_exports)." if redacted
+        else "Exports include seller contact details (privacy.redact_exports is off).")
+export_cols = st.columns(len(EXPORT_LABELS))
+for col, (fmt, label) in zip(export_cols, EXPORT_LABELS.items(), strict=True):
+    col.download_button(
+        label,
+        data=functools.partial(export_bytes, db, doc.id, fmt, redacted, desk.actor()),
+        file_name=exports.file_name(doc, fmt),
+        mime=exports.MEDIA_TYPES[fmt],
+        on_click="ignore",
+        key=f"n_dl_{fmt}_{doc.id}",
+    )
+
+# --- status --------------------------------------------------------------------------------------------------
+today = datetime.now(UTC).date()
+if doc.status is NoticeStatus.DRAFTED:
+    f1, f2 = st.columns(2)
+    f1.date_input("Filed on", value=today, max_value=today, key=f"n_filed_on_{doc.id}")
+    f2.text_input("Marketplace reference (case or ticket number)", key=f"n_ref_{doc.id}",
+                  max_chars=store.REFERENCE_MAX)
+    st.button("Mark filed", key=f"n_file_{doc.id}", on_click=set_status, args=(db, doc.id, NoticeStatus.FILED),
+              type="primary")
+elif doc.status is NoticeStatus.FILED:
+    st.date_input("Outcome on", value=today, max_value=today, key=f"n_closed_on_{doc.id}")
+    st.text_area("What the marketplace said", key=f"n_note_{doc.id}", max_chars=store.NOTE_MAX, height=80)
+    b1, b2 = st.columns(2)
+    b1.button("Mark removed", key=f"n_removed_{doc.id}", on_click=set_status,
+              args=(db, doc.id, NoticeStatus.REMOVED), type="primary")
+    b2.button("Mark rejected", key=f"n_rejected_{doc.id}", on_click=set_status,
+              args=(db, doc.id, NoticeStatus.REJECTED))
+else:
+    st.text(f"This notice is closed ({doc.status.value}).")
