@@ -18,7 +18,20 @@ RIGHTS_HOLDER = {
     "name": "Lumina Cosmetics Ltd.",
     "email": "brand-protection@lumina-cosmetics.example",
     "address": "88 Century Avenue, Pudong, Shanghai, China",
+    "phone": "+86 21 5555 0100",
+    "signatory": "Chen Jing",
+    "signatory_title": "Brand Protection Counsel",
 }
+# Fictional registrations, so the demo can draft every kind of notice.
+TRADEMARKS = (
+    {"number": "30123456", "jurisdiction": "CN", "mark": "露米娜", "classes": [3]},
+    {"number": "30123457", "jurisdiction": "CN", "mark": "LUMINA", "classes": [3]},
+    {"number": "018765432", "jurisdiction": "EU", "mark": "LUMINA", "classes": [3]},
+    {"number": "6543210", "jurisdiction": "US", "mark": "LUMINA", "classes": [3]},
+)
+COPYRIGHT_WORKS = (
+    {"title": "Lumina product photographs 2026", "description": "The brand's own studio photographs of its products"},
+)
 
 
 @dataclass(frozen=True)
