@@ -1,0 +1,164 @@
+"""One scheduler per database: a lease row whose holder keeps its heartbeat fresh.
+
+A row lock would do on PostgreSQL only and an OS file lock on one host only; a lease in a table works on SQLite
+and PostgreSQL alike and across hosts. A lease whose heartbeat is older than `stale_after` (its holder died or
+lost the database) may be taken over, and so may one held by a process of this host that no longer exists.
+The hosts' clocks must agree to well within `stale_after` (NTP does that).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from core.db import Database
+from core.models import SchedulerLock, utcnow
+from core.operations import LEASE_NAME, LEASE_STALE_AFTER, as_utc
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = LEASE_STALE_AFTER
+HEARTBEAT_EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    owner: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+    def describe(self, now: datetime | None = None) -> str:
+        age = ((now or utcnow()) - self.heartbeat_at).total_seconds()
+        return f"pid {self.pid} on {self.host}, started {self.acquired_at:%Y-%m-%d %H:%M:%S} UTC, " \
+               f"heartbeat {max(age, 0):.0f} s ago"
+
+
+class SchedulerLocked(RuntimeError):
+    """Another scheduler holds the lease on this database."""
+
+    def __init__(self, holder: LeaseHolder, stale_after: timedelta):
+        self.holder = holder
+        super().__init__(
+            f"another scheduler is already running on this database ({holder.describe()}); "
+            f"stop it first, or wait {stale_after.total_seconds() / 60:.0f} minutes after it died for its lease "
+            "to expire"
+        )
+
+
+def _holder(row: SchedulerLock) -> LeaseHolder:
+    return LeaseHolder(row.owner, row.host, row.pid, as_utc(row.acquired_at), as_utc(row.heartbeat_at))
+
+
+def read_holder(db: Database, name: str = LEASE_NAME) -> LeaseHolder | None:
+    with db.read() as session:
+        row = session.get(SchedulerLock, name)
+        return _holder(row) if row is not None else None
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, belongs to someone else
+    return False
+
+
+class SchedulerLease:
+    def __init__(self, db: Database, *, name: str = LEASE_NAME, stale_after: timedelta = STALE_AFTER,
+                 heartbeat_every_s: float = HEARTBEAT_EVERY_S):
+        self.db = db
+        self.name = name
+        self.stale_after = stale_after
+        self.heartbeat_every_s = heartbeat_every_s
+        self.owner = uuid.uuid4().hex
+        self.host = socket.gethostname()[:255]
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _takeable(self, holder: LeaseHolder, now: datetime) -> str | None:
+        """Why a lease held by someone else may be taken over, or None when it may not."""
+        if now - holder.heartbeat_at > self.stale_after:
+            return f"its heartbeat is {(now - holder.heartbeat_at).total_seconds():.0f} s old"
+        if holder.host == self.host and holder.pid != self.pid and _process_gone(holder.pid):
+            return f"process {holder.pid} on this host no longer exists"
+        return None
+
+    def acquire(self) -> None:
+        """Take the lease or raise SchedulerLocked naming its holder."""
+        try:
+            with self.db.session() as session:
+                now = utcnow()
+                # FOR UPDATE serialises two takers on PostgreSQL; on SQLite the session began IMMEDIATE.
+                row = session.get(SchedulerLock, self.name, with_for_update=True)
+                if row is None:
+                    session.add(SchedulerLock(name=self.name, owner=self.owner, host=self.host, pid=self.pid,
+                                              acquired_at=now, heartbeat_at=now))
+                    session.flush()
+                    return
+                holder = _holder(row)
+                if holder.owner != self.owner:
+                    why = self._takeable(holder, now)
+                    if why is None:
+                        raise SchedulerLocked(holder, self.stale_after)
+                    logger.warning("taking over the scheduler lease of %s: %s", holder.describe(now), why)
+                    row.acquired_at = now
+                row.owner, row.host, row.pid, row.heartbeat_at = self.owner, self.host, self.pid, now
+        except IntegrityError:
+            # Another scheduler inserted the row between our read and our insert.
+            holder_now = read_holder(self.db, self.name)
+            if holder_now is None:
+                raise
+            raise SchedulerLocked(holder_now, self.stale_after) from None
+
+    def beat(self) -> bool:
+        """Refresh the heartbeat; False when the lease is no longer ours."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(SchedulerLock)
+                .where(SchedulerLock.name == self.name, SchedulerLock.owner == self.owner)
+                .values(heartbeat_at=utcnow())
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def start_heartbeat(self, on_lost: Callable[[str], None]) -> None:
+        """Beat every `heartbeat_every_s` in a thread; call `on_lost` once if the lease is lost."""
+
+        def loop() -> None:
+            last_ok = utcnow()
+            while not self._stop.wait(self.heartbeat_every_s):
+                try:
+                    if self.beat():
+                        last_ok = utcnow()
+                        continue
+                    on_lost("another scheduler took over the lease")
+                    return
+                except OperationalError as exc:
+                    logger.warning("scheduler heartbeat failed: %s", str(exc)[:300])
+                    if utcnow() - last_ok > self.stale_after:
+                        on_lost(f"the database was unreachable for over {self.stale_after}")
+                        return
+
+        self._thread = threading.Thread(target=loop, name="scheduler-lease", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self.db.session() as session:
+            session.execute(delete(SchedulerLock).where(SchedulerLock.name == self.name,
+                                                        SchedulerLock.owner == self.owner))
