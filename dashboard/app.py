@@ -1,6 +1,7 @@
 """BrandPatrol dashboard: `streamlit run dashboard/app.py` with BRANDPATROL_DB set (the CLI does this).
 
-Pages live in dashboard/views/ as scripts; this entry point draws the sidebar and routes with st.navigation.
+Pages live in dashboard/views/ as scripts; this entry point routes with st.navigation. Which pages exist for a
+session is decided by dashboard/auth.py: before sign-in only the sign-in page is registered.
 """
 
 from __future__ import annotations
@@ -15,17 +16,9 @@ if importlib.util.find_spec("dashboard") is None:  # pragma: no cover - depends 
 
 import streamlit as st
 
-from dashboard import desk, ui
+from dashboard import auth, desk, ui
 from dashboard.views import QUEUE_STATE_KEYS
 
 st.set_page_config(page_title="BrandPatrol", page_icon=":material/policy:", layout="wide")
 ui.keep_state(*QUEUE_STATE_KEYS, *desk.STATE_KEYS)
-ui.reviewer_sidebar()
-
-pages = [
-    st.Page(ui.QUEUE_PAGE, title="Review queue", icon=":material/checklist:", url_path="queue", default=True),
-    st.Page(ui.DETAIL_PAGE, title="Listing detail", icon=":material/search:", url_path="listing"),
-    st.Page(ui.RUNS_PAGE, title="Crawl runs", icon=":material/history:", url_path="runs"),
-    *desk.pages(),  # the takedown desk: notices and test buys
-]
-st.navigation(pages).run()
+auth.navigation().run()

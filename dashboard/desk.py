@@ -1,8 +1,7 @@
 """Streamlit plumbing of the takedown desk (notices, test buys): its pages, who acts, the brand configuration.
 
-One place for access: every desk page starts with `require_access()` and takes the acting person from `actor()`.
-Today the person is the sidebar's reviewer name; sign-in with roles replaces these two functions (legal and admin
-may use the desk) without touching the pages.
+One place for access: every desk page starts with `require_access()` and takes the acting person from `actor()`;
+both defer to dashboard/auth.py (legal staff and admins use the desk).
 """
 
 from __future__ import annotations
@@ -13,30 +12,24 @@ import streamlit as st
 
 from core.config import BrandConfig, ConfigError, load_config
 from core.settings import get_settings
-from dashboard import ui
+from dashboard import auth, ui
 
-NOTICES_PAGE = ui.VIEWS / "notices.py"
-TESTBUYS_PAGE = ui.VIEWS / "testbuys.py"
 # Widgets of the desk whose values survive a visit to another page.
 STATE_KEYS = ("n_market", "n_template", "n_ground", "n_notice", "n_statuses")
 
 
-def pages() -> list[st.Page]:
-    """The desk's pages for st.navigation (app.py)."""
-    return [
-        st.Page(NOTICES_PAGE, title="Notices", icon=":material/gavel:", url_path="notices"),
-        st.Page(TESTBUYS_PAGE, title="Test buys", icon=":material/shopping_bag:", url_path="testbuys"),
-    ]
+def require_access(page_key: str) -> None:
+    """Stop the page for someone whose role does not include this desk page."""
+    auth.require(page_key)
 
 
-def require_access() -> None:
-    """Stop the page for someone who may not use the desk. Open until sign-in and roles arrive."""
-    return None
+def title(page_key: str) -> str:
+    return auth.t(f"page.{page_key}")
 
 
 def actor() -> str:
-    """The person acting, for notices, status changes, test buys and the audit log."""
-    return ui.reviewer()
+    """The signed-in person, for notices, status changes, test buys and the audit log."""
+    return auth.actor()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -1,4 +1,4 @@
-"""Streamlit plumbing shared by the pages: the database handle, the reviewer, page paths and flash messages.
+"""Streamlit plumbing shared by the pages: the database handle, page paths and flash messages.
 
 Safety rule for every page: scraped values (titles, seller names, reasons, URLs) go only through `st.text`,
 `st.code` or `st.dataframe`, never through markdown-rendering calls (st.markdown/write/caption/metric labels,
@@ -14,15 +14,12 @@ import streamlit as st
 
 from core.db import Database, DatabaseError
 from core.settings import get_settings
-from core.text import NAME_MAX, clean_line
 
 VIEWS = Path(__file__).resolve().parent / "views"
 QUEUE_PAGE = VIEWS / "queue.py"
 DETAIL_PAGE = VIEWS / "detail.py"
 RUNS_PAGE = VIEWS / "runs.py"
 
-REVIEWER_KEY = "reviewer"
-DEFAULT_REVIEWER = "analyst"
 FLASH_KEY = "_flash"
 
 FlashKind = Literal["success", "info", "warning", "error"]
@@ -42,17 +39,6 @@ def database() -> Database:
         st.error("The database cannot be opened.")
         st.code(str(exc), language=None)
         st.stop()
-
-
-def reviewer_sidebar() -> None:
-    """The reviewer's name, until sign-in arrives; every review and audit row carries it."""
-    st.session_state.setdefault(REVIEWER_KEY, DEFAULT_REVIEWER)
-    st.sidebar.text_input("Reviewer", key=REVIEWER_KEY, max_chars=NAME_MAX)
-    st.sidebar.caption("Reviews and the audit log record this name.")
-
-
-def reviewer() -> str:
-    return clean_line(st.session_state.get(REVIEWER_KEY, ""), NAME_MAX)
 
 
 def flash(kind: FlashKind, message: str) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from core.images import THUMBNAIL_SIDE, ImageRejected, decode, hash_set, trim_border
+from matching.index import match_all
 
 CROP_SCALES = (0.9, 0.8, 0.7)
 # Where the kept part of a crop sits, as fractions of the slack: centre, corners, edge middles.
@@ -232,6 +233,21 @@ class ReferenceIndex:
         end = start + len(self.references[i].views)
         k = start + int(np.argmin(distance[start:end] * 2 + self._needs_confirmation[start:end]))
         return self._nearest(k, distance, dp, dd, dhash)
+
+    def matches_any(self, phashes: np.ndarray, dhashes: np.ndarray, threshold: int) -> np.ndarray:
+        """For many photos at once (uint64 arrays; dHash 0 when unknown), whether each is within `threshold` of
+        some view (pHash and dHash): the brand's own photos, in bulk, through the near-duplicate index."""
+        found = np.zeros(len(phashes), dtype=bool)
+        usable = self._has_dhash
+        if not len(phashes) or not usable.any():
+            return found
+        views = np.flatnonzero(usable)
+        pairs = match_all(phashes, self._phash[views], threshold)
+        if pairs.size:
+            photo, view = pairs[:, 0], views[pairs[:, 1]]
+            close = np.bitwise_count(dhashes[photo] ^ self._dhash[view]) <= threshold
+            found[photo[close]] = True
+        return found
 
     def nearest(self, phash: int, dhash: int | None, skus: frozenset[str] | None = None) -> dict[str, Nearest]:
         """For one listing photo, the nearest view per SKU (only `skus` when given)."""

@@ -48,10 +48,10 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
         "  rights_holder:  # who the takedown notices are written for",
         *(f"    {key}: {_q(value)}" for key, value in rights.items()),
         "    trademarks:  # registrations the notices assert (number, register, Nice classes)",
-        *(f"      - {{number: {_q(t['number'])}, jurisdiction: {t['jurisdiction']}, mark: {_q(t['mark'])}, "
+        *(f"      - {{number: {_q(str(t['number']))}, jurisdiction: {t['jurisdiction']}, mark: {_q(str(t['mark']))}, "
           f"classes: {t['classes']}}}" for t in brand.TRADEMARKS),
         "    copyright_works:  # what a DMCA notice names",
-        *(f"      - {{title: {_q(w['title'])}, description: {_q(w['description'])}}}" for w in brand.COPYRIGHT_WORKS),
+        *(f"      - {{title: {_q(str(w['title']))}, description: {_q(str(w['description']))}}}" for w in brand.COPYRIGHT_WORKS),
         "",
         "# One entry per product. Prices are per currency: `suggested` retail and the `floor` no authorised",
         "# seller may advertise under. Reference photos are the brand's own; listing photos are compared with",

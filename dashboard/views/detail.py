@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.db import Database
 from core.models import ReviewDecision
-from dashboard import data, present, ui
+from dashboard import auth, data, present, ui
 
 MAX_DOWNLOADS = 10  # newest HTML captures offered for download
 _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
@@ -26,9 +26,9 @@ def evidence_bytes(db: Database, sha256: str) -> bytes:
 
 def review_this(db: Database, finding_id: int, decision: ReviewDecision) -> None:
     """Button callback (runs before the page draws, so the history below already shows the new review)."""
-    who = ui.reviewer()
-    if not who:
-        ui.flash("error", "Enter your name as reviewer in the sidebar first.")
+    who = auth.actor()
+    if not who or not auth.may_review():
+        ui.flash("error", auth.t("denied.review"))
         return
     note = st.session_state.get(f"d_note_{finding_id}", "")
     override = bool(st.session_state.get(f"d_override_{finding_id}", False))
@@ -38,8 +38,9 @@ def review_this(db: Database, finding_id: int, decision: ReviewDecision) -> None
     st.session_state[f"d_override_{finding_id}"] = False
 
 
+auth.require("detail")
 db = ui.database()
-st.title("Listing detail")
+st.title(auth.t("page.detail"))
 ui.show_flash()
 
 raw = st.query_params.get("finding", "")
@@ -176,14 +177,17 @@ else:
 
 # --- review -------------------------------------------------------------------------------------------------
 st.subheader("Review")
+reviewer_role = auth.may_review()
+if not reviewer_role:
+    st.info(auth.t("denied.review"))
 if latest is not None:
     st.text(
         f"Reviewed: {present.decision_label(latest.decision)} by {latest.reviewer}"
         f" on {present.format_when(latest.created_at)}."
     )
-    st.checkbox("Change the existing decision", key=f"d_override_{finding.id}")
-st.text_area("Note", key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80)
-may_review = latest is None or bool(st.session_state.get(f"d_override_{finding.id}"))
+    st.checkbox("Change the existing decision", key=f"d_override_{finding.id}", disabled=not reviewer_role)
+st.text_area("Note", key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80, disabled=not reviewer_role)
+may_review = reviewer_role and (latest is None or bool(st.session_state.get(f"d_override_{finding.id}")))
 b_cols = st.columns(3)
 for col, decision in zip(b_cols, ReviewDecision, strict=True):
     col.button(

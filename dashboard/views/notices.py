@@ -98,8 +98,8 @@ def set_status(db: Database, notice_id: int, status: NoticeStatus) -> None:
 
 
 db = ui.database()
-desk.require_access()
-st.title("Notices")
+desk.require_access("notices")
+st.title(desk.title("notices"))
 ui.show_flash()
 problems = st.session_state.pop(PROBLEMS_KEY, None)
 if problems:

@@ -7,15 +7,16 @@ import hashlib
 import streamlit as st
 
 from core.models import SUSPECT_VERDICTS, ReviewDecision, Verdict
-from dashboard import data, present, ui
+from dashboard import auth, data, present, ui
 
 PAGE_SIZES = (25, 50, 100, 200)
 VIEW_KEY = "queue_view"  # {"key": table widget key, "ids": finding ids in the rows shown}
 NONCE_KEY = "queue_nonce"
 NOTE_KEY = "q_note"
 
+auth.require("queue")
 db = ui.database()
-st.title("Review queue")
+st.title(auth.t("page.queue"))
 ui.show_flash()
 
 # --- filters ------------------------------------------------------------------------------------------------
@@ -80,9 +81,9 @@ def selected_ids() -> list[int]:
 def review_selected(decision: ReviewDecision) -> None:
     """Button callback: runs before the page draws, so counts and table already show the outcome."""
     ids = selected_ids()
-    who = ui.reviewer()
-    if not who:
-        ui.flash("error", "Enter your name as reviewer in the sidebar first.")
+    who = auth.actor()
+    if not who or not auth.may_review():
+        ui.flash("error", auth.t("denied.review"))
         return
     if not ids:
         ui.flash("warning", "Select one or more rows first.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import RunStatus
-from dashboard import data, present, ui
+from dashboard import auth, data, present, ui
 
+auth.require("runs")
 db = ui.database()
-st.title("Crawl runs")
+st.title(auth.t("page.runs"))
 limit = st.selectbox("Show the latest", (20, 50, 100, 200), index=1, key="r_limit")
 runs = data.recent_runs(db, limit)
 if not runs:

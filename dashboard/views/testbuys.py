@@ -36,8 +36,8 @@ def save_result(db: Database, test_buy_id: int) -> None:
 
 
 db = ui.database()
-desk.require_access()
-st.title("Test buys")
+desk.require_access("testbuys")
+st.title(desk.title("testbuys"))
 ui.show_flash()
 settings = get_settings()
 config = desk.brand_config()
