@@ -51,7 +51,8 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
         *(f"      - {{number: {_q(str(t['number']))}, jurisdiction: {t['jurisdiction']}, mark: {_q(str(t['mark']))}, "
           f"classes: {t['classes']}}}" for t in brand.TRADEMARKS),
         "    copyright_works:  # what a DMCA notice names",
-        *(f"      - {{title: {_q(str(w['title']))}, description: {_q(str(w['description']))}}}" for w in brand.COPYRIGHT_WORKS),
+        *(f"      - {{title: {_q(str(w['title']))}, description: {_q(str(w['description']))}}}"
+          for w in brand.COPYRIGHT_WORKS),
         "",
         "# One entry per product. Prices are per currency: `suggested` retail and the `floor` no authorised",
         "# seller may advertise under. Reference photos are the brand's own; listing photos are compared with",
