@@ -70,7 +70,9 @@ def pipeline_rate(base_url: str, workdir: Path, *, javascript: bool) -> dict[str
         "marketplaces": [{
             "name": "bench", "spider": "configured", "base_url": base_url,
             "start_urls": [f"{base_url}{prefix}/search?page=1"], "javascript": javascript,
-            "wait_for": "body[data-ready]" if javascript else None, "currency": "USD", "obey_robots": False,
+            "wait_for": "body[data-ready]" if javascript else None, "currency": "USD",
+            # The same politeness as the bare spider (Scrapy's defaults): no robots.txt, no AutoThrottle.
+            "obey_robots": False, "autothrottle": False,
             "concurrency": 16, "max_pages": 10_000,
             "selectors": {"link": "a.item::attr(href)", "next_page": "a.next::attr(href)", "title": ".title::text",
                           "price": ".price::text", "seller": ".seller::text", "location": ".location::text",

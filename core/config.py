@@ -143,6 +143,7 @@ class Marketplace(_Strict):
     download_delay: float = Field(0.0, ge=0, le=600)
     concurrency: int = Field(4, ge=1, le=64)
     obey_robots: bool = True
+    autothrottle: bool = Field(True, description="adapt the pace to the site's response times (Scrapy AutoThrottle)")
     currency: str | None = Field(None, description="currency to assume where the page shows only a symbol")
     proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")

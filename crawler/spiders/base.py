@@ -46,7 +46,12 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", market.download_timeout_s * 1000, priority="spider")
         settings.set("RETRY_TIMES", market.retries, priority="spider")
         settings.set("DOWNLOAD_MAXSIZE", context.settings.page_max_bytes, priority="spider")
+        settings.set("AUTOTHROTTLE_ENABLED", market.autothrottle, priority="spider")
         settings.set("PLAYWRIGHT_ABORT_REQUEST", playwright_abort_predicate(context.egress), priority="spider")
+        if not market.javascript:
+            # Plain HTTP for a marketplace that needs no browser: no Playwright handler in the download path.
+            base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
+            settings.set("DOWNLOAD_HANDLERS", {"http": base["http"], "https": base["https"]}, priority="spider")
         browser = context.settings.browser_executable()
         if browser is not None:
             options = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
