@@ -1,15 +1,28 @@
-"""Run the matching benchmarks and print one JSON object of results."""
+"""Run every benchmark (`python -m benchmarks [name ...]`) and print one JSON object of results.
+
+Each benchmark measures BrandPatrol beside a baseline in the same run and reports the ratio.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+from typing import Any
 
-from benchmarks import bench_hashing, bench_image_recall, bench_index
+BENCHMARKS = ("hashing", "image_recall", "index", "crawl", "queue")
+
+
+def run(names: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in names:
+        if name not in BENCHMARKS:
+            raise SystemExit(f"no benchmark named '{name}' (known: {', '.join(BENCHMARKS)})")
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        print(f"== {name}", file=sys.stderr, flush=True)
+        results[name] = module.main()
+    return results
+
 
 if __name__ == "__main__":
-    results = {"hashing": bench_hashing.main(), "image_recall": bench_image_recall.main()}
-    try:
-        results["index"] = bench_index.main()
-    except ImportError as exc:  # faiss-cpu is an extra: pip install 'brandpatrol[bench]'
-        results["index"] = {"skipped": f"{exc}; install faiss-cpu (pip install 'brandpatrol[bench]')"}
-    print(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(run(sys.argv[1:] or list(BENCHMARKS)), indent=2, default=str))
