@@ -1,0 +1,154 @@
+"""The image signal's stronger parts: keypoint confirmation of borderline pairs, allow-listed photos, distrusted
+and official-use references. Photos are made at run time from scikit-image samples."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from core.config import BrandConfig
+from core.images import hash_image
+from core.models import ImageStatus, Verdict
+from matching.assess import assess
+from matching.confirm import Confirmer, compare, keypoints_of
+from matching.context import MatchContext
+from matching.facts import ImageFacts, ListingFacts
+from matching.references import ReferenceIndex, reference
+from matching.signals import Outcome, image_signal
+from tests.images import jpeg, photo
+from tests.matching_kit import brand_dict, context_for, facts, genuine_photo, image_facts, make_config
+
+
+def _stamped(image: Image.Image, text: str = "FACTORY DIRECT 1:1") -> Image.Image:
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    font = ImageFont.load_default(size=image.width // 10)
+    for y in (image.height * 0.25, image.height * 0.6):
+        draw.text((image.width * 0.05, y), text, font=font, fill=(255, 255, 255, 140), stroke_width=2,
+                  stroke_fill=(40, 40, 40, 140))
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
+
+
+def _thumb(image: Image.Image) -> bytes:
+    hashes = hash_image(jpeg(image), thumbnail=True)
+    assert hashes.thumbnail is not None
+    return hashes.thumbnail
+
+
+def _flip(hex_hash: str, bits: int) -> str:
+    value = int(hex_hash, 16)
+    for bit in range(bits):
+        value ^= 1 << (bit * 5 % 64)
+    return f"{value:016x}"
+
+
+def test_keypoints_confirm_a_cropped_stamped_copy_and_refute_another_photo() -> None:
+    coffee = photo("coffee")
+    w, h = coffee.size
+    copy = _stamped(coffee.crop((int(w * 0.1), 0, w, int(h * 0.9))).rotate(4, fillcolor=(255, 255, 255)))
+    reference_points = keypoints_of(_thumb(coffee))
+    copy_points, other_points = keypoints_of(_thumb(copy)), keypoints_of(_thumb(photo("astronaut")))
+    assert reference_points is not None and copy_points is not None and other_points is not None
+    same = compare(copy_points, reference_points)
+    assert same.confirmed and same.inliers >= 20
+    assert same.turn is not None and 2 <= abs(same.turn) <= 6  # the 4 degree tilt, recovered
+    assert same.describe().startswith(f"confirmed by {same.inliers} matching keypoints (scale")
+    other = compare(other_points, reference_points)
+    assert not other.confirmed and not other.inconclusive
+    mirrored = compare(keypoints_of(_thumb(coffee.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) or copy_points,
+                       keypoints_of(_thumb(coffee), mirrored=True) or reference_points)
+    assert mirrored.confirmed
+
+
+def test_plain_photos_are_inconclusive_not_refuted() -> None:
+    flat = Image.merge("RGB", [Image.linear_gradient("L").resize((400, 400)).rotate(angle) for angle in (0, 90, 45)])
+    points = keypoints_of(_thumb(flat))
+    assert points is not None
+    result = compare(points, points)
+    assert result.inconclusive and not result.confirmed
+    assert "too plain" in result.describe()
+
+
+@pytest.fixture(scope="module")
+def coffee_reference() -> ReferenceIndex:
+    hashes = hash_image(jpeg(photo("coffee"), quality=95), thumbnail=True)
+    made = reference(1, "LM-100-front", "LM-100", hashes.phash, hashes.dhash, hashes.phash_mirror, hashes.thumbnail)
+    assert made is not None
+    return ReferenceIndex([made])
+
+
+def test_borderline_pair_matches_only_when_keypoints_confirm(coffee_reference: ReferenceIndex) -> None:
+    # A stamped copy whose stored hash sits 14 bits away: past the threshold, inside the confirm distance.
+    copy = hash_image(jpeg(_stamped(photo("coffee"))), thumbnail=True)
+    ref = coffee_reference.references[0]
+    far_phash = _flip(f"{ref.views[0].phash:016x}", 14)
+    same_dhash = f"{ref.views[0].dhash:016x}"
+    listing = ImageFacts(5, 0, ImageStatus.OK.value, far_phash, same_dhash, None, copy.thumbnail, copy.sha256)
+    confirmed = image_signal([listing], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert confirmed.outcome is Outcome.MATCH and confirmed.measure == 14
+    assert "at distance 14, confirmed by" in confirmed.reason and "matching keypoints" in confirmed.reason
+    assert confirmed.evidence["keypoints"]["confirmed"] is True
+    assert confirmed.evidence["matched_by_sku"]["LM-100"]["confirmed_by_keypoints"] is True
+
+    no_thumbnail = ImageFacts(5, 0, ImageStatus.OK.value, far_phash, same_dhash, None, None, copy.sha256)
+    unchecked = image_signal([no_thumbnail], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert unchecked.outcome is Outcome.NO_MATCH
+    assert "without both thumbnails it could not be checked by keypoints" in unchecked.reason
+
+    other = hash_image(jpeg(photo("astronaut")), thumbnail=True)
+    impostor = ImageFacts(6, 0, ImageStatus.OK.value, far_phash, same_dhash, None, other.thumbnail, other.sha256)
+    refuted = image_signal([impostor], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert refuted.outcome is Outcome.NO_MATCH and "was checked by keypoints and not confirmed" in refuted.reason
+    # Past the confirm distance nothing is checked at all.
+    farther = ImageFacts(5, 0, ImageStatus.OK.value, _flip(far_phash, 0), same_dhash, None, copy.thumbnail)
+    assert image_signal([farther], coffee_reference, 10, confirm_distance=12).outcome is Outcome.NO_MATCH
+
+
+def test_tilted_copy_is_matched_and_said(coffee_reference: ReferenceIndex) -> None:
+    tilted = photo("coffee").rotate(6, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
+    result = image_signal([image_facts(tilted)], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert result.outcome is Outcome.MATCH, result.reason
+    assert "after rotating by" in result.reason
+
+
+def test_allow_listed_photo_and_distrusted_reference_prove_nothing(coffee_reference: ReferenceIndex) -> None:
+    copy = image_facts(photo("coffee"))
+    assert copy.sha256 is not None
+    ignored = image_signal([copy], coffee_reference, 10, allowed_sha256={copy.sha256})
+    assert ignored.outcome is Outcome.UNKNOWN and "on the brand's allow-list of official images" in ignored.reason
+    distrusted = image_signal([copy], coffee_reference, 10, distrusted={"LM-100-front"})
+    assert distrusted.outcome is Outcome.UNKNOWN and "distrusted by the flood guard" in distrusted.reason
+    assert distrusted.evidence["distrusted_references"] == ["LM-100-front"]
+    assert image_signal([copy], coffee_reference, 10).outcome is Outcome.MATCH
+
+
+def test_official_use_photo_identifies_but_is_not_held_against_the_seller(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = brand_dict()
+    data["products"][0]["reference_images"][0]["official_use_ok"] = True
+    config: BrandConfig = make_config(tmp_path_factory.mktemp("brand"), data)
+    official: MatchContext = context_for(config)
+    plain: MatchContext = context_for(make_config(tmp_path_factory.mktemp("brand2")))
+    listing = facts("露米娜焕活精华液", price="680", seller=("美妆小铺3", "x-3"), images=(genuine_photo(),))
+    with_official, with_plain = assess(listing, official), assess(listing, plain)
+    assert with_official.verdict.verdict is with_plain.verdict.verdict is Verdict.DIVERSION
+    assert "the brand lets resellers use this photo" in with_official.signals.image.reason
+    assert with_official.verdict.score < with_plain.verdict.score
+    # The photo alone still says which product an unbranded listing is.
+    unbranded = ListingFacts(**{**listing.__dict__, "title": "大牌平替 同款精华 30ml"})
+    assert assess(unbranded, official).sku == "LM-100"
+
+
+def test_official_images_config_lists_sha256(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = brand_dict()
+    sha = hash_image(jpeg(genuine_photo()), thumbnail=True).sha256
+    data["allow_list"] = {"images": [sha.upper()]}
+    ctx = context_for(make_config(tmp_path_factory.mktemp("brand"), data))
+    assert ctx.allowed_sha256 == {sha}
+    result = assess(facts("大牌平替 同款精华 30ml", images=(genuine_photo(),)), ctx)
+    assert result.verdict.verdict is Verdict.UNRELATED  # the only tie to the brand was an allow-listed photo
+    buffer = io.BytesIO()
+    genuine_photo().save(buffer, format="PNG")
+    assert hash_image(buffer.getvalue()).sha256 != sha  # other bytes of the same photo are not allow-listed
