@@ -31,7 +31,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## Run the benchmarks (faiss, the index baseline, comes from the bench extra).
 bench: install system-packages
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:
