@@ -14,7 +14,16 @@ from sqlalchemy import func, select
 from brandpatrol import jobs
 from brandpatrol.demo import DemoServer, build_catalogue
 from core.db import Database
-from core.models import CrawlRun, ImageStatus, Listing, ListingImage, ListingSnapshot, RunStatus
+from core.models import (
+    SUSPECT_VERDICTS,
+    CrawlRun,
+    Finding,
+    ImageStatus,
+    Listing,
+    ListingImage,
+    ListingSnapshot,
+    RunStatus,
+)
 from core.settings import Settings, get_settings
 
 pytestmark = pytest.mark.timeout(600)
@@ -132,6 +141,9 @@ def _with_configured_marketplace(config: Path, base_url: str, target: Path) -> P
             "image": ".gallery img::attr(src)",
         },
     })
+    # The brand's distribution contracts on the JavaScript shop hold on the configured view of it too.
+    data["authorised_sellers"] += [{**seller, "marketplace": "demo-configured"}
+                                   for seller in data["authorised_sellers"] if seller["marketplace"] == "demo-js"]
     target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return target
 
@@ -150,3 +162,14 @@ def test_marketplace_described_only_in_yaml(demo: tuple[DemoServer, Path, Settin
         for row in rows:
             assert row.price == truth[row.external_id].price
             assert row.seller is not None and row.seller.external_id == truth[row.external_id].seller_id
+
+    # Flagged like any other marketplace: the same listings get the verdicts their labels call for.
+    jobs.match(settings, configured)
+    with db.read() as session:
+        verdicts = dict(session.execute(
+            select(Listing.external_id, Finding.verdict).join(Finding, Finding.listing_id == Listing.id)
+            .where(Listing.marketplace.has(name="demo-configured"))).all())
+    suspects = {i for i, x in truth.items() if x.label in ("counterfeit", "diversion")}
+    flagged = {i for i, verdict in verdicts.items() if verdict in SUSPECT_VERDICTS}
+    assert len(flagged & suspects) >= 0.9 * len(suspects)
+    assert len(flagged - suspects) <= 0.05 * len(flagged)
