@@ -220,6 +220,82 @@ def privacy_purge(config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = 
                f"before {result.cutoff:%Y-%m-%d}; kept {result.held} on open notices")
 
 
+user_app = typer.Typer(help="Dashboard accounts: add, list, disable, enable (roles analyst, legal, admin).",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("password", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        raise typer.BadParameter("the two passwords differ; run the command again", param_hint="password")
+    return str(first)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    role: Annotated[str, typer.Option("--role", help="analyst, legal or admin")],
+    language: Annotated[str, typer.Option("--language", help="en or zh")] = "en",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="reset the password of an existing account")] = False,
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Create a dashboard account; the password is prompted without echo (or read from stdin), stored hashed."""
+    from dashboard import accounts
+
+    password = _read_password(password_stdin)
+    try:
+        account = accounts.add_user(jobs.open_database(_settings(db)), username, role, password, language=language,
+                                    actor=actor, replace=reset)
+    except accounts.AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {account.username} ({account.role}) {'reset' if reset else 'added'}")
+
+
+@user_app.command("list")
+def user_list(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """The dashboard accounts with role, language and whether they may sign in."""
+    from dashboard import accounts
+
+    rows = accounts.list_users(jobs.open_database(_settings(db)))
+    if as_json:
+        typer.echo(json.dumps([{"username": a.username, "role": a.role, "language": a.language,
+                                "active": a.active} for a in rows], ensure_ascii=False))
+        return
+    for a in rows:
+        typer.echo(f"{a.username}\t{a.role}\t{a.language}\t{'active' if a.active else 'disabled'}")
+
+
+def _set_active(username: str, active: bool, db: str | None, actor: str) -> None:
+    from dashboard import accounts
+
+    try:
+        accounts.set_active(jobs.open_database(_settings(db)), username, active, actor=actor)
+    except accounts.AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {username} {'enabled' if active else 'disabled'}")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument()], db: DbOpt = None,
+                 actor: ActorOpt = takedown.CLI_ACTOR) -> None:
+    """Stop an account from signing in (its open sessions end at their next click)."""
+    _set_active(username, False, db, actor)
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument()], db: DbOpt = None,
+                actor: ActorOpt = takedown.CLI_ACTOR) -> None:
+    """Let a disabled account sign in again."""
+    _set_active(username, True, db, actor)
+
+
 @app.command()
 def parse(
     source: Annotated[str, typer.Argument(help="a saved page (file) or an http(s) URL")],

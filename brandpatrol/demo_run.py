@@ -8,7 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from brandpatrol import jobs
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+
+DEMO_USER = "demo"
+
+
+def _demo_account(settings: Settings) -> str:
+    """An admin account for the demo's dashboard with a fresh random password (printed, never stored in clear)."""
+    from dashboard import accounts
+
+    password = accounts.generate_password()
+    database = jobs.open_database(settings)
+    try:
+        accounts.add_user(database, DEMO_USER, "admin", password, actor="demo", replace=True)
+    finally:
+        database.dispose()
+    return password
 
 
 def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_json: bool) -> int:
@@ -49,5 +64,7 @@ def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_js
         failed = any(not c.ok for c in crawls)
         if dashboard_port is None:
             return 3 if failed else 0
+        password = _demo_account(settings)
         print(f"serving the dashboard on http://127.0.0.1:{dashboard_port} (Ctrl-C to stop)", file=sys.stderr)
+        print(f"sign in as {DEMO_USER} with password {password} (a new one each run)", file=sys.stderr, flush=True)
         return jobs.serve_dashboard(settings, "127.0.0.1", dashboard_port)

@@ -13,11 +13,11 @@ import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -43,6 +43,8 @@ from core.text import NAME_MAX, clean_line, clean_text
 
 MAX_PAGE_SIZE = 200
 NOTE_MAX = 4000
+REGION_FILTER_MAX = 6  # ISO 3166-2 codes are at most 6 characters (CN-GD, US-CA)
+SELLER_FILTER_MAX = 100
 HISTORY_LIMIT = 1000  # newest snapshots shown on a detail page
 EVIDENCE_MAX_BYTES = 32 * 1024 * 1024  # cap on decompressed evidence handed to a browser
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -68,6 +70,11 @@ class QueueFilters:
     marketplace_ids: frozenset[int] = frozenset()
     min_score: float = 0.0
     include_gone: bool = True
+    product_ids: frozenset[int] = frozenset()
+    region: str = ""  # ISO 3166: "CN" matches CN and CN-GD; "CN-GD" only that subdivision
+    seller: str = ""  # part of the seller's name, case-insensitive
+    since: date | None = None  # findings created on or after this day (UTC)
+    until: date | None = None  # findings created on or before this day (UTC)
 
 
 @dataclass(frozen=True)
@@ -317,6 +324,19 @@ def _queue_where(filters: QueueFilters, *, with_verdicts: bool = True) -> list[C
         where.append(Finding.score >= filters.min_score)
     if not filters.include_gone:
         where.append(Listing.gone.is_(False))
+    if filters.product_ids:
+        where.append(Finding.product_id.in_(sorted(filters.product_ids)))
+    region = filters.region.strip().upper()[:REGION_FILTER_MAX]
+    if region:
+        where.append(or_(Listing.region == region, Listing.region.startswith(region + "-", autoescape=True),
+                         Listing.country == region))
+    seller = filters.seller.strip()[:SELLER_FILTER_MAX]
+    if seller:
+        where.append(Listing.seller_id.in_(select(Seller.id).where(Seller.name.icontains(seller, autoescape=True))))
+    if filters.since is not None:
+        where.append(Finding.created_at >= datetime.combine(filters.since, time.min, tzinfo=UTC))
+    if filters.until is not None:
+        where.append(Finding.created_at < datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=UTC))
     return where
 
 
@@ -369,10 +389,18 @@ def _queue_select(filters: QueueFilters) -> Select[Any]:
     )
 
 
-def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1, page_size: int = 50) -> QueuePage:
+def queue_total(counts: dict[Verdict, int], filters: QueueFilters) -> int:
+    """The queue's length under `filters`, from queue_counts() of the same filters (saves a second count)."""
+    wanted = (filters.verdicts & SUSPECT_VERDICTS) if filters.verdicts else SUSPECT_VERDICTS
+    return sum(n for verdict, n in counts.items() if verdict in wanted)
+
+
+def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1, page_size: int = 50,
+               *, total: int | None = None) -> QueuePage:
     """One page (1-based) of unreviewed suspect findings, highest score first (ties: oldest finding first).
 
-    `page` past the end is clamped to the last page; `page_size` is capped at MAX_PAGE_SIZE.
+    `page` past the end is clamped to the last page; `page_size` is capped at MAX_PAGE_SIZE. `total` may be
+    passed from queue_total() when the counts were just taken, so the queue is counted once per render.
     """
     filters = filters or QueueFilters()
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
@@ -383,7 +411,8 @@ def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1,
         .where(*_queue_where(filters))
     )
     with db.read() as session:
-        total = int(session.scalar(count_stmt) or 0)
+        if total is None:
+            total = int(session.scalar(count_stmt) or 0)
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
         stmt = (
@@ -419,6 +448,24 @@ def marketplaces(db: Database) -> list[MarketplaceOption]:
     with db.read() as session:
         rows = session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
         return [MarketplaceOption(id=i, name=n) for i, n in rows]
+
+
+@dataclass(frozen=True)
+class ProductOption:
+    id: int
+    label: str  # "SKU · English name" (our own configured text, not scraped)
+
+
+def products(db: Database) -> list[ProductOption]:
+    """All products, by SKU, for the queue's product filter."""
+    with db.read() as session:
+        rows = session.execute(select(Product.id, Product.sku, Product.names).order_by(Product.sku)).all()
+    options = []
+    for product_id, sku, names in rows:
+        english = names.get("en") if isinstance(names, dict) else None
+        options.append(ProductOption(id=int(str(product_id)),
+                                     label=clean_line(f"{sku} · {english or ''}".rstrip(" ·"), NAME_MAX)))
+    return options
 
 
 # ----------------------------------------------------------------------------------------------------

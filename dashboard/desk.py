@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.config import BrandConfig, ConfigError, load_config
+from core.config import BrandConfig, ConfigError, Schedule, load_config
 from core.settings import get_settings
-from dashboard import auth, ui
+from dashboard import auth
 
 # Widgets of the desk whose values survive a visit to another page.
 STATE_KEYS = ("n_market", "n_template", "n_ground", "n_notice", "n_statuses")
@@ -52,4 +52,15 @@ def brand_config() -> BrandConfig | None:
     except (ConfigError, OSError) as exc:
         st.error("The brand configuration cannot be used.")
         st.code(str(exc), language=None)
+        return None
+
+
+def schedule() -> Schedule | None:
+    """The configuration's schedule for the Runs page, or None quietly when there is no usable configuration."""
+    path = get_settings().config
+    if path is None:
+        return None
+    try:
+        return _load(str(path), Path(path).stat().st_mtime).schedule
+    except (ConfigError, OSError):
         return None

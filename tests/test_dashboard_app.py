@@ -181,6 +181,22 @@ def test_queue_filter_by_verdict_and_paging(world: World) -> None:
     assert {m.label: m.value for m in at.metric}["Counterfeit"] == "20"
 
 
+def test_queue_filter_by_region_seller_and_date_in_the_page(world: World) -> None:
+    gd = world.add_finding(score=0.9, region="CN-GD", seller="Canton Deals", created_at=T0)
+    world.add_finding(score=0.8, region="DE", seller="Berlin Deals", created_at=T0 + timedelta(days=2))
+    at = start()
+    at.text_input(key="q_region").input("cn-gd").run()
+    assert queue_table(at)["Finding"].tolist() == [gd]
+    at.text_input(key="q_region").input("").run()
+    at.text_input(key="q_seller").input("deals").run()
+    assert len(queue_table(at)) == 2
+    at.date_input(key="q_since").set_value((T0 + timedelta(days=1)).date()).run()
+    assert queue_table(at)["Seller"].tolist() == ["Berlin Deals"]
+    assert "Page 1 of 1 · 1 finding · 0 selected" in texts(at)
+    at.multiselect(key="q_products").select(world.product_id).run()
+    assert len(queue_table(at)) == 1
+
+
 def test_queue_filters_survive_a_visit_to_another_page(world: World) -> None:
     world.add_finding(score=0.9, verdict=Verdict.DIVERSION)
     world.add_finding(score=0.8)
@@ -209,7 +225,7 @@ def test_confirm_through_the_ui_writes_review_and_audit(world: World) -> None:
         ReviewDecision.CONFIRMED,
         "logo is wrong",
     )
-    (audit,) = all_rows(world.db, AuditLog)
+    (audit,) = [a for a in all_rows(world.db, AuditLog) if a.object_type != "user"]
     assert (audit.actor, audit.action, audit.object_id, audit.detail["note"]) == (
         "analyst",
         "review.confirm",

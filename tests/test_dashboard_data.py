@@ -16,6 +16,7 @@ from core.models import (
     CrawlRun,
     Evidence,
     Finding,
+    Product,
     Review,
     ReviewDecision,
     RunStatus,
@@ -109,6 +110,40 @@ def test_queue_filters(world: World) -> None:
     assert page.rows == [] and page.total == 0 and page.pages == 1
 
 
+def test_queue_filters_by_product_region_seller_and_date(world: World) -> None:
+    a = world.add_finding(score=0.9, region="CN-GD", seller="深圳 Lumina 旗舰店", created_at=T0)
+    b = world.add_finding(score=0.8, region="CN-ZJ", seller="Hangzhou Outlet", created_at=T0 + timedelta(days=1))
+    c = world.add_finding(score=0.7, region="DE", seller="100%_Deals", created_at=T0 + timedelta(days=3))
+    with world.db.session() as s:
+        other = Product(brand_id=1, sku="LM-200", names={"en": "Lumina Desk"}, prices=[])
+        s.add(other)
+        s.flush()
+        finding = s.get(Finding, c)
+        assert finding is not None
+        finding.product_id = other.id
+        finding.listing.country = "DE"
+        other_id = other.id
+
+    def ids(**kw: object) -> list[int]:
+        filters = QueueFilters(**kw)  # type: ignore[arg-type]
+        page = data.queue_page(world.db, filters)
+        assert page.total == len(page.rows)
+        return [r.finding_id for r in page.rows]
+
+    assert ids(product_ids=frozenset({other_id})) == [c]
+    assert ids(product_ids=frozenset({world.product_id})) == [a, b]
+    assert ids(region="CN") == [a, b]  # a country matches its subdivisions
+    assert ids(region="cn-gd") == [a]
+    assert ids(region="C") == []  # no prefix games: "C" is not a code any listing carries
+    assert ids(seller="lumina") == [a] and ids(seller="outlet") == [b]
+    assert ids(seller="%") == [c] and ids(seller="_D") == [c]  # LIKE wildcards are literal
+    assert ids(since=(T0 + timedelta(days=1)).date()) == [b, c]
+    assert ids(until=(T0 + timedelta(days=1)).date()) == [a, b]
+    assert ids(since=T0.date(), until=T0.date()) == [a]
+    assert ids(region="CN", seller="outlet", since=T0.date()) == [b]
+    assert [p.label for p in data.products(world.db)] == ["LM-100 · Lumina Lamp", "LM-200 · Lumina Desk"]
+
+
 def test_queue_counts(world: World) -> None:
     for score in (0.9, 0.8):
         world.add_finding(score=score, verdict=Verdict.COUNTERFEIT)
@@ -126,6 +161,11 @@ def test_queue_counts(world: World) -> None:
     assert data.queue_counts(world.db, only_ebay)[Verdict.DIVERSION] == 1
     assert data.queue_counts(world.db, only_ebay)[Verdict.COUNTERFEIT] == 0
     assert data.queue_counts(world.db, QueueFilters(min_score=0.85))[Verdict.COUNTERFEIT] == 1
+    # the total derived from the counts is the one a separate count gives, for any verdict filter
+    for filters in (QueueFilters(), only_ebay, QueueFilters(verdicts=frozenset({Verdict.DIVERSION, Verdict.OK})),
+                    QueueFilters(min_score=0.85)):
+        assert data.queue_total(data.queue_counts(world.db, filters), filters) == data.queue_page(
+            world.db, filters).total
 
 
 def test_marketplaces_sorted_by_name(world: World) -> None:

@@ -31,8 +31,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     return world
 
 
-def open_page(page: str) -> AppTest:
-    at = start()
+def open_page(page: str, username: str = "lee", role: str = "legal") -> AppTest:
+    at = start(username, role)
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
@@ -69,7 +69,7 @@ def test_draft_preview_export_and_follow_a_notice(world: World) -> None:
     at.button(key="n_draft").click().run()
     assert not at.exception
     [notice] = all_rows(world.db, Notice)
-    assert notice.status is NoticeStatus.DRAFTED and notice.created_by == "analyst"
+    assert notice.status is NoticeStatus.DRAFTED and notice.created_by == "lee"
     assert [s.value for s in at.success] == [f"Drafted notice {notice.id} from 2 confirmed findings."]
     body = [c.value for c in at.code if "Alibaba IPP complaint" in c.value]
     assert body and "露米娜精华 高仿 A" in body[0]  # the preview, as text
@@ -88,7 +88,7 @@ def test_draft_preview_export_and_follow_a_notice(world: World) -> None:
     assert notice.status is NoticeStatus.REMOVED and notice.status_note == "removed in 2 days"
     assert "This notice is closed (removed)." in texts(at)
     trail = [(a.action, a.actor) for a in all_rows(world.db, AuditLog) if a.object_type == "notice"]
-    assert trail == [("notice.draft", "analyst"), ("notice.file", "analyst"), ("notice.removed", "analyst")]
+    assert trail == [("notice.draft", "lee"), ("notice.file", "lee"), ("notice.removed", "lee")]
 
 
 def test_filing_without_a_reference_is_refused_on_the_page(world: World) -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,10 +53,14 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     if chromium is None:
         pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
     port = free_port()
+    err_path = tmp_path / "demo.stderr"
+    err_file = err_path.open("w", encoding="utf-8")
     proc = subprocess.Popen([*BRANDPATROL, "demo", "--port", str(port)], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=err_file, start_new_session=True)
     try:
         wait_for_health(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        # The demo prints its admin account's fresh password on stderr before serving.
+        [password] = re.findall(r"sign in as demo with password (\S+)", err_path.read_text(encoding="utf-8"))
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
@@ -64,6 +69,9 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_label("Username").fill("demo")
+            page.get_by_label("Password", exact=True).fill(password)
+            page.get_by_role("button", name="Sign in").click()
             page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
             page.wait_for_selector("[data-testid='stDataFrame']", timeout=60_000)
             page.screenshot(path=str(tmp_path / "dashboard-queue.png"), full_page=True)
@@ -73,7 +81,9 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
         assert (tmp_path / "dashboard-queue.png").stat().st_size > 10_000
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=60)
+        err_file.close()
+        err = err_path.read_text(encoding="utf-8")
     assert "crawled 80 listings from 2 demo marketplaces" in out, err[-2000:]
 
     workdir = tmp_path / ".brandpatrol-demo"

@@ -45,41 +45,42 @@ ui.show_flash()
 
 raw = st.query_params.get("finding", "")
 from_url = int(raw) if _FINDING_ID.fullmatch(raw) else None
-picked = st.number_input("Finding", min_value=1, step=1, value=from_url, placeholder="Finding number")
+picked = st.number_input(auth.t("detail.finding"), min_value=1, step=1, value=from_url,
+                         placeholder=auth.t("detail.finding_number"))
 finding_id = int(picked) if picked is not None else None
 if finding_id is not None and finding_id != from_url:
     st.query_params["finding"] = str(finding_id)  # keep the URL shareable
 if finding_id is None:
-    st.info("Open a finding from the review queue, or enter its number above.")
+    st.info(auth.t("detail.open_hint"))
     st.stop()
 
 detail = data.listing_detail(db, finding_id)
 if detail is None:
-    st.warning(f"There is no finding {finding_id}.")
+    st.warning(auth.t("detail.missing", id=finding_id))
     st.stop()
 finding, listing = detail.finding, detail.listing
 
 # --- verdict ------------------------------------------------------------------------------------------------
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Verdict", present.verdict_label(finding.verdict))
-m2.metric("Score", f"{finding.score:.2f}")
-m3.metric("Image distance", "—" if finding.image_distance is None else f"{finding.image_distance} bits")
+m1.metric(auth.t("queue.verdict"), present.verdict_label(finding.verdict))
+m2.metric(auth.t("detail.score"), f"{finding.score:.2f}")
+m3.metric(auth.t("detail.image_distance"), "—" if finding.image_distance is None else f"{finding.image_distance} bits")
 latest = detail.latest_review
-m4.metric("Review", present.decision_label(latest.decision) if latest else "Unreviewed")
+m4.metric(auth.t("detail.review"), present.decision_label(latest.decision) if latest else "Unreviewed")
 
-st.subheader("Listing title")
+st.subheader(auth.t("detail.title"))
 st.text(listing.title)
 
 # --- photos -------------------------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    st.subheader("Listing photo")
+    st.subheader(auth.t("detail.photo"))
     if detail.listing_thumbnail:
         st.image(detail.listing_thumbnail, width=320)  # stored thumbnail bytes, never a scraped URL
     else:
         st.text("No stored photo for this listing.")
 with right:
-    st.subheader("Reference photo")
+    st.subheader(auth.t("detail.reference"))
     if detail.reference_thumbnail:
         st.image(detail.reference_thumbnail, width=320)
     else:
@@ -90,7 +91,7 @@ if finding.image_distance is not None:
     st.text(f"Hamming distance between the perceptual hashes: {finding.image_distance} of 64 bits.")
 
 # --- reasons ------------------------------------------------------------------------------------------------
-st.subheader("Why it was flagged")
+st.subheader(auth.t("detail.why"))
 if finding.reasons:
     for reason in finding.reasons:
         st.text(f"• {reason}")
@@ -102,7 +103,7 @@ st.text(
 )
 
 # --- price history ------------------------------------------------------------------------------------------
-st.subheader("Price history")
+st.subheader(auth.t("detail.prices"))
 currency = present.history_currency(detail.price_history, listing.currency)
 band = detail.product.band(currency) if detail.product else None
 if detail.product:
@@ -126,7 +127,7 @@ if detail.price_history:
 # --- seller and listing -------------------------------------------------------------------------------------
 s_col, l_col = st.columns(2)
 with s_col, st.container(border=True):
-    st.subheader("Seller")
+    st.subheader(auth.t("detail.seller"))
     seller = detail.seller
     if seller is None:
         st.text("Seller unknown.")
@@ -136,7 +137,7 @@ with s_col, st.container(border=True):
         st.text(f"Location as written: {seller.location_text or '—'}")
         st.text(f"Country / region: {seller.country or '—'} / {seller.region or '—'}")
 with l_col, st.container(border=True):
-    st.subheader("Listing")
+    st.subheader(auth.t("detail.listing"))
     st.text(f"Marketplace: {listing.marketplace}")
     st.text(f"External id: {listing.external_id}")
     st.text(f"Price: {present.format_price(listing.price, listing.price_high)} {listing.currency or ''}".rstrip())
@@ -150,7 +151,7 @@ with l_col, st.container(border=True):
     st.code(listing.url, language=None, wrap_lines=True)
 
 # --- evidence -----------------------------------------------------------------------------------------------
-st.subheader("Captured evidence")
+st.subheader(auth.t("detail.evidence"))
 if not detail.evidence:
     st.text("No evidence captured.")
 else:
@@ -176,7 +177,7 @@ else:
         )
 
 # --- review -------------------------------------------------------------------------------------------------
-st.subheader("Review")
+st.subheader(auth.t("detail.review"))
 reviewer_role = auth.may_review()
 if not reviewer_role:
     st.info(auth.t("denied.review"))
@@ -201,4 +202,4 @@ for col, decision in zip(b_cols, ReviewDecision, strict=True):
 if detail.reviews:
     st.dataframe(present.reviews_frame(detail.reviews), hide_index=True, width="stretch")
 else:
-    st.text("No reviews yet.")
+    st.text(auth.t("detail.no_reviews"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import streamlit as st
 
@@ -21,47 +22,73 @@ ui.show_flash()
 
 # --- filters ------------------------------------------------------------------------------------------------
 markets = {m.id: m.name for m in data.marketplaces(db)}
+products = {p.id: p.label for p in data.products(db)}
 st.session_state.setdefault("q_verdicts", [])
 st.session_state.setdefault("q_markets", [])
 st.session_state.setdefault("q_min_score", 0.0)
 st.session_state.setdefault("q_include_gone", True)
 st.session_state.setdefault("q_page_size", 50)
 st.session_state.setdefault("q_page", 1)
+st.session_state.setdefault("q_products", [])
+st.session_state.setdefault("q_region", "")
+st.session_state.setdefault("q_seller", "")
+st.session_state.setdefault("q_since", None)
+st.session_state.setdefault("q_until", None)
+st.session_state["q_products"] = [p for p in st.session_state["q_products"] if p in products]
 # A marketplace deleted since the last run would make the multiselect fail.
 st.session_state["q_markets"] = [m for m in st.session_state["q_markets"] if m in markets]
 
 f1, f2, f3, f4 = st.columns([3, 3, 2, 2])
 verdicts: list[Verdict] = f1.multiselect(
-    "Verdict", sorted(SUSPECT_VERDICTS), key="q_verdicts", format_func=present.verdict_label, placeholder="All"
+    auth.t("queue.verdict"), sorted(SUSPECT_VERDICTS), key="q_verdicts", format_func=present.verdict_label,
+    placeholder=auth.t("queue.all"),
 )
 market_ids: list[int] = f2.multiselect(
-    "Marketplace", list(markets), key="q_markets", format_func=lambda i: markets.get(i, "?"), placeholder="All"
+    auth.t("queue.marketplace"), list(markets), key="q_markets", format_func=lambda i: markets.get(i, "?"),
+    placeholder=auth.t("queue.all"),
 )
-min_score = f3.number_input("Minimum score", min_value=0.0, step=0.05, key="q_min_score")
-include_gone = f4.checkbox("Include gone listings", key="q_include_gone")
+min_score = f3.number_input(auth.t("queue.min_score"), min_value=0.0, step=0.05, key="q_min_score")
+include_gone = f4.checkbox(auth.t("queue.include_gone"), key="q_include_gone")
+g1, g2, g3, g4, g5 = st.columns([3, 2, 2, 1.5, 1.5])
+product_ids: list[int] = g1.multiselect(
+    auth.t("queue.product"), list(products), key="q_products", format_func=lambda i: products.get(i, "?"),
+    placeholder=auth.t("queue.all"),
+)
+region = g2.text_input(auth.t("queue.region"), key="q_region", max_chars=data.REGION_FILTER_MAX,
+                       placeholder="CN, CN-GD")
+seller = g3.text_input(auth.t("queue.seller"), key="q_seller", max_chars=data.SELLER_FILTER_MAX)
+since = g4.date_input(auth.t("queue.since"), key="q_since", format="YYYY-MM-DD")
+until = g5.date_input(auth.t("queue.until"), key="q_until", format="YYYY-MM-DD")
 filters = data.QueueFilters(
     verdicts=frozenset(verdicts),
     marketplace_ids=frozenset(market_ids),
     min_score=float(min_score or 0.0),
     include_gone=include_gone,
+    product_ids=frozenset(product_ids),
+    region=region or "",
+    seller=seller or "",
+    since=since if isinstance(since, date) else None,
+    until=until if isinstance(until, date) else None,
 )
 
 # --- counts -------------------------------------------------------------------------------------------------
 counts = data.queue_counts(db, filters)
 metric_cols = st.columns(len(counts) + 1)
-metric_cols[0].metric("Unreviewed", sum(counts.values()))
+metric_cols[0].metric(auth.t("queue.unreviewed"), sum(counts.values()))
 for col, (verdict, count) in zip(metric_cols[1:], counts.items(), strict=True):
     col.metric(present.verdict_label(verdict), count)
 
 # --- the page of findings -------------------------------------------------------------------------------------
 page_size = int(st.session_state["q_page_size"])
 view_signature = repr(
-    (sorted(filters.verdicts), sorted(filters.marketplace_ids), filters.min_score, filters.include_gone, page_size)
+    (sorted(filters.verdicts), sorted(filters.marketplace_ids), filters.min_score, filters.include_gone, page_size,
+     sorted(filters.product_ids), filters.region, filters.seller, filters.since, filters.until)
 )
 if st.session_state.get("_q_signature") != view_signature:
     st.session_state["_q_signature"] = view_signature
     st.session_state["q_page"] = 1  # new filters start at the first page
-result = data.queue_page(db, filters, int(st.session_state["q_page"]), page_size)
+result = data.queue_page(db, filters, int(st.session_state["q_page"]), page_size,
+                         total=data.queue_total(counts, filters))
 st.session_state["q_page"] = result.page  # clamp when the queue shrank under the user
 
 
@@ -101,7 +128,7 @@ last_view = st.session_state.get(VIEW_KEY) or {"key": ""}
 selected = selected_ids() if last_view["key"] == table_key else []
 
 if not result.rows:
-    st.info("Nothing to review under these filters.")
+    st.info(auth.t("queue.empty"))
 st.dataframe(
     present.queue_frame(result.rows),
     key=table_key,
@@ -118,12 +145,12 @@ st.dataframe(
 st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in result.rows]}
 
 p1, p2, p3 = st.columns([2, 2, 6])
-p1.number_input("Page", min_value=1, max_value=result.pages, step=1, key="q_page")
-p2.selectbox("Rows per page", PAGE_SIZES, key="q_page_size")
+p1.number_input(auth.t("queue.page"), min_value=1, max_value=result.pages, step=1, key="q_page")
+p2.selectbox(auth.t("queue.rows_per_page"), PAGE_SIZES, key="q_page_size")
 p3.text(f"Page {result.page} of {result.pages} · {present.count_findings(result.total)} · {len(selected)} selected")
 
 # --- actions ------------------------------------------------------------------------------------------------
-st.text_area("Note for the selected findings", key=NOTE_KEY, max_chars=data.NOTE_MAX, height=80)
+st.text_area(auth.t("queue.note"), key=NOTE_KEY, max_chars=data.NOTE_MAX, height=80)
 a1, a2, a3, a4 = st.columns(4)
 for col, decision in zip((a1, a2, a3), ReviewDecision, strict=True):
     col.button(
@@ -134,5 +161,5 @@ for col, decision in zip((a1, a2, a3), ReviewDecision, strict=True):
         disabled=len(selected) == 0,
         type="primary" if decision is ReviewDecision.CONFIRMED else "secondary",
     )
-if a4.button("Open listing detail", key="q_open", disabled=len(selected) == 0) and selected:
+if a4.button(auth.t("queue.open_detail"), key="q_open", disabled=len(selected) == 0) and selected:
     st.switch_page(ui.DETAIL_PAGE, query_params={"finding": str(selected[0])})

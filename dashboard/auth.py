@@ -1,0 +1,176 @@
+"""Sign-in, roles and the pages each role may open; the one place for access checks in the dashboard.
+
+Before sign-in only the sign-in page is registered with st.navigation, so no other page can be reached by URL.
+A signed-in user gets the pages of their role; every page script also calls `require()` as a second lock.
+The account is re-read from the database on every run, so a disabled account or a changed role takes effect at
+the user's next click.
+
+Roles: analysts review (queue, detail, sellers, overview, runs); legal staff turn confirmed findings into notices
+(notices, test buys, detail read-only, overview) and do not record review decisions; admins have everything plus
+the Users page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard import accounts, i18n, ui
+from dashboard.accounts import Account, Role
+
+ACCOUNT_KEY = "_account_id"
+LANGUAGE_KEY = "_language"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str  # i18n "page.<key>"; also the url path
+    script: Path | Callable[[], None]
+    icon: str
+    roles: frozenset[Role]
+
+
+_ALL = frozenset(Role)
+_ANALYSTS = frozenset({Role.ANALYST, Role.ADMIN})
+_LEGAL = frozenset({Role.LEGAL, Role.ADMIN})
+REVIEW_ROLES = _ANALYSTS
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("queue", ui.QUEUE_PAGE, ":material/checklist:", _ANALYSTS),
+    PageSpec("notices", ui.VIEWS / "notices.py", ":material/gavel:", _LEGAL),
+    PageSpec("detail", ui.DETAIL_PAGE, ":material/search:", _ALL),
+    PageSpec("testbuys", ui.VIEWS / "testbuys.py", ":material/shopping_bag:", _LEGAL),
+    PageSpec("sellers", ui.VIEWS / "sellers.py", ":material/storefront:", _ANALYSTS),
+    PageSpec("overview", ui.VIEWS / "overview.py", ":material/insights:", _ALL),
+    PageSpec("runs", ui.RUNS_PAGE, ":material/history:", _ANALYSTS),
+    PageSpec("users", ui.VIEWS / "users.py", ":material/group:", frozenset({Role.ADMIN})),
+)
+
+
+def role_of(account: Account | None) -> Role | None:
+    if account is None:
+        return None
+    try:
+        return Role(account.role)
+    except ValueError:
+        return None  # a role written by hand into the database: no pages
+
+
+def page_keys(role: Role | None) -> list[str]:
+    """The pages a role may open, in menu order (the first is the landing page)."""
+    return [p.key for p in PAGES if role is not None and role in p.roles]
+
+
+def language() -> str:
+    return str(st.session_state.get(LANGUAGE_KEY, i18n.DEFAULT_LANGUAGE))
+
+
+def t(key: str, **values: object) -> str:
+    """A label in the signed-in user's language."""
+    return i18n.translate(key, language(), **values)
+
+
+def current_account() -> Account | None:
+    """The signed-in, still active account, or None (and the session forgets a disabled or deleted one)."""
+    user_id = st.session_state.get(ACCOUNT_KEY)
+    if not isinstance(user_id, int):
+        return None
+    account = accounts.get_user(ui.database(), user_id)
+    if account is None or not account.active:
+        sign_out()
+        return None
+    st.session_state.setdefault(LANGUAGE_KEY, account.language)
+    return account
+
+
+def actor() -> str:
+    """The signed-in username, for reviews, notices, test buys and the audit log ('' when nobody is)."""
+    account = current_account()
+    return account.username if account is not None else ""
+
+
+def may_review() -> bool:
+    return role_of(current_account()) in REVIEW_ROLES
+
+
+def require(page_key: str) -> Account:
+    """Stop the page unless the signed-in user's role includes it."""
+    account = current_account()
+    role = role_of(account)
+    if account is None or page_key not in page_keys(role):
+        st.error(t("page.denied"))
+        if account is not None:
+            st.text(t("denied.page", role=account.role))
+        st.stop()
+    return account
+
+
+def sign_out() -> None:
+    for key in (ACCOUNT_KEY, LANGUAGE_KEY):
+        st.session_state.pop(key, None)
+
+
+def _submit_login() -> None:
+    username = str(st.session_state.get("login_user", ""))
+    password = str(st.session_state.get("login_password", ""))
+    st.session_state["login_password"] = ""  # never kept in the session after the attempt
+    outcome = accounts.sign_in(ui.database(), username, password)
+    if outcome.account is None:
+        ui.flash("error", t("login.locked") if outcome.locked else t("login.failed"))
+        return
+    st.session_state[ACCOUNT_KEY] = outcome.account.id
+    st.session_state[LANGUAGE_KEY] = outcome.account.language
+
+
+def login_page() -> None:
+    st.title(t("login.title"))
+    ui.show_flash()
+    with st.form("login", enter_to_submit=True):
+        st.text_input(t("login.username"), key="login_user", max_chars=accounts.USERNAME_MAX)
+        st.text_input(t("login.password"), key="login_password", type="password", max_chars=accounts.PASSWORD_MAX)
+        st.form_submit_button(t("login.submit"), key="login_submit", type="primary", on_click=_submit_login)
+    if not accounts.list_users(ui.database()):
+        st.info(t("login.no_users"))
+
+
+def denied_page() -> None:
+    st.title(t("page.denied"))
+    st.error(t("denied.role"))
+
+
+def _save_language() -> None:
+    account = current_account()
+    chosen = str(st.session_state.get("ui_language", i18n.DEFAULT_LANGUAGE))
+    if account is not None:
+        accounts.set_language(ui.database(), account.id, chosen)
+    st.session_state[LANGUAGE_KEY] = chosen
+
+
+def sidebar(account: Account) -> None:
+    role = role_of(account)
+    role_label = t(f"role.{role.value}") if role is not None else account.role
+    st.sidebar.text(t("sidebar.signed_in", user=account.username, role=role_label))
+    st.session_state["ui_language"] = language()
+    st.sidebar.selectbox(t("sidebar.language"), list(i18n.LANGUAGE_NAMES), key="ui_language",
+                         format_func=i18n.LANGUAGE_NAMES.__getitem__, on_change=_save_language)
+    st.sidebar.caption(t("sidebar.audit"))
+    st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=sign_out)
+
+
+def navigation() -> Any:
+    """The st.navigation of this session: the sign-in page, an access-denied page, or the role's pages."""
+    account = current_account()
+    if account is None:
+        return st.navigation([st.Page(login_page, title=t("page.login"), url_path="login", default=True)],
+                             position="hidden")
+    sidebar(account)
+    allowed = set(page_keys(role_of(account)))
+    pages = [st.Page(p.script, title=t(f"page.{p.key}"), icon=p.icon, url_path=p.key)
+             for p in PAGES if p.key in allowed]
+    if not pages:
+        return st.navigation([st.Page(denied_page, title=t("page.denied"), url_path="denied", default=True)])
+    return st.navigation(pages)

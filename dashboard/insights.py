@@ -1,0 +1,187 @@
+"""Queries behind the Overview, Sellers and Runs pages (no Streamlit): short read transactions, aggregated in SQL.
+
+- overview: findings per day per verdict and marketplace; notices' removal rate and time from filing to removal;
+- sellers: repeat offenders (most suspect findings), their network (SellerCluster, matching/clusters.py, read
+  only), listings that came back after a removal, and one seller's listings over time;
+- next_crawl: the next fire time of the nightly crawl from the configuration's schedule.cron.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import and_, func, select
+
+from core.config import Schedule
+from core.db import Database
+from core.models import (
+    SUSPECT_VERDICTS,
+    Finding,
+    Listing,
+    Marketplace,
+    Notice,
+    NoticeListing,
+    NoticeStatus,
+    Review,
+    ReviewDecision,
+    Seller,
+    SellerCluster,
+    Verdict,
+)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    verdict: Verdict
+    marketplace: str
+    findings: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    notices_filed: int  # filed at some point (filed, removed or rejected)
+    removed: int
+    rejected: int
+    open: int  # filed, no outcome yet
+    median_days_to_removal: float | None
+
+    @property
+    def removal_rate(self) -> float | None:
+        decided = self.removed + self.rejected
+        return self.removed / decided if decided else None
+
+
+def findings_per_day(db: Database, since: date) -> list[DayCount]:
+    """Suspect findings created per day (UTC) since `since`, by verdict and marketplace."""
+    day = func.date(Finding.created_at)
+    stmt = (
+        select(day, Finding.verdict, Marketplace.name, func.count())
+        .join(Listing, Listing.id == Finding.listing_id)
+        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
+        .where(Finding.verdict.in_(sorted(SUSPECT_VERDICTS)),
+               Finding.created_at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
+        .group_by(day, Finding.verdict, Marketplace.name)
+        .order_by(day, Marketplace.name)
+    )
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+    # SQLite's date() gives text, PostgreSQL's a date.
+    return [DayCount(d if isinstance(d, date) else date.fromisoformat(str(d)), Verdict(str(v)), str(m), int(str(n)))
+            for d, v, m, n in rows]
+
+
+def removals(db: Database) -> Removal:
+    """How filed notices ended: removal rate over decided notices and the median days from filing to removal."""
+    with db.read() as s:
+        rows = s.execute(select(Notice.status, Notice.filed_at, Notice.closed_at)
+                         .where(Notice.status != NoticeStatus.DRAFTED)).all()
+    days = [(_utc(closed) - _utc(filed)).total_seconds() / 86400 for status, filed, closed in rows
+            if status is NoticeStatus.REMOVED and filed is not None and closed is not None]
+    return Removal(
+        notices_filed=len(rows),
+        removed=sum(1 for r in rows if r[0] is NoticeStatus.REMOVED),
+        rejected=sum(1 for r in rows if r[0] is NoticeStatus.REJECTED),
+        open=sum(1 for r in rows if r[0] is NoticeStatus.FILED),
+        median_days_to_removal=round(statistics.median(days), 1) if days else None,
+    )
+
+
+@dataclass(frozen=True)
+class Offender:
+    seller_id: int
+    name: str  # scraped: shown only as text
+    marketplace: str
+    region: str | None
+    suspect_listings: int
+    confirmed: int
+    removed_by_notice: int  # its listings on notices that ended in removal
+    relisted: int  # its listings first seen after one of its listings was removed by a notice
+    network_size: int | None  # shops in its SellerCluster, None when linked to none
+
+
+def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> list[Offender]:
+    """Sellers by the number of their suspect listings (then confirmed ones), with takedown history."""
+    limit = max(1, min(int(limit), 1000))
+    suspects = func.count(func.distinct(Finding.id))
+    confirmed = (select(func.count(func.distinct(Review.finding_id)))
+                 .join(Finding, Finding.id == Review.finding_id).join(Listing, Listing.id == Finding.listing_id)
+                 .where(Listing.seller_id == Seller.id, Review.decision == ReviewDecision.CONFIRMED)
+                 .scalar_subquery())
+    stmt = (
+        select(Seller.id, Seller.name, Marketplace.name, Seller.region, suspects, confirmed, SellerCluster.size)
+        .join(Marketplace, Marketplace.id == Seller.marketplace_id)
+        .join(Listing, Listing.seller_id == Seller.id)
+        .join(Finding, and_(Finding.listing_id == Listing.id, Finding.verdict.in_(sorted(SUSPECT_VERDICTS))))
+        .outerjoin(SellerCluster, SellerCluster.id == Seller.cluster_id)
+        .group_by(Seller.id, Seller.name, Marketplace.name, Seller.region, SellerCluster.size)
+        .having(suspects >= min_suspects)
+        .order_by(suspects.desc(), Seller.id)
+        .limit(limit)
+    )
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+        ids = [r[0] for r in rows]
+        removed_at: dict[int, list[tuple[int, datetime]]] = {}
+        if ids:
+            for seller_id, listing_id, closed in s.execute(
+                    select(Listing.seller_id, Listing.id, Notice.closed_at)
+                    .join(NoticeListing, NoticeListing.listing_id == Listing.id)
+                    .join(Notice, Notice.id == NoticeListing.notice_id)
+                    .where(Listing.seller_id.in_(ids), Notice.status == NoticeStatus.REMOVED,
+                           Notice.closed_at.is_not(None))):
+                if seller_id is not None and closed is not None:
+                    removed_at.setdefault(seller_id, []).append((listing_id, _utc(closed)))
+        relisted: dict[int, int] = {}
+        for seller_id, removed in removed_at.items():
+            first_removal = min(at for _, at in removed)
+            gone_ids = {listing_id for listing_id, _ in removed}
+            relisted[seller_id] = int(s.scalar(
+                select(func.count(Listing.id)).where(Listing.seller_id == seller_id,
+                                                     Listing.first_seen > first_removal,
+                                                     Listing.id.not_in(gone_ids))) or 0)
+    return [Offender(r[0], r[1], r[2], r[3], int(r[4]), int(r[5] or 0),
+                     len({lid for lid, _ in removed_at.get(r[0], [])}), relisted.get(r[0], 0),
+                     int(r[6]) if r[6] is not None else None) for r in rows]
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    week: date  # the Monday
+    listings: int
+
+
+def listings_per_week(db: Database, seller_id: int) -> list[WeekCount]:
+    """How many listings of one seller were first seen in each week (UTC)."""
+    with db.read() as s:
+        seen = [_utc(v) for v in s.scalars(select(Listing.first_seen).where(Listing.seller_id == seller_id))]
+    weeks: dict[date, int] = {}
+    for at in seen:
+        monday = (at - timedelta(days=at.weekday())).date()
+        weeks[monday] = weeks.get(monday, 0) + 1
+    return [WeekCount(w, n) for w, n in sorted(weeks.items())]
+
+
+def network_members(db: Database, seller_id: int) -> list[tuple[str, str]]:
+    """(marketplace, seller name) of the other shops in this seller's network, if any."""
+    with db.read() as s:
+        cluster = s.scalar(select(Seller.cluster_id).where(Seller.id == seller_id))
+        if cluster is None:
+            return []
+        return [(m, n) for m, n in s.execute(
+            select(Marketplace.name, Seller.name).join(Marketplace, Marketplace.id == Seller.marketplace_id)
+            .where(Seller.cluster_id == cluster, Seller.id != seller_id).order_by(Marketplace.name, Seller.name))]
+
+
+def next_crawl(schedule: Schedule, now: datetime | None = None) -> datetime | None:
+    """The next fire time of the nightly crawl (schedule.cron in schedule.timezone); None if it never fires."""
+    trigger = CronTrigger.from_crontab(schedule.cron, timezone=schedule.timezone)
+    fire: datetime | None = trigger.get_next_fire_time(None, now or datetime.now(UTC))
+    return fire

@@ -1,0 +1,142 @@
+"""Overview, Sellers and Runs-schedule queries (dashboard/insights.py) and their pages, on a real SQLite database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from core.config import Schedule
+from core.models import Finding, Listing, Notice, NoticeListing, NoticeStatus, ReviewDecision, SellerCluster, Verdict
+from core.settings import get_settings
+from dashboard import insights
+from dashboard.data import review
+from tests.dashboard_support import T0, World
+from tests.notices_support import write_config
+from tests.test_dashboard_app import IMG_XSS, JS_LINK, assert_no_markdown_carries, start, texts
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    world = World.create(tmp_path)
+    monkeypatch.setenv("BRANDPATROL_DB", world.db.url)
+    monkeypatch.setenv("BRANDPATROL_CONFIG", str(write_config(tmp_path)))
+    get_settings.cache_clear()
+    return world
+
+
+def one_seller(world: World, finding_ids: list[int]) -> int:
+    """Make every listing of these findings belong to the first one's seller; returns that seller's id."""
+    with world.db.session() as s:
+        listings = [s.get(Finding, f).listing for f in finding_ids]  # type: ignore[union-attr]
+        seller_id = listings[0].seller_id
+        for listing in listings[1:]:
+            listing.seller_id = seller_id
+    assert seller_id is not None
+    return seller_id
+
+
+def add_notice(world: World, finding_ids: list[int], status: NoticeStatus, filed: datetime | None,
+               closed: datetime | None) -> None:
+    with world.db.session() as s:
+        notice = Notice(marketplace_id=world.market_ids["taobao"], template="alibaba_ipp", ground="counterfeit",
+                        status=status, created_by="lee", filed_at=filed, closed_at=closed)
+        s.add(notice)
+        s.flush()
+        for fid in finding_ids:
+            s.add(NoticeListing(notice_id=notice.id, listing_id=world.listing_id(fid), finding_id=fid))
+
+
+def test_findings_per_day_by_verdict_and_marketplace(world: World) -> None:
+    world.add_finding(score=0.9, created_at=T0)
+    world.add_finding(score=0.8, created_at=T0 + timedelta(hours=3))
+    world.add_finding(score=0.7, verdict=Verdict.DIVERSION, market="ebay", created_at=T0 + timedelta(days=1))
+    world.add_finding(score=0.9, verdict=Verdict.OK, created_at=T0)  # not a suspect
+    world.add_finding(score=0.9, created_at=T0 - timedelta(days=10))  # before the period
+    counts = insights.findings_per_day(world.db, T0.date())
+    assert [(c.day, c.verdict, c.marketplace, c.findings) for c in counts] == [
+        (T0.date(), Verdict.COUNTERFEIT, "taobao", 2),
+        ((T0 + timedelta(days=1)).date(), Verdict.DIVERSION, "ebay", 1),
+    ]
+
+
+def test_removal_rate_and_time_to_removal(world: World, tmp_path: Path) -> None:
+    ids = [world.add_finding(score=0.9) for _ in range(5)]
+    add_notice(world, ids[:1], NoticeStatus.REMOVED, T0, T0 + timedelta(days=2))
+    add_notice(world, ids[1:2], NoticeStatus.REMOVED, T0, T0 + timedelta(days=4))
+    add_notice(world, ids[2:3], NoticeStatus.REJECTED, T0, T0 + timedelta(days=1))
+    add_notice(world, ids[3:4], NoticeStatus.FILED, T0, None)
+    add_notice(world, ids[4:5], NoticeStatus.DRAFTED, None, None)
+    result = insights.removals(world.db)
+    assert (result.notices_filed, result.removed, result.rejected, result.open) == (4, 2, 1, 1)
+    assert result.removal_rate == pytest.approx(2 / 3) and result.median_days_to_removal == 3.0
+    (tmp_path / "empty").mkdir()
+    nothing = insights.removals(World.create(tmp_path / "empty").db)
+    assert nothing.removal_rate is None and nothing.median_days_to_removal is None
+
+
+def test_repeat_offenders_relisting_and_networks(world: World) -> None:
+    a1, a2, a3 = (world.add_finding(score=s, seller=IMG_XSS) for s in (0.9, 0.8, 0.7))
+    b1 = world.add_finding(score=0.95, seller="Lone shop")
+    world.add_finding(score=0.9, verdict=Verdict.OK, seller="Fine shop")
+    offender = one_seller(world, [a1, a2, a3])
+    review(world.db, [a1, a2], ReviewDecision.CONFIRMED, "ana")
+    add_notice(world, [a1], NoticeStatus.REMOVED, T0, T0 + timedelta(days=2))
+    with world.db.session() as s:
+        # a3's listing appeared after a1's removal: relisting; a2's was there before
+        s.execute(update(Listing).where(Listing.id == world.listing_id(a3)).values(first_seen=T0 + timedelta(days=5)))
+        s.execute(update(Listing).where(Listing.id == world.listing_id(a2)).values(first_seen=T0))
+        cluster = SellerCluster(key="k1", size=2, marketplaces=["taobao"], links=[])
+        s.add(cluster)
+        s.flush()
+        lone = s.get(Finding, b1).listing.seller_id  # type: ignore[union-attr]
+        from core.models import Seller
+
+        for seller_id in (offender, lone):
+            seller = s.get(Seller, seller_id)
+            assert seller is not None
+            seller.cluster_id = cluster.id
+    rows = insights.repeat_offenders(world.db)
+    assert [(r.name, r.suspect_listings, r.confirmed, r.removed_by_notice, r.relisted, r.network_size)
+            for r in rows] == [(IMG_XSS, 3, 2, 1, 1, 2), ("Lone shop", 1, 0, 0, 0, 2)]
+    assert insights.repeat_offenders(world.db, min_suspects=2)[0].seller_id == offender
+    assert insights.network_members(world.db, offender) == [("taobao", "Lone shop")]
+    weeks = insights.listings_per_week(world.db, offender)
+    assert sum(w.listings for w in weeks) == 3 and all(w.week.weekday() == 0 for w in weeks)
+
+
+def test_next_crawl_from_the_schedule() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    fire = insights.next_crawl(Schedule(cron="0 2 * * *", timezone="Asia/Shanghai"), now)
+    assert fire is not None and fire.astimezone(UTC) == datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
+    berlin = insights.next_crawl(Schedule(cron="30 1 * * *", timezone="Europe/Berlin"), now)  # 13:00 there
+    assert berlin is not None and berlin.astimezone(UTC) == datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
+
+
+def test_overview_sellers_and_runs_pages(world: World) -> None:
+    ids = [world.add_finding(score=0.9, seller=JS_LINK, created_at=datetime.now(UTC)) for _ in range(2)]
+    one_seller(world, ids)
+    add_notice(world, ids[:1], NoticeStatus.REMOVED, T0, T0 + timedelta(days=3))
+    at = start("ana", "analyst")
+    at.switch_page("views/overview.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Suspect findings": "2", "Notices filed": "1", "Removal rate": "100%",
+                       "Median days to removal": "3.0"}
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) == 1
+
+    at.switch_page("views/sellers.py").run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Suspect listings" in d.value.columns)
+    assert table["Seller"].tolist() == [JS_LINK] and table["Suspect listings"].tolist() == [2]
+    assert f"{JS_LINK} · taobao · CN-GD" in texts(at)
+    assert_no_markdown_carries(at, JS_LINK)
+
+    at.switch_page("views/runs.py").run()
+    assert not at.exception, at.exception
+    assert any(t.startswith("Next scheduled crawl: ") for t in texts(at))
+
+    at.selectbox(key="ui_language").set_value("zh").run()
+    assert [t.value for t in at.title] == ["抓取记录"] and any(t.startswith("下次计划抓取") for t in texts(at))
