@@ -28,13 +28,12 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import update
 
 from brandpatrol import alerts, jobs
 from brandpatrol.lease import SchedulerLease, SchedulerLocked
 from brandpatrol.removals import check_removals, egress_fetcher
-from core.config import BrandConfig, load_config
+from core.config import BrandConfig, cron_trigger, load_config
 from core.db import Database, make_engine
 from core.models import JobRun, JobRunStatus, RunStatus, utcnow
 from core.operations import (
@@ -301,7 +300,7 @@ def build_scheduler(settings: Settings, config_path: Path,
             continue
         pending = stored.get(spec.id)
         keep = {"next_run_time": pending} if pending is not None and pending < now else {}
-        scheduler.add_job(JOB_FUNCTIONS[spec.id], CronTrigger.from_crontab(cron, timezone=zone), id=spec.id,
+        scheduler.add_job(JOB_FUNCTIONS[spec.id], cron_trigger(cron, zone), id=spec.id,
                           name=spec.description, args=[str(config_path.resolve()), db_url], replace_existing=True,
                           **keep)
     scheduler.add_listener(lambda event: _record_not_started(db, event), EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)

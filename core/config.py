@@ -168,13 +168,48 @@ class Marketplace(_Strict):
         return self
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_weekdays(field: str) -> str:
+    """A cron day-of-week field (0 or 7 = Sunday, 1 = Monday) in APScheduler's names.
+
+    APScheduler 3 numbers weekdays from Monday = 0, so a crontab's `1` would otherwise mean Tuesday.
+    """
+    if field == "*":
+        return field
+    days: list[str] = []
+    for token in field.split(","):
+        part, _, step_text = token.partition("/")
+        step = int(step_text) if step_text else 1
+        if part == "*":
+            numbers = list(range(0, 7))
+        elif "-" in part and all(x.isdigit() for x in part.split("-")):
+            low, high = (int(x) for x in part.split("-"))
+            numbers = list(range(low, high + 1))
+        elif part.isdigit():
+            numbers = [int(part)]
+        else:
+            days.append(token)  # names such as mon-fri pass through
+            continue
+        days.extend(_CRON_DAYS[n % 7] for n in numbers[::step] if 0 <= n <= 7)
+    return ",".join(dict.fromkeys(days))
+
+
+def cron_trigger(expression: str, timezone: str) -> Any:
+    """An APScheduler CronTrigger for a five-field crontab expression, with crontab's weekday numbers."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, weekdays = expression.split()
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekdays),
+                       timezone=timezone)
+
+
 def _cron_problem(expression: str) -> str | None:
     if len(expression.split()) != 5:
         return f"'{expression}' is not a five-field cron expression such as '0 2 * * *'"
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
+        cron_trigger(expression, "UTC")
     except ValueError as exc:
         return f"'{expression}' is not a valid cron expression ({exc})"
     return None

@@ -12,10 +12,9 @@ import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import and_, func, select
 
-from core.config import Schedule
+from core.config import Schedule, cron_trigger
 from core.db import Database
 from core.models import (
     SUSPECT_VERDICTS,
@@ -182,6 +181,6 @@ def network_members(db: Database, seller_id: int) -> list[tuple[str, str]]:
 
 def next_crawl(schedule: Schedule, now: datetime | None = None) -> datetime | None:
     """The next fire time of the nightly crawl (schedule.cron in schedule.timezone); None if it never fires."""
-    trigger = CronTrigger.from_crontab(schedule.cron, timezone=schedule.timezone)
+    trigger = cron_trigger(schedule.cron, schedule.timezone)
     fire: datetime | None = trigger.get_next_fire_time(None, now or datetime.now(UTC))
     return fire

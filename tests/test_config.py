@@ -81,3 +81,20 @@ def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
 def test_annotated_example_is_valid() -> None:
     config = load_config(EXAMPLE)
     assert config.products and config.marketplaces
+
+
+def test_cron_weekdays_follow_crontab() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from core.config import cron_trigger
+
+    zone = ZoneInfo("Asia/Shanghai")
+    sunday = datetime(2026, 11, 22, 12, 0, tzinfo=zone)
+    monday = cron_trigger("0 9 * * 1", "Asia/Shanghai").get_next_fire_time(None, sunday)
+    assert monday is not None and monday.weekday() == 0  # 1 is Monday, as in crontab
+    for expression in ("0 9 * * 0", "0 9 * * 7"):
+        fire = cron_trigger(expression, "Asia/Shanghai").get_next_fire_time(None, sunday)
+        assert fire is not None and fire.weekday() == 6  # 0 and 7 are Sunday
+    weekdays = cron_trigger("0 9 * * 1-5", "Asia/Shanghai").get_next_fire_time(None, sunday)
+    assert weekdays is not None and weekdays.weekday() == 0

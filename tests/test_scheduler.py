@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import create_engine, select, text
 
 from brandpatrol.scheduler import NIGHTLY_JOB_ID, build_scheduler
+from core.config import cron_trigger
 from core.db import Database, make_engine
 from core.models import CrawlRun, JobRun, JobRunStatus, Marketplace, RunStatus
 from core.operations import DIGEST, JOBS_TABLE, REMOVAL_CHECK, WATCHDOG
@@ -159,7 +160,7 @@ def _daily_cron_half_a_day_away(zone: str) -> tuple[str, CronTrigger]:
     """A daily cron whose next fire is about 12 hours away, so no regular fire happens during the test."""
     hour = (datetime.now(ZoneInfo(zone)).hour + 12) % 24
     cron = f"0 {hour} * * *"
-    return cron, CronTrigger.from_crontab(cron, timezone=zone)
+    return cron, cron_trigger(cron, zone)
 
 
 def _missed_twice(trigger: CronTrigger) -> tuple[datetime, datetime]:
