@@ -97,6 +97,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "sellers.network": {"en": "Other shops in its network", "zh": "同一网络的其他店铺"},
     # runs
     "runs.next": {"en": "Next scheduled crawl: {when} (cron {cron}).", "zh": "下次计划抓取：{when}（cron {cron}）。"},
+    "runs.health": {"en": "Schedule and health (as `brandpatrol status`)",
+                    "zh": "计划与运行状况（同 `brandpatrol status`）"},
     "runs.no_schedule": {"en": "No crawl is scheduled (schedule.cron is empty).",
                          "zh": "未安排抓取（schedule.cron 为空）。"},
     # runs and listing detail

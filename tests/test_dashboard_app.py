@@ -420,3 +420,5 @@ def test_runs_page(world: World) -> None:
     assert table["Items"].tolist() == [37, 0] and table["Drops"].tolist() == [2, 0]
     assert {m.label: m.value for m in at.metric} == {"Runs shown": "2", "Failed": "1", "Items in the newest run": "37"}
     assert_no_markdown_carries(at, IMG_XSS)
+    # The same health report as `brandpatrol status`, read from the database.
+    assert any("status at" in c.value and "taobao" in c.value for c in at.code)

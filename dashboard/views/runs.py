@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import RunStatus
+from core.operations import format_status, gather_status
 from dashboard import auth, data, desk, insights, present, ui
 
 auth.require("runs")
@@ -15,6 +16,12 @@ if schedule is not None:
     fire = insights.next_crawl(schedule)
     st.text(auth.t("runs.next", when=f"{fire:%Y-%m-%d %H:%M %Z}", cron=schedule.cron) if fire
             else auth.t("runs.no_schedule"))
+# The same health report as `brandpatrol status`: scheduler, jobs with their next fire, what is overdue.
+health = gather_status(db, desk.brand_config())
+for problem in health.overdue:
+    st.warning(problem)  # built from job ids, marketplace names and times of our own config, not scraped text
+with st.expander(auth.t("runs.health")):
+    st.code(format_status(health), language=None)
 limit = st.selectbox(auth.t("runs.latest"), (20, 50, 100, 200), index=1, key="r_limit")
 runs = data.recent_runs(db, limit)
 if not runs:
