@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.images import jpeg, photo
+from tests.loopback import LocalServer, QuietHandler
 
 COFFEE = jpeg(photo("coffee"))
 
@@ -40,7 +40,7 @@ def _item_page(title: str, price: str, seller: str) -> bytes:
             f"<span class=loc>广东 深圳</span><img src='/img/coffee.jpg'></body></html>").encode()
 
 
-class Shop:
+class Shop(LocalServer):
     """A marketplace on 127.0.0.1. While `gate` is clear, the search page does not answer (the crawl hangs);
     `asked` is set as soon as the search page is requested."""
 
@@ -51,7 +51,7 @@ class Shop:
         self.hits: Counter[str] = Counter()
         shop = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 shop.hits[path] += 1
@@ -77,36 +77,22 @@ class Shop:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the crawl was killed while we held the answer back
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> Shop:
-        self.thread.start()
-        return self
+        super().__init__(Handler)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.gate.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.gate.set()  # let a held answer go, so shutdown does not wait on it
+        super().__exit__(exc_type, exc, tb)
 
 
-class Webhook:
+class Webhook(LocalServer):
     """Receives Apprise json:// posts on 127.0.0.1; `messages` is a queue of the JSON bodies."""
 
     def __init__(self) -> None:
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         hook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 hook.messages.put(json.loads(self.rfile.read(length)))
@@ -114,31 +100,17 @@ class Webhook:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        return f"json://{self.host_port}/hook"
 
     def received(self) -> list[dict[str, Any]]:
         out = []
         while not self.messages.empty():
             out.append(self.messages.get_nowait())
         return out
-
-    def __enter__(self) -> Webhook:
-        self.thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def write_config(folder: Path, shop_url: str | None, *, schedule: str = "", alerts: str = "",
