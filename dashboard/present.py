@@ -7,7 +7,7 @@ Tables are pandas DataFrames because `st.dataframe` shows every cell as plain te
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,38 @@ import pandas as pd
 
 from core.models import ReviewDecision, RunStatus, Verdict
 from dashboard.data import EvidenceInfo, PriceBand, PricePoint, QueueRow, ReviewInfo, ReviewResult, RunRow
+
+# The frame builders name their columns in English (tests and callers read them so); a page shows them in the
+# user's language through `localized(frame, auth.t)`, which maps each English header to its i18n key.
+COLUMN_KEYS: dict[str, str] = {
+    "Finding": "col.finding", "Score": "col.score", "Verdict": "col.verdict", "Title": "col.title",
+    "Price": "col.price", "Currency": "col.currency", "Seller": "col.seller", "Ships from": "col.ships_from",
+    "Marketplace": "col.marketplace", "First reason": "col.first_reason", "Gone": "col.gone",
+    "Captured": "col.captured", "Stock": "col.stock", "Sales": "col.sales", "Crawl run": "col.crawl_run",
+    "Kind": "col.kind", "Media type": "col.media_type", "Size": "col.size", "Seen in snapshot of": "col.seen_in",
+    "When": "col.when", "Reviewer": "col.reviewer", "Decision": "col.decision", "Note": "col.note",
+    "Run": "col.run", "Status": "col.status", "Started": "col.started", "Finished": "col.finished",
+    "Pages": "col.pages", "Items": "col.items", "Drops": "col.drops", "Errors": "col.errors",
+    "Drop reasons": "col.drop_reasons", "Error detail": "col.error_detail", "Confirmed by": "col.confirmed_by",
+    "Open notice": "col.open_notice", "Notice": "col.notice", "Template": "col.template", "Ground": "col.ground",
+    "Part": "col.part", "Listings": "col.listings", "Drafted": "col.drafted", "By": "col.by", "Filed": "col.filed",
+    "Reference": "col.reference", "Checks": "col.checks", "Item ID": "col.item_id", "URL (not opened)": "col.url",
+    "Test buys": "col.test_buys", "Test buy": "col.test_buy", "Order": "col.order", "Ordered on": "col.ordered_on",
+    "Paid": "col.paid", "Code": "col.code", "Distributor": "col.distributor", "Result": "col.result",
+    "Photos": "col.photos", "Recorded by": "col.recorded_by",
+}
+
+
+def column_label(name: str, translate: Callable[[str], str]) -> str:
+    """One English column header in the user's language (headers without a key, like "#", stay as they are)."""
+    key = COLUMN_KEYS.get(name)
+    return translate(key) if key else name
+
+
+def localized(frame: pd.DataFrame, translate: Callable[[str], str]) -> pd.DataFrame:
+    """The frame with its column headers (our own labels, never cell values) in the user's language."""
+    return frame.rename(columns={c: column_label(str(c), translate) for c in frame.columns})
+
 
 VERDICT_LABELS: dict[Verdict, str] = {
     Verdict.COUNTERFEIT: "Counterfeit",

@@ -7,17 +7,20 @@ limited; passwords never reach the database or the audit log in clear.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core.models import AuditLog, Review, ReviewDecision, User
+from core.models import AuditLog, NoticeStatus, Review, ReviewDecision, TestBuyResult, User
 from core.settings import get_settings
-from dashboard import accounts, auth, i18n
+from dashboard import accounts, auth, i18n, present
+from dashboard.data import review
+from dashboard.notices.model import Ground
 from tests.dashboard_support import World, all_rows
-from tests.notices_support import write_config
+from tests.notices_support import set_signals, write_config
 from tests.test_dashboard_app import APP, PASSWORD, ensure_user, sign_in, start, texts
 
 VIEWS = APP.parent / "views"
@@ -210,8 +213,6 @@ def test_every_label_has_english_and_chinese() -> None:
 
 
 def test_every_key_the_pages_use_exists() -> None:
-    import re
-
     used = set()
     for path in APP.parent.rglob("*.py"):
         used |= set(re.findall(r"""\bt\(\s*"([a-z_]+\.[a-z_]+)\"""", path.read_text(encoding="utf-8")))
@@ -219,6 +220,56 @@ def test_every_key_the_pages_use_exists() -> None:
     assert used - set(i18n.MESSAGES) == set()
     assert {f"page.{p.key}" for p in auth.PAGES} <= set(i18n.MESSAGES)
     assert {f"role.{r.value}" for r in accounts.Role} <= set(i18n.MESSAGES)
+    # the desk pages and the listing detail page are translated, not only the older pages
+    for name in ("notices", "testbuys", "detail"):
+        page_keys = set(re.findall(r"""\bt\(\s*"([a-z_]+\.[a-z_]+)\"""", (VIEWS / f"{name}.py").read_text("utf-8")))
+        assert len(page_keys) > 20, name
+    # keys built at run time: statuses, grounds, test-buy results, export buttons and table column headers
+    dynamic = {f"status.{s.value}" for s in NoticeStatus} | {f"ground.{g.value}" for g in Ground}
+    dynamic |= {f"result.{r.value}" for r in TestBuyResult} | {f"notices.export_{f}" for f in notices_view_formats()}
+    dynamic |= set(present.COLUMN_KEYS.values())
+    assert dynamic - set(i18n.MESSAGES) == set()
+    # English stays the default: a column header's English label is the frame's own column name
+    assert all(i18n.translate(key, "en") == name for name, key in present.COLUMN_KEYS.items())
+
+
+def notices_view_formats() -> tuple[str, ...]:
+    """The export formats the Notices page offers (read from its source: importing it would run the page)."""
+    source = (VIEWS / "notices.py").read_text(encoding="utf-8")
+    match = re.search(r"EXPORT_FORMATS = \(([^)]*)\)", source)
+    assert match is not None
+    return tuple(re.findall(r'"([a-z]+)"', match.group(1)))
+
+
+def test_the_notices_and_test_buys_pages_speak_chinese(world: World) -> None:
+    fid = world.add_finding(score=0.9, title="露米娜精华 高仿")
+    set_signals(world, fid, **{"text.counterfeit": "match"})
+    review(world.db, [fid], ReviewDecision.CONFIRMED, "ana")
+    at = start("lee", "legal")
+    at.selectbox(key="ui_language").set_value("zh").run()
+    assert not at.exception
+    [user] = [u for u in all_rows(world.db, User) if u.username == "lee"]
+    assert user.language == "zh"
+
+    at.switch_page("views/notices.py").run()
+    assert not at.exception, at.exception
+    assert titles(at) == ["投诉通知"]
+    assert {"根据已确认的发现起草", "投诉通知"} <= {h.value for h in at.header}
+    assert at.button(key="n_draft").label == "起草投诉通知"
+    assert at.selectbox(key="n_ground").label == "投诉理由"
+    confirmed = [d.value for d in at.dataframe if "确认人" in d.value.columns]
+    assert len(confirmed) == 1 and "露米娜精华 高仿" in confirmed[0]["标题"].tolist()  # scraped values untouched
+    assert "尚无投诉通知。" in [i.value for i in at.info]
+
+    at.switch_page("views/testbuys.py")
+    at.query_params["finding"] = str(fid)
+    at.run()
+    assert not at.exception, at.exception
+    assert titles(at) == ["试买"]
+    assert {"登记试买", "最近的试买"} <= {h.value for h in at.header}
+    assert at.button(key="tb_submit").label == "登记试买"
+    assert at.selectbox(key="tb_result").options[0] == "待检验（尚未检查）"
+    assert "露米娜精华 高仿" in texts(at)  # the listing title is shown as scraped, in a text element
 
 
 def test_the_detail_page_speaks_chinese(world: World) -> None:

@@ -1,4 +1,8 @@
-"""Tables the desk pages show (pandas; no Streamlit). st.dataframe shows every cell as plain text."""
+"""Tables the desk pages show (pandas; no Streamlit). st.dataframe shows every cell as plain text.
+
+Column names are English (callers and tests read them so); the pages show them in the user's language through
+`present.localized(frame, auth.t)`, whose `present.COLUMN_KEYS` maps each header to its i18n key.
+"""
 
 from __future__ import annotations
 

@@ -64,9 +64,10 @@ finding, listing = detail.finding, detail.listing
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(auth.t("queue.verdict"), present.verdict_label(finding.verdict))
 m2.metric(auth.t("detail.score"), f"{finding.score:.2f}")
-m3.metric(auth.t("detail.image_distance"), "—" if finding.image_distance is None else f"{finding.image_distance} bits")
+m3.metric(auth.t("detail.image_distance"),
+          "—" if finding.image_distance is None else auth.t("detail.bits", bits=finding.image_distance))
 latest = detail.latest_review
-m4.metric(auth.t("detail.review"), present.decision_label(latest.decision) if latest else "Unreviewed")
+m4.metric(auth.t("detail.review"), present.decision_label(latest.decision) if latest else auth.t("detail.unreviewed"))
 
 st.subheader(auth.t("detail.title"))
 st.text(listing.title)
@@ -78,17 +79,17 @@ with left:
     if detail.listing_thumbnail:
         st.image(detail.listing_thumbnail, width=320)  # stored thumbnail bytes, never a scraped URL
     else:
-        st.text("No stored photo for this listing.")
+        st.text(auth.t("detail.no_photo"))
 with right:
     st.subheader(auth.t("detail.reference"))
     if detail.reference_thumbnail:
         st.image(detail.reference_thumbnail, width=320)
     else:
-        st.text("No matched reference photo.")
+        st.text(auth.t("detail.no_reference"))
     if detail.reference_ref_id:
-        st.text(f"Reference: {detail.reference_ref_id}")
+        st.text(auth.t("detail.reference_id", ref=detail.reference_ref_id))
 if finding.image_distance is not None:
-    st.text(f"Hamming distance between the perceptual hashes: {finding.image_distance} of 64 bits.")
+    st.text(auth.t("detail.hamming", bits=finding.image_distance))
 
 # --- reasons ------------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.why"))
@@ -96,11 +97,9 @@ if finding.reasons:
     for reason in finding.reasons:
         st.text(f"• {reason}")
 else:
-    st.text("No reasons recorded.")
-st.text(
-    f"Rule set {finding.rule_set_version} · found {present.format_when(finding.created_at)}"
-    f" · updated {present.format_when(finding.updated_at)}"
-)
+    st.text(auth.t("detail.no_reasons"))
+st.text(auth.t("detail.rule_set", version=finding.rule_set_version, found=present.format_when(finding.created_at),
+               updated=present.format_when(finding.updated_at)))
 
 # --- price history ------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.prices"))
@@ -108,21 +107,22 @@ currency = present.history_currency(detail.price_history, listing.currency)
 band = detail.product.band(currency) if detail.product else None
 if detail.product:
     name = f" ({detail.product.name})" if detail.product.name else ""
-    st.text(f"Product {detail.product.sku}{name}")
+    st.text(auth.t("detail.product", sku=detail.product.sku, name=name))
 if band:
-    st.text(
-        f"{band.currency}: suggested {present.format_amount(band.suggested) or 'unknown'},"
-        f" floor {present.format_amount(band.floor) or 'unknown'}"
-    )
+    unknown = auth.t("detail.unknown")
+    st.text(auth.t("detail.band", currency=band.currency,
+                   suggested=present.format_amount(band.suggested) or unknown,
+                   floor=present.format_amount(band.floor) or unknown))
 if currency:
     st.line_chart(present.price_chart_frame(detail.price_history, currency, band), y_label=currency)
     other = sum(1 for p in detail.price_history if p.price is not None and p.currency != currency)
     if other:
-        st.text(f"{other} captures in other currencies are in the table below, not in the chart.")
+        st.text(auth.t("detail.other_currencies", count=other))
 else:
-    st.text("No captured prices yet.")
+    st.text(auth.t("detail.no_prices"))
 if detail.price_history:
-    st.dataframe(present.history_frame(detail.price_history), hide_index=True, width="stretch")
+    st.dataframe(present.localized(present.history_frame(detail.price_history), auth.t), hide_index=True,
+                 width="stretch")
 
 # --- seller and listing -------------------------------------------------------------------------------------
 s_col, l_col = st.columns(2)
@@ -130,45 +130,45 @@ with s_col, st.container(border=True):
     st.subheader(auth.t("detail.seller"))
     seller = detail.seller
     if seller is None:
-        st.text("Seller unknown.")
+        st.text(auth.t("detail.seller_unknown"))
     else:
-        st.text(f"Name: {seller.name}")
-        st.text(f"External id: {seller.external_id or '—'}")
-        st.text(f"Location as written: {seller.location_text or '—'}")
-        st.text(f"Country / region: {seller.country or '—'} / {seller.region or '—'}")
+        st.text(auth.t("detail.seller_name", value=seller.name))
+        st.text(auth.t("detail.external_id", value=seller.external_id or "—"))
+        st.text(auth.t("detail.location", value=seller.location_text or "—"))
+        st.text(auth.t("detail.country_region", country=seller.country or "—", region=seller.region or "—"))
 with l_col, st.container(border=True):
     st.subheader(auth.t("detail.listing"))
-    st.text(f"Marketplace: {listing.marketplace}")
-    st.text(f"External id: {listing.external_id}")
-    st.text(f"Price: {present.format_price(listing.price, listing.price_high)} {listing.currency or ''}".rstrip())
-    st.text(f"Ships from: {listing.region or listing.country or '—'} ({listing.location_text or 'not stated'})")
-    st.text(
-        f"First seen {present.format_when(listing.first_seen)} · last seen {present.format_when(listing.last_seen)}"
-    )
+    st.text(auth.t("detail.marketplace", value=listing.marketplace))
+    st.text(auth.t("detail.external_id", value=listing.external_id))
+    price_text = f"{present.format_price(listing.price, listing.price_high)} {listing.currency or ''}".rstrip()
+    st.text(auth.t("detail.price", value=price_text))
+    st.text(auth.t("detail.ships_from", place=listing.region or listing.country or "—",
+                   location=listing.location_text or auth.t("detail.not_stated")))
+    st.text(auth.t("detail.seen", first=present.format_when(listing.first_seen),
+                   last=present.format_when(listing.last_seen)))
     if listing.gone:
-        st.text(f"Gone from the marketplace since {present.format_when(listing.gone_at) or 'an unknown time'}.")
-    st.text("Live listing URL (not opened by BrandPatrol; copy it to a browser you trust):")
+        st.text(auth.t("detail.gone_since",
+                       when=present.format_when(listing.gone_at) or auth.t("detail.unknown_time")))
+    st.text(auth.t("detail.live_url"))
     st.code(listing.url, language=None, wrap_lines=True)
 
 # --- evidence -----------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.evidence"))
 if not detail.evidence:
-    st.text("No evidence captured.")
+    st.text(auth.t("detail.no_evidence"))
 else:
-    st.dataframe(present.evidence_frame(detail.evidence), hide_index=True, width="stretch")
+    st.dataframe(present.localized(present.evidence_frame(detail.evidence), auth.t), hide_index=True, width="stretch")
     screenshot = next((e for e in detail.evidence if e.kind == "screenshot" and e.encoding == "identity"), None)
     if screenshot is not None:
         content = data.evidence_content(db, screenshot.sha256)
         if content is not None and content.is_png:
             st.image(content.data, width="stretch")
-            st.text(
-                f"Screenshot of {present.format_when(screenshot.snapshot_captured_at)}; SHA-256 "
-                + ("verified." if content.verified else "does NOT match the stored address.")
-            )
+            st.text(auth.t("detail.screenshot_verified" if content.verified else "detail.screenshot_mismatch",
+                           when=present.format_when(screenshot.snapshot_captured_at)))
     for item in [e for e in detail.evidence if e.kind == "html"][:MAX_DOWNLOADS]:
         # Raw page HTML is offered as a .txt download of the bytes and never rendered here.
         st.download_button(
-            f"Download HTML captured {present.format_when(item.snapshot_captured_at)}",
+            auth.t("detail.download_html", when=present.format_when(item.snapshot_captured_at)),
             data=functools.partial(evidence_bytes, db, item.sha256),
             file_name=f"evidence-{item.sha256[:16]}.html.txt",
             mime="text/plain",
@@ -182,12 +182,11 @@ reviewer_role = auth.may_review()
 if not reviewer_role:
     st.info(auth.t("denied.review"))
 if latest is not None:
-    st.text(
-        f"Reviewed: {present.decision_label(latest.decision)} by {latest.reviewer}"
-        f" on {present.format_when(latest.created_at)}."
-    )
-    st.checkbox("Change the existing decision", key=f"d_override_{finding.id}", disabled=not reviewer_role)
-st.text_area("Note", key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80, disabled=not reviewer_role)
+    st.text(auth.t("detail.reviewed", decision=present.decision_label(latest.decision), reviewer=latest.reviewer,
+                   when=present.format_when(latest.created_at)))
+    st.checkbox(auth.t("detail.override"), key=f"d_override_{finding.id}", disabled=not reviewer_role)
+st.text_area(auth.t("detail.note"), key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80,
+             disabled=not reviewer_role)
 may_review = reviewer_role and (latest is None or bool(st.session_state.get(f"d_override_{finding.id}")))
 b_cols = st.columns(3)
 for col, decision in zip(b_cols, ReviewDecision, strict=True):
@@ -200,6 +199,6 @@ for col, decision in zip(b_cols, ReviewDecision, strict=True):
         type="primary" if decision is ReviewDecision.CONFIRMED else "secondary",
     )
 if detail.reviews:
-    st.dataframe(present.reviews_frame(detail.reviews), hide_index=True, width="stretch")
+    st.dataframe(present.localized(present.reviews_frame(detail.reviews), auth.t), hide_index=True, width="stretch")
 else:
     st.text(auth.t("detail.no_reviews"))

@@ -11,12 +11,13 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import pandas as pd
 import streamlit as st
 
 from core.config import AuthorisedSeller
 from core.db import Database
 from core.models import NoticeStatus
-from dashboard import data, desk, ui
+from dashboard import auth, data, desk, present, ui
 from dashboard.notices import exports, frames, registry, store
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.model import GROUND_VERDICTS, Ground, Party
@@ -25,8 +26,7 @@ VIEW_KEY = "n_view"  # {"key": table widget key, "ids": finding ids in the rows 
 NONCE_KEY = "n_nonce"
 PROBLEMS_KEY = "n_problems"
 ALL_KEY = "n_all"
-EXPORT_LABELS = {"pdf": "PDF", "docx": "DOCX (to edit)", "csv": "CSV bulk form", "xlsx": "XLSX bulk form",
-                 "zip": "ZIP evidence bundle"}
+EXPORT_FORMATS = ("pdf", "docx", "csv", "xlsx", "zip")  # labels: i18n "notices.export_<fmt>"
 
 
 def export_bytes(db: Database, notice_id: int, fmt: str, redacted: bool, who: str) -> bytes:
@@ -53,11 +53,11 @@ def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, grou
     st.session_state.pop(PROBLEMS_KEY, None)
     who = desk.actor()
     if not who:
-        ui.flash("error", "Enter your name in the sidebar first.")
+        ui.flash("error", auth.t("notices.need_name"))
         return
     ids = selected_ids()
     if not ids:
-        ui.flash("warning", "Select one or more confirmed findings first.")
+        ui.flash("warning", auth.t("notices.select_first"))
         return
     countries = [c.strip().upper() for c in st.session_state.get("n_countries", "").split(",") if c.strip()]
     try:
@@ -72,7 +72,7 @@ def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, grou
         st.session_state[PROBLEMS_KEY] = [str(exc)]
         return
     numbers = ", ".join(str(i) for i in notice_ids)
-    ui.flash("success", f"Drafted notice {numbers} from {len(ids)} confirmed findings.")
+    ui.flash("success", auth.t("notices.drafted", numbers=numbers, count=len(ids)))
     st.session_state["n_notice"] = notice_ids[0]
     st.session_state[ALL_KEY] = False
     st.session_state[NONCE_KEY] = st.session_state.get(NONCE_KEY, 0) + 1  # clears the selection
@@ -81,7 +81,7 @@ def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, grou
 def set_status(db: Database, notice_id: int, status: NoticeStatus) -> None:
     who = desk.actor()
     if not who:
-        ui.flash("error", "Enter your name in the sidebar first.")
+        ui.flash("error", auth.t("notices.need_name"))
         return
     suffix = "filed" if status is NoticeStatus.FILED else "closed"
     try:
@@ -94,123 +94,139 @@ def set_status(db: Database, notice_id: int, status: NoticeStatus) -> None:
     except ValueError as exc:
         st.session_state[PROBLEMS_KEY] = [str(exc)]
         return
-    ui.flash("success", f"Notice {notice_id} marked {status.value}.")
+    ui.flash("success", auth.t("notices.marked", id=notice_id, status=status_label(status)))
+
+
+def status_label(status: NoticeStatus | str) -> str:
+    return auth.t(f"status.{NoticeStatus(status).value}")
+
+
+def ground_label(ground: Ground | str) -> str:
+    return auth.t(f"ground.{Ground(ground).value}")
+
+
+def t_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    return present.localized(frame, auth.t)
 
 
 db = ui.database()
 desk.require_access("notices")
+# Widget labels are looked up while the page draws (format_func may be called later, outside this run).
+ground_labels = {g: ground_label(g) for g in Ground}
+status_labels = {s: status_label(s) for s in NoticeStatus}
 st.title(desk.title("notices"))
 ui.show_flash()
 problems = st.session_state.pop(PROBLEMS_KEY, None)
 if problems:
-    st.error("Nothing was changed:")
+    st.error(auth.t("notices.unchanged"))
     for problem in problems:
         st.text(f"• {problem}")
 
 # --- draft ---------------------------------------------------------------------------------------------------
-st.header("Draft from confirmed findings")
+st.header(auth.t("notices.draft_header"))
 desk_config = desk.brand_config()
 markets = {m.id: m.name for m in data.marketplaces(db)}
 if desk_config is not None and not markets:
-    st.info("No marketplace has been crawled yet.")
+    st.info(auth.t("notices.no_marketplace"))
 elif desk_config is not None:
     holder = desk_config.brand.rights_holder
     if holder is None:
-        st.warning("The configuration has no brand.rights_holder: add who the notices are written for.")
+        st.warning(auth.t("notices.no_holder"))
     waiting = store.waiting_per_marketplace(db)
     if st.session_state.get("n_market") not in markets:  # start where confirmed findings wait
         st.session_state["n_market"] = max(markets, key=lambda i: (waiting.get(i, 0), -i))
     c1, c2, c3 = st.columns(3)
-    market_id: int = c1.selectbox(
-        "Marketplace", list(markets), key="n_market",
-        format_func=lambda i: f"{markets.get(i, '?')} ({waiting.get(i, 0)} confirmed waiting)",
-    )
+    market_labels = {i: auth.t("notices.waiting", name=n, count=waiting.get(i, 0)) for i, n in markets.items()}
+    market_id: int = c1.selectbox(auth.t("notices.marketplace"), list(markets), key="n_market",
+                                  format_func=market_labels.__getitem__)
     specs = registry.templates_for(markets[market_id])
     names = [s.name for s in specs]
     if st.session_state.get("n_template") not in names:
         st.session_state["n_template"] = names[0]
-    template_name: str = c2.selectbox("Template", names, format_func=lambda n: registry.TEMPLATES[n].label,
-                                      key="n_template")
+    template_name: str = c2.selectbox(auth.t("notices.template"), names,
+                                      format_func=lambda n: registry.TEMPLATES[n].label, key="n_template")
     spec = registry.TEMPLATES[template_name]
     if st.session_state.get("n_ground") not in spec.grounds:
         st.session_state["n_ground"] = spec.grounds[0]
-    ground: Ground = c3.selectbox("Ground", list(spec.grounds), format_func=frames.ground_label, key="n_ground")
+    ground: Ground = c3.selectbox(auth.t("notices.ground"), list(spec.grounds), format_func=ground_labels.__getitem__,
+                                  key="n_ground")
     if ground is Ground.UNLAWFUL_IMPORTATION:
-        st.text_input("Countries where importing these items is unlawful (ISO codes, e.g. US, DE)",
-                      key="n_countries", max_chars=200)
+        st.text_input(auth.t("notices.countries"), key="n_countries", max_chars=200)
     if ground is Ground.DIVERSION:
-        st.text("A distribution-policy report: no IP claim, no prices. The goods may be genuine.")
+        st.text(auth.t("notices.diversion_hint"))
 
     rows = store.confirmed_findings(db, marketplace_id=market_id, verdicts=GROUND_VERDICTS[ground])
     signature = f"{market_id}|{ground.value}|{st.session_state.get(NONCE_KEY, 0)}"
     table_key = "n_table_" + hashlib.sha256(signature.encode()).hexdigest()[:12]
     if not rows:
-        st.info("No confirmed findings on this marketplace fit this ground and are free of open notices.")
+        st.info(auth.t("notices.none_fit"))
     st.dataframe(
-        frames.confirmed_frame(rows), key=table_key, on_select="rerun", selection_mode="multi-row",
+        t_columns(frames.confirmed_frame(rows)), key=table_key, on_select="rerun", selection_mode="multi-row",
         hide_index=True, width="stretch",
-        column_config={"Score": st.column_config.NumberColumn(format="%.2f"),
-                       "Title": st.column_config.TextColumn(width="large")},
+        column_config={auth.t("col.score"): st.column_config.NumberColumn(format="%.2f"),
+                       auth.t("col.title"): st.column_config.TextColumn(width="large")},
     )
     st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in rows]}
-    st.checkbox("Use every finding shown", key=ALL_KEY)
+    st.checkbox(auth.t("notices.use_all"), key=ALL_KEY)
     chosen = len(selected_ids())
-    st.text(f"{len(rows)} confirmed findings shown · {chosen} chosen"
-            + (f" · split into requests of {spec.max_links}" if spec.max_links else ""))
+    st.text(auth.t("notices.shown", shown=len(rows), chosen=chosen)
+            + (auth.t("notices.split", size=spec.max_links) if spec.max_links else ""))
     st.button(
-        "Draft notice", key="n_draft", type="primary", on_click=draft_selected,
+        auth.t("notices.draft_button"), key="n_draft", type="primary", on_click=draft_selected,
         args=(db, Party.from_config(holder) if holder else Party(name=""), spec, ground,
               desk_config.authorised_sellers),
         disabled=holder is None or chosen == 0,
     )
 
 # --- notices -------------------------------------------------------------------------------------------------
-st.header("Notices")
-statuses = st.multiselect("Status", list(NoticeStatus), key="n_statuses", format_func=lambda s: s.value,
-                          placeholder="All")
+st.header(auth.t("notices.list_header"))
+statuses = st.multiselect(auth.t("notices.status"), list(NoticeStatus), key="n_statuses",
+                          format_func=status_labels.__getitem__, placeholder=auth.t("notices.all"))
 summaries = store.notices(db, statuses=statuses or None)
 if not summaries:
-    st.info("No notices yet.")
+    st.info(auth.t("notices.none"))
     st.stop()
-st.dataframe(frames.notices_frame(summaries), hide_index=True, width="stretch")
+st.dataframe(t_columns(frames.notices_frame(summaries)), hide_index=True, width="stretch")
 by_id = {s.id: s for s in summaries}
 if st.session_state.get("n_notice") not in by_id:
     st.session_state["n_notice"] = summaries[0].id
 notice_id: int = st.selectbox(
-    "Notice", list(by_id), key="n_notice",
-    format_func=lambda i: f"Notice {i} · {by_id[i].status.value} · {by_id[i].marketplace} · {by_id[i].template}",
+    auth.t("notices.notice"), list(by_id), key="n_notice",
+    format_func={i: auth.t("notices.option", id=i, status=status_label(s.status), marketplace=s.marketplace,
+                           template=s.template) for i, s in by_id.items()}.__getitem__,
 )
 doc = store.load_notice(db, notice_id)
 if doc is None:
-    st.warning(f"Notice {notice_id} no longer exists.")
+    st.warning(auth.t("notices.gone_missing", id=notice_id))
     st.stop()
 
-st.subheader(f"Notice {doc.id}")
-st.text(f"{frames.ground_label(doc.ground)} · {doc.marketplace} · {doc.template}"
-        + (f" · request {doc.part} of {doc.parts}" if doc.parts > 1 else ""))
-st.text(f"Status: {doc.status.value} · drafted by {doc.created_by} on {doc.created_at:%Y-%m-%d}"
-        + (f" · filed {doc.filed_at:%Y-%m-%d}, reference {doc.reference}" if doc.filed_at else "")
-        + (f" · closed {doc.closed_at:%Y-%m-%d}" if doc.closed_at else ""))
-st.text(f"Removal confirmed by the crawls: {len(doc.gone)} of {len(doc.listings)} listings gone.")
+st.subheader(auth.t("notices.heading", id=doc.id))
+st.text(f"{ground_label(doc.ground)} · {doc.marketplace} · {doc.template}"
+        + (auth.t("notices.part", part=doc.part, parts=doc.parts) if doc.parts > 1 else ""))
+st.text(auth.t("notices.status_line", status=status_label(doc.status), who=doc.created_by,
+               on=f"{doc.created_at:%Y-%m-%d}")
+        + (auth.t("notices.filed_line", on=f"{doc.filed_at:%Y-%m-%d}", reference=doc.reference)
+           if doc.filed_at else "")
+        + (auth.t("notices.closed_line", on=f"{doc.closed_at:%Y-%m-%d}") if doc.closed_at else ""))
+st.text(auth.t("notices.removal", gone=len(doc.gone), total=len(doc.listings)))
 if doc.status_note:
-    st.text(f"Note: {doc.status_note}")
+    st.text(auth.t("notices.note", note=doc.status_note))
 if doc.warnings:
-    st.warning("Weigh these before filing:")
+    st.warning(auth.t("notices.weigh"))
     for warning in doc.warnings:
         st.text(f"• {warning}")
 
-st.text("Notice text (copy it into the marketplace's form):")
+st.text(auth.t("notices.body"))
 st.code(doc.body, language=None, wrap_lines=True)
-st.dataframe(frames.notice_listings_frame(doc), hide_index=True, width="stretch")
+st.dataframe(t_columns(frames.notice_listings_frame(doc)), hide_index=True, width="stretch")
 
 # --- export --------------------------------------------------------------------------------------------------
 redacted = store.redaction_of(desk_config.privacy if desk_config else None)
-st.text("Seller contact details are left out of exports (privacy.redact_exports)." if redacted
-        else "Exports include seller contact details (privacy.redact_exports is off).")
-export_cols = st.columns(len(EXPORT_LABELS))
-for col, (fmt, label) in zip(export_cols, EXPORT_LABELS.items(), strict=True):
+st.text(auth.t("notices.redacted") if redacted else auth.t("notices.not_redacted"))
+export_cols = st.columns(len(EXPORT_FORMATS))
+for col, fmt in zip(export_cols, EXPORT_FORMATS, strict=True):
     col.download_button(
-        label,
+        auth.t(f"notices.export_{fmt}"),
         data=functools.partial(export_bytes, db, doc.id, fmt, redacted, desk.actor()),
         file_name=exports.file_name(doc, fmt),
         mime=exports.MEDIA_TYPES[fmt],
@@ -222,18 +238,18 @@ for col, (fmt, label) in zip(export_cols, EXPORT_LABELS.items(), strict=True):
 today = datetime.now(UTC).date()
 if doc.status is NoticeStatus.DRAFTED:
     f1, f2 = st.columns(2)
-    f1.date_input("Filed on", value=today, max_value=today, key=f"n_filed_on_{doc.id}")
-    f2.text_input("Marketplace reference (case or ticket number)", key=f"n_ref_{doc.id}",
+    f1.date_input(auth.t("notices.filed_on"), value=today, max_value=today, key=f"n_filed_on_{doc.id}")
+    f2.text_input(auth.t("notices.reference"), key=f"n_ref_{doc.id}",
                   max_chars=store.REFERENCE_MAX)
-    st.button("Mark filed", key=f"n_file_{doc.id}", on_click=set_status, args=(db, doc.id, NoticeStatus.FILED),
-              type="primary")
+    st.button(auth.t("notices.mark_filed"), key=f"n_file_{doc.id}", on_click=set_status,
+              args=(db, doc.id, NoticeStatus.FILED), type="primary")
 elif doc.status is NoticeStatus.FILED:
-    st.date_input("Outcome on", value=today, max_value=today, key=f"n_closed_on_{doc.id}")
-    st.text_area("What the marketplace said", key=f"n_note_{doc.id}", max_chars=store.NOTE_MAX, height=80)
+    st.date_input(auth.t("notices.outcome_on"), value=today, max_value=today, key=f"n_closed_on_{doc.id}")
+    st.text_area(auth.t("notices.outcome"), key=f"n_note_{doc.id}", max_chars=store.NOTE_MAX, height=80)
     b1, b2 = st.columns(2)
-    b1.button("Mark removed", key=f"n_removed_{doc.id}", on_click=set_status,
+    b1.button(auth.t("notices.mark_removed"), key=f"n_removed_{doc.id}", on_click=set_status,
               args=(db, doc.id, NoticeStatus.REMOVED), type="primary")
-    b2.button("Mark rejected", key=f"n_rejected_{doc.id}", on_click=set_status,
+    b2.button(auth.t("notices.mark_rejected"), key=f"n_rejected_{doc.id}", on_click=set_status,
               args=(db, doc.id, NoticeStatus.REJECTED))
 else:
-    st.text(f"This notice is closed ({doc.status.value}).")
+    st.text(auth.t("notices.closed", status=status_label(doc.status)))

@@ -130,16 +130,16 @@ selected = selected_ids() if last_view["key"] == table_key else []
 if not result.rows:
     st.info(auth.t("queue.empty"))
 st.dataframe(
-    present.queue_frame(result.rows),
+    present.localized(present.queue_frame(result.rows), auth.t),
     key=table_key,
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
     width="stretch",
     column_config={
-        "Score": st.column_config.NumberColumn(format="%.2f"),
-        "Title": st.column_config.TextColumn(width="large"),
-        "First reason": st.column_config.TextColumn(width="large"),
+        auth.t("col.score"): st.column_config.NumberColumn(format="%.2f"),
+        auth.t("col.title"): st.column_config.TextColumn(width="large"),
+        auth.t("col.first_reason"): st.column_config.TextColumn(width="large"),
     },
 )
 st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in result.rows]}

@@ -14,62 +14,61 @@ import streamlit as st
 from core.db import Database
 from core.models import TestBuyResult
 from core.settings import get_settings
-from dashboard import desk, ui
+from dashboard import auth, desk, present, ui
 from dashboard.notices import frames, testbuys
 
 _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")
-RESULT_LABELS = {
-    TestBuyResult.PENDING: "Pending (not examined yet)",
-    TestBuyResult.GENUINE: "Genuine",
-    TestBuyResult.COUNTERFEIT: "Counterfeit",
-    TestBuyResult.INCONCLUSIVE: "Inconclusive",
-}
+
+
+def result_label(result: TestBuyResult) -> str:
+    return auth.t(f"result.{TestBuyResult(result).value}")
 
 
 def save_result(db: Database, test_buy_id: int) -> None:
     who = desk.actor()
     if not who:
-        ui.flash("error", "Enter your name in the sidebar first.")
+        ui.flash("error", auth.t("testbuys.need_name"))
         return
     testbuys.set_result(db, test_buy_id, st.session_state[f"tb_set_{test_buy_id}"], actor=who)
-    ui.flash("success", f"Test buy {test_buy_id} updated.")
+    ui.flash("success", auth.t("testbuys.updated", id=test_buy_id))
 
 
 db = ui.database()
 desk.require_access("testbuys")
+result_labels = {r: result_label(r) for r in TestBuyResult}  # looked up now: format_func may run after the page
 st.title(desk.title("testbuys"))
 ui.show_flash()
 settings = get_settings()
 config = desk.brand_config()
 
 # --- record --------------------------------------------------------------------------------------------------
-st.header("Record a test buy")
+st.header(auth.t("testbuys.record_header"))
 raw = st.query_params.get("finding", "")
 from_url = int(raw) if _FINDING_ID.fullmatch(raw) else None
-picked = st.number_input("Finding the purchase was made against", min_value=1, step=1, value=from_url,
-                         placeholder="Finding number", key="tb_finding")
+picked = st.number_input(auth.t("testbuys.finding"), min_value=1, step=1, value=from_url,
+                         placeholder=auth.t("testbuys.finding_number"), key="tb_finding")
 ref = testbuys.listing_of_finding(db, int(picked)) if picked is not None else None
 if picked is not None and ref is None:
-    st.warning(f"There is no finding {int(picked)}.")
+    st.warning(auth.t("testbuys.missing", id=int(picked)))
 if ref is not None:
-    st.text(f"{ref.marketplace} · item {ref.external_id}")
+    st.text(auth.t("testbuys.item", marketplace=ref.marketplace, item=ref.external_id))
     st.text(ref.title)
     st.code(ref.url, language=None, wrap_lines=True)
     today = datetime.now(UTC).date()
     with st.form("tb_form", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-        order = c1.text_input("Order number", max_chars=testbuys.ORDER_MAX, key="tb_order")
-        ordered_on = c2.date_input("Ordered on", value=today, max_value=today, key="tb_date")
-        price = c3.text_input("Price paid", max_chars=20, key="tb_price", placeholder="129.00")
-        currency = c4.text_input("Currency", value="CNY", max_chars=3, key="tb_currency")
+        order = c1.text_input(auth.t("testbuys.order"), max_chars=testbuys.ORDER_MAX, key="tb_order")
+        ordered_on = c2.date_input(auth.t("testbuys.ordered_on"), value=today, max_value=today, key="tb_date")
+        price = c3.text_input(auth.t("testbuys.price"), max_chars=20, key="tb_price", placeholder="129.00")
+        currency = c4.text_input(auth.t("testbuys.currency"), value="CNY", max_chars=3, key="tb_currency")
         d1, d2 = st.columns(2)
-        code = d1.text_input("Code read from the unit (batch / anti-diversion code)", max_chars=testbuys.CODE_MAX,
-                             key="tb_code")
-        result = d2.selectbox("Result", list(TestBuyResult), format_func=RESULT_LABELS.__getitem__, key="tb_result")
-        note = st.text_area("Notes", max_chars=testbuys.NOTE_MAX, height=80, key="tb_note")
-        uploads = st.file_uploader("Photos of what arrived", type=["jpg", "jpeg", "png", "webp", "gif"],
+        code = d1.text_input(auth.t("testbuys.code"), max_chars=testbuys.CODE_MAX, key="tb_code")
+        result = d2.selectbox(auth.t("testbuys.result"), list(TestBuyResult), format_func=result_labels.__getitem__,
+                              key="tb_result")
+        note = st.text_area(auth.t("testbuys.notes"), max_chars=testbuys.NOTE_MAX, height=80, key="tb_note")
+        uploads = st.file_uploader(auth.t("testbuys.photos"), type=["jpg", "jpeg", "png", "webp", "gif"],
                                    accept_multiple_files=True, key="tb_photos") or []
-        submitted = st.form_submit_button("Record test buy", type="primary", key="tb_submit")
+        submitted = st.form_submit_button(auth.t("testbuys.submit"), type="primary", key="tb_submit")
     if submitted:
         too_big = [u.name for u in uploads if u.size > settings.image_max_bytes]
         entry = testbuys.TestBuyEntry(
@@ -85,34 +84,35 @@ if ref is not None:
         )
         try:
             if too_big:
-                raise testbuys.TestBuyError([f"{len(too_big)} photo(s) over {settings.image_max_bytes} bytes"])
+                raise testbuys.TestBuyError(
+                    [auth.t("testbuys.too_big", count=len(too_big), max=settings.image_max_bytes)])
             recorded = testbuys.record_test_buy(
                 db, entry, actor=desk.actor(), authorised_sellers=config.authorised_sellers if config else (),
                 max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
             )
         except testbuys.TestBuyError as exc:
-            st.error("The test buy was not recorded:")
+            st.error(auth.t("testbuys.not_recorded"))
             for problem in exc.problems:
                 st.text(f"• {problem}")
         else:
-            st.success(f"Recorded test buy {recorded.id} with {recorded.photos} photo(s).")
+            st.success(auth.t("testbuys.recorded", id=recorded.id, photos=recorded.photos))
             st.text(recorded.trace.describe())
 
 # --- recent --------------------------------------------------------------------------------------------------
-st.header("Recent test buys")
+st.header(auth.t("testbuys.recent"))
 rows = testbuys.recent(db)
 if not rows:
-    st.info("No test buys recorded yet.")
+    st.info(auth.t("testbuys.none"))
     st.stop()
-st.dataframe(frames.purchases_frame(rows), hide_index=True, width="stretch")
+st.dataframe(present.localized(frames.purchases_frame(rows), auth.t), hide_index=True, width="stretch")
 by_id = {r.id: r for r in rows}
-chosen: int = st.selectbox("Test buy", list(by_id), key="tb_pick",
-                           format_func=lambda i: f"Test buy {i} · order {by_id[i].order_number}")
+options = {i: auth.t("testbuys.option", id=i, order=r.order_number) for i, r in by_id.items()}
+chosen: int = st.selectbox(auth.t("testbuys.pick"), list(by_id), key="tb_pick", format_func=options.__getitem__)
 photos = testbuys.photos_of(db, chosen)
 if photos:
     st.image(photos, width=240)  # stored, re-encoded bytes only
 else:
-    st.text("No photos stored for this test buy.")
-st.selectbox("Set the result", list(TestBuyResult), format_func=RESULT_LABELS.__getitem__,
+    st.text(auth.t("testbuys.no_photos"))
+st.selectbox(auth.t("testbuys.set_result"), list(TestBuyResult), format_func=result_labels.__getitem__,
              index=list(TestBuyResult).index(by_id[chosen].result), key=f"tb_set_{chosen}")
-st.button("Save result", key=f"tb_save_{chosen}", on_click=save_result, args=(db, chosen))
+st.button(auth.t("testbuys.save"), key=f"tb_save_{chosen}", on_click=save_result, args=(db, chosen))
