@@ -75,12 +75,24 @@ DECISION_VERBS: dict[ReviewDecision, str] = {
 }
 
 
-def verdict_label(verdict: Verdict | str) -> str:
-    return VERDICT_LABELS.get(Verdict(verdict), str(verdict))
+def verdict_label(verdict: Verdict | str, translate: Callable[[str], str] | None = None) -> str:
+    """A verdict for people: English by default, else through the page's translator (keys verdict.*)."""
+    value = Verdict(verdict)
+    return translate(f"verdict.{value.value}") if translate else VERDICT_LABELS.get(value, str(verdict))
 
 
-def decision_label(decision: ReviewDecision | str) -> str:
-    return DECISION_LABELS.get(ReviewDecision(decision), str(decision))
+def decision_label(decision: ReviewDecision | str, translate: Callable[[str], str] | None = None) -> str:
+    value = ReviewDecision(decision)
+    return translate(f"decision.{value.value}") if translate else DECISION_LABELS.get(value, str(decision))
+
+
+def decision_verb(decision: ReviewDecision, translate: Callable[[str], str] | None = None) -> str:
+    """The verb on a review button (Confirm, Dismiss, Escalate)."""
+    return translate(f"verb.{decision.value}") if translate else DECISION_VERBS[decision]
+
+
+def run_status_label(status: RunStatus, translate: Callable[[str], str] | None = None) -> str:
+    return translate(f"runstatus.{status.value}") if translate else RUN_STATUS_LABELS.get(status, str(status))
 
 
 def format_amount(amount: Decimal | None) -> str:
@@ -109,12 +121,12 @@ def format_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover - loop always returns
 
 
-def queue_frame(rows: Sequence[QueueRow]) -> pd.DataFrame:
+def queue_frame(rows: Sequence[QueueRow], translate: Callable[[str], str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Finding": [r.finding_id for r in rows],
             "Score": [r.score for r in rows],
-            "Verdict": [verdict_label(r.verdict) for r in rows],
+            "Verdict": [verdict_label(r.verdict, translate) for r in rows],
             "Title": [r.title for r in rows],
             "Price": [format_price(r.price, r.price_high) for r in rows],
             "Currency": [r.currency or "" for r in rows],
@@ -176,13 +188,13 @@ def evidence_frame(items: Sequence[EvidenceInfo]) -> pd.DataFrame:
     )
 
 
-def reviews_frame(reviews: Sequence[ReviewInfo]) -> pd.DataFrame:
+def reviews_frame(reviews: Sequence[ReviewInfo], translate: Callable[[str], str] | None = None) -> pd.DataFrame:
     newest_first = list(reversed(reviews))
     return pd.DataFrame(
         {
             "When": [format_when(r.created_at) for r in newest_first],
             "Reviewer": [r.reviewer for r in newest_first],
-            "Decision": [decision_label(r.decision) for r in newest_first],
+            "Decision": [decision_label(r.decision, translate) for r in newest_first],
             "Note": [r.note or "" for r in newest_first],
         }
     )
@@ -192,12 +204,12 @@ def _detail_text(counts: dict[str, Any]) -> str:
     return json.dumps(counts, ensure_ascii=False, sort_keys=True, default=str) if counts else ""
 
 
-def runs_frame(runs: Sequence[RunRow]) -> pd.DataFrame:
+def runs_frame(runs: Sequence[RunRow], translate: Callable[[str], str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Run": [r.id for r in runs],
             "Marketplace": [r.marketplace or "" for r in runs],
-            "Status": [RUN_STATUS_LABELS.get(r.status, str(r.status)) for r in runs],
+            "Status": [run_status_label(r.status, translate) for r in runs],
             "Started": [format_when(r.started_at) for r in runs],
             "Finished": [format_when(r.finished_at) for r in runs],
             "Pages": [r.pages for r in runs],

@@ -283,6 +283,19 @@ def test_the_detail_page_speaks_chinese(world: World) -> None:
     assert titles(at) == ["商品详情"]
     assert {"商品标题", "价格历史", "卖家", "审核"} <= {h.value for h in at.subheader}
     assert {m.label for m in at.metric} >= {"判定", "分数", "图像距离"}
+    assert "假冒" in {m.value for m in at.metric}
+    assert [b.label for b in at.button if b.key and b.key.startswith("d_")][:3] == ["确认", "排除", "上报"]
+
+
+def test_the_queue_speaks_chinese_down_to_its_verdicts(world: World) -> None:
+    world.add_finding(score=0.9)
+    at = start("ana", "analyst")
+    at.selectbox(key="ui_language").set_value("zh").run()
+    assert not at.exception
+    assert {m.label for m in at.metric} >= {"假冒", "窜货", "低于限价"}
+    assert at.button(key="q_confirmed").label == "确认所选"
+    (table,) = [d.value for d in at.dataframe]
+    assert set(table.iloc[:, list(table.columns).index(next(c for c in table.columns if "判定" in str(c)))]) == {"假冒"}
 
 
 def test_switching_the_language_changes_titles_and_is_saved_per_user(world: World) -> None:

@@ -62,12 +62,13 @@ finding, listing = detail.finding, detail.listing
 
 # --- verdict ------------------------------------------------------------------------------------------------
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(auth.t("queue.verdict"), present.verdict_label(finding.verdict))
+m1.metric(auth.t("queue.verdict"), present.verdict_label(finding.verdict, auth.t))
 m2.metric(auth.t("detail.score"), f"{finding.score:.2f}")
 m3.metric(auth.t("detail.image_distance"),
           "—" if finding.image_distance is None else auth.t("detail.bits", bits=finding.image_distance))
 latest = detail.latest_review
-m4.metric(auth.t("detail.review"), present.decision_label(latest.decision) if latest else auth.t("detail.unreviewed"))
+m4.metric(auth.t("detail.review"),
+          present.decision_label(latest.decision, auth.t) if latest else auth.t("detail.unreviewed"))
 
 st.subheader(auth.t("detail.title"))
 st.text(listing.title)
@@ -182,8 +183,8 @@ reviewer_role = auth.may_review()
 if not reviewer_role:
     st.info(auth.t("denied.review"))
 if latest is not None:
-    st.text(auth.t("detail.reviewed", decision=present.decision_label(latest.decision), reviewer=latest.reviewer,
-                   when=present.format_when(latest.created_at)))
+    st.text(auth.t("detail.reviewed", decision=present.decision_label(latest.decision, auth.t),
+                   reviewer=latest.reviewer, when=present.format_when(latest.created_at)))
     st.checkbox(auth.t("detail.override"), key=f"d_override_{finding.id}", disabled=not reviewer_role)
 st.text_area(auth.t("detail.note"), key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80,
              disabled=not reviewer_role)
@@ -191,7 +192,7 @@ may_review = reviewer_role and (latest is None or bool(st.session_state.get(f"d_
 b_cols = st.columns(3)
 for col, decision in zip(b_cols, ReviewDecision, strict=True):
     col.button(
-        present.DECISION_VERBS[decision],
+        present.decision_verb(decision, auth.t),
         key=f"d_{decision.value}_{finding.id}",
         on_click=review_this,
         args=(db, finding.id, decision),
@@ -199,6 +200,7 @@ for col, decision in zip(b_cols, ReviewDecision, strict=True):
         type="primary" if decision is ReviewDecision.CONFIRMED else "secondary",
     )
 if detail.reviews:
-    st.dataframe(present.localized(present.reviews_frame(detail.reviews), auth.t), hide_index=True, width="stretch")
+    st.dataframe(present.localized(present.reviews_frame(detail.reviews, auth.t), auth.t), hide_index=True,
+                 width="stretch")
 else:
     st.text(auth.t("detail.no_reviews"))

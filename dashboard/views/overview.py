@@ -31,7 +31,7 @@ st.text(auth.t("overview.notices_line", removed=removal.removed, rejected=remova
 if not counts:
     st.info(auth.t("overview.empty"))
     st.stop()
-frame = pd.DataFrame([{"Day": c.day, "Verdict": present.verdict_label(c.verdict), "Marketplace": c.marketplace,
+frame = pd.DataFrame([{"Day": c.day, "Verdict": present.verdict_label(c.verdict, auth.t), "Marketplace": c.marketplace,
                        "Findings": c.findings} for c in counts])
 st.subheader(auth.t("overview.per_verdict"))
 st.bar_chart(frame.pivot_table(index="Day", columns="Verdict", values="Findings", aggfunc="sum", fill_value=0))

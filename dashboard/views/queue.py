@@ -40,7 +40,8 @@ st.session_state["q_markets"] = [m for m in st.session_state["q_markets"] if m i
 
 f1, f2, f3, f4 = st.columns([3, 3, 2, 2])
 verdicts: list[Verdict] = f1.multiselect(
-    auth.t("queue.verdict"), sorted(SUSPECT_VERDICTS), key="q_verdicts", format_func=present.verdict_label,
+    auth.t("queue.verdict"), sorted(SUSPECT_VERDICTS), key="q_verdicts",
+    format_func=lambda v: present.verdict_label(v, auth.t),
     placeholder=auth.t("queue.all"),
 )
 market_ids: list[int] = f2.multiselect(
@@ -76,7 +77,7 @@ counts = data.queue_counts(db, filters)
 metric_cols = st.columns(len(counts) + 1)
 metric_cols[0].metric(auth.t("queue.unreviewed"), sum(counts.values()))
 for col, (verdict, count) in zip(metric_cols[1:], counts.items(), strict=True):
-    col.metric(present.verdict_label(verdict), count)
+    col.metric(present.verdict_label(verdict, auth.t), count)
 
 # --- the page of findings -------------------------------------------------------------------------------------
 page_size = int(st.session_state["q_page_size"])
@@ -130,7 +131,7 @@ selected = selected_ids() if last_view["key"] == table_key else []
 if not result.rows:
     st.info(auth.t("queue.empty"))
 st.dataframe(
-    present.localized(present.queue_frame(result.rows), auth.t),
+    present.localized(present.queue_frame(result.rows, auth.t), auth.t),
     key=table_key,
     on_select="rerun",
     selection_mode="multi-row",
@@ -154,7 +155,7 @@ st.text_area(auth.t("queue.note"), key=NOTE_KEY, max_chars=data.NOTE_MAX, height
 a1, a2, a3, a4 = st.columns(4)
 for col, decision in zip((a1, a2, a3), ReviewDecision, strict=True):
     col.button(
-        f"{present.DECISION_VERBS[decision]} selected",
+        auth.t("queue.act_selected", verb=present.decision_verb(decision, auth.t)),
         key=f"q_{decision.value}",
         on_click=review_selected,
         args=(decision,),

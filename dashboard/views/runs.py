@@ -33,4 +33,4 @@ c1.metric(auth.t("runs.shown"), len(runs))
 c2.metric(auth.t("runs.failed"), failed)
 c3.metric(auth.t("runs.newest_items"), runs[0].items)
 # Error texts may quote scraped pages: a dataframe shows them as plain text.
-st.dataframe(present.localized(present.runs_frame(runs), auth.t), hide_index=True, width="stretch")
+st.dataframe(present.localized(present.runs_frame(runs, auth.t), auth.t), hide_index=True, width="stretch")
