@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from core.models import ReviewDecision, RunStatus, Verdict
+from dashboard import i18n
 from dashboard.data import EvidenceInfo, PriceBand, PricePoint, QueueRow, ReviewInfo, ReviewResult, RunRow
 
 # The frame builders name their columns in English (tests and callers read them so); a page shows them in the
@@ -222,17 +223,25 @@ def runs_frame(runs: Sequence[RunRow], translate: Callable[[str], str] | None = 
     )
 
 
-def review_summary(result: ReviewResult) -> str:
+def review_summary(result: ReviewResult, translate: Callable[[str], str] | None = None) -> str:
     """One sentence for the outcome of a review action (numbers only, never scraped text)."""
-    verb = DECISION_LABELS[result.decision]
-    parts = [f"{verb} {count_findings(len(result.reviewed))}."]
+    say = translate or _english
+    parts = [say("review.done").format(decision=decision_label(result.decision, translate),
+                                       count=count_findings(len(result.reviewed), translate))]
     if result.skipped:
-        parts.append(f"Skipped {count_findings(len(result.skipped))} already reviewed by someone else.")
+        parts.append(say("review.skipped").format(count=count_findings(len(result.skipped), translate)))
     if result.missing:
         missing = len(result.missing)
-        parts.append(f"{count_findings(missing).capitalize()} no longer {'exists' if missing == 1 else 'exist'}.")
+        key = "review.missing.one" if missing == 1 else "review.missing.many"
+        parts.append(say(key).format(count=count_findings(missing, translate)))
     return " ".join(parts)
 
 
-def count_findings(n: int) -> str:
-    return f"{n} finding" if n == 1 else f"{n} findings"
+def _english(key: str) -> str:
+    return i18n.translate(key, "en")
+
+
+def count_findings(n: int, translate: Callable[[str], str] | None = None) -> str:
+    return (translate or _english)("count.one" if n == 1 else "count.many").format(n=n)
+
+

@@ -294,6 +294,7 @@ def test_the_queue_speaks_chinese_down_to_its_verdicts(world: World) -> None:
     assert not at.exception
     assert {m.label for m in at.metric} >= {"假冒", "窜货", "低于限价"}
     assert at.button(key="q_confirmed").label == "确认所选"
+    assert "第 1/1 页 · 1 条 · 已选 0 条" in texts(at)
     (table,) = [d.value for d in at.dataframe]
     assert set(table.iloc[:, list(table.columns).index(next(c for c in table.columns if "判定" in str(c)))]) == {"假冒"}
 

@@ -33,7 +33,7 @@ def review_this(db: Database, finding_id: int, decision: ReviewDecision) -> None
     note = st.session_state.get(f"d_note_{finding_id}", "")
     override = bool(st.session_state.get(f"d_override_{finding_id}", False))
     outcome = data.review(db, [finding_id], decision, who, note, override=override)
-    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome))
+    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome, auth.t))
     st.session_state[f"d_note_{finding_id}"] = ""
     st.session_state[f"d_override_{finding_id}"] = False
 

@@ -117,7 +117,7 @@ def review_selected(decision: ReviewDecision) -> None:
         ui.flash("warning", "Select one or more rows first.")
         return
     outcome = data.review(db, ids, decision, who, st.session_state.get(NOTE_KEY, ""))
-    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome))
+    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome, auth.t))
     st.session_state[NOTE_KEY] = ""
     # A new table key clears the selection, so a second click cannot hit rows that moved into those positions.
     st.session_state[NONCE_KEY] = st.session_state.get(NONCE_KEY, 0) + 1
@@ -148,7 +148,8 @@ st.session_state[VIEW_KEY] = {"key": table_key, "ids": [r.finding_id for r in re
 p1, p2, p3 = st.columns([2, 2, 6])
 p1.number_input(auth.t("queue.page"), min_value=1, max_value=result.pages, step=1, key="q_page")
 p2.selectbox(auth.t("queue.rows_per_page"), PAGE_SIZES, key="q_page_size")
-p3.text(f"Page {result.page} of {result.pages} · {present.count_findings(result.total)} · {len(selected)} selected")
+p3.text(auth.t("queue.page_status", page=result.page, pages=result.pages,
+               count=present.count_findings(result.total, auth.t), selected=len(selected)))
 
 # --- actions ------------------------------------------------------------------------------------------------
 st.text_area(auth.t("queue.note"), key=NOTE_KEY, max_chars=data.NOTE_MAX, height=80)
