@@ -116,3 +116,14 @@ def tidy(amount: Decimal | None) -> Decimal | None:
         return None
     cents = amount.quantize(CENTS)
     return cents if cents == amount else amount.normalize()
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """A stored amount (string, number or Decimal) as a finite Decimal; None when empty or not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None

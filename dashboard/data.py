@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
@@ -39,6 +39,7 @@ from core.models import (
     Seller,
     Verdict,
 )
+from core.money import to_decimal
 from core.text import NAME_MAX, clean_line, clean_text
 
 MAX_PAGE_SIZE = 200
@@ -274,16 +275,6 @@ def _utc(value: datetime) -> datetime:
 
 def _utc_opt(value: datetime | None) -> datetime | None:
     return None if value is None else _utc(value)
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
 
 
 def reason_text(reason: object) -> str:
@@ -645,8 +636,8 @@ def _product_info(product: Product) -> ProductInfo:
             bands.append(
                 PriceBand(
                     currency=entry["currency"].upper(),
-                    suggested=_decimal(entry.get("suggested")),
-                    floor=_decimal(entry.get("floor")),
+                    suggested=to_decimal(entry.get("suggested")),
+                    floor=to_decimal(entry.get("floor")),
                 )
             )
     names = product.names or {}

@@ -9,11 +9,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from core.config import RightsHolder
 from core.models import TestBuyResult, Verdict
+from core.money import to_decimal
 from core.text import NAME_MAX, TITLE_MAX, clean_line, clean_text
 
 
@@ -56,16 +57,6 @@ DIVERSION_EVIDENCE = frozenset(
 def _opt(value: Any, limit: int = NAME_MAX) -> str | None:
     text = clean_line(value, limit) if value is not None else ""
     return text or None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
 
 
 @dataclass(frozen=True)
@@ -258,7 +249,7 @@ class ListingFacts:
             seller_id=data.get("seller_id"),
             seller_location=seller_location,
             seller_contact=dict(seller_contact or {}),
-            price=_decimal(data.get("price")),
+            price=to_decimal(data.get("price")),
             currency=data.get("currency"),
             country=data.get("country"),
             region=data.get("region"),
