@@ -10,47 +10,18 @@ from sqlalchemy import select
 
 from brandpatrol import jobs
 from core.models import ImageStatus, Listing, ListingImage, RunStatus
-from core.settings import Settings, get_settings
+from core.settings import Settings
+from tests.crawl_kit import configured_shop, item_page, search_page
 from tests.images import jpeg, photo
 from tests.loopback import LoopbackServer, reply
 
 GOOD_PHOTO = jpeg(photo("coffee"))
 
-CONFIG = """\
-brand: {{name: Acme}}
-products:
-  - sku: A-1
-    names: {{en: Acme Widget}}
-    prices: [{{currency: USD, suggested: 100, floor: 80}}]
-marketplaces:
-  - name: faulty
-    spider: configured
-    base_url: {base}
-    start_urls: ["{base}/search"]
-    currency: USD
-    id_from_url: "/item/(\\\\w+)"
-    selectors:
-      link: "a.item::attr(href)"
-      title: "h1::text"
-      price: ".price::text"
-      seller: ".seller::text"
-      location: ".loc::text"
-      image: "img::attr(src)"
-egress:
-  allow_private_hosts: ["127.0.0.1"]
-"""
-
-
-def item_page(title: str, image: str, price: str = "$12.00") -> bytes:
-    return (f"<html><body><h1>{title}</h1><span class=price>{price}</span><span class=seller>s1</span>"
-            f"<span class=loc>Located in Shenzhen, China</span><img src='{image}'></body></html>").encode()
-
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[tuple[LoopbackServer, Path, Settings]]:
     routes = {
-        "/search": reply(b"".join(f"<a class=item href='/item/{n}'>{n}</a>".encode()
-                                  for n in ("good", "truncated", "html", "blocked", "hostile"))),
+        "/search": reply(search_page("good", "truncated", "html", "blocked", "hostile")),
         "/item/good": reply(item_page("Acme widget good", "/img/good.jpg")),
         "/item/truncated": reply(item_page("Acme widget truncated", "/img/truncated.jpg")),
         "/item/html": reply(item_page("Acme widget html", "/img/html.jpg")),
@@ -61,16 +32,13 @@ def shop(tmp_path: Path) -> Iterator[tuple[LoopbackServer, Path, Settings]]:
         "/img/truncated.jpg": reply(GOOD_PHOTO[: len(GOOD_PHOTO) // 2], "image/jpeg"),
         "/img/html.jpg": reply(b"<html><body>Not found</body></html>", "image/jpeg"),
     }
-    with LoopbackServer(routes) as server:
-        config = tmp_path / "brandpatrol.yaml"
-        config.write_text(CONFIG.format(base=server.base_url), encoding="utf-8")
-        settings = get_settings().model_copy(update={"db": f"sqlite:///{tmp_path / 'f.db'}", "config": config})
+    with configured_shop(tmp_path, routes) as (server, config, settings):
         yield server, config, settings
 
 
 def test_bad_photos_are_recorded_and_listings_kept(shop: tuple[LoopbackServer, Path, Settings]) -> None:
     server, config, settings = shop
-    result = jobs.crawl_one(settings, config, "faulty")
+    result = jobs.crawl_one(settings, config, "shop")
     assert result.status == RunStatus.OK, result.summary()
     db = jobs.open_database(settings)
     with db.read() as session:
@@ -87,7 +55,7 @@ def test_bad_photos_are_recorded_and_listings_kept(shop: tuple[LoopbackServer, P
 
     # The good photo breaks on the next crawl: its earlier hashes stay, the failure is noted.
     server.routes["/img/good.jpg"] = reply(b"garbage", "image/jpeg")
-    assert jobs.crawl_one(settings, config, "faulty").status == RunStatus.OK
+    assert jobs.crawl_one(settings, config, "shop").status == RunStatus.OK
     with db.read() as session:
         good = session.scalars(select(ListingImage).join(Listing).where(Listing.external_id == "good")).one()
         assert good.status == ImageStatus.OK and good.phash
