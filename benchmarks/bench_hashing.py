@@ -4,7 +4,7 @@ Both hash the same 800x800 JPEG listing photos, made at run time from scikit-ima
 (core.images.hash_image) decodes only the grey channel at 1/8 scale and computes SHA-256, pHash, dHash and both
 mirrored hashes, with border trimming and the blank gate; the baseline computes one pHash. The machine is shared,
 so the two alternate in short rounds and the median of the per-round ratios is reported. The crawler's path,
-which also decodes at 1/2 scale in colour for a 256-pixel thumbnail, is reported beside it.
+which decodes in colour at 1/4 scale instead and stores that picture as the thumbnail, is reported beside it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> dict[str, float]:
               "ratio": round(ratio, 2), "brandpatrol_with_thumbnail_per_s": round(thumb, 1),
               "thumbnail_ratio": round(thumb_ratio, 2)}
     print(f"hashing 800x800 JPEGs: imagehash.phash {base:.0f}/s, BrandPatrol {fast:.0f}/s (SHA-256, pHash, dHash "
-          f"and both mirrored, border trim, blank gate): {ratio:.2f}x; with the crawler's 256-pixel thumbnail "
+          f"and both mirrored, border trim, blank gate): {ratio:.2f}x; with the crawler's thumbnail "
           f"{thumb:.0f}/s ({thumb_ratio:.2f}x); median of {ROUNDS} alternating rounds")
     return result
 

@@ -34,7 +34,8 @@ DEFAULT_MAX_PIXELS = 40_000_000
 HASH_DECODE_SIDE = 64  # pHash reads a 32x32 image; decode no larger than twice that
 PHASH_SIDE = 32
 BLANK_STDDEV = 6.0  # grey levels; flatter images carry no identity worth matching
-THUMBNAIL_SIDE = 256
+THUMBNAIL_SIDE = 256  # the longest side a stored thumbnail may have
+THUMBNAIL_DECODE_SIDE = 200  # decode no larger than needed to keep this much: 1/4 scale for an 800-pixel photo
 BORDER_TOLERANCE = 12
 MIN_FRAME = 0.015  # a frame narrower than this share of the side is not cut
 EXIF_ORIENTATION = 0x0112
@@ -253,10 +254,13 @@ def hashes_of(image: Image.Image) -> tuple[str, str, str]:
 
 
 def thumbnail_bytes(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
-    thumb = image.copy()
-    thumb.thumbnail((side, side))
+    """A JPEG of the picture fitted within `side` pixels; a draft decode usually fits already (no resampling)."""
+    if max(image.size) > side:
+        scale = side / max(image.size)
+        fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+        image = image.resize(fitted, Image.Resampling.BILINEAR, reducing_gap=2.0)
     out = io.BytesIO()
-    thumb.save(out, format="JPEG", quality=80)
+    image.save(out, format="JPEG", quality=80)
     return out.getvalue()
 
 
@@ -266,7 +270,7 @@ def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT
 
     Without a thumbnail only the grey channel is decoded, at the smallest scale that keeps 64 pixels.
     """
-    side = THUMBNAIL_SIDE if thumbnail else HASH_DECODE_SIDE
+    side = THUMBNAIL_DECODE_SIDE if thumbnail else HASH_DECODE_SIDE
     image, (width, height) = decode(data, side, max_bytes=max_bytes, max_pixels=max_pixels,
                                     mode="RGB" if thumbnail else "L")
     hashes = hash_set(image)
