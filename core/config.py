@@ -10,11 +10,12 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.batchcodes import parse_batch_range
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -89,12 +90,23 @@ class Product(_Strict):
         return next((p for p in self.prices if p.currency == currency), None)
 
 
+def _batch_range(text: str) -> str:
+    """A batch range as `LOW..HIGH` of normalised codes; each bad entry is reported at its own line."""
+    return str(parse_batch_range(text))
+
+
+BatchRangeText = Annotated[str, AfterValidator(_batch_range)]
+
+
 class AuthorisedSeller(_Strict):
     name: str = Field(min_length=1, max_length=200, description="seller or shop name as the marketplace shows it")
     marketplace: str
     seller_id: str | None = None
     regions: list[str] = Field(default_factory=list, description="ISO 3166 codes: CN, CN-GD, US ...")
     batch_prefixes: list[str] = Field(default_factory=list)
+    batch_ranges: list[BatchRangeText] = Field(
+        default_factory=list, description="lot codes shipped to this distributor, LOW..HIGH such as GD240100..GD240399"
+    )
     distributor: str | None = Field(None, description="the distributor this seller belongs to")
 
     @field_validator("regions")

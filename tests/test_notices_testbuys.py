@@ -35,7 +35,7 @@ def test_a_code_resolves_to_the_distributor_it_was_shipped_to(tmp_path: Path) ->
     # the longest prefix wins: GD26 is only under the official store's shorter GD
     assert trace_batch_code("ＧＤ２６ 0001", sellers).distributor == "Lumina China Direct"
     unknown = trace_batch_code("XN99", sellers)
-    assert not unknown.found and unknown.describe() == "Code XN99 matches no configured batch prefix."
+    assert not unknown.found and unknown.describe() == "Code XN99 matches no configured batch prefix or range."
     assert trace_batch_code("  ", sellers).describe() == "No code was read from the unit."
 
 

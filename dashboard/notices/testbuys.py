@@ -3,7 +3,7 @@
 Photos of what arrived are untrusted files from someone's phone: they pass core/images.py (format allow-list,
 byte and pixel caps before decoding) and are stored re-encoded as JPEG no larger than PHOTO_SIDE, which also drops
 their EXIF (a phone photo's GPS position is the buyer's home). The code read from the unit is traced to the
-distributor it was shipped to through the configured batch prefixes (core/batchcodes.py).
+distributor it was shipped to through the configured batch ranges and prefixes (core/batchcodes.py).
 """
 
 from __future__ import annotations

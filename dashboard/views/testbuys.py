@@ -1,7 +1,7 @@
 """Test buys: record a purchase made against a listing, what arrived and the code read from the unit.
 
-The code is traced to the distributor it was shipped to (batch prefixes in the configuration). Photos are stored
-only after safe decoding (core/images.py) and shown from those stored bytes.
+The code is traced to the distributor it was shipped to (batch ranges and prefixes in the configuration). Photos are
+stored only after safe decoding (core/images.py) and shown from those stored bytes.
 """
 
 from __future__ import annotations
