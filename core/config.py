@@ -163,6 +163,8 @@ class Marketplace(_Strict):
     timeout_minutes: int = Field(180, ge=1, le=24 * 60, description="a crawl still running after this is closed")
     download_timeout_s: float = Field(30, gt=0, le=600, description="give up on one page after this long")
     retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
+    max_errors: int = Field(500, ge=0, le=1_000_000,
+                            description="pages whose parsing raised after which the crawl stops (0: never)")
 
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:

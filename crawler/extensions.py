@@ -65,8 +65,10 @@ class CrawlRunRecorder:
             return
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
+        # Per exception type; Scrapy 2.19+ also counts them all in spider_exceptions/count, not added twice.
         stats.setdefault("spider_exceptions", sum(v for k, v in stats.items()
-                                                   if k.startswith("spider_exceptions/")))
+                                                   if k.startswith("spider_exceptions/")
+                                                   and k != "spider_exceptions/count"))
         status = run_status(reason, stats)
         drops = {k.split("/", 2)[-1]: v for k, v in stats.items() if k.startswith("brandpatrol/drops/")}
         errors = {k: v for k, v in stats.items()

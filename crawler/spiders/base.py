@@ -42,6 +42,7 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("DOWNLOAD_DELAY", market.download_delay, priority="spider")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", market.concurrency, priority="spider")
         settings.set("CLOSESPIDER_TIMEOUT", market.timeout_minutes * 60, priority="spider")
+        settings.set("CLOSESPIDER_ERRORCOUNT", market.max_errors, priority="spider")
         settings.set("DOWNLOAD_TIMEOUT", market.download_timeout_s, priority="spider")
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", market.download_timeout_s * 1000, priority="spider")
         settings.set("RETRY_TIMES", market.retries, priority="spider")
