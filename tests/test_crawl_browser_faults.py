@@ -3,6 +3,9 @@ navigation timeouts, empty and download responses. Skipped only where Chromium c
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,13 +17,14 @@ import pytest
 from sqlalchemy import select
 
 from brandpatrol import jobs
-from core.models import CrawlRun, Listing, RunStatus
+from core.models import CrawlRun, Listing, ListingSnapshot, RunStatus
 from core.settings import Settings, get_settings
 from tests.crawl_kit import configured_shop, item_page, search_page
 from tests.loopback import LoopbackServer, Route, reply
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
 JS = {"javascript": True, "wait_for": "body[data-ready]"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -159,3 +163,41 @@ def test_browser_crash_recovers(tmp_path: Path) -> None:
     assert result.status in (RunStatus.OK, RunStatus.PARTIAL), result.summary()
     # The browser came back: listings after the crash were rendered and stored too.
     assert len(stored_ids(settings)) >= len(items) - 4
+
+
+def scrapy_crawl(settings: Settings, config: Path, marketplace: str, **scrapy_settings: object) -> None:
+    """`scrapy crawl configured -a marketplace=... -s NAME=VALUE` from the repository root, as an operator who
+    wants a Scrapy setting the brand config does not offer would run it."""
+    jobs.open_database(settings).dispose()  # migrated before the crawl, as `brandpatrol crawl` does
+    command = [sys.executable, "-m", "scrapy", "crawl", "configured", "-a", f"marketplace={marketplace}",
+               "-a", f"config={config}", "-a", f"db={settings.db}"]
+    for name, value in scrapy_settings.items():
+        command += ["-s", f"{name}={value}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def cached_urls(cache_dir: Path) -> set[str]:
+    """The URLs Scrapy's filesystem HTTP cache holds (each entry's `meta` file is a repr of a dict)."""
+    return {ast.literal_eval(meta.read_text())["url"] for meta in cache_dir.rglob("meta")}
+
+
+def test_cache_not_used_for_playwright(tmp_path: Path) -> None:
+    routes = {"/robots.txt": reply(b"User-agent: *\nAllow: /\n", "text/plain"),
+              "/search": reply(ready_search("a")), "/item/a": reply(rendered("Acme widget a"))}
+    cache_dir = tmp_path / "httpcache"
+    with configured_shop(tmp_path, routes, marketplace=JS) as (server, config, settings):
+        for _ in range(2):
+            scrapy_crawl(settings, config, "shop", HTTPCACHE_ENABLED=True, HTTPCACHE_DIR=cache_dir)
+            run = last_run(settings)
+            assert run.status == RunStatus.OK, (run.errors, run.stats)
+        # Rendered pages went to the browser both times; the plain robots.txt came from the cache the second time.
+        assert server.hits["/search"] == 2 and server.hits["/item/a"] == 2, server.hits
+        assert server.hits["/robots.txt"] == 1, server.hits
+        assert cached_urls(cache_dir) == {server.base_url + "/robots.txt"}
+    with jobs.open_database(settings).read() as session:
+        listing = session.scalars(select(Listing)).one()
+        assert listing.title == "Acme widget a"  # only the page's script puts the title there
+        snapshots = session.scalars(select(ListingSnapshot).where(ListingSnapshot.listing_id == listing.id)).all()
+    # Each crawl's callback received the rendered page with its screenshot, never a stored copy without one.
+    assert len(snapshots) == 2 and all(snap.screenshot_sha256 for snap in snapshots)

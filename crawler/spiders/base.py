@@ -137,7 +137,8 @@ class MarketplaceSpider(scrapy.Spider):
                 # The visible top of the page (title, price, seller) is the evidence; a full-page capture of a
                 # tall listing costs seconds and hundreds of MB per page.
                 methods.append(PageMethod("screenshot", full_page=False, type="png"))
-            meta.update(playwright=True, playwright_page_methods=methods)
+            # dont_cache: a cached copy would skip the browser, so no page methods (wait, screenshot) would run.
+            meta.update(playwright=True, playwright_page_methods=methods, dont_cache=True)
             if market.proxy:
                 # Playwright takes a proxy per browser context, not per request.
                 meta.update(playwright_context=f"proxy-{market.name}",
