@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     image_max_pixels: int = 40_000_000
     fetch_timeout_s: float = 20.0
     page_max_bytes: int = 16 * 1024 * 1024
+    crawl_memory_limit_mb: int = Field(
+        4096, ge=0,
+        description="a crawl whose process and browser together hold more memory (summed RSS) is closed; 0: no limit",
+    )
 
     def browser_executable(self) -> Path | None:
         """The Chromium binary Playwright should launch, or None to use Playwright's own download."""

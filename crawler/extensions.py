@@ -1,12 +1,15 @@
-"""The crawl-run recorder: one CrawlRun row per crawl, opened at start and closed with its counts."""
+"""The crawl-run recorder: one CrawlRun row per crawl, opened at start and closed with its counts; and the crawl's
+memory limit, which counts the browser too."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import psutil
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.extensions.memusage import MemoryUsage
 
 from core.models import RunStatus
 from crawler.storage import captured_urls, close_run, open_run
@@ -82,3 +85,26 @@ class CrawlRunRecorder:
                   gone_after_runs=context.config.thresholds.gone_after_runs)
         spider.crawl_status = status  # type: ignore[attr-defined]
         logger.info("crawl run %s closed: %s (%s)", run_id, status, reason)
+
+
+def descendants_rss() -> int:
+    """Summed RSS of this process's descendants: Playwright's driver and every Chromium process it started."""
+    total = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            continue  # exited in between
+    return total
+
+
+class CrawlMemoryUsage(MemoryUsage):
+    """Scrapy's MemoryUsage (MEMUSAGE_LIMIT_MB closes the crawl as `memusage_exceeded`, `memusage/max` in the stats),
+    counting the crawl's child processes as well as its own peak: a browser crawl's memory is mostly Chromium's.
+
+    scrapy-playwright's ScrapyPlaywrightMemoryUsageExtension means to do this, but it finds the driver through
+    private Playwright attributes that Playwright 1.65 renamed, and then silently counts the Python process only.
+    """
+
+    def get_virtual_size(self) -> int:
+        return int(super().get_virtual_size()) + descendants_rss()

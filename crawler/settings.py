@@ -63,6 +63,12 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ImagePipeline": 300,
     "crawler.pipelines.StoragePipeline": 800,
 }
+# Memory: the limit (MEMUSAGE_LIMIT_MB, from BRANDPATROL_CRAWL_MEMORY_LIMIT_MB) counts this process and the browser's
+# processes; over it the crawl closes as `memusage_exceeded`. Ours replaces Scrapy's (see CrawlMemoryUsage).
+MEMUSAGE_ENABLED = True
+MEMUSAGE_CHECK_INTERVAL_SECONDS = 10.0
 EXTENSIONS = {
+    "scrapy.extensions.memusage.MemoryUsage": None,
+    "crawler.extensions.CrawlMemoryUsage": 0,
     "crawler.extensions.CrawlRunRecorder": 100,
 }

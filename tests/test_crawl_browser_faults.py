@@ -201,3 +201,76 @@ def test_cache_not_used_for_playwright(tmp_path: Path) -> None:
         snapshots = session.scalars(select(ListingSnapshot).where(ListingSnapshot.listing_id == listing.id)).all()
     # Each crawl's callback received the rendered page with its screenshot, never a stored copy without one.
     assert len(snapshots) == 2 and all(snap.screenshot_sha256 for snap in snapshots)
+
+
+MiB = 1024 * 1024
+# What a 300-page browser crawl may hold at its peak, summed RSS of the crawl process, Playwright's driver and every
+# Chromium process (pages shared between processes count once per process, as the memusage extension counts them).
+# Measured about 1.9 GB on 2 cores with 4 pages open at a time; the default limit (4096 MB) leaves room above it.
+MEMORY_CAP_MB = 3072
+
+
+def crawl_tree_rss() -> int:
+    """Summed RSS of this process's descendants: the crawl process, Playwright's driver and the browser."""
+    total = 0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue  # exited in between
+    return total
+
+
+def test_memory_bounded_over_many_pages(tmp_path: Path) -> None:
+    items = [f"p{n:03d}" for n in range(300)]
+    routes: dict[str, Route] = {"/search": reply(ready_search(*items))}
+    routes.update({f"/item/{item}": reply(rendered(f"Acme widget {item}")) for item in items})
+    market = {**JS, "concurrency": 8, "autothrottle": False}
+    samples: list[tuple[int, int]] = []  # (listing pages served so far, summed RSS of the crawl's processes)
+    with configured_shop(tmp_path, routes, marketplace=market) as (server, config, settings):
+        jobs.open_database(settings).dispose()
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                served = sum(n for path, n in list(server.hits.items()) if path.startswith("/item/"))
+                samples.append((served, crawl_tree_rss()))
+                done.wait(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        result = jobs.crawl_one(settings, config, "shop", timeout=240)
+        done.set()
+        sampler.join(timeout=5)
+    assert result.status == RunStatus.OK, result.summary()
+    assert len(stored_ids(settings)) == len(items)
+    stats = last_run(settings).stats
+    assert stats["playwright/page_count"] == stats["playwright/page_count/closed"]
+    # The crawl's own figure (scrapy-playwright's memusage extension) counts the browser's processes too: it is far
+    # above what the Python process held at startup, before the browser ran.
+    assert stats["memusage/max"] > stats["memusage/startup"] + 200 * MiB, stats
+    assert "memusage/limit_reached" not in stats
+    peak = max(rss for _, rss in samples)
+    assert stats["memusage/max"] < MEMORY_CAP_MB * MiB, stats["memusage/max"] // MiB
+    assert peak < MEMORY_CAP_MB * MiB, peak // MiB
+    # Bounded, not growing with pages: the last hundred pages hold little more than the first hundred did.
+    early = max(rss for served, rss in samples if 20 <= served < 120)
+    late = max(rss for served, rss in samples if served >= 200)
+    assert late < early + 512 * MiB, (early // MiB, late // MiB)
+
+
+def test_memory_limit_closes_the_crawl_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANDPATROL_CRAWL_MEMORY_LIMIT_MB", "1")  # any crawl holds more: closed at the first check
+    routes = {"/search": reply(ready_search("a", "b")), "/item/a": reply(rendered("Acme widget a")),
+              "/item/b": reply(rendered("Acme widget b"))}
+    with configured_shop(tmp_path, routes, marketplace=JS) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop", timeout=120)
+    run = last_run(settings)
+    # The crawl closed itself and its run, saying why; not killed, not left running.
+    assert run.errors["finish_reason"] == "memusage_exceeded", run.errors
+    assert run.stats.get("memusage/limit_reached") == 1
+    assert "interrupted" not in run.errors and run.finished_at is not None
+    assert result.status == run.status == RunStatus.FAILED  # nothing was fetched before the limit closed it
+    assert stored_ids(settings) == set()
+    leftovers = [proc.pid for proc in psutil.Process().children(recursive=True) if "chrom" in proc.name()]
+    assert not leftovers, leftovers

@@ -47,6 +47,7 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", market.download_timeout_s * 1000, priority="spider")
         settings.set("RETRY_TIMES", market.retries, priority="spider")
         settings.set("DOWNLOAD_MAXSIZE", context.settings.page_max_bytes, priority="spider")
+        settings.set("MEMUSAGE_LIMIT_MB", context.settings.crawl_memory_limit_mb, priority="spider")
         settings.set("AUTOTHROTTLE_ENABLED", market.autothrottle, priority="spider")
         settings.set("PLAYWRIGHT_ABORT_REQUEST", playwright_abort_predicate(context.egress), priority="spider")
         if not market.javascript:
