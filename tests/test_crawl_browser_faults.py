@@ -245,7 +245,7 @@ def test_memory_bounded_over_many_pages(tmp_path: Path) -> None:
     assert result.status == RunStatus.OK, result.summary()
     assert len(stored_ids(settings)) == len(items)
     stats = last_run(settings).stats
-    # The crawl's own figure (scrapy-playwright's memusage extension) counts the browser's processes too: it is far
+    # The crawl's own figure (CrawlMemoryUsage, the memusage stats) counts the browser's processes too: it is far
     # above what the Python process held at startup, before the browser ran.
     assert stats["memusage/max"] > stats["memusage/startup"] + 200 * MiB, stats
     assert "memusage/limit_reached" not in stats
