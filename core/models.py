@@ -235,7 +235,7 @@ class Listing(Base):
 
 
 class Evidence(Base):
-    """Captured bytes (gzip'd HTML, PNG screenshots), content-addressed by the SHA-256 of the original."""
+    """Captured bytes (gzip'd HTML, JPEG or PNG screenshots), content-addressed by the SHA-256 of the original."""
 
     __tablename__ = "evidence"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -141,7 +141,8 @@ def _evidence_rows(session: Session, items: list[ListingItem], at: datetime) -> 
     digests: dict[int, Digests] = {}
     for index, item in enumerate(items):
         pair: list[str | None] = []
-        for kind, media_type, raw in (("html", "text/html", item.html), ("screenshot", "image/png", item.screenshot)):
+        shot_type = "image/png" if item.screenshot and item.screenshot.startswith(b"\x89PNG") else "image/jpeg"
+        for kind, media_type, raw in (("html", "text/html", item.html), ("screenshot", shot_type, item.screenshot)):
             if not raw:
                 pair.append(None)
                 continue

@@ -48,7 +48,7 @@ REGION_FILTER_MAX = 6  # ISO 3166-2 codes are at most 6 characters (CN-GD, US-CA
 SELLER_FILTER_MAX = 100
 HISTORY_LIMIT = 1000  # newest snapshots shown on a detail page
 EVIDENCE_MAX_BYTES = 32 * 1024 * 1024  # cap on decompressed evidence handed to a browser
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SCREENSHOT_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # The audit action of each decision, e.g. "review.confirm".
@@ -215,8 +215,10 @@ class EvidenceContent:
     truncated: bool  # larger than the cap; `data` is its first part
 
     @property
-    def is_png(self) -> bool:
-        return self.media_type == "image/png" and self.data.startswith(PNG_MAGIC)
+    def is_picture(self) -> bool:
+        """A PNG or JPEG screenshot whose bytes are what its recorded media type says."""
+        magic = SCREENSHOT_MAGIC.get(self.media_type)
+        return magic is not None and self.data.startswith(magic)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,27 @@ def test_pages_closed_when_pages_fail(tmp_path: Path) -> None:
     assert result.status == RunStatus.PARTIAL, result.summary()
     assert stored_ids(settings) == {item for n, item in enumerate(items) if n % 2}
     stats = last_run(settings).stats
+    pages = {key: value for key, value in stats.items() if "page_count" in key}
+    assert stats["playwright/page_count"] == stats["playwright/page_count/closed"], pages
+
+
+def test_pages_are_reused_each_with_its_own_listing_and_all_closed(tmp_path: Path) -> None:
+    # Pages render at different speeds, so reused pages interleave; each listing must still be its own page's.
+    items = [f"r{n}" for n in range(45)]
+    routes: dict[str, Route] = {"/search": reply(ready_search(*items))}
+    for n, item in enumerate(items):
+        delay = "" if n % 3 else "<script>for(const t=Date.now();Date.now()-t<150;);</script>"
+        routes[f"/item/{item}"] = reply(rendered(f"Acme widget {item}", delay))
+    with configured_shop(tmp_path, routes, marketplace={**JS, "concurrency": 4}) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+    assert result.status == RunStatus.OK, result.summary()
+    with jobs.open_database(settings).read() as session:
+        stored = {row.external_id: row.title for row in session.execute(select(Listing.external_id, Listing.title))}
+    assert stored == {item: f"Acme widget {item}" for item in items}
+    stats = last_run(settings).stats
+    # 46 pages rendered in a handful of browser pages (at most 4 at a time, each retired after 20 uses)...
+    assert stats["playwright/page_count"] <= 12 and stats["playwright/page_count/reused"] >= 30
+    # ...and every one of them closed before the run was recorded.
     assert stats["playwright/page_count"] == stats["playwright/page_count/closed"]
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 from sqlalchemy import func, select
 
 from brandpatrol import jobs
@@ -17,6 +20,7 @@ from core.db import Database
 from core.models import (
     SUSPECT_VERDICTS,
     CrawlRun,
+    Evidence,
     Finding,
     ImageStatus,
     Listing,
@@ -86,6 +90,13 @@ def test_javascript_shop_crawled_in_chromium(demo: tuple[DemoServer, Path, Setti
             select(func.count()).select_from(ListingSnapshot).join(Listing)
             .where(Listing.marketplace.has(name="demo-js"), ListingSnapshot.screenshot_sha256.is_not(None)))
         assert shots == len(expected)
+        shot = session.scalars(select(Evidence).where(Evidence.kind == "screenshot")).first()
+        assert shot is not None and shot.media_type == "image/jpeg" and shot.encoding == "identity"
+        shot_bytes = shot.content
+    # The evidence screenshot is the rendered viewport, a picture with something on it.
+    picture = Image.open(io.BytesIO(shot_bytes))
+    assert picture.format == "JPEG" and picture.size == (1280, 720)
+    assert np.asarray(picture.convert("L")).std() > 5
     # The shell carries no data: listings could only come from the browser running the shop's script.
     assert server.hits["/api/search"] >= 1 and server.hits["/static/app.js"] >= 1
     # The browser fetched no photo itself; the pipeline did, through the egress gate.

@@ -324,9 +324,9 @@ def test_evidence_content_is_decompressed_and_verified(world: World) -> None:
     html_sha, shot_sha = world.add_history(fid, ["99"])
     html = data.evidence_content(world.db, html_sha)
     assert html is not None and html.verified and not html.truncated
-    assert html.data.startswith(b"<html><script>") and not html.is_png
+    assert html.data.startswith(b"<html><script>") and not html.is_picture
     shot = data.evidence_content(world.db, shot_sha)
-    assert shot is not None and shot.is_png and shot.verified
+    assert shot is not None and shot.is_picture and shot.verified
 
     capped = data.evidence_content(world.db, html_sha, max_bytes=10)
     assert capped is not None and capped.truncated and not capped.verified and len(capped.data) == 10
@@ -372,3 +372,14 @@ def test_recent_runs_newest_first_with_totals(world: World) -> None:
     frame = present.runs_frame(runs)
     assert frame["Error detail"][0] == '{"last": "HTTP 503 <script>", "timeout": 1}'
     assert len(data.recent_runs(world.db)) == 3
+
+
+@pytest.mark.parametrize(("media_type", "head", "shown"), [
+    ("image/jpeg", b"\xff\xd8\xff\xe0", True), ("image/png", b"\x89PNG\r\n\x1a\n", True),
+    ("image/png", b"\xff\xd8\xff\xe0", False),  # bytes that are not what the row says are not shown
+    ("text/html", b"<html>", False), ("image/svg+xml", b"<svg", False),
+])
+def test_only_png_or_jpeg_screenshots_matching_their_type_are_pictures(media_type: str, head: bytes,
+                                                                      shown: bool) -> None:
+    content = data.EvidenceContent("0" * 64, "screenshot", media_type, head + b"rest", True, False)
+    assert content.is_picture is shown

@@ -136,7 +136,8 @@ def test_thumbnail_is_small_jpeg() -> None:
 
 def test_thumbnail_comes_from_a_reduced_decode_and_fits() -> None:
     # An 800-pixel photo decodes at 1/4 scale and is stored as decoded; a 640-pixel one (1/2 scale) is fitted.
-    for side, expected in ((800, (200, 200)), (1600, (200, 200)), (640, (256, 256)), (300, (256, 256)), (180, (180, 180))):
+    cases = ((800, (200, 200)), (1600, (200, 200)), (640, (256, 256)), (300, (256, 256)), (180, (180, 180)))
+    for side, expected in cases:
         result = hash_image(jpeg(photo("coffee").resize((side, side))), thumbnail=True)
         assert result.thumbnail is not None and (result.width, result.height) == (side, side)
         assert Image.open(io.BytesIO(result.thumbnail)).size == expected, side

@@ -162,7 +162,7 @@ else:
     screenshot = next((e for e in detail.evidence if e.kind == "screenshot" and e.encoding == "identity"), None)
     if screenshot is not None:
         content = data.evidence_content(db, screenshot.sha256)
-        if content is not None and content.is_png:
+        if content is not None and content.is_picture:
             st.image(content.data, width="stretch")
             st.text(auth.t("detail.screenshot_verified" if content.verified else "detail.screenshot_mismatch",
                            when=present.format_when(screenshot.snapshot_captured_at)))

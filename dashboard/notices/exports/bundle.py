@@ -36,7 +36,6 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 class Capture:
     sha256: str
     kind: str  # html | screenshot
-    media_type: str
     captured_at: datetime
 
 
@@ -87,10 +86,9 @@ def load_media(db: Database, doc: NoticeDocument) -> dict[int, ListingMedia]:
                 snapshots[0] if snapshots else None)
             captures: list[Capture] = []
             if chosen is not None:
-                for sha, kind, media_type in ((chosen.html_sha256, "html", "text/html"),
-                                              (chosen.screenshot_sha256, "screenshot", "image/png")):
+                for sha, kind in ((chosen.html_sha256, "html"), (chosen.screenshot_sha256, "screenshot")):
                     if sha:
-                        captures.append(Capture(sha, kind, media_type, _utc(chosen.captured_at)))
+                        captures.append(Capture(sha, kind, _utc(chosen.captured_at)))
             out[listing.listing_id] = ListingMedia(
                 thumbnail=thumb,
                 reference_id=reference.ref_id if reference is not None else None,
@@ -196,9 +194,9 @@ def write_bundle(
 
 
 def _add_capture(put: _Writer, fetch: FetchEvidence, folder: str, capture: Capture, listing_id: int) -> None:
-    suffix = ".html" if capture.kind == "html" else ".png" if capture.media_type == "image/png" else ".bin"
-    path = f"{folder}/evidence/{capture.kind}-{capture.sha256[:16]}{suffix}"
     content = fetch(capture.sha256)
+    suffix = ".html" if capture.kind == "html" else _image_suffix(content.data) if content is not None else ".bin"
+    path = f"{folder}/evidence/{capture.kind}-{capture.sha256[:16]}{suffix}"
     if content is None:
         put.manifest.omitted.append({"path": path, "reason": "the capture is no longer in the database"})
         return
