@@ -25,6 +25,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Route
 from playwright.async_api import Request as PlaywrightRequest
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy import Spider
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import DEFAULT_CONTEXT_NAME, ScrapyPlaywrightDownloadHandler
@@ -32,6 +33,34 @@ from scrapy_playwright.handler import _attach_page_event_handlers as attach_page
 from scrapy_playwright.handler import _maybe_execute_page_init_callback as run_page_init_callback
 
 logger = logging.getLogger(__name__)
+
+# Resolves once the selector matches, watched by a MutationObserver in the page itself.
+_WAIT_FOR_CSS = """selector => document.querySelector(selector) !== null || new Promise(resolve => {
+    const observer = new MutationObserver(() => {
+        if (document.querySelector(selector) !== null) { observer.disconnect(); resolve(true); }
+    });
+    observer.observe(document, {subtree: true, childList: true, attributes: true});
+})"""
+WAIT_ATTEMPTS = 3  # a page that replaces its document while we wait (a script redirect) is waited on again
+
+
+async def wait_for_css(page: Page, selector: str, timeout_s: float = 15.0) -> None:
+    """Wait until a CSS selector matches. Playwright's wait_for_selector first injects its selector engine into
+    every new document, about 35 ms of the renderer's time per page, more than the rest of the wait."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    for attempt in range(WAIT_ATTEMPTS):
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(page.evaluate(_WAIT_FOR_CSS, selector), max(remaining, 0.001))
+            return
+        except TimeoutError:
+            break
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) or attempt == WAIT_ATTEMPTS - 1:
+                raise
+            with suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(page.wait_for_load_state("domcontentloaded"), max(remaining, 0.001))
+    raise PlaywrightTimeoutError(f"{selector!r} did not appear within {timeout_s:g} s")
 
 RouteHandler = Callable[[Route, PlaywrightRequest], Awaitable[None]]
 MAX_USES_PER_PAGE = 20  # then the page is closed and a fresh one opened: a renderer grows with each page it renders

@@ -4,8 +4,7 @@ navigation timeouts, empty and download responses. Skipped only where Chromium c
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,17 +13,19 @@ from pathlib import Path
 
 import psutil
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+from playwright.async_api import async_playwright
 from sqlalchemy import select
 
 from brandpatrol import jobs
 from core.models import CrawlRun, Listing, ListingSnapshot, RunStatus
 from core.settings import Settings, get_settings
-from tests.crawl_kit import configured_shop, item_page, search_page
+from crawler.browser import wait_for_css
+from tests.crawl_kit import configured_shop, item_page, scrapy_crawl, search_page
 from tests.loopback import LoopbackServer, Route, reply
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
 JS = {"javascript": True, "wait_for": "body[data-ready]"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -186,18 +187,6 @@ def test_browser_crash_recovers(tmp_path: Path) -> None:
     assert len(stored_ids(settings)) >= len(items) - 4
 
 
-def scrapy_crawl(settings: Settings, config: Path, marketplace: str, **scrapy_settings: object) -> None:
-    """`scrapy crawl configured -a marketplace=... -s NAME=VALUE` from the repository root, as an operator who
-    wants a Scrapy setting the brand config does not offer would run it."""
-    jobs.open_database(settings).dispose()  # migrated before the crawl, as `brandpatrol crawl` does
-    command = [sys.executable, "-m", "scrapy", "crawl", "configured", "-a", f"marketplace={marketplace}",
-               "-a", f"config={config}", "-a", f"db={settings.db}"]
-    for name, value in scrapy_settings.items():
-        command += ["-s", f"{name}={value}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
 def cached_urls(cache_dir: Path) -> set[str]:
     """The URLs Scrapy's filesystem HTTP cache holds (each entry's `meta` file is a repr of a dict)."""
     return {ast.literal_eval(meta.read_text())["url"] for meta in cache_dir.rglob("meta")}
@@ -294,3 +283,31 @@ def test_memory_limit_closes_the_crawl_cleanly(tmp_path: Path, monkeypatch: pyte
     assert stored_ids(settings) == set()
     leftovers = [proc.pid for proc in psutil.Process().children(recursive=True) if "chrom" in proc.name()]
     assert not leftovers, leftovers
+
+
+def test_wait_for_css_sees_late_data_survives_a_script_redirect_and_times_out(tmp_path: Path) -> None:
+    late = b"<html><body><script>setTimeout(() => document.body.dataset.ready = '1', 300)</script></body></html>"
+    moving = b"<html><body><script>setTimeout(() => location.href = '/late', 100)</script></body></html>"
+    never = b"<html><body><p>no data ever</p></body></html>"
+    routes: dict[str, Route] = {"/late": reply(late), "/moving": reply(moving), "/never": reply(never)}
+
+    async def run(base_url: str) -> list[object]:
+        chromium = get_settings().browser_executable()
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+            page = await browser.new_page()
+            outcomes: list[object] = []
+            for path in ("/late", "/moving", "/never"):
+                await page.goto(base_url + path)
+                started = time.monotonic()
+                try:
+                    await wait_for_css(page, "body[data-ready]", timeout_s=2.0)
+                    outcomes.append((path, page.url.endswith("/late")))
+                except PlaywrightTimeoutError:
+                    outcomes.append((path, "timeout", time.monotonic() - started >= 2.0))  # not before its time
+            await browser.close()
+            return outcomes
+
+    with LoopbackServer(routes) as server:
+        outcomes = asyncio.run(run(server.base_url))
+    assert outcomes == [("/late", True), ("/moving", True), ("/never", "timeout", True)]

@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
+from crawler.browser import wait_for_css
 from crawler.context import CrawlContext, build_context
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
@@ -133,7 +134,7 @@ class MarketplaceSpider(scrapy.Spider):
         if market.javascript:
             methods = []
             if self.wait_selector:
-                methods.append(PageMethod("wait_for_selector", self.wait_selector, timeout=15_000))
+                methods.append(PageMethod(wait_for_css, self.wait_selector, timeout_s=15.0))
             if evidence:
                 # The visible top of the page (title, price, seller) is the evidence; a full-page capture of a
                 # tall listing costs seconds and hundreds of MB per page. JPEG: the browser encodes it in a
