@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -23,6 +24,15 @@ _AMBIGUOUS = {"$": ("USD", "CAD", "AUD", "MXN", "HKD", "SGD", "TWD"), "¥": ("CN
               "kr": ("SEK", "NOK", "DKK", "ISK")}
 
 MAX_PRICE_TEXT = 200
+# Amounts from here up are no price anyone asks (and more than the database's money columns, Numeric(18, 4), hold).
+MAX_AMOUNT = Decimal(10) ** 14
+
+# Digits of other scripts (１２３, ١٢٣, 𝟗) read as 0-9, and the separators written with them: full-width ，．
+# (Chinese and Japanese sites), Arabic ٫ (decimal) and ٬ (thousands).
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+_SEPARATORS = str.maketrans({"，": ",", "．": ".", "٫": ".", "٬": ","})
+# 1e5, 2E+3: scientific notation is how no shop shows a price, so it is no price (not the 1 before the e).
+_EXPONENT = re.compile(r"\d[eE][+-]?\d")
 
 
 @dataclass(frozen=True)
@@ -70,20 +80,30 @@ def _amount(fragment: str, decimal_separator: str | None) -> Decimal | None:
         value = Decimal(parsed.amount)
     except InvalidOperation:
         return None
-    if value < 0 or not value.is_finite():
+    if not value.is_finite() or value < 0 or value >= MAX_AMOUNT:
         return None
     return value
 
 
+def _ascii_digits(text: str) -> str:
+    """`text` with digits of any script as 0-9 and full-width or Arabic separators as ',' and '.'."""
+    text = _OTHER_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group(), "")), text)
+    return text.translate(_SEPARATORS)
+
+
 def parse_price(text: str | None, default_currency: str | None = None,
                 decimal_separator: str | None = None) -> PriceRange | None:
-    """Parse '¥ 1,299.00', '€ 97,39 – 128,72', 'IDR1,756,440.00', '1.299,00 €'. None where no price is shown.
+    """Parse '¥ 1,299.00', '€ 97,39 – 128,72', 'IDR1,756,440.00', '1.299,00 €', '￥１，２９９．００'. None where no
+    price is shown.
 
-    A negative or non-numeric price ('Call for price', '-5') is no price: None, never a guess.
+    A negative or non-numeric price ('Call for price', '-5'), one in scientific notation ('1e999') or one of
+    MAX_AMOUNT or more is no price: None, never a guess.
     """
     if not text:
         return None
-    text = text.strip()[:MAX_PRICE_TEXT]
+    text = _ascii_digits(text.strip()[:MAX_PRICE_TEXT])
+    if _EXPONENT.search(text):
+        return None
     if re.match(r"^\D{0,20}?[-−]\s*\d", text):  # a minus before the first digit, also after a symbol: '¥ -5'
         return None
     currency = currency_from_text(text, default_currency)

@@ -4,11 +4,12 @@ any page of that marketplace (search results give one listing per card, with wha
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from crawler.extractors import aliexpress, amazon, demo, ebay, etsy, generic, taobao
+from crawler.extractors.charset import readable
+from crawler.extractors.common import split_url
 from crawler.items import ListingItem
 
 PageExtractor = Callable[[TextResponse, str], list[ListingItem]]
@@ -53,7 +54,8 @@ def extractor_for(response: TextResponse) -> str | None:
     candidates = [response.url, response.css('link[rel="canonical"]::attr(href)').get() or "",
                   response.css('meta[property="og:url"]::attr(content)').get() or ""]
     for url in candidates:
-        host = (urlsplit(url).hostname or "").lower()
+        parts = split_url(url)
+        host = ((parts.hostname if parts else None) or "").lower()
         for label in host.split("."):
             if label in HOSTS:
                 return HOSTS[label]
@@ -63,6 +65,7 @@ def extractor_for(response: TextResponse) -> str | None:
 def extract_page(response: TextResponse, name: str | None) -> list[ListingItem]:
     """Listings on one page with the named extractor, else the one its address names, else each in turn
     until one finds something."""
+    response = readable(response)
     name = name or extractor_for(response)
     if name is not None:
         if name not in PAGE_EXTRACTORS:

@@ -8,26 +8,28 @@ schema.org data is read first where a page carries it (Amazon's product pages cu
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs
 
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     MAX_CARDS,
     MAX_IMAGES,
-    absolute,
     amount,
     canonical_url,
     cap,
     count_in,
     first_text,
+    join_url,
+    load_json,
     money,
     one_per_photo,
     site_currency,
+    split_url,
     text_of,
     unique_urls,
 )
@@ -71,7 +73,8 @@ def _origin(response: TextResponse) -> str:
     """https://www.amazon.<tld> of the storefront a page belongs to, also for a saved copy (file://): its
     scripts name the storefront (`ue_sn = 'www.amazon.in'`). Unknown: amazon.com."""
     for url in (response.url, canonical_url(response)):
-        host = urlsplit(url).hostname or ""
+        parts = split_url(url)
+        host = (parts.hostname if parts else None) or ""
         if _AMAZON_HOST.search(host):
             return f"https://{host}"
     match = _STOREFRONT.search(response.text[:400_000])
@@ -116,6 +119,7 @@ def _card(card: Selector, asin: str, marketplace: str, origin: str, currency: st
 
 def extract_cards(response: TextResponse, marketplace: str = "amazon") -> list[ListingItem]:
     """One listing per search-result card as the card shows it; at most MAX_CARDS, each ASIN once."""
+    response = readable(response)
     origin = _origin(response)
     currency = site_currency(origin)
     listings: list[ListingItem] = []
@@ -135,10 +139,11 @@ def extract_cards(response: TextResponse, marketplace: str = "amazon") -> list[L
 
 def next_page(response: TextResponse) -> str | None:
     href = response.css("a.s-pagination-next::attr(href)").get()
-    return absolute(response, urljoin(_origin(response) + "/", href)) if href else None
+    return join_url(_origin(response) + "/", href) if href else None
 
 
 def extract_search(response: TextResponse) -> SearchPage:
+    response = readable(response)
     cards = [
         SearchCard(url=listing.url, external_id=listing.external_id, title=listing.title,
                    price_text=listing.price_text, image_url=listing.image_urls[0] if listing.image_urls else None)
@@ -165,8 +170,8 @@ def _offer_line(response: TextResponse, feature: str, label: str) -> str | None:
 def _seller(response: TextResponse) -> tuple[str | None, str | None]:
     trigger = response.css("#sellerProfileTriggerId")
     if trigger:
-        link = trigger[0].attrib.get("href", "")
-        seller = parse_qs(urlsplit(link).query).get("seller", [None])[0]
+        parts = split_url(trigger[0].attrib.get("href", ""))
+        seller = parse_qs(parts.query).get("seller", [None])[0] if parts else None
         return text_of(trigger[0]), seller if seller and re.fullmatch(r"[A-Z0-9]{5,20}", seller) else None
     sold_by = _offer_line(response, "merchantInfoFeature", "Sold by")
     if sold_by:
@@ -176,18 +181,22 @@ def _seller(response: TextResponse) -> tuple[str | None, str | None]:
     return (match.group(1).strip(), None) if match else (None, None)
 
 
+def _largest_side(size: Any) -> float:
+    """The largest number in a [width, height] pair of the image data; 0 for anything else."""
+    if not isinstance(size, list):
+        return 0
+    return max((n for n in size if isinstance(n, int | float) and not isinstance(n, bool)), default=0)
+
+
 def _images(response: TextResponse, structured: list[str]) -> list[str]:
     landing = response.css("#landingImage, #imgBlkFront, #ebooksImgBlkFront, #main-image")
     candidates: list[str | None] = [*structured]
     if landing:
         candidates.append(landing[0].attrib.get("data-old-hires"))
-        dynamic = landing[0].attrib.get("data-a-dynamic-image")
-        if dynamic:
-            try:
-                sizes = json.loads(dynamic[:20_000])
-                candidates.extend(sorted(sizes, key=lambda u: -max(sizes[u] or [0])))
-            except (ValueError, TypeError):
-                pass
+        # {"url": [width, height], ...}: the largest first.
+        sizes = load_json((landing[0].attrib.get("data-a-dynamic-image") or "")[:20_000])
+        if isinstance(sizes, dict):
+            candidates.extend(sorted((u for u in sizes if isinstance(u, str)), key=lambda u: -_largest_side(sizes[u])))
     # hiRes photos of the gallery, from the image block's script (the first one is the landing image).
     for script in response.xpath("//script[contains(., 'colorImages')]/text()").getall()[:3]:
         candidates.extend(_HIRES.findall(script[:500_000])[:MAX_IMAGES])
@@ -209,6 +218,7 @@ def _condition(response: TextResponse) -> str | None:
 
 def extract_listing(response: TextResponse, marketplace: str = "amazon") -> ListingItem | None:
     """The listing of a product page, or None when the page is not one (no ASIN or no title)."""
+    response = readable(response)
     structured = product_data(response.selector)
     url = canonical_url(response)
     asin = next((a for a in (response.css("input#ASIN::attr(value), input[name='ASIN']::attr(value)").get(),
@@ -252,6 +262,7 @@ def extract_listing(response: TextResponse, marketplace: str = "amazon") -> List
 
 def extract_page(response: TextResponse, marketplace: str = "amazon") -> list[ListingItem]:
     """Every listing a page shows: one per search-result card, or the one of a product page."""
+    response = readable(response)
     cards = extract_cards(response, marketplace)
     if cards:
         return cards

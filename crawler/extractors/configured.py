@@ -1,20 +1,22 @@
 """Extraction driven by selectors from the brand configuration, for marketplaces no code knows.
 
 A selector is CSS (with Scrapy's `::text` / `::attr(name)`) or XPath when prefixed with `xpath:`. Fields a page
-does not give through selectors fall back to the page's schema.org data.
+does not give through selectors fall back to the page's schema.org data. Links and photos are resolved with
+common.absolute: one that cannot be parsed or fetched is left out (that card, that photo), never raised on.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from core.config import FieldSelectors
 from crawler.extractors import generic
+from crawler.extractors.charset import readable
+from crawler.extractors.common import absolute, unique_urls
 from crawler.items import ListingItem, SearchCard, SearchPage
 
 LISTING_FIELDS = ("title", "price", "currency", "seller", "seller_id", "location", "image", "external_id")
@@ -44,17 +46,20 @@ def select_first(node: Selector | SelectorList[Selector], expression: str | None
 
 
 def extract_search(response: TextResponse, selectors: FieldSelectors) -> SearchPage:
+    response = readable(response)
     cards: list[SearchCard] = []
     scopes = _apply(response.selector, selectors.item) if selectors.item else [response.selector]
     for scope in scopes:
         links = select_all(scope, selectors.link) if selectors.link else []
         for link in links[:1] if selectors.item else links:
-            cards.append(SearchCard(url=response.urljoin(link), external_id=None,
+            url = absolute(response, link)
+            if url is None:
+                continue  # a link no request can be made to costs its own card only
+            cards.append(SearchCard(url=url, external_id=None,
                                     title=select_first(scope, selectors.title) if selectors.item else None,
                                     price_text=select_first(scope, selectors.price) if selectors.item else None,
                                     location_text=select_first(scope, selectors.location) if selectors.item else None))
-    next_href = select_first(response.selector, selectors.next_page)
-    return SearchPage(cards=cards, next_url=response.urljoin(next_href) if next_href else None)
+    return SearchPage(cards=cards, next_url=absolute(response, select_first(response.selector, selectors.next_page)))
 
 
 @dataclass
@@ -70,6 +75,7 @@ def id_from_url(url: str, pattern: str | None) -> str | None:
 
 def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSelectors,
                     id_pattern: str | None = None) -> ConfiguredExtraction:
+    response = readable(response)
     values = {name: select_first(response.selector, getattr(selectors, name)) for name in LISTING_FIELDS}
     missing = [name for name in LISTING_FIELDS if getattr(selectors, name) and values[name] is None]
     images = select_all(response.selector, selectors.image)
@@ -93,7 +99,7 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
         seller_name=values["seller"] or (fallback.seller_name if fallback else None),
         seller_id=values["seller_id"],
         location_text=values["location"],
-        image_urls=[urljoin(response.url, u) for u in images],
+        image_urls=unique_urls(response, images),
         description=fallback.description if fallback else None,
     )
     return ConfiguredExtraction(item, missing)

@@ -6,11 +6,12 @@ Pure functions over a response: HTML in, listing out. JSON-LD is read first wher
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from crawler.extractors.charset import readable
+from crawler.extractors.common import absolute, count_in, unique_urls
 from crawler.extractors.structured import as_text, first_offer, image_list, jsonld_products
 from crawler.items import ListingItem, SearchCard, SearchPage
 
@@ -24,26 +25,28 @@ def _text(selector: Selector, css: str) -> str | None:
 
 
 def extract_search(response: TextResponse) -> SearchPage:
+    response = readable(response)
     cards = []
     for card in response.css("li.card"):
-        href = card.css("a.card-link::attr(href)").get()
-        if not href:
+        url = absolute(response, card.css("a.card-link::attr(href)").get())
+        if not url:
             continue
         cards.append(
             SearchCard(
-                url=response.urljoin(href),
+                url=url,
                 external_id=card.attrib.get("data-id"),
                 title=_text(card, ".card-title"),
                 price_text=_text(card, ".card-price"),
                 location_text=_text(card, ".card-location"),
             )
         )
-    next_href = response.css("a.next::attr(href), a[rel=next]::attr(href)").get()
-    return SearchPage(cards=cards, next_url=response.urljoin(next_href) if next_href else None)
+    next_url = absolute(response, response.css("a.next::attr(href), a[rel=next]::attr(href)").get())
+    return SearchPage(cards=cards, next_url=next_url)
 
 
 def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | None:
     """The listing on an item page, or None when the page is not one (no title)."""
+    response = readable(response)
     match = _ITEM_ID.search(response.url)
     products = jsonld_products(response.selector)
     product = products[0] if products else {}
@@ -60,7 +63,6 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
     seller = as_text(offer.get("seller")) or _text(response.selector, "a.shop-name")
     location = _LOCATION_LABEL.sub("", _text(response.selector, ".ship-from") or "") or None
     images = image_list(product.get("image")) or response.css(".gallery img::attr(src)").getall()
-    sales = re.search(r"\d+", _text(response.selector, ".item-sales") or "")
     return ListingItem(
         marketplace=marketplace,
         external_id=match.group(1),
@@ -71,7 +73,7 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         seller_name=seller,
         seller_id=shop.attrib.get("data-shop-id") if shop else None,
         location_text=location,
-        image_urls=[urljoin(response.url, u) for u in images],
+        image_urls=unique_urls(response, images),
         description=_text(response.selector, ".item-desc") or as_text(product.get("description")),
-        sales=int(sales.group()) if sales else None,
+        sales=count_in(_text(response.selector, ".item-sales")),
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     MAX_CARDS,
     absolute,
@@ -26,6 +26,7 @@ from crawler.extractors.common import (
     money,
     one_per_photo,
     site_currency,
+    split_url,
     text_of,
     texts_of,
     unique_urls,
@@ -53,11 +54,12 @@ def item_id(url: str | None) -> str | None:
 
 def _item_url(link: str, listing_id: str) -> str:
     """The listing's stable URL: the tracking query eBay appends to every card link is dropped."""
-    parts = urlsplit(link)
-    netloc = parts.netloc or "www.ebay.com"
+    parts = split_url(link)
+    netloc = (parts.netloc if parts else "") or "www.ebay.com"
     if netloc == "ebay.com":
         netloc = "www.ebay.com"
-    return f"{parts.scheme or 'https'}://{netloc}/itm/{listing_id}"
+    scheme = parts.scheme if parts and parts.scheme in ("http", "https") else "https"  # a saved page's is file:
+    return f"{scheme}://{netloc}/itm/{listing_id}"
 
 
 # --- search pages ------------------------------------------------------------------------------------------
@@ -100,16 +102,16 @@ def _card_image(card: Selector) -> str | None:
 
 def _new_card(card: Selector, marketplace: str, response: TextResponse) -> ListingItem | None:
     """A card of the newer layout (`s-card`, `su-card-container`)."""
-    link = card.css("a.s-card__link::attr(href), a[href*='/itm/']::attr(href)").get()
+    link = absolute(response, card.css("a.s-card__link::attr(href), a[href*='/itm/']::attr(href)").get())
     listing_id = item_id(link)  # the template card's link ('/itm/123456') has no real id
     if not link or not listing_id:
-        return None
+        return None  # no card without a link a request can be made to
     title = cap(" ".join(card.css(".s-card__title :not(.clipped)::text, .s-card__title::text").getall()), 1000)
     if not title or title.lower() in _PLACEHOLDER_TITLES:
         return None
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    default_currency = site_currency(absolute(response, link) or response.url)
+    default_currency = site_currency(link)
     price = cap(" ".join(card.css(".s-card__price::text").getall()))
     fields.update(money(price, default_currency))
     original = text_of(card, ".su-card-container__attributes .strikethrough, .s-card__price--strikethrough")
@@ -125,13 +127,13 @@ def _new_card(card: Selector, marketplace: str, response: TextResponse) -> Listi
         line = cap(" ".join(text_of(p) or "" for p in pieces), 300)
         if line:
             _classify_row(line, fields, extra)
-    return _card_listing(marketplace, listing_id, _item_url(absolute(response, link) or link, listing_id), title,
+    return _card_listing(marketplace, listing_id, _item_url(link, listing_id), title,
                          fields, extra, _card_image(card), response)
 
 
 def _old_card(card: Selector, marketplace: str, response: TextResponse) -> ListingItem | None:
     """A card of the older list layout (`li.s-item`)."""
-    link = card.css("a.s-item__link::attr(href)").get()
+    link = absolute(response, card.css("a.s-item__link::attr(href)").get())
     listing_id = item_id(link)
     if not link or not listing_id:
         return None
@@ -141,7 +143,7 @@ def _old_card(card: Selector, marketplace: str, response: TextResponse) -> Listi
         return None
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    default_currency = site_currency(absolute(response, link) or response.url)
+    default_currency = site_currency(link)
     fields.update(money(text_of(card, ".s-item__price"), default_currency))
     original = text_of(card, ".s-item__additional-price .STRIKETHROUGH, .s-item__trending-price .STRIKETHROUGH")
     if original:
@@ -161,7 +163,7 @@ def _old_card(card: Selector, marketplace: str, response: TextResponse) -> Listi
     discount = text_of(card, ".s-item__discount")
     if discount:
         extra["discount"] = discount
-    return _card_listing(marketplace, listing_id, _item_url(absolute(response, link) or link, listing_id), title,
+    return _card_listing(marketplace, listing_id, _item_url(link, listing_id), title,
                          fields, extra, _card_image(card), response)
 
 
@@ -175,6 +177,7 @@ def _card_listing(marketplace: str, listing_id: str, url: str, title: str, field
 
 def extract_cards(response: TextResponse, marketplace: str = "ebay") -> list[ListingItem]:
     """One listing per result card (either layout) as the card shows it; at most MAX_CARDS, each id once."""
+    response = readable(response)
     listings: list[ListingItem] = []
     seen: set[str] = set()
     cards = response.css(".s-card[data-listingid], li.s-item")
@@ -196,6 +199,7 @@ def next_page(response: TextResponse) -> str | None:
 
 
 def extract_search(response: TextResponse) -> SearchPage:
+    response = readable(response)
     cards = [
         SearchCard(url=listing.url, external_id=listing.external_id, title=listing.title,
                    price_text=listing.price_text, location_text=listing.location_text,
@@ -258,6 +262,7 @@ def _images(response: TextResponse, structured: list[str]) -> list[str]:
 
 def extract_listing(response: TextResponse, marketplace: str = "ebay") -> ListingItem | None:
     """The listing on an item page (modern or legacy), or None when the page is not one."""
+    response = readable(response)
     structured = product_data(response.selector)
     url = canonical_url(response)
     listing_id = (item_id(url) or item_id(response.url) or item_id(structured.url)
@@ -307,6 +312,7 @@ def extract_listing(response: TextResponse, marketplace: str = "ebay") -> Listin
 
 def extract_page(response: TextResponse, marketplace: str = "ebay") -> list[ListingItem]:
     """Every listing a page shows: one per search card, or the one of an item page."""
+    response = readable(response)
     cards = extract_cards(response, marketplace)
     if cards:
         return cards

@@ -9,17 +9,21 @@ the seller's location.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from scrapy.http import TextResponse
 
+from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     canonical_url,
     cap,
+    count_value,
+    decimal_value,
     dig,
     embedded_json,
     first_text,
+    id_value,
     json_number,
     money,
     one_per_photo,
@@ -54,11 +58,8 @@ def _highest_variation(context: dict[str, Any]) -> tuple[Decimal | None, str | N
     for entry in list(prices.values())[:500]:
         if not isinstance(entry, dict):
             continue
-        try:
-            value = Decimal(str(entry.get("price")))
-        except InvalidOperation:
-            continue
-        if value.is_finite() and (highest is None or value > highest):
+        value = decimal_value(entry.get("price"))
+        if value is not None and (highest is None or value > highest):
             highest, currency = value, entry.get("currency_code")
     return highest, currency if isinstance(currency, str) else None
 
@@ -76,11 +77,12 @@ def _location(response: TextResponse) -> str | None:
 
 def extract_listing(response: TextResponse, marketplace: str = "etsy") -> ListingItem | None:
     """The listing of an Etsy listing page, or None when the page is not one."""
+    response = readable(response)
     structured = product_data(response.selector)
     context = _context(response)
     url = canonical_url(response)
     listing = (listing_id(url) or listing_id(response.url) or listing_id(structured.url)
-               or (str(context["listing_id"]) if isinstance(context.get("listing_id"), int) else None)
+               or id_value(context.get("listing_id"))
                or response.css("input[name=listing_id]::attr(value)").get())
     title = (structured.name or first_text(response, "#listing-page-cart h1", "h1[data-buy-box-listing-title]", "h1")
              or response.css('meta[property="og:title"]::attr(content)').get())
@@ -107,14 +109,14 @@ def extract_listing(response: TextResponse, marketplace: str = "etsy") -> Listin
     shop = (context.get("shop_name") if isinstance(context.get("shop_name"), str) else None) or first_text(
         response, "#seller .shop-name [itemprop=title]", "#seller .shop-name") or (
         shop_match.group(1) if shop_match else None)
-    shop_id = (str(context["shopId"]) if isinstance(context.get("shopId"), int) else None) or json_number(
+    shop_id = id_value(context.get("shopId")) or json_number(
         response.text[:3_000_000], "shop_id")
     rating = response.css('[itemprop="rating"]::attr(content), [itemprop="ratingValue"]::attr(content)').get()
     if rating:
         extra["shop_rating"] = cap(rating, 20)
     reviews = response.css('[itemprop="count"]::attr(content), [itemprop="reviewCount"]::attr(content)').get()
-    if reviews and reviews.isdigit():
-        extra["reviews"] = int(reviews)
+    if count_value(reviews) is not None:
+        extra["reviews"] = count_value(reviews)
     overview = [line for line in texts_of(response, "#item-overview li", 20) if not _LOCATION_LABEL.match(line)]
     if overview:
         extra["overview"] = overview
@@ -143,5 +145,6 @@ def extract_listing(response: TextResponse, marketplace: str = "etsy") -> Listin
 
 def extract_page(response: TextResponse, marketplace: str = "etsy") -> list[ListingItem]:
     """The listing of a listing page. Search pages are not read yet: there is no saved one to build against."""
+    response = readable(response)
     found = extract_listing(response, marketplace)
     return [found] if found else []

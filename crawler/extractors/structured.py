@@ -1,26 +1,35 @@
-"""Structured data first: schema.org Product / Offer from JSON-LD and microdata, the fallback for any shop."""
+"""Structured data first: schema.org Product / Offer from JSON-LD and microdata, the fallback for any shop.
+
+JSON-LD is read with common.load_json (never raises; too-deep nesting, NaN and outlandish numbers read as null) and
+walked to a bounded depth, so a block a seller shaped to break the reader costs at most that block's data.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from parsel import Selector
 
+from crawler.extractors.common import MAX_JSON_DEPTH, load_json
+
 MAX_JSONLD_BYTES = 1_000_000
 MAX_STRUCTURED_IMAGES = 20
+MAX_PRODUCTS = 100  # schema.org Products read from one page's JSON-LD
 # Microdata vocabularies that describe a product: schema.org and its predecessor, Google's data-vocabulary.org
 # (still on older shop pages such as Etsy's).
 _PRODUCT_TYPES = ("schema.org/Product", "data-vocabulary.org/Product")
 _OFFER_TYPES = ("schema.org/Offer", "schema.org/AggregateOffer", "data-vocabulary.org/Offer")
 
 
-def _walk(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _walk(node: Any, found: list[dict[str, Any]], depth: int = 0) -> None:
+    """Every Product in a JSON-LD value, in document order, into `found` (at most MAX_PRODUCTS); no deeper than
+    MAX_JSON_DEPTH."""
+    if depth > MAX_JSON_DEPTH or len(found) >= MAX_PRODUCTS:
+        return
     if isinstance(node, list):
         for child in node:
-            found.extend(_walk(child))
+            _walk(child, found, depth + 1)
     elif isinstance(node, dict):
         kind = node.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]
@@ -28,8 +37,7 @@ def _walk(node: Any) -> list[dict[str, Any]]:
             found.append(node)
         for key in ("@graph", "mainEntity", "itemListElement", "item"):
             if key in node:
-                found.extend(_walk(node[key]))
-    return found
+                _walk(node[key], found, depth + 1)
 
 
 def jsonld_products(selector: Selector) -> list[dict[str, Any]]:
@@ -38,12 +46,8 @@ def jsonld_products(selector: Selector) -> list[dict[str, Any]]:
     for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
         if len(raw) > MAX_JSONLD_BYTES:
             continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            continue
-        products.extend(_walk(data))
-    return products
+        _walk(load_json(raw), products)
+    return products[:MAX_PRODUCTS]
 
 
 def first_offer(product: dict[str, Any]) -> dict[str, Any]:
@@ -52,28 +56,37 @@ def first_offer(product: dict[str, Any]) -> dict[str, Any]:
         offers = offers[0] if offers else {}
     if isinstance(offers, dict) and offers.get("@type") == "AggregateOffer" and "offers" in offers:
         inner = offers["offers"]
-        return {**offers, **(inner[0] if isinstance(inner, list) and inner else {})}
+        first = inner[0] if isinstance(inner, list) and inner else inner
+        return {**offers, **(first if isinstance(first, dict) else {})}
     return offers if isinstance(offers, dict) else {}
 
 
-def as_text(value: Any) -> str | None:
-    if value is None:
+def as_text(value: Any, depth: int = 0) -> str | None:
+    """A schema.org value as text: a thing's name (or @id), a list's first value; None for nothing."""
+    if value is None or depth > MAX_JSON_DEPTH:
         return None
     if isinstance(value, dict):
-        return as_text(value.get("name") or value.get("@id"))
+        return as_text(value.get("name") or value.get("@id"), depth + 1)
     if isinstance(value, list):
-        return as_text(value[0]) if value else None
+        return as_text(value[0], depth + 1) if value else None
     return str(value)
 
 
-def image_list(value: Any) -> list[str]:
+def image_list(value: Any, depth: int = 0) -> list[str]:
+    """The image URLs a schema.org `image` gives (a URL, an ImageObject, a list of either), at most
+    MAX_STRUCTURED_IMAGES; not yet resolved or checked (common.unique_urls does that)."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
         url = value.get("url") or value.get("contentUrl")
         return [url] if isinstance(url, str) else []
-    if isinstance(value, list):
-        return [u for item in value for u in image_list(item)]
+    if isinstance(value, list) and depth < MAX_JSON_DEPTH:
+        found: list[str] = []
+        for item in value:
+            found.extend(image_list(item, depth + 1))
+            if len(found) >= MAX_STRUCTURED_IMAGES:
+                break
+        return found[:MAX_STRUCTURED_IMAGES]
     return []
 
 

@@ -8,14 +8,13 @@ list price (淘宝价 / 价格) the original price. schema.org data is read firs
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from scrapy.http import TextResponse
 
-from crawler.extractors.charset import with_declared_charset
+from crawler.extractors.charset import readable, with_declared_charset
 from crawler.extractors.common import (
     ALICDN_SIZE_SUFFIX,
     amount,
@@ -25,7 +24,9 @@ from crawler.extractors.common import (
     first_text,
     json_number,
     json_string,
+    load_json,
     money,
+    split_url,
     text_of,
     texts_of,
     unique_urls,
@@ -43,14 +44,16 @@ MAX_ATTRIBUTES = 40
 
 def item_id(url: str | None) -> str | None:
     """The id of an item URL (`item.htm?id=562283240178`)."""
-    values = parse_qs(urlsplit(url or "").query).get("id") or []
-    return values[0] if values and re.fullmatch(r"\d{6,20}", values[0]) else None
+    parts = split_url(url)
+    values = (parse_qs(parts.query).get("id") or []) if parts else []
+    return values[0] if values and re.fullmatch(r"[0-9]{6,20}", values[0]) else None
 
 
 def _is_taobao_page(canonical: str, fetched: str, scripts: str) -> bool:
     """A Taobao/Tmall page by its address, or a saved one by its item script (`?id=` alone is in many URLs)."""
     for url in (canonical, fetched):
-        host = urlsplit(url).hostname or ""
+        parts = split_url(url)
+        host = (parts.hostname if parts else None) or ""
         if re.search(r"(?:^|\.)(?:taobao\.com|tmall\.com|tmall\.hk)$", host):
             return True
     return "g_config" in scripts or "TShop.Setup" in scripts
@@ -81,6 +84,7 @@ def _price(response: TextResponse) -> dict[str, Any]:
 
 def extract_listing(response: TextResponse, marketplace: str = "taobao") -> ListingItem | None:
     """The listing on a Taobao or Tmall item page, or None when the page is not one."""
+    response = readable(response)
     response = with_declared_charset(response)
     structured = product_data(response.selector)
     scripts = response.text[:_SCRIPT_SCAN]
@@ -114,18 +118,16 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
     location = first_text(response, "#J_deliveryAdd", ".tb-deliveryAdd", "#J_EmStock .tb-deliveryAdd",
                           ".tm-delivery-add")
     images_match = _IMAGES.search(scripts)
-    script_images: list[str] = []
-    if images_match:
-        try:
-            script_images = [u for u in json.loads(images_match.group(1)) if isinstance(u, str)]
-        except ValueError:
-            script_images = []
+    listed = load_json(images_match.group(1)) if images_match else None
+    script_images = [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
     gallery = [img.attrib.get("data-src") or img.attrib.get("src") or ""
                for img in response.css("#J_UlThumb img")]
     images = script_images or [*structured.images, *(ALICDN_SIZE_SUFFIX.sub("", u) for u in gallery if u),
                                response.css("#J_ImgBooth::attr(src)").get() or ""]
     sold = text_of(response, "#J_SellCounter") or text_of(response, ".tm-ind-sellCount .tm-count")
-    host = "detail.tmall.com" if "tmall" in urlsplit(url).netloc or "TShop.Setup" in scripts else "item.taobao.com"
+    parts = split_url(url)
+    tmall = (parts is not None and "tmall" in parts.netloc) or "TShop.Setup" in scripts
+    host = "detail.tmall.com" if tmall else "item.taobao.com"
     return ListingItem(
         marketplace=marketplace,
         external_id=listing_id,
@@ -143,5 +145,6 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
 
 def extract_page(response: TextResponse, marketplace: str = "taobao") -> list[ListingItem]:
     """The listing of an item page. Search pages (which need a login) are not read."""
+    response = readable(response)
     listing = extract_listing(response, marketplace)
     return [listing] if listing else []
