@@ -1,5 +1,5 @@
-"""Downloader middlewares: the egress gate on every request the crawler makes (redirects included), and
-politeness: Retry-After and back-off."""
+"""Downloader middlewares: the egress gate on every request the crawler makes (redirects included), politeness:
+Retry-After and back-off, and Scrapy's meta-refresh redirect made safe from what a page writes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -45,6 +46,21 @@ class EgressGateMiddleware:
             self.crawler.stats.inc_value("brandpatrol/egress_blocked")
             logger.warning("egress gate refused %s", exc)
             raise IgnoreRequest(f"egress gate: {exc.reason}") from None
+
+
+class PageSafeMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's `<meta http-equiv="refresh">` redirect, minus its failures on what a page writes: a refresh URL
+    that cannot be parsed (`url=http://[oops/`, a port out of range) or a charset no page is written in
+    (`<meta charset="rot13">`) made it raise, and the download of a page every browser shows failed: a seller could
+    hide a listing from the crawl that way. Such a refresh is ignored, as browsers ignore it, and the page goes on
+    to its callback (whose extractors read it as charset.readable says)."""
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except (ValueError, UnicodeError, LookupError) as exc:
+            logger.info("ignored the meta refresh of %s: %s", response.url[:200], exc)
+            return response
 
 
 def playwright_abort_predicate(policy: EgressPolicy) -> Any:

@@ -57,6 +57,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.EgressGateMiddleware": 50,
     # Above RetryMiddleware (550), so it sees a 429/503 before the retry is scheduled.
     "crawler.middlewares.PolitenessMiddleware": 560,
+    # Scrapy's meta-refresh redirect raised on a refresh URL or charset a page made up; ours ignores those.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.PageSafeMetaRefreshMiddleware": 580,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalisePipeline": 100,

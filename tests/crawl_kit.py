@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,8 +11,13 @@ from typing import Any
 
 import yaml
 
+from brandpatrol import jobs
 from core.settings import Settings, get_settings
 from tests.loopback import LoopbackServer, Route, reply
+
+ROOT = Path(__file__).resolve().parent.parent
+# Spiders that exist for tests only (tests/crawl_spiders.py), found by `scrapy crawl` with this module list.
+TEST_SPIDER_MODULES = "crawler.spiders,tests.crawl_spiders"
 
 SELECTORS = {
     "link": "a.item::attr(href)",
@@ -64,3 +71,16 @@ def configured_shop(tmp_path: Path, routes: dict[str, Route], **config: Any) -> 
         path = write_config(tmp_path / "brandpatrol.yaml", server.base_url, **config)
         settings = get_settings().model_copy(update={"db": f"sqlite:///{tmp_path / 'shop.db'}", "config": path})
         yield server, path, settings
+
+
+def scrapy_crawl(settings: Settings, config: Path, marketplace: str, *, spider: str = "configured",
+                 **scrapy_settings: object) -> None:
+    """`scrapy crawl SPIDER -a marketplace=... -s NAME=VALUE` from the repository root, as an operator who wants a
+    Scrapy setting the brand config does not offer would run it. The run it records is read with the database."""
+    jobs.open_database(settings).dispose()  # migrated before the crawl, as `brandpatrol crawl` does
+    command = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"marketplace={marketplace}",
+               "-a", f"config={config}", "-a", f"db={settings.db}"]
+    for name, value in scrapy_settings.items():
+        command += ["-s", f"{name}={value}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
