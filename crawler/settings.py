@@ -14,6 +14,13 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 10.0  # the parent process relays these page counts as progress
 
+# A crawl listens on no port. Scrapy would open two by default: the telnet console on 127.0.0.1:6023-6073 (a Python
+# shell inside the crawl, its password in the log) and, since 2.19, the remote-control HTTP server on a random
+# loopback port (it runs any Python code sent with the token it writes to a job file under the user's state dir).
+# Any local user or process that gets at either controls the crawl and its database; nothing here uses them.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
 # Politeness and bounds: every byte from a marketplace is capped in size and time.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
@@ -71,6 +78,8 @@ ITEM_PIPELINES = {
 MEMUSAGE_ENABLED = True
 MEMUSAGE_CHECK_INTERVAL_SECONDS = 10.0
 EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,  # no listening port (see TELNETCONSOLE_ENABLED)
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.memusage.MemoryUsage": None,
     "crawler.extensions.CrawlMemoryUsage": 0,
     "crawler.extensions.CrawlRunRecorder": 100,
