@@ -10,6 +10,9 @@ A page that failed or crashed is closed, never reused; an idle page is closed wh
 slot in its context, and every page is closed when the crawl ends. Requests that ask for the page themselves
 (`playwright_include_page`) get scrapy-playwright's own behaviour.
 
+`wait_for_css` is the page method spiders wait with: the same wait as Playwright's wait_for_selector for a CSS
+selector, without injecting Playwright's selector engine into every document.
+
 Written against scrapy-playwright 0.0.4x, whose `_download_request_with_retry` this replaces (see pyproject.toml).
 """
 
@@ -33,6 +36,9 @@ from scrapy_playwright.handler import _attach_page_event_handlers as attach_page
 from scrapy_playwright.handler import _maybe_execute_page_init_callback as run_page_init_callback
 
 logger = logging.getLogger(__name__)
+
+RouteHandler = Callable[[Route, PlaywrightRequest], Awaitable[None]]
+MAX_USES_PER_PAGE = 20  # then the page is closed and a fresh one opened: a renderer grows with each page it renders
 
 # Resolves once the selector matches, watched by a MutationObserver in the page itself.
 _WAIT_FOR_CSS = """selector => document.querySelector(selector) !== null || new Promise(resolve => {
@@ -62,8 +68,7 @@ async def wait_for_css(page: Page, selector: str, timeout_s: float = 15.0) -> No
                 await asyncio.wait_for(page.wait_for_load_state("domcontentloaded"), max(remaining, 0.001))
     raise PlaywrightTimeoutError(f"{selector!r} did not appear within {timeout_s:g} s")
 
-RouteHandler = Callable[[Route, PlaywrightRequest], Awaitable[None]]
-MAX_USES_PER_PAGE = 20  # then the page is closed and a fresh one opened: a renderer grows with each page it renders
+
 
 
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
@@ -113,7 +118,9 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def _close_page(self, page: Page, context_name: str) -> None:
         self.current_route.pop(page, None)
         self.uses.pop(page, None)
-        if page not in self.crashed and not page.is_closed():
+        if page in self.crashed:
+            self.crashed.discard(page)  # scrapy-playwright already gave back its slot when it crashed
+        elif not page.is_closed():
             with suppress(PlaywrightError):
                 await page.close()
                 self.stats.inc_value("playwright/page_count/closed")
