@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
-from crawler.browser import wait_for_css
+from crawler.browser import capture_viewport, wait_for_css
 from crawler.context import CrawlContext, build_context
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
@@ -139,7 +139,7 @@ class MarketplaceSpider(scrapy.Spider):
                 # The visible top of the page (title, price, seller) is the evidence; a full-page capture of a
                 # tall listing costs seconds and hundreds of MB per page. JPEG: the browser encodes it in a
                 # third of PNG's time, and text stays sharp at quality 85.
-                methods.append(PageMethod("screenshot", full_page=False, type="jpeg", quality=85))
+                methods.append(PageMethod(capture_viewport))
             # dont_cache: a cached copy would skip the browser, so no page methods (wait, screenshot) would run.
             meta.update(playwright=True, playwright_page_methods=methods, dont_cache=True)
             if market.proxy:
@@ -151,6 +151,6 @@ class MarketplaceSpider(scrapy.Spider):
     @staticmethod
     def screenshot_of(response: Response) -> bytes | None:
         for method in response.meta.get("playwright_page_methods", []):
-            if isinstance(method, PageMethod) and method.method == "screenshot" and isinstance(method.result, bytes):
-                return method.result
+            if isinstance(method, PageMethod) and method.method is capture_viewport:
+                return method.result if isinstance(method.result, bytes) else None
         return None
