@@ -237,6 +237,18 @@ def hash_set(image: Image.Image, *, trim: bool = True) -> HashSet:
     return _hash_grey(grey)
 
 
+def sniff_media_type(data: bytes) -> str | None:
+    """The media type an image's first bytes show (PNG, JPEG or WebP), or None: what bytes are, not what a
+    header or a stored label says."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
 def hex64(value: int | object) -> str:
     """A 64-bit hash as 16 hex digits (an int, or anything whose str() is hex, such as an imagehash)."""
     number = value if isinstance(value, int) else int(str(value), 16)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
+from core.images import sniff_media_type
 from core.models import (
     CrawlRun,
     Evidence,
@@ -141,7 +142,7 @@ def _evidence_rows(session: Session, items: list[ListingItem], at: datetime) -> 
     digests: dict[int, Digests] = {}
     for index, item in enumerate(items):
         pair: list[str | None] = []
-        shot_type = "image/png" if item.screenshot and item.screenshot.startswith(b"\x89PNG") else "image/jpeg"
+        shot_type = sniff_media_type(item.screenshot or b"") or "application/octet-stream"
         for kind, media_type, raw in (("html", "text/html", item.html), ("screenshot", shot_type, item.screenshot)):
             if not raw:
                 pair.append(None)

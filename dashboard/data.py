@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
+from core.images import sniff_media_type
 from core.models import (
     SUSPECT_VERDICTS,
     AuditLog,
@@ -48,7 +49,7 @@ REGION_FILTER_MAX = 6  # ISO 3166-2 codes are at most 6 characters (CN-GD, US-CA
 SELLER_FILTER_MAX = 100
 HISTORY_LIMIT = 1000  # newest snapshots shown on a detail page
 EVIDENCE_MAX_BYTES = 32 * 1024 * 1024  # cap on decompressed evidence handed to a browser
-SCREENSHOT_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+SCREENSHOT_TYPES = ("image/png", "image/jpeg")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # The audit action of each decision, e.g. "review.confirm".
@@ -217,8 +218,7 @@ class EvidenceContent:
     @property
     def is_picture(self) -> bool:
         """A PNG or JPEG screenshot whose bytes are what its recorded media type says."""
-        magic = SCREENSHOT_MAGIC.get(self.media_type)
-        return magic is not None and self.data.startswith(magic)
+        return self.media_type in SCREENSHOT_TYPES and sniff_media_type(self.data) == self.media_type
 
 
 @dataclass(frozen=True)

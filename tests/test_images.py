@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.images import HASH_VERSION, ImageRejected, content_box, decode, hamming, hash_image
+from core.images import HASH_VERSION, ImageRejected, content_box, decode, hamming, hash_image, sniff_media_type
 from core.models import ImageStatus
 from tests.images import jpeg, mirrored, photo, png
 
@@ -171,3 +171,12 @@ def test_background_on_one_side_is_not_trimmed_but_a_frame_is() -> None:
     sliver[:, :12] = 255
     sliver[10:90, 1:12] = 100  # a frame one pixel wide on the left is JPEG noise, not a frame
     assert content_box(sliver) == (0, 10, 100, 90)
+
+
+def test_sniff_media_type_reads_the_bytes_not_a_label() -> None:
+    assert sniff_media_type(jpeg(photo("coffee"))) == "image/jpeg"
+    assert sniff_media_type(png(photo("coffee"))) == "image/png"
+    webp = io.BytesIO()
+    photo("coffee").save(webp, format="WEBP")
+    assert sniff_media_type(webp.getvalue()) == "image/webp"
+    assert sniff_media_type(b"<html>not a picture</html>") is None and sniff_media_type(b"") is None

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from core.db import Database
+from core.images import sniff_media_type
 from core.models import Finding, ListingImage, ListingSnapshot, ReferenceImage
 from dashboard.data import EVIDENCE_MAX_BYTES, EvidenceContent, evidence_content
 from dashboard.notices.model import PRICELESS_GROUNDS, TestBuyFacts
@@ -98,14 +99,11 @@ def load_media(db: Database, doc: NoticeDocument) -> dict[int, ListingMedia]:
     return out
 
 
+_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
 def _image_suffix(data: bytes) -> str:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ".png"
-    if data.startswith(b"\xff\xd8"):
-        return ".jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return ".bin"
+    return _SUFFIXES.get(sniff_media_type(data) or "", ".bin")
 
 
 class _Writer:
