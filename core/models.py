@@ -373,7 +373,7 @@ class TestBuy(Base):
     price_paid: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     code_read: Mapped[str | None] = mapped_column(String(100))  # batch / anti-diversion code on the unit
-    distributor: Mapped[str | None] = mapped_column(String(200))  # the code traced through batch_prefixes
+    distributor: Mapped[str | None] = mapped_column(String(200))  # traced through batch ranges or prefixes
     result: Mapped[TestBuyResult] = mapped_column(_enum(TestBuyResult), default=TestBuyResult.PENDING)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
