@@ -1,12 +1,11 @@
 """A local shop for crawl benchmarks: search pages of 50 links, ~83 KB listing pages with 24 fields,
-server-rendered or rendered by JavaScript. Served on 127.0.0.1 from memory."""
+server-rendered or rendered by JavaScript. Served on 127.0.0.1 from memory, by the tests' loopback server."""
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+
+from tests.loopback import LocalServer, QuietHandler
 
 PER_PAGE = 50
 FIELDS = [f"spec_{i}" for i in range(19)]  # with title, price, seller, location, sku: 24 fields
@@ -39,12 +38,12 @@ def search_html(page: int, pages: int, prefix: str) -> bytes:
     return f"<html><body>{links}{more}{ready}</body></html>".encode()
 
 
-class BenchShop:
+class BenchShop(LocalServer):
     def __init__(self, listings: int):
         self.pages = max(1, listings // PER_PAGE)
         shop = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
@@ -65,22 +64,4 @@ class BenchShop:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> BenchShop:
-        self.thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
