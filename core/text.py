@@ -9,8 +9,11 @@ TITLE_MAX = 1000
 NAME_MAX = 200
 TEXT_MAX = 20_000
 
-# C0/C1 controls except tab and newline; zero-width and bidi overrides that hide or reorder what a reader sees.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# C0/C1 controls except tab and newline; zero-width and bidi overrides that hide or reorder what a reader sees;
+# lone surrogates (from a page's numeric character references or a bad decoder), which no UTF-8 column can store,
+# and the non-characters U+FFFE/U+FFFF.
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def clean_text(value: object, limit: int = TEXT_MAX, *, single_line: bool = False) -> str:

@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from core.images import HASH_VERSION, ImageRejected, content_box, decode, hamming, hash_image, sniff_media_type
 from core.models import ImageStatus
@@ -158,6 +158,32 @@ def test_grey_draft_and_thumbnail_paths_agree() -> None:
         fast, crawler = hash_image(data), hash_image(data, thumbnail=True)
         assert fast.thumbnail is None and crawler.thumbnail is not None
         assert hamming(fast.phash, crawler.phash) <= 4 and fast.sha256 == crawler.sha256
+
+
+def _pillow_draft(data: bytes, side: int, mode: str) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.draft(mode, (side, side))
+    return ImageOps.exif_transpose(image).convert(mode)
+
+
+@pytest.mark.parametrize(("side", "options"), [
+    (800, {}), (333, {}), (1000, {"subsampling": "4:2:2"}), (700, {"progressive": True, "subsampling": "4:4:4"}),
+    (640, {"exif": b"orientation"}), (48, {}),
+])
+def test_jpeg_decode_is_pillows_draft_decode_bit_for_bit(side: int, options: dict[str, object]) -> None:
+    # Stored hashes were made from Pillow's draft decode: the direct libjpeg-turbo decode must give the same pixels
+    # at every scale, subsampling, progressive scan and EXIF orientation, or every stored hash would drift.
+    if options.get("exif"):
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        options = {"exif": exif.tobytes()}
+    for source in (photo("chelsea").resize((side, side * 3 // 4)), photo("camera").convert("L").resize((side, side))):
+        data = jpeg(source, quality=85, **options)
+        for mode, decode_side in (("L", 64), ("RGB", 200), ("RGB", 64)):
+            ours, _ = decode(data, decode_side, mode=mode)
+            theirs = _pillow_draft(data, decode_side, mode)
+            assert ours.size == theirs.size and ours.mode == theirs.mode
+            assert np.array_equal(np.asarray(ours), np.asarray(theirs)), (side, options, mode, decode_side)
 
 
 def test_background_on_one_side_is_not_trimmed_but_a_frame_is() -> None:

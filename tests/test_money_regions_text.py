@@ -3,7 +3,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from core.db import Database
+from core.models import Brand
 from core.money import convert, parse_price
 from core.regions import is_region_code, locate
 from core.text import clean_line, fold_for_match
@@ -77,6 +80,15 @@ def test_hostile_strings_normalized() -> None:
     assert cleaned.startswith("\u00c1b c")  # NFC composed, NUL and invisible marks gone
     assert len(cleaned) == 1000
     assert "\x00" not in cleaned
+
+
+def test_lone_surrogates_are_dropped_so_the_text_can_be_stored(db: Database) -> None:
+    cleaned = clean_line("Lumina\ud800 serum\udfff\uffff 50ml")
+    assert cleaned == "Lumina serum 50ml"
+    cleaned.encode("utf-8")  # what SQLite and PostgreSQL need; a lone surrogate raises here
+    with db.session() as session:
+        session.add(Brand(name=cleaned))
+        assert session.scalars(select(Brand.name)).one() == cleaned
 
 
 def test_fold_for_match_width_case_space() -> None:
