@@ -145,29 +145,45 @@ class BatchTrace:
     def found(self) -> bool:
         return self.distributor is not None
 
-    def describe(self) -> str:
-        """One sentence for a report (our own wording around configured names)."""
+    def sentence(self) -> tuple[str, dict[str, str]]:
+        """Which of TRACE_SENTENCES says where this code leads, and the values to fill it with (the dashboard
+        words the same case in the reader's language)."""
+        values = {"code": self.code, "prefix": self.prefix or "", "range": self.range or "",
+                  "sellers": ", ".join(self.sellers), "distributor": self.distributor or "",
+                  "regions": ", ".join(self.regions)}
         if not self.code:
-            return "No code was read from the unit."
-        if self.ambiguous and self.range:
-            return (
-                f"Code {self.code} lies in batch ranges configured for more than one distributor "
-                f"({', '.join(self.sellers)}: {self.range}); correct batch_ranges in the configuration."
-            )
+            return "no_code", values
         if self.ambiguous:
-            return (
-                f"Code {self.code} starts with {self.prefix}, a prefix configured for more than one distributor "
-                f"({', '.join(self.sellers)}); correct batch_prefixes in the configuration."
-            )
+            return ("ambiguous_range" if self.range else "ambiguous_prefix"), values
         if self.distributor is None:
-            return f"Code {self.code} matches no configured batch prefix or range."
-        regions = f" (authorised for {', '.join(self.regions)})" if self.regions else ""
+            return "unmatched", values
         if self.range:
             width = len(self.range.split("..", 1)[0])
-            lot = f"Code {self.code}" if len(self.code) <= width else (
-                f"Code {self.code} begins with {self.code[:width]}, which")
-            return f"{lot} lies in the range {self.range} shipped to {self.distributor}{regions}."
-        return f"Code {self.code} (prefix {self.prefix}) was shipped to {self.distributor}{regions}."
+            if len(self.code) > width:  # a lot code followed by a unit serial: the lot is what the range holds
+                return "range_lead", {**values, "lead": self.code[:width]}
+            return "range", values
+        return "prefix", values
+
+    def describe(self) -> str:
+        """One sentence for a report (our own wording around configured names)."""
+        case, values = self.sentence()
+        regions = TRACE_REGIONS.format(**values) if self.regions else ""
+        return TRACE_SENTENCES[case].format(**{**values, "regions": regions})
+
+
+# Where a code leads, in English; "{regions}" is TRACE_REGIONS when the distributor has authorised regions.
+TRACE_SENTENCES = {
+    "no_code": "No code was read from the unit.",
+    "ambiguous_range": "Code {code} lies in batch ranges configured for more than one distributor ({sellers}: "
+                       "{range}); correct batch_ranges in the configuration.",
+    "ambiguous_prefix": "Code {code} starts with {prefix}, a prefix configured for more than one distributor "
+                        "({sellers}); correct batch_prefixes in the configuration.",
+    "unmatched": "Code {code} matches no configured batch prefix or range.",
+    "range": "Code {code} lies in the range {range} shipped to {distributor}{regions}.",
+    "range_lead": "Code {code} begins with {lead}, which lies in the range {range} shipped to {distributor}{regions}.",
+    "prefix": "Code {code} (prefix {prefix}) was shipped to {distributor}{regions}.",
+}
+TRACE_REGIONS = " (authorised for {regions})"
 
 
 def _ranges_of(seller: AuthorisedSeller) -> list[BatchRange]:

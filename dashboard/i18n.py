@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from core.batchcodes import TRACE_REGIONS, TRACE_SENTENCES
+
 LANGUAGE_NAMES: Final = {"en": "English", "zh": "中文"}
 DEFAULT_LANGUAGE: Final = "en"
 
@@ -353,7 +355,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "testbuys.notes": {"en": "Notes", "zh": "备注"},
     "testbuys.photos": {"en": "Photos of what arrived", "zh": "收到商品的照片"},
     "testbuys.submit": {"en": "Record test buy", "zh": "登记试买"},
-    "testbuys.too_big": {"en": "{count} photo(s) over {max} bytes", "zh": "{count} 张照片超过 {max} 字节"},
+    "testbuys.problem.too_big": {"en": "{count} photo(s) over {max} bytes", "zh": "{count} 张照片超过 {max} 字节"},
     "testbuys.not_recorded": {"en": "The test buy was not recorded:", "zh": "试买未登记："},
     "testbuys.recorded": {"en": "Recorded test buy {id} with {photos} photo(s).",
                           "zh": "已登记试买 {id}，含 {photos} 张照片。"},
@@ -364,6 +366,47 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "testbuys.no_photos": {"en": "No photos stored for this test buy.", "zh": "此试买没有已存储的照片。"},
     "testbuys.set_result": {"en": "Set the result", "zh": "设置结果"},
     "testbuys.save": {"en": "Save result", "zh": "保存结果"},
+    # why a test buy was not recorded (dashboard.notices.testbuys.Problem)
+    "testbuys.problem.no_actor": {"en": "enter your name (the sidebar, or --actor) so the record says who made it",
+                                  "zh": "请填写您的姓名（侧边栏，或 --actor），记录需要写明登记人"},
+    "testbuys.problem.no_order": {"en": "the order number is missing; copy it from the marketplace's order page",
+                                  "zh": "缺少订单号；请从平台的订单页面复制"},
+    "testbuys.problem.future_date": {"en": "the order date {date} is in the future",
+                                     "zh": "下单日期 {date} 晚于今天"},
+    "testbuys.problem.bad_price": {"en": "'{given}' is not a price paid; give an amount such as 129.00",
+                                   "zh": "“{given}”不是实付金额；请填写金额，例如 129.00"},
+    "testbuys.problem.bad_currency": {
+        "en": "'{given}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR",
+        "zh": "“{given}”不是 ISO 4217 币种代码；请使用 CNY、USD 或 EUR 等"},
+    "testbuys.problem.bad_result": {"en": "'{given}' is not a result; use one of {choices}",
+                                    "zh": "“{given}”不是有效结果；请使用以下之一：{choices}"},
+    "testbuys.problem.too_many_photos": {"en": "{count} photos is more than {max}; keep the ones that show the unit",
+                                         "zh": "{count} 张照片超过上限 {max} 张；请保留能看清商品的照片"},
+    "testbuys.problem.photo": {"en": "photo {n} was not stored ({why}): {reason}",
+                               "zh": "第 {n} 张照片未保存：{why}（{reason}）"},
+    "testbuys.problem.no_listing": {"en": "there is no listing {id}", "zh": "没有编号为 {id} 的商品"},
+    "testbuys.problem.no_test_buy": {"en": "there is no test buy {id}", "zh": "没有编号为 {id} 的试买"},
+    "image.too_large": {"en": "too large", "zh": "文件或像素过大"},
+    "image.corrupt": {"en": "damaged or incomplete", "zh": "文件损坏或不完整"},
+    "image.not_image": {"en": "not an image", "zh": "不是图片"},
+    "image.unsupported_format": {"en": "format not accepted", "zh": "不支持的格式"},
+    "image.blank": {"en": "blank", "zh": "空白图片"},
+    # where a code read from a unit leads (core.batchcodes.BatchTrace.sentence): English from core
+    "trace.no_code": {"en": TRACE_SENTENCES["no_code"], "zh": "未从商品上读取到批号。"},
+    "trace.ambiguous_range": {"en": TRACE_SENTENCES["ambiguous_range"],
+                              "zh": "批号 {code} 落在为多个经销商配置的批号区间内（{sellers}：{range}）；"
+                                    "请在配置中更正 batch_ranges。"},
+    "trace.ambiguous_prefix": {"en": TRACE_SENTENCES["ambiguous_prefix"],
+                               "zh": "批号 {code} 以 {prefix} 开头，该前缀配置给了多个经销商（{sellers}）；"
+                                     "请在配置中更正 batch_prefixes。"},
+    "trace.unmatched": {"en": TRACE_SENTENCES["unmatched"], "zh": "批号 {code} 不匹配任何已配置的批号前缀或区间。"},
+    "trace.range": {"en": TRACE_SENTENCES["range"],
+                    "zh": "批号 {code} 属于批号区间 {range}，发往 {distributor}{regions}。"},
+    "trace.range_lead": {"en": TRACE_SENTENCES["range_lead"],
+                         "zh": "批号 {code} 的前段 {lead} 属于批号区间 {range}，发往 {distributor}{regions}。"},
+    "trace.prefix": {"en": TRACE_SENTENCES["prefix"],
+                     "zh": "批号 {code}（前缀 {prefix}）发往 {distributor}{regions}。"},
+    "trace.regions": {"en": TRACE_REGIONS, "zh": "（授权区域：{regions}）"},
     # users page
     "users.title": {"en": "Users", "zh": "用户"},
     "users.add": {"en": "Add a user", "zh": "添加用户"},

@@ -109,9 +109,9 @@ def test_bad_input_is_refused_whole_and_nothing_is_stored(tmp_path: Path) -> Non
     assert "'12,9x' is not a price paid; give an amount such as 129.00" in problems
     assert "'RMB' is not an ISO 4217 currency code; use one such as CNY, USD or EUR" in problems
     assert any(p.startswith("'maybe' is not a result") for p in problems)
-    assert "photo 1 was not stored: body is text (HTML/JSON), not an image" in problems
-    assert any(p.startswith("photo 2 was not stored:") and "pixel" in p for p in problems)
-    assert any(p.startswith("photo 3 was not stored:") for p in problems)
+    assert "photo 1 was not stored (not an image): body is text (HTML/JSON), not an image" in problems
+    assert any(p.startswith("photo 2 was not stored (too large):") and "pixel" in p for p in problems)
+    assert any(p.startswith("photo 3 was not stored (") for p in problems)
     assert all_rows(world.db, TestBuy) == [] and all_rows(world.db, TestBuyPhoto) == []
     assert not [a for a in all_rows(world.db, AuditLog) if a.action == "testbuy.record"]
 
@@ -124,3 +124,48 @@ def test_bad_input_is_refused_whole_and_nothing_is_stored(tmp_path: Path) -> Non
         testbuys.record_test_buy(world.db, testbuys.TestBuyEntry(
             listing_id=999, order_number="A", ordered_on=date(2026, 1, 1), price_paid="1", currency="CNY"),
             actor="ana")
+
+
+def test_a_chinese_reader_gets_the_refusals_and_the_trace_in_chinese(tmp_path: Path) -> None:
+    world = World.create(tmp_path)
+    listing_id = world.listing_id(world.add_finding(score=0.9))
+    entry = testbuys.TestBuyEntry(listing_id=listing_id, order_number="", ordered_on=date(2026, 1, 1),
+                                  price_paid="abc", currency="RMB", photos=[b"<html>not a photo</html>"])
+    with pytest.raises(testbuys.TestBuyError) as refused:
+        testbuys.record_test_buy(world.db, entry, actor="")
+    english, chinese = refused.value.problems, refused.value.in_language("zh")
+    assert english == refused.value.in_language("en") and len(chinese) == len(english) == 5
+    assert chinese == [
+        "请填写您的姓名（侧边栏，或 --actor），记录需要写明登记人",
+        "缺少订单号；请从平台的订单页面复制",
+        "“abc”不是实付金额；请填写金额，例如 129.00",
+        "“RMB”不是 ISO 4217 币种代码；请使用 CNY、USD 或 EUR 等",
+        "第 1 张照片未保存：不是图片（body is text (HTML/JSON), not an image）",
+    ]
+    # every status an uploaded photo can be refused with has words in both languages
+    for status in ("too_large", "corrupt", "not_image", "unsupported_format", "blank"):
+        assert testbuys.Problem("photo", {"n": 1, "reason": "r"}, {"why": f"image.{status}"}).text("zh")
+
+
+@pytest.mark.parametrize(("code", "chinese"), [
+    ("GD240211", "批号 GD240211 属于批号区间 GD240100..GD240399，发往 South China Beauty Trading（授权区域：CN-GD）。"),
+    ("GD240211X3", "批号 GD240211X3 的前段 GD240211 属于批号区间 GD240100..GD240399，发往 South China Beauty Trading"
+                   "（授权区域：CN-GD）。"),
+    ("HD77", "批号 HD77（前缀 HD）发往 East Ltd。"),
+    ("ZZ1", "批号 ZZ1 不匹配任何已配置的批号前缀或区间。"),
+    ("", "未从商品上读取到批号。"),
+    ("GD240350", "批号 GD240350 落在为多个经销商配置的批号区间内（South China Beauty Trading, Other Ltd："
+                 "GD240100..GD240399, GD240300..GD240499）；请在配置中更正 batch_ranges。"),
+    ("KK1", "批号 KK1 以 KK 开头，该前缀配置给了多个经销商（Other Ltd, East Ltd）；请在配置中更正 batch_prefixes。"),
+])
+def test_where_a_code_leads_reads_in_either_language(code: str, chinese: str) -> None:
+    sellers = [
+        AuthorisedSeller(name="华南美妆专营店", marketplace="taobao", distributor="South China Beauty Trading",
+                         batch_ranges=["GD240100..GD240399"], regions=["CN-GD"]),
+        AuthorisedSeller(name="Other shop", marketplace="taobao", distributor="Other Ltd",
+                         batch_ranges=["GD240300..GD240499"], batch_prefixes=["KK"]),
+        seller("East shop", ["HD", "KK"], "East Ltd"),
+    ]
+    trace = trace_batch_code(code, sellers)
+    assert testbuys.trace_text(trace, "zh") == chinese
+    assert testbuys.trace_text(trace, "en") == trace.describe()

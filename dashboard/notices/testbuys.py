@@ -27,6 +27,7 @@ from core.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageRejected, de
 from core.models import AuditLog, Finding, Listing, Marketplace, TestBuy, TestBuyPhoto, TestBuyResult
 from core.money import CURRENCY_CODES
 from core.text import NAME_MAX, clean_line, clean_text
+from dashboard.i18n import DEFAULT_LANGUAGE, translate
 from dashboard.notices.model import TestBuyFacts
 
 MAX_PHOTOS = 12
@@ -39,14 +40,33 @@ PRICE_MAX = Decimal("1e12")
 IN_BATCH = 500
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One reason a test buy cannot be recorded: a message (dashboard.i18n) and its values, worded in the reader's
+    language. `labels` are values that are message keys themselves, worded the same way."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def text(self, language: str = DEFAULT_LANGUAGE) -> str:
+        worded = {name: translate(label, language) for name, label in self.labels.items()}
+        return translate(f"testbuys.problem.{self.key}", language, **self.values, **worded)
+
+
 class TestBuyError(ValueError):
-    """A test buy that cannot be recorded, with every problem named; nothing is stored."""
+    """A test buy that cannot be recorded, with every problem named; nothing is stored. `problems` are in
+    English (the command line, logs); `in_language` words them for a dashboard user."""
 
     __test__ = False
 
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
+    def __init__(self, problems: Sequence[Problem]):
+        self.reasons = list(problems)
+        self.problems = [problem.text() for problem in self.reasons]
         super().__init__("; ".join(self.problems))
+
+    def in_language(self, language: str) -> list[str]:
+        return [problem.text(language) for problem in self.reasons]
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,13 @@ def _price(value: Decimal | str) -> Decimal | None:
     return amount if amount.is_finite() and Decimal(0) < amount < PRICE_MAX else None
 
 
+def trace_text(trace: BatchTrace, language: str = DEFAULT_LANGUAGE) -> str:
+    """Where a code leads, worded in the reader's language (BatchTrace.describe gives the English)."""
+    case, values = trace.sentence()
+    regions = translate("trace.regions", language, **values) if trace.regions else ""
+    return translate(f"trace.{case}", language, **{**values, "regions": regions})
+
+
 def record_test_buy(
     db: Database,
     entry: TestBuyEntry,
@@ -156,34 +183,35 @@ def record_test_buy(
     amount = _price(entry.price_paid)
     code = clean_line(entry.code_read or "", CODE_MAX) or None
     note = clean_text(entry.note or "", NOTE_MAX) or None
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not who:
-        problems.append("enter your name (the sidebar, or --actor) so the record says who made it")
+        problems.append(Problem("no_actor"))
     if not order:
-        problems.append("the order number is missing; copy it from the marketplace's order page")
+        problems.append(Problem("no_order"))
     if entry.ordered_on > datetime.now(UTC).date() + timedelta(days=1):
-        problems.append(f"the order date {entry.ordered_on.isoformat()} is in the future")
+        problems.append(Problem("future_date", {"date": entry.ordered_on.isoformat()}))
     if amount is None:
-        problems.append(f"'{clean_line(entry.price_paid, 40)}' is not a price paid; give an amount such as 129.00")
+        problems.append(Problem("bad_price", {"given": clean_line(entry.price_paid, 40)}))
     if currency not in CURRENCY_CODES:
-        problems.append(f"'{currency}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR")
+        problems.append(Problem("bad_currency", {"given": currency}))
     try:
         result = TestBuyResult(entry.result)
     except ValueError:
         result = TestBuyResult.PENDING
-        problems.append(f"'{entry.result}' is not a result; use one of {', '.join(r.value for r in TestBuyResult)}")
+        problems.append(Problem("bad_result", {"given": clean_line(entry.result, 40),
+                                               "choices": ", ".join(r.value for r in TestBuyResult)}))
     if len(entry.photos) > MAX_PHOTOS:
-        problems.append(f"{len(entry.photos)} photos is more than {MAX_PHOTOS}; keep the ones that show the unit")
+        problems.append(Problem("too_many_photos", {"count": len(entry.photos), "max": MAX_PHOTOS}))
     photos: list[StoredPhoto] = []
     for n, data in enumerate(entry.photos[:MAX_PHOTOS], start=1):
         try:
             photos.append(prepare_photo(data, max_bytes=max_bytes, max_pixels=max_pixels))
         except ImageRejected as exc:
-            problems.append(f"photo {n} was not stored: {exc.reason}")
+            problems.append(Problem("photo", {"n": n, "reason": exc.reason}, {"why": f"image.{exc.status.value}"}))
     trace = trace_batch_code(code, authorised_sellers)
     with db.session() as session:
         if session.get(Listing, entry.listing_id) is None:
-            problems.append(f"there is no listing {entry.listing_id}")
+            problems.append(Problem("no_listing", {"id": entry.listing_id}))
         if problems:
             raise TestBuyError(problems)
         assert amount is not None
@@ -216,12 +244,12 @@ def set_result(db: Database, test_buy_id: int, result: TestBuyResult | str, *, a
     """Record what examining the unit showed (test buys are often entered before the parcel arrives)."""
     who = clean_line(actor, NAME_MAX)
     if not who:
-        raise TestBuyError(["enter your name so the record says who made it"])
+        raise TestBuyError([Problem("no_actor")])
     result = TestBuyResult(result)
     with db.session() as session:
         buy = session.get(TestBuy, test_buy_id)
         if buy is None:
-            raise TestBuyError([f"there is no test buy {test_buy_id}"])
+            raise TestBuyError([Problem("no_test_buy", {"id": test_buy_id})])
         before = TestBuyResult(buy.result)
         buy.result = result
         extra = clean_text(note or "", NOTE_MAX)

@@ -85,18 +85,18 @@ if ref is not None:
         try:
             if too_big:
                 raise testbuys.TestBuyError(
-                    [auth.t("testbuys.too_big", count=len(too_big), max=settings.image_max_bytes)])
+                    [testbuys.Problem("too_big", {"count": len(too_big), "max": settings.image_max_bytes})])
             recorded = testbuys.record_test_buy(
                 db, entry, actor=desk.actor(), authorised_sellers=config.authorised_sellers if config else (),
                 max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
             )
         except testbuys.TestBuyError as exc:
             st.error(auth.t("testbuys.not_recorded"))
-            for problem in exc.problems:
+            for problem in exc.in_language(auth.language()):
                 st.text(f"• {problem}")
         else:
             st.success(auth.t("testbuys.recorded", id=recorded.id, photos=recorded.photos))
-            st.text(recorded.trace.describe())
+            st.text(testbuys.trace_text(recorded.trace, auth.language()))
 
 # --- recent --------------------------------------------------------------------------------------------------
 st.header(auth.t("testbuys.recent"))
