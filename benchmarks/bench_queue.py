@@ -1,6 +1,6 @@
 """The review queue with 100,000 findings in SQLite: the first page and the counts the queue page shows.
 
-The dashboard's path (dashboard.data.queue_counts + queue_page: counted, sorted and cut in SQL) is timed against
+The dashboard's path (dashboard.data.queue.queue_counts + queue_page: counted, sorted and cut in SQL) is timed against
 a baseline measured in the same run on the same database: the naive way, loading every unreviewed suspect row
 of the same query into Python, then counting, sorting and slicing there. The goal is the dashboard's path under
 1 s of server time; the ratio says what paging in SQL buys. The whole queue page script (signed in, run through
@@ -41,8 +41,8 @@ from core.models import (
     Seller,
     Verdict,
 )
-from dashboard import data
-from dashboard.data import QueueFilters
+from dashboard.data import queue
+from dashboard.data.queue import QueueFilters
 
 FINDINGS = 100_000
 SELLERS = 5_000
@@ -84,15 +84,15 @@ def fill(db: Database, n: int, seed: int = 7) -> None:
 
 
 def dashboard_path(db: Database, filters: QueueFilters) -> tuple[dict[Verdict, int], int, list[int]]:
-    counts = data.queue_counts(db, filters)
-    page = data.queue_page(db, filters, 1, PAGE_SIZE, total=data.queue_total(counts, filters))  # as the page does
+    counts = queue.queue_counts(db, filters)
+    page = queue.queue_page(db, filters, 1, PAGE_SIZE, total=queue.queue_total(counts, filters))  # as the page does
     return counts, page.total, [r.finding_id for r in page.rows]
 
 
 def naive_path(db: Database, filters: QueueFilters) -> tuple[dict[Verdict, int], int, list[int]]:
     """Every matching row into Python, then count, filter, sort and slice there (what paging in SQL avoids)."""
     with db.read() as session:  # the counts ignore the verdict filter, as on the queue page
-        rows = list(session.execute(data._queue_select(replace(filters, verdicts=frozenset()))))
+        rows = list(session.execute(queue._queue_select(replace(filters, verdicts=frozenset()))))
     counted = Counter(Verdict(r[3]) for r in rows)
     counts = {v: counted[v] for v in sorted(SUSPECT_VERDICTS)}
     shown = [r for r in rows if not filters.verdicts or Verdict(r[3]) in filters.verdicts]
@@ -148,7 +148,7 @@ def render_seconds(db: Database) -> float:
     os.environ["BRANDPATROL_DB"] = db.url
     get_settings.cache_clear()
     accounts.add_user(db, "bench", "analyst", "bench password", actor="bench")
-    app = Path(data.__file__).resolve().parent / "app.py"
+    app = Path(accounts.__file__).resolve().parent / "app.py"
     at = AppTest.from_file(str(app), default_timeout=120).run()
     at.text_input(key="login_user").input("bench")
     at.text_input(key="login_password").input("bench password")

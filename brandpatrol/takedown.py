@@ -16,7 +16,7 @@ from core.config import BrandConfig, load_config
 from core.models import NoticeStatus
 from core.privacy import PurgeResult, purge_seller_contacts
 from core.settings import Settings
-from dashboard.data import marketplaces
+from dashboard.data.queue import marketplaces
 from dashboard.notices import store
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.exports import ExportError, export_notice

@@ -16,7 +16,11 @@ import pandas as pd
 
 from core.models import ReviewDecision, RunStatus, Verdict
 from dashboard import i18n
-from dashboard.data import EvidenceInfo, PriceBand, PricePoint, QueueRow, ReviewInfo, ReviewResult, RunRow
+from dashboard.data.detail import PriceBand, PricePoint
+from dashboard.data.evidence import EvidenceInfo
+from dashboard.data.queue import QueueRow
+from dashboard.data.reviews import ReviewInfo, ReviewResult
+from dashboard.data.runs import RunRow
 
 # The frame builders name their columns in English (tests and callers read them so); a page shows them in the
 # user's language through `localized(frame, auth.t)`, which maps each English header to its i18n key.

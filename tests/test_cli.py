@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from brandpatrol.cli import app
 from core.models import ReviewDecision
-from dashboard.data import review
+from dashboard.data.reviews import review
 from tests.dashboard_support import World
 
 runner = CliRunner()

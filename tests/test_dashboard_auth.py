@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.models import AuditLog, NoticeStatus, Review, ReviewDecision, TestBuyResult, User
 from core.settings import get_settings
 from dashboard import accounts, auth, i18n, present
-from dashboard.data import review
+from dashboard.data.reviews import review
 from dashboard.notices.model import Ground
 from tests.dashboard_support import World, all_rows
 from tests.notices_support import set_signals, write_config

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.models import AuditLog, Notice, NoticeStatus, ReviewDecision, TestBuy, TestBuyPhoto, Verdict
 from core.settings import get_settings
-from dashboard.data import review
+from dashboard.data.reviews import review
 from tests.dashboard_support import World, all_rows
 from tests.images import jpeg, photo
 from tests.notices_support import set_signals, write_config

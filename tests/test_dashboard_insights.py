@@ -12,7 +12,7 @@ from core.config import Schedule
 from core.models import Finding, Listing, Notice, NoticeListing, NoticeStatus, ReviewDecision, SellerCluster, Verdict
 from core.settings import get_settings
 from dashboard import insights
-from dashboard.data import review
+from dashboard.data.reviews import review
 from tests.dashboard_support import T0, World
 from tests.notices_support import write_config
 from tests.test_dashboard_app import IMG_XSS, JS_LINK, assert_no_markdown_carries, start, texts

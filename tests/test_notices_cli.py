@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from brandpatrol.cli import app
 from core.models import AuditLog, ReviewDecision, Verdict
-from dashboard.data import review
+from dashboard.data.reviews import review
 from tests.dashboard_support import World, all_rows
 from tests.notices_support import set_signals, write_config
 

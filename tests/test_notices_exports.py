@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from core.models import ReviewDecision, TestBuyResult, Verdict
 from core.text import clean_line
-from dashboard.data import review
+from dashboard.data.reviews import review
 from dashboard.notices import store, testbuys
 from dashboard.notices.exports import ExportError, export_notice
 from dashboard.notices.exports.bundle import load_media, write_bundle

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from brandpatrol.cli import app
 from core.models import AuditLog, Listing, ReviewDecision, Seller
 from core.privacy import REDACTED, purge_seller_contacts, redact
-from dashboard.data import review
+from dashboard.data.reviews import review
 from dashboard.notices import store
 from dashboard.notices.model import Ground
 from dashboard.notices.registry import template

@@ -21,7 +21,7 @@ from core.models import (
     ReviewDecision,
     Verdict,
 )
-from dashboard.data import review
+from dashboard.data.reviews import review
 from dashboard.notices import store
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.model import Ground, Party

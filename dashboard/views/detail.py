@@ -12,7 +12,10 @@ import streamlit as st
 
 from core.db import Database
 from core.models import ReviewDecision
-from dashboard import auth, data, present, ui
+from dashboard import auth, present, ui
+from dashboard.data.detail import listing_detail
+from dashboard.data.evidence import evidence_content
+from dashboard.data.reviews import NOTE_MAX, review
 
 MAX_DOWNLOADS = 10  # newest HTML captures offered for download
 _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
@@ -20,7 +23,7 @@ _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
 
 def evidence_bytes(db: Database, sha256: str) -> bytes:
     """Deferred download data: the decompressed capture, fetched only when the button is clicked."""
-    content = data.evidence_content(db, sha256)
+    content = evidence_content(db, sha256)
     return content.data if content is not None else b""
 
 
@@ -32,7 +35,7 @@ def review_this(db: Database, finding_id: int, decision: ReviewDecision) -> None
         return
     note = st.session_state.get(f"d_note_{finding_id}", "")
     override = bool(st.session_state.get(f"d_override_{finding_id}", False))
-    outcome = data.review(db, [finding_id], decision, who, note, override=override)
+    outcome = review(db, [finding_id], decision, who, note, override=override)
     ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome, auth.t))
     st.session_state[f"d_note_{finding_id}"] = ""
     st.session_state[f"d_override_{finding_id}"] = False
@@ -54,7 +57,7 @@ if finding_id is None:
     st.info(auth.t("detail.open_hint"))
     st.stop()
 
-detail = data.listing_detail(db, finding_id)
+detail = listing_detail(db, finding_id)
 if detail is None:
     st.warning(auth.t("detail.missing", id=finding_id))
     st.stop()
@@ -161,7 +164,7 @@ else:
     st.dataframe(present.localized(present.evidence_frame(detail.evidence), auth.t), hide_index=True, width="stretch")
     screenshot = next((e for e in detail.evidence if e.kind == "screenshot" and e.encoding == "identity"), None)
     if screenshot is not None:
-        content = data.evidence_content(db, screenshot.sha256)
+        content = evidence_content(db, screenshot.sha256)
         if content is not None and content.is_picture:
             st.image(content.data, width="stretch")
             st.text(auth.t("detail.screenshot_verified" if content.verified else "detail.screenshot_mismatch",
@@ -186,7 +189,7 @@ if latest is not None:
     st.text(auth.t("detail.reviewed", decision=present.decision_label(latest.decision, auth.t),
                    reviewer=latest.reviewer, when=present.format_when(latest.created_at)))
     st.checkbox(auth.t("detail.override"), key=f"d_override_{finding.id}", disabled=not reviewer_role)
-st.text_area(auth.t("detail.note"), key=f"d_note_{finding.id}", max_chars=data.NOTE_MAX, height=80,
+st.text_area(auth.t("detail.note"), key=f"d_note_{finding.id}", max_chars=NOTE_MAX, height=80,
              disabled=not reviewer_role)
 may_review = reviewer_role and (latest is None or bool(st.session_state.get(f"d_override_{finding.id}")))
 b_cols = st.columns(3)

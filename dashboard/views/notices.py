@@ -17,7 +17,8 @@ import streamlit as st
 from core.config import AuthorisedSeller
 from core.db import Database
 from core.models import NoticeStatus
-from dashboard import auth, data, desk, present, ui
+from dashboard import auth, desk, present, ui
+from dashboard.data.queue import marketplaces
 from dashboard.notices import exports, frames, registry, store
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.model import GROUND_VERDICTS, Ground, Party
@@ -125,7 +126,7 @@ if problems:
 # --- draft ---------------------------------------------------------------------------------------------------
 st.header(auth.t("notices.draft_header"))
 desk_config = desk.brand_config()
-markets = {m.id: m.name for m in data.marketplaces(db)}
+markets = {m.id: m.name for m in marketplaces(db)}
 if desk_config is not None and not markets:
     st.info(auth.t("notices.no_marketplace"))
 elif desk_config is not None:

@@ -8,7 +8,8 @@ from datetime import date
 import streamlit as st
 
 from core.models import SUSPECT_VERDICTS, ReviewDecision, Verdict
-from dashboard import auth, data, present, ui
+from dashboard import auth, present, ui
+from dashboard.data import queue, reviews
 
 PAGE_SIZES = (25, 50, 100, 200)
 VIEW_KEY = "queue_view"  # {"key": table widget key, "ids": finding ids in the rows shown}
@@ -21,8 +22,8 @@ st.title(auth.t("page.queue"))
 ui.show_flash()
 
 # --- filters ------------------------------------------------------------------------------------------------
-markets = {m.id: m.name for m in data.marketplaces(db)}
-products = {p.id: p.label for p in data.products(db)}
+markets = {m.id: m.name for m in queue.marketplaces(db)}
+products = {p.id: p.label for p in queue.products(db)}
 st.session_state.setdefault("q_verdicts", [])
 st.session_state.setdefault("q_markets", [])
 st.session_state.setdefault("q_min_score", 0.0)
@@ -55,12 +56,12 @@ product_ids: list[int] = g1.multiselect(
     auth.t("queue.product"), list(products), key="q_products", format_func=lambda i: products.get(i, "?"),
     placeholder=auth.t("queue.all"),
 )
-region = g2.text_input(auth.t("queue.region"), key="q_region", max_chars=data.REGION_FILTER_MAX,
+region = g2.text_input(auth.t("queue.region"), key="q_region", max_chars=queue.REGION_FILTER_MAX,
                        placeholder="CN, CN-GD")
-seller = g3.text_input(auth.t("queue.seller"), key="q_seller", max_chars=data.SELLER_FILTER_MAX)
+seller = g3.text_input(auth.t("queue.seller"), key="q_seller", max_chars=queue.SELLER_FILTER_MAX)
 since = g4.date_input(auth.t("queue.since"), key="q_since", format="YYYY-MM-DD")
 until = g5.date_input(auth.t("queue.until"), key="q_until", format="YYYY-MM-DD")
-filters = data.QueueFilters(
+filters = queue.QueueFilters(
     verdicts=frozenset(verdicts),
     marketplace_ids=frozenset(market_ids),
     min_score=float(min_score or 0.0),
@@ -73,7 +74,7 @@ filters = data.QueueFilters(
 )
 
 # --- counts -------------------------------------------------------------------------------------------------
-counts = data.queue_counts(db, filters)
+counts = queue.queue_counts(db, filters)
 metric_cols = st.columns(len(counts) + 1)
 metric_cols[0].metric(auth.t("queue.unreviewed"), sum(counts.values()))
 for col, (verdict, count) in zip(metric_cols[1:], counts.items(), strict=True):
@@ -88,8 +89,8 @@ view_signature = repr(
 if st.session_state.get("_q_signature") != view_signature:
     st.session_state["_q_signature"] = view_signature
     st.session_state["q_page"] = 1  # new filters start at the first page
-result = data.queue_page(db, filters, int(st.session_state["q_page"]), page_size,
-                         total=data.queue_total(counts, filters))
+result = queue.queue_page(db, filters, int(st.session_state["q_page"]), page_size,
+                         total=queue.queue_total(counts, filters))
 st.session_state["q_page"] = result.page  # clamp when the queue shrank under the user
 
 
@@ -116,7 +117,7 @@ def review_selected(decision: ReviewDecision) -> None:
     if not ids:
         ui.flash("warning", "Select one or more rows first.")
         return
-    outcome = data.review(db, ids, decision, who, st.session_state.get(NOTE_KEY, ""))
+    outcome = reviews.review(db, ids, decision, who, st.session_state.get(NOTE_KEY, ""))
     ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome, auth.t))
     st.session_state[NOTE_KEY] = ""
     # A new table key clears the selection, so a second click cannot hit rows that moved into those positions.
@@ -152,7 +153,7 @@ p3.text(auth.t("queue.page_status", page=result.page, pages=result.pages,
                count=present.count_findings(result.total, auth.t), selected=len(selected)))
 
 # --- actions ------------------------------------------------------------------------------------------------
-st.text_area(auth.t("queue.note"), key=NOTE_KEY, max_chars=data.NOTE_MAX, height=80)
+st.text_area(auth.t("queue.note"), key=NOTE_KEY, max_chars=reviews.NOTE_MAX, height=80)
 a1, a2, a3, a4 = st.columns(4)
 for col, decision in zip((a1, a2, a3), ReviewDecision, strict=True):
     col.button(

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.models import RunStatus
 from core.operations import format_status, gather_status
-from dashboard import auth, data, desk, insights, present, ui
+from dashboard import auth, desk, insights, present, ui
+from dashboard.data.runs import recent_runs
 
 auth.require("runs")
 db = ui.database()
@@ -23,7 +24,7 @@ for problem in health.overdue:
 with st.expander(auth.t("runs.health")):
     st.code(format_status(health), language=None)
 limit = st.selectbox(auth.t("runs.latest"), (20, 50, 100, 200), index=1, key="r_limit")
-runs = data.recent_runs(db, limit)
+runs = recent_runs(db, limit)
 if not runs:
     st.info(auth.t("runs.none"))
     st.stop()

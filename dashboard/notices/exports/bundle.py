@@ -24,7 +24,7 @@ from sqlalchemy import select
 from core.db import Database
 from core.images import sniff_media_type
 from core.models import Finding, ListingImage, ListingSnapshot, ReferenceImage
-from dashboard.data import EVIDENCE_MAX_BYTES, EvidenceContent, evidence_content
+from dashboard.data.evidence import EVIDENCE_MAX_BYTES, EvidenceContent, evidence_content
 from dashboard.notices.model import PRICELESS_GROUNDS, TestBuyFacts
 from dashboard.notices.store import NoticeDocument
 
