@@ -10,11 +10,16 @@ The rules, in order (RULE_SET_VERSION names this set; findings record it):
         -> diversion (串货 between territories);
       priced under the floor -> price_floor_breach (a known distributor: a contract matter, not a fake);
       otherwise -> ok.
- 4. Seller not authorised here (or not shown):
-      price at or under counterfeit_price_ratio of the suggested price -> counterfeit (genuine stock does not
-      sell at that price, whatever photo the listing copies);
-      otherwise -> diversion (genuine-looking goods off the authorised channel; under the floor is the usual case;
-      a batch code names the distributor the goods were shipped to).
+ 4. Seller not authorised here (or not shown): counterfeit or diversion, by weighing only the evidence that tells
+    a copy from diverted genuine stock (an unauthorised seller and the brand's photo fit both):
+      for a copy: a price at or under counterfeit_price_ratio of the suggested price (genuine stock does not sell
+        that low), a batch code no distributor was given (copies print made-up codes), photos that are not the
+        brand's;
+      for diverted stock: a batch code that traces to a distributor, diversion words (清仓, 尾货, 已刮码, parallel
+        import), a price only moderately under the floor;
+    the heavier side wins, diversion on a tie (the lesser charge when the evidence cannot tell); the finding says
+    what was weighed. So a fake priced near the floor with a made-up code is a counterfeit, and cleared stock
+    with its distributor's code and 尾货 in the title is diversion even when far under the floor.
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
 adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender
 and a relisting after a takedown add weight to any suspect verdict. Unknowns add nothing, and are said.
@@ -30,7 +35,7 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.2-batch-history-allow"
+RULE_SET_VERSION = "2026.3-weigh-copy-or-diverted"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7
@@ -51,6 +56,13 @@ W_DIVERSION_TELLS = 0.4
 W_BATCH_OTHER_DISTRIBUTOR = 0.6  # an authorised seller selling lots shipped to another distributor
 W_BATCH_TRACED = 0.5  # an unauthorised seller's lot code names the distributor the goods came from
 W_BATCH_UNTRACED = 0.3  # a lot code no distributor was given: copies print made-up codes
+# Rule 4's scales: how strongly each piece tells a copy from diverted genuine stock.
+W_SPLIT_FAR_UNDER = 0.6
+W_SPLIT_MADE_UP_CODE = 0.5
+W_SPLIT_PHOTO_NOT_BRANDS = 0.15
+W_SPLIT_TRACED_CODE = 0.5
+W_SPLIT_DIVERSION_TELLS = 0.4
+W_SPLIT_UNDER_FLOOR = 0.3
 W_PRICE_DROP = 0.3
 W_REPEAT_OFFENDER = 0.3
 W_RELISTING = 0.5
@@ -111,13 +123,17 @@ class _Case:
     def note(self, sentence: str) -> None:
         self.context.append(sentence)
 
-    def result(self, verdict: Verdict, sku: str | None) -> VerdictResult:
+    def score(self) -> float:
+        """The weights combined by noisy-OR, 1 - prod(1 - w)."""
         remaining = 1.0
         for weight, _ in self.weighted:
             remaining *= 1.0 - weight
+        return round(1.0 - remaining, 4)
+
+    def result(self, verdict: Verdict, sku: str | None) -> VerdictResult:
         ordered = sorted(self.weighted, key=lambda wr: -wr[0])
         reasons = tuple(dict.fromkeys([r for _, r in ordered] + self.context))
-        return VerdictResult(verdict, round(1.0 - remaining, 4), reasons, sku, {r: w for w, r in ordered})
+        return VerdictResult(verdict, self.score(), reasons, sku, {r: w for w, r in ordered})
 
 
 def _band(price: SignalResult | None) -> str | None:
@@ -148,9 +164,39 @@ def decide(signals: Signals) -> VerdictResult:
         return _counterfeit(signals, sku)
     if signals.seller.matched:
         return _authorised(signals, sku)
-    if _band(signals.price) == price_mod.FAR_UNDER:
-        return _counterfeit(signals, sku)
-    return _diversion(signals, sku)
+    copy, diverted = _weigh_copy_or_diverted(signals)
+    if copy.score() > diverted.score():
+        return _counterfeit(signals, sku, weighed=_weighed("counterfeit", "diversion", copy, diverted))
+    return _diversion(signals, sku, weighed=_weighed("diversion", "counterfeit", diverted, copy))
+
+
+def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
+    """Rule 4's two scales: the evidence that the goods are a copy, and that they are diverted genuine stock."""
+    copy, diverted = _Case(), _Case()
+    price, batch, image = signals.price, signals.batch_code, signals.image
+    band = _band(price)
+    if price is not None and band == price_mod.FAR_UNDER:
+        copy.add(W_SPLIT_FAR_UNDER, "a price genuine stock does not sell at")
+    elif price is not None and band == price_mod.UNDER_FLOOR:
+        diverted.add(W_SPLIT_UNDER_FLOOR, "a price only moderately under the floor")
+    if batch is not None and batch.unmatched:
+        copy.add(W_SPLIT_MADE_UP_CODE, "a batch code no distributor was given")
+    elif batch is not None and batch.matched:
+        diverted.add(W_SPLIT_TRACED_CODE, "a batch code that traces to a distributor")
+    if image.unmatched:
+        copy.add(W_SPLIT_PHOTO_NOT_BRANDS, "photos that are not the brand's")
+    if signals.diversion_tells.matched:
+        diverted.add(W_SPLIT_DIVERSION_TELLS, "words of cleared or diverted stock")
+    return copy, diverted
+
+
+def _weighed(chosen: str, other: str, won: _Case, lost: _Case) -> str:
+    """One sentence on why a listing of an unauthorised seller is this verdict and not the other."""
+    def pieces(case: _Case) -> str:
+        return "; ".join(reason for _, reason in case.weighted) or "nothing"
+
+    return (f"{chosen} rather than {other}: {pieces(won)} (weight {won.score():.2f}) against "
+            f"{pieces(lost)} (weight {lost.score():.2f})")
 
 
 def _allowed(signals: Signals) -> VerdictResult:
@@ -198,13 +244,15 @@ def _photo_is_official(image: SignalResult) -> bool:
     return bool(image.evidence.get("official_use_ok"))
 
 
-def _counterfeit(signals: Signals, sku: str) -> VerdictResult:
+def _counterfeit(signals: Signals, sku: str, *, weighed: str | None = None) -> VerdictResult:
     case = _Case()
     tells, price, image, batch = signals.counterfeit_tells, signals.price, signals.image, signals.batch_code
     if tells.matched:
         case.add(W_COUNTERFEIT_TELLS, tells.reason)
     if price is not None and _band(price) == price_mod.FAR_UNDER:
         case.add(W_FAR_UNDER, price.reason)
+    elif price is not None and _band(price) == price_mod.UNDER_FLOOR:
+        case.add(W_UNDER_FLOOR, price.reason)
     elif price is not None and not price.unknown:
         case.note(price.reason)
     if not signals.seller.matched:
@@ -220,6 +268,8 @@ def _counterfeit(signals: Signals, sku: str) -> VerdictResult:
     elif image.matched:
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
     _history(case, signals)
+    if weighed:
+        case.note(weighed)
     case.note(signals.relevance.reason)
     _unknowns(case, price, signals.seller)
     return case.result(Verdict.COUNTERFEIT, sku)
@@ -269,7 +319,7 @@ def _diversion_tells(case: _Case, signals: Signals) -> None:
         case.add(W_DIVERSION_TELLS, signals.diversion_tells.reason)
 
 
-def _diversion(signals: Signals, sku: str) -> VerdictResult:
+def _diversion(signals: Signals, sku: str, *, weighed: str | None = None) -> VerdictResult:
     seller, price, image, batch = signals.seller, signals.price, signals.image, signals.batch_code
     case = _Case()
     status = seller.evidence.get("status")
@@ -283,7 +333,7 @@ def _diversion(signals: Signals, sku: str) -> VerdictResult:
         case.add(W_BATCH_TRACED, f"{batch.reason}: the stock leaked from that distributor's channel")
     elif batch is not None and batch.unmatched:
         case.note(f"{batch.reason}; the goods may be copies rather than diverted stock")
-    if price is not None and _band(price) == price_mod.UNDER_FLOOR:
+    if price is not None and _band(price) in (price_mod.UNDER_FLOOR, price_mod.FAR_UNDER):
         case.add(W_UNDER_FLOOR, price.reason)
     elif price is not None and not price.unknown:
         case.note(price.reason)
@@ -295,6 +345,8 @@ def _diversion(signals: Signals, sku: str) -> VerdictResult:
         case.note(f"{image.reason}; the goods may be copies rather than diverted stock")
     _diversion_tells(case, signals)
     _history(case, signals)
+    if weighed:
+        case.note(weighed)
     case.note(signals.relevance.reason)
     _unknowns(case, price)
     return case.result(Verdict.DIVERSION, sku)

@@ -118,6 +118,11 @@ def test_sign_in_confirm_draft_and_export_in_chromium(dashboard: str, crawled: t
         wait_idle(page)
         page.screenshot(path=str(tmp_path / "1-queue.png"), full_page=True)
 
+        # Counterfeits only: the notice drafted below asserts a trademark, which diversion does not infringe.
+        page.locator("[data-testid='stMultiSelect']").first.click()
+        page.get_by_role("option", name="Counterfeit", exact=True).click()
+        page.keyboard.press("Escape")
+        wait_idle(page)
         # Select the first row through the grid's row-selection column, then confirm it.
         grid = page.locator("[data-testid='stDataFrame']").first
         box = grid.bounding_box()
@@ -138,6 +143,13 @@ def test_sign_in_confirm_draft_and_export_in_chromium(dashboard: str, crawled: t
         # Draft a notice from it on the Notices page and download the PDF.
         page.get_by_role("link", name="Notices").click()
         expect(page.get_by_role("heading", name="Draft from confirmed findings")).to_be_visible()
+        wait_idle(page)
+        # A trademark ground fits every confirmed counterfeit (the DMCA, listed first, needs a copied photo).
+        page.get_by_role("combobox", name="Template").click()
+        page.get_by_role("option", name="EU Digital Services Act Article 16 notice").click()
+        wait_idle(page)
+        page.get_by_role("combobox", name="Ground").click()
+        page.get_by_role("option", name="Counterfeit goods (trademark)").click()
         wait_idle(page)
         page.get_by_text("Use every finding shown").click()
         expect(page.get_by_text("1 confirmed findings shown · 1 chosen", exact=False)).to_be_visible()

@@ -178,5 +178,5 @@ def test_a_bad_test_buy_is_refused_with_reasons(world: World) -> None:
     shown = texts(at)
     assert "• the order number is missing; copy it from the marketplace's order page" in shown
     assert "• 'free' is not a price paid; give an amount such as 129.00" in shown
-    assert "• photo 1 was not stored: body is text (HTML/JSON), not an image" in shown
+    assert "• photo 1 was not stored (not an image): body is text (HTML/JSON), not an image" in shown
     assert all_rows(world.db, TestBuy) == []

@@ -91,7 +91,9 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     report = run_cli("evaluate", "--labels", str(workdir / "labels.csv"), "--db", db, "--json", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     quality = json.loads(report.stdout)
-    assert quality["precision"] > 0.8 and quality["recall"] > 0.8
+    # Issue #4's targets; the demo's price bands overlap (fakes priced like diverted stock and the reverse).
+    assert quality["precision"] >= 0.95 and quality["recall"] >= 0.90, quality
+    assert quality["verdict_accuracy"] >= 0.85, quality
 
     findings = run_cli("findings", "--format", "csv", "--db", db, cwd=tmp_path)
     rows = list(csv.DictReader(io.StringIO(findings.stdout)))
@@ -104,7 +106,7 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     summary = json.loads(again.stdout)
     assert summary["listings"] == 80
     assert summary["findings"] == quality["flagged"]
-    assert summary["precision"] > 0.8 and summary["recall"] > 0.8
+    assert summary["precision"] >= 0.95 and summary["recall"] >= 0.90 and summary["verdict_accuracy"] >= 0.85
 
 
 def test_malformed_config_is_refused_with_field_and_line(tmp_path: Path) -> None:

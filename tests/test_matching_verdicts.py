@@ -9,7 +9,15 @@ from core.models import SUSPECT_VERDICTS, Verdict
 from matching.assess import Assessment, assess
 from matching.context import MatchContext
 from matching.verdicts import RULE_SET_VERSION
-from tests.matching_kit import context_for, facts, genuine_photo, make_config, mirrored_photo, unrelated_photo
+from tests.matching_kit import (
+    brand_dict,
+    context_for,
+    facts,
+    genuine_photo,
+    make_config,
+    mirrored_photo,
+    unrelated_photo,
+)
 
 OFFICIAL = ("露米娜官方旗舰店", "official")
 SOUTH = ("华南美妆专营店", "south")
@@ -68,6 +76,51 @@ def test_genuine_photo_moderately_under_floor_unauthorised_is_diversion(ctx: Mat
 def test_unauthorised_seller_at_full_price_is_still_diversion(ctx: MatchContext) -> None:
     a = assess(facts("露米娜焕活精华液", price="680", seller=STRANGER, images=(genuine_photo(),)), ctx)
     assert a.verdict.verdict is Verdict.DIVERSION and _flagged(a, ctx)
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory: pytest.TempPathFactory) -> MatchContext:
+    """The brand gave the south distributor lots starting GD24; any other code is nobody's."""
+    data = brand_dict()
+    data["authorised_sellers"][1]["batch_prefixes"] = ["GD24"]
+    return context_for(make_config(tmp_path_factory.mktemp("coded"), data))
+
+
+def test_a_fake_priced_near_the_floor_with_a_made_up_code_is_counterfeit(coded: MatchContext) -> None:
+    # The price alone reads as diversion (74% of suggested); the made-up lot code is what a copy shows.
+    a = assess(facts("露米娜焕活精华液 30ml 正品", price="500", seller=STRANGER, images=(genuine_photo(),),
+                     description="正品保证，假一赔十。批号：LMX2405001。"), coded)
+    assert a.verdict.verdict is Verdict.COUNTERFEIT and _flagged(a, coded)
+    assert ("counterfeit rather than diversion: a batch code no distributor was given (weight 0.50) against "
+            "a price only moderately under the floor (weight 0.30)") in a.verdict.reasons
+    assert "price ¥500 is 74% of the suggested ¥680, under the floor ¥580" in _text(a)
+
+
+def test_cleared_stock_far_under_the_floor_with_its_distributors_code_is_diversion(coded: MatchContext) -> None:
+    # The price alone reads as counterfeit (29%); the distributor's own code and 尾货 say diverted stock.
+    a = assess(facts("露米娜焕活精华液 尾货清仓", price="199", seller=STRANGER, images=(genuine_photo(),),
+                     description="专柜撤柜尾货，保质期内。批号 GD2405117。"), coded)
+    assert a.verdict.verdict is Verdict.DIVERSION and _flagged(a, coded)
+    weighed = next(r for r in a.verdict.reasons if r.startswith("diversion rather than counterfeit: "))
+    assert "a batch code that traces to a distributor; words of cleared or diverted stock (weight 0.70)" in weighed
+    assert weighed.endswith("against a price genuine stock does not sell at (weight 0.60)")
+    assert "price ¥199 is 29% of the suggested ¥680" in _text(a)
+    assert any(r.startswith("batch code GD2405117 was shipped to 华南美妆供应链") for r in a.verdict.reasons)
+
+
+@pytest.mark.parametrize(("title", "price", "description", "expected"), [
+    # a real code alone does not outweigh a price genuine stock never sells at: copies quote real codes too
+    ("露米娜焕活精华液", "199", "批号 GD2405117。", Verdict.COUNTERFEIT),
+    # neither side has anything that tells them apart: the lesser charge
+    ("露米娜焕活精华液", "500", "", Verdict.DIVERSION),
+    # no price the rule can read (another currency, no rate): the made-up code decides
+    ("露米娜焕活精华液", None, "批号：LMX2405001", Verdict.COUNTERFEIT),
+])
+def test_rule_four_weighs_only_what_tells_a_copy_from_diverted_stock(
+        coded: MatchContext, title: str, price: str | None, description: str, expected: Verdict) -> None:
+    a = assess(facts(title, price=price or "90", currency="EUR" if price is None else "CNY", seller=STRANGER,
+                     images=(genuine_photo(),), description=description), coded)
+    assert a.verdict.verdict is expected, a.verdict.reasons
 
 
 def test_authorised_seller_outside_its_region_is_diversion(ctx: MatchContext) -> None:

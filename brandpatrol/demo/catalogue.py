@@ -7,10 +7,12 @@ same Pillow. Four kinds of listing, constructed so no single signal sorts them b
   brand's own photos resized and recompressed, and a batch code of its own distributor;
 - diversion (串货): genuine photos and goods, but either an unauthorised shop (its batch code, when shown, names
   the distributor that leaked it) or an authorised shop shipping from outside its regions; priced moderately
-  under the floor (60-85% of suggested); some titles say 清仓/尾货/内部渠道/已刮码;
+  under the floor (60-85% of suggested); some titles say 清仓/尾货/内部渠道/已刮码; and some cleared stock
+  (撤柜尾货) far under the floor (30-48%), priced like fakes, which shows its distributor's code;
 - counterfeit: unauthorised shops at 15-45% of suggested, with the brand's photos copied and altered (crop,
   mirror, watermark, border, rotation, heavy recompression) or a photo of the fake itself; only some titles
-  carry a tell (高仿, 1:1, A货, 原单, replica);
+  carry a tell (高仿, 1:1, A货, 原单, replica); and some "premium" fakes at 52-75%, priced like diverted stock,
+  which print a made-up batch code to look genuine;
 - unrelated: what a search for "Lumina"/"露米娜" also returns: lamps, phone cases, other brands' cosmetics.
 """
 
@@ -37,6 +39,9 @@ CENT = Decimal("0.01")
 # Counterfeit photo alterations a plain 64-bit pHash (with its mirror) still matches within distance 10;
 # corner crops and rotations need hashes of cropped/rotated reference variants (see photos.py).
 PLAIN_MATCH_KINDS = ("recompressed", "mirrored", "watermarked", "white border", "bordered and watermarked")
+# Listings whose price points the wrong way, so price bands overlap and only other evidence tells them apart.
+CLEARANCE_SHARE = 0.3  # of diversions: cleared stock far under the floor
+PREMIUM_FAKE_SHARE = 0.3  # of counterfeits: fakes priced like diverted stock
 
 T = TypeVar("T")
 
@@ -268,6 +273,8 @@ class _Builder:
 
     def diversion(self, external_id: str) -> DemoListing:
         product = self.product()
+        if self.rng.random() < CLEARANCE_SHARE:
+            return self.cleared_stock(external_id, product)
         price = self.price_between(product, 0.60, 0.84)
         price = min(price, product.floor - 10)  # "moderately under the floor", never at it
         photos = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
@@ -308,9 +315,27 @@ class _Builder:
             sales=self.rng.randint(3, 600), label="diversion", sku=product.sku, reason=reason,
         )
 
+    def cleared_stock(self, external_id: str, product: DemoProduct) -> DemoListing:
+        """Diverted stock cleared far under the floor, priced like a fake: its distributor's code tells them apart."""
+        shop = brand.seller(self.marketplace, self.pick(brand.DIVERTERS), brand.UNAUTHORISED)
+        leaker = self.pick(self.authorised)
+        batch = self.batch(leaker.batch_prefixes[0])
+        price = self.price_between(product, 0.30, 0.48)
+        photos = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
+        return self.listing(
+            external_id, shop, shop.home[0], title=self.text(self.pick(brand.DIVERSION_TITLES[:2]), product),
+            price=price, image_names=self.images(external_id, photos),
+            description=self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:2]), product, batch),
+            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku,
+            reason=f"unauthorised seller {shop.name} clears genuine stock at {price / product.suggested:.0%} of "
+                   f"suggested; genuine photos; batch {batch} leaked by {leaker.distributor}",
+        )
+
     def counterfeit(self, external_id: str) -> DemoListing:
         product = self.product()
         shop = brand.seller(self.marketplace, self.pick(brand.COUNTERFEITERS), brand.UNAUTHORISED)
+        if self.rng.random() < PREMIUM_FAKE_SHARE:
+            return self.premium_fake(external_id, product, shop)
         price = self.price_between(product, 0.15, 0.45)
         kind, photo = self.fake_photo(product)
         photos = [photo]
@@ -336,6 +361,20 @@ class _Builder:
                    f"{price / product.suggested:.0%} of suggested; first photo: {kind}; "
                    + ("no brand name, only the brand's photo" if unbranded
                       else "tell word in title" if tell else "no tell word in title"),
+        )
+
+    def premium_fake(self, external_id: str, product: DemoProduct, shop: DemoSeller) -> DemoListing:
+        """A fake priced like diverted stock, with no tell word: the made-up batch code it prints gives it away."""
+        price = self.price_between(product, 0.52, 0.75)
+        kind, photo = self.fake_photo(product)
+        batch = self.batch(self.pick(brand.COUNTERFEIT_BOGUS_PREFIXES))
+        return self.listing(
+            external_id, shop, shop.home[0], title=self.text(self.pick(brand.COUNTERFEIT_TITLES_PLAIN), product),
+            price=price, image_names=self.images(external_id, [photo]),
+            description=self.text(brand.COUNTERFEIT_DESCRIPTIONS[2], product, batch),
+            sales=self.rng.randint(0, 300), label="counterfeit", sku=product.sku,
+            reason=f"unauthorised seller {shop.name}; premium fake at {price / product.suggested:.0%} of suggested; "
+                   f"first photo: {kind}; made-up batch {batch}; no tell word in title",
         )
 
     def fake_photo(self, product: DemoProduct) -> tuple[str, PhotoRecipe]:
