@@ -21,8 +21,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.db import Database
-from core.models import SchedulerLock, utcnow
-from core.operations import LEASE_NAME, LEASE_STALE_AFTER, as_utc
+from core.models import SchedulerLock, as_utc, utcnow
+from core.operations import LEASE_NAME, LEASE_STALE_AFTER
 
 logger = logging.getLogger(__name__)
 

@@ -38,9 +38,9 @@ from core.models import (
     NoticeListing,
     NoticeStatus,
     Relisting,
+    as_utc,
     utcnow,
 )
-from core.operations import as_utc
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)

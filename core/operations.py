@@ -16,17 +16,12 @@ from sqlalchemy import inspect, select, text
 
 from core.config import BrandConfig
 from core.db import Database
-from core.models import CrawlRun, JobRun, Marketplace, RunStatus, SchedulerLock, utcnow
+from core.models import CrawlRun, JobRun, Marketplace, RunStatus, SchedulerLock, as_utc, utcnow
 
 JOBS_TABLE = "apscheduler_jobs"
 LEASE_NAME = "scheduler"
 LEASE_STALE_AFTER = timedelta(minutes=5)
 FIRE_LATE_AFTER = timedelta(minutes=5)  # a fire time this far in the past means nobody is running the jobs
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +24,7 @@ from core.models import (
     Marketplace,
     RunStatus,
     Seller,
+    as_utc,
     utcnow,
 )
 from core.text import fold_for_match
@@ -59,10 +60,6 @@ def fail_open_runs(db: Database, marketplace: str, reason: str) -> None:
 RESUME_WITHIN = timedelta(hours=24)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int:
     """Record a crawl run as started. A run this marketplace left running (a killed process) is closed as
     failed, and the new run resumes it: what it captured in the last day is not fetched again."""
@@ -74,7 +71,7 @@ def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int
         ).first()
         resumable = (
             last is not None and last.status == RunStatus.FAILED and "interrupted" in (last.errors or {})
-            and _aware(last.started_at) > utcnow() - RESUME_WITHIN
+            and as_utc(last.started_at) > utcnow() - RESUME_WITHIN
         )
         run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(),
                        resumed_from=last.id if resumable and last is not None else None)

@@ -29,11 +29,8 @@ from core.models import (
     Seller,
     SellerCluster,
     Verdict,
+    as_utc,
 )
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ def removals(db: Database) -> Removal:
     with db.read() as s:
         rows = s.execute(select(Notice.status, Notice.filed_at, Notice.closed_at)
                          .where(Notice.status != NoticeStatus.DRAFTED)).all()
-    days = [(_utc(closed) - _utc(filed)).total_seconds() / 86400 for status, filed, closed in rows
+    days = [(as_utc(closed) - as_utc(filed)).total_seconds() / 86400 for status, filed, closed in rows
             if status is NoticeStatus.REMOVED and filed is not None and closed is not None]
     return Removal(
         notices_filed=len(rows),
@@ -137,7 +134,7 @@ def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> l
                     .where(Listing.seller_id.in_(ids), Notice.status == NoticeStatus.REMOVED,
                            Notice.closed_at.is_not(None))):
                 if seller_id is not None and closed is not None:
-                    removed_at.setdefault(seller_id, []).append((listing_id, _utc(closed)))
+                    removed_at.setdefault(seller_id, []).append((listing_id, as_utc(closed)))
         relisted: dict[int, int] = {}
         for seller_id, removed in removed_at.items():
             first_removal = min(at for _, at in removed)
@@ -160,7 +157,7 @@ class WeekCount:
 def listings_per_week(db: Database, seller_id: int) -> list[WeekCount]:
     """How many listings of one seller were first seen in each week (UTC)."""
     with db.read() as s:
-        seen = [_utc(v) for v in s.scalars(select(Listing.first_seen).where(Listing.seller_id == seller_id))]
+        seen = [as_utc(v) for v in s.scalars(select(Listing.first_seen).where(Listing.seller_id == seller_id))]
     weeks: dict[date, int] = {}
     for at in seen:
         monday = (at - timedelta(days=at.weekday())).date()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-
-def utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything the models store is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from core.models import as_utc
 
 
 def utc_opt(value: datetime | None) -> datetime | None:
-    return None if value is None else utc(value)
+    return None if value is None else as_utc(value)
 
 
 def reason_text(reason: object) -> str:

@@ -21,9 +21,10 @@ from core.models import (
     ReviewDecision,
     Seller,
     Verdict,
+    as_utc,
 )
 from core.money import to_decimal
-from dashboard.data.common import reason_text, utc, utc_opt
+from dashboard.data.common import reason_text, utc_opt
 from dashboard.data.evidence import EvidenceInfo, evidence_infos
 from dashboard.data.reviews import ReviewInfo
 
@@ -157,8 +158,8 @@ def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTOR
                 reasons=[reason_text(r) for r in (finding.reasons or [])],
                 rule_set_version=finding.rule_set_version,
                 image_distance=finding.image_distance,
-                created_at=utc(finding.created_at),
-                updated_at=utc(finding.updated_at),
+                created_at=as_utc(finding.created_at),
+                updated_at=as_utc(finding.updated_at),
             ),
             listing=ListingInfo(
                 id=listing.id,
@@ -172,8 +173,8 @@ def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTOR
                 location_text=listing.location_text,
                 country=listing.country,
                 region=listing.region,
-                first_seen=utc(listing.first_seen),
-                last_seen=utc(listing.last_seen),
+                first_seen=as_utc(listing.first_seen),
+                last_seen=as_utc(listing.last_seen),
                 gone=bool(listing.gone),
                 gone_at=utc_opt(listing.gone_at),
             ),
@@ -193,7 +194,7 @@ def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTOR
             reference_ref_id=reference.ref_id if reference is not None else None,
             price_history=[
                 PricePoint(
-                    captured_at=utc(s.captured_at),
+                    captured_at=as_utc(s.captured_at),
                     price=s.price,
                     price_high=s.price_high,
                     currency=s.currency,
@@ -211,7 +212,7 @@ def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTOR
                     reviewer=r.reviewer,
                     decision=ReviewDecision(r.decision),
                     note=r.note,
-                    created_at=utc(r.created_at),
+                    created_at=as_utc(r.created_at),
                 )
                 for r in reviews
             ],

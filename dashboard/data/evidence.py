@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.images import sniff_media_type
-from core.models import Evidence, ListingSnapshot
-from dashboard.data.common import utc
+from core.models import Evidence, ListingSnapshot, as_utc
 
 EVIDENCE_MAX_BYTES = 32 * 1024 * 1024  # cap on decompressed evidence handed to a browser
 SCREENSHOT_TYPES = ("image/png", "image/jpeg")
@@ -59,7 +58,7 @@ def evidence_infos(session: Session, snapshots: Sequence[ListingSnapshot]) -> li
     for snap in snapshots:  # newest first
         for sha in (snap.screenshot_sha256, snap.html_sha256):
             if sha and sha not in owners:
-                owners[sha] = utc(snap.captured_at)
+                owners[sha] = as_utc(snap.captured_at)
     if not owners:
         return []
     # Metadata columns only: the content stays in the database until someone asks for it.
@@ -80,7 +79,7 @@ def evidence_infos(session: Session, snapshots: Sequence[ListingSnapshot]) -> li
             media_type=media_type,
             encoding=encoding,
             size=int(size),
-            captured_at=utc(captured_at),
+            captured_at=as_utc(captured_at),
             snapshot_captured_at=owners[sha],
         )
         for sha, kind, media_type, encoding, size, captured_at in rows

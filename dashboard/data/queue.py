@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from core.db import Database
-from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Product, Review, Seller, Verdict
+from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Product, Review, Seller, Verdict, as_utc
 from core.text import NAME_MAX, clean_line
-from dashboard.data.common import reason_text, utc
+from dashboard.data.common import reason_text
 
 MAX_PAGE_SIZE = 200
 REGION_FILTER_MAX = 6  # ISO 3166-2 codes are at most 6 characters (CN-GD, US-CA)
@@ -197,7 +197,7 @@ def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1,
                 score=float(r[2]),
                 verdict=Verdict(r[3]),
                 first_reason=reason_text(r[4][0]) if isinstance(r[4], list) and r[4] else None,
-                created_at=utc(r[5]),
+                created_at=as_utc(r[5]),
                 title=r[6],
                 price=r[7],
                 price_high=r[8],

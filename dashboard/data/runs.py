@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from core.db import Database
-from core.models import CrawlRun, Marketplace, RunStatus
-from dashboard.data.common import utc, utc_opt
+from core.models import CrawlRun, Marketplace, RunStatus, as_utc
+from dashboard.data.common import utc_opt
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def recent_runs(db: Database, limit: int = 50) -> list[RunRow]:
                 id=run.id,
                 marketplace=name,
                 status=RunStatus(run.status),
-                started_at=utc(run.started_at),
+                started_at=as_utc(run.started_at),
                 finished_at=utc_opt(run.finished_at),
                 pages=run.pages or 0,
                 items=run.items or 0,

@@ -33,6 +33,7 @@ from core.models import (
     ReviewDecision,
     Seller,
     Verdict,
+    as_utc,
 )
 from core.privacy import OPEN_NOTICE_STATUSES
 from core.text import NAME_MAX, clean_line, clean_text
@@ -135,9 +136,6 @@ class NoticeDocument:
         part = f" (part {self.part} of {self.parts})" if self.parts > 1 else ""
         return f"Notice {self.id} — {self.marketplace} — {self.template}{part}"
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _actor(actor: str) -> str:
@@ -514,9 +512,9 @@ def _summary(n: Notice, market: str, listings: int | None, gone: int | None) -> 
     return NoticeSummary(
         id=n.id, marketplace=market, template=n.template, ground=n.ground, status=NoticeStatus(n.status),
         part=n.part, parts=n.parts, listings=int(listings or 0), gone=int(gone or 0),
-        created_by=n.created_by, created_at=_utc(n.created_at),
-        filed_at=_utc(n.filed_at) if n.filed_at else None, reference=n.reference,
-        closed_at=_utc(n.closed_at) if n.closed_at else None, warnings=len(n.warnings or []),
+        created_by=n.created_by, created_at=as_utc(n.created_at),
+        filed_at=as_utc(n.filed_at) if n.filed_at else None, reference=n.reference,
+        closed_at=as_utc(n.closed_at) if n.closed_at else None, warnings=len(n.warnings or []),
     )
 
 
@@ -557,9 +555,9 @@ def load_notice(db: Database, notice_id: int, *, with_photos: bool = False) -> N
             status=NoticeStatus(notice.status), part=notice.part, parts=notice.parts, draft_group=notice.draft_group,
             body=notice.body, warnings=tuple(str(w) for w in notice.warnings or []),
             context=dict(notice.context or {}), reference=notice.reference, status_note=notice.status_note,
-            created_by=notice.created_by, created_at=_utc(notice.created_at),
-            filed_at=_utc(notice.filed_at) if notice.filed_at else None,
-            closed_at=_utc(notice.closed_at) if notice.closed_at else None,
+            created_by=notice.created_by, created_at=as_utc(notice.created_at),
+            filed_at=as_utc(notice.filed_at) if notice.filed_at else None,
+            closed_at=as_utc(notice.closed_at) if notice.closed_at else None,
             listings=tuple(listings), gone=frozenset(gone), test_buys=buys,
         )
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from core.db import Database
 from core.images import sniff_media_type
-from core.models import Finding, ListingImage, ListingSnapshot, ReferenceImage
+from core.models import Finding, ListingImage, ListingSnapshot, ReferenceImage, as_utc
 from dashboard.data.evidence import EVIDENCE_MAX_BYTES, EvidenceContent, evidence_content
 from dashboard.notices.model import PRICELESS_GROUNDS, TestBuyFacts
 from dashboard.notices.store import NoticeDocument
@@ -56,9 +56,6 @@ class Manifest:
     total: int = 0
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 def load_media(db: Database, doc: NoticeDocument) -> dict[int, ListingMedia]:
     """Per listing: its photo and the matched reference photo (stored bytes only), and the captures of the newest
@@ -83,13 +80,13 @@ def load_media(db: Database, doc: NoticeDocument) -> dict[int, ListingMedia]:
                 .where(ListingSnapshot.listing_id == listing.listing_id,
                        (ListingSnapshot.html_sha256.is_not(None)) | (ListingSnapshot.screenshot_sha256.is_not(None)))
                 .order_by(ListingSnapshot.captured_at.desc(), ListingSnapshot.id.desc()).limit(50)))
-            chosen = next((s for s in snapshots if _utc(s.captured_at) <= doc.created_at), None) or (
+            chosen = next((s for s in snapshots if as_utc(s.captured_at) <= doc.created_at), None) or (
                 snapshots[0] if snapshots else None)
             captures: list[Capture] = []
             if chosen is not None:
                 for sha, kind in ((chosen.html_sha256, "html"), (chosen.screenshot_sha256, "screenshot")):
                     if sha:
-                        captures.append(Capture(sha, kind, _utc(chosen.captured_at)))
+                        captures.append(Capture(sha, kind, as_utc(chosen.captured_at)))
             out[listing.listing_id] = ListingMedia(
                 thumbnail=thumb,
                 reference_id=reference.ref_id if reference is not None else None,
