@@ -25,6 +25,8 @@ from matching.signals import (
     relevance_signal,
     seller_signal,
 )
+from matching.signals.text import COUNTERFEIT_TELLS, DIVERSION_TELLS
+from matching.terms import fold_script
 from tests.images import jpeg, photo
 from tests.matching_kit import (
     context_for,
@@ -156,6 +158,13 @@ def test_brand_and_product_word_identify_the_product(config: BrandConfig, index:
 def test_full_width_and_case_are_folded(config: BrandConfig, index: ReferenceIndex) -> None:
     result = _relevance(config, index, "ＬＵＭＩＮＡ　ＳＥＲＵＭ 30ml")
     assert result.outcome is Outcome.MATCH and result.evidence["sku"] == "LM-100"
+
+
+def test_traditional_characters_read_as_simplified(config: BrandConfig, index: ReferenceIndex) -> None:
+    # A Taiwan or Hong Kong shop writes the brand's simplified names in traditional script.
+    result = _relevance(config, index, "露米娜 煥活精華液 30ml 台灣公司貨")
+    assert result.outcome is Outcome.MATCH and result.evidence["sku"] == "LM-100"
+    assert _relevance(config, index, "露米娜 水潤麵霜 50g").evidence["sku"] == "LM-200"
 
 
 def test_brand_word_alone_with_unrelated_photo_is_not_relevant(config: BrandConfig, index: ReferenceIndex) -> None:
@@ -316,6 +325,7 @@ def test_authorisation_without_regions_has_no_limit() -> None:
 @pytest.mark.parametrize("text", [
     "露米娜精华液 高仿 专柜品质", "Lumina同款面霜 A货", "原单尾单 特价", "一比一复刻", "1：1 精华",
     "Lumina serum REPLICA", "inspired by Lumina", "Lumina dupe", "AAA级 精华", "大牌平替", "仿品 精华液",
+    "一比一復刻", "Lumina同款麵霜 A貨", "原單尾單 特價",  # traditional script
 ])
 def test_counterfeit_tells(text: str) -> None:
     result = counterfeit_tells_signal(text)
@@ -331,12 +341,19 @@ def test_benign_text_has_no_counterfeit_tell(text: str) -> None:
     assert counterfeit_tells_signal(text).outcome is Outcome.NO_MATCH, text
 
 
+def test_the_tells_are_written_in_the_script_text_is_folded_to() -> None:
+    # Listing text is read with traditional characters as simplified; a pattern the fold would change could never
+    # be found.
+    for _, pattern in COUNTERFEIT_TELLS + DIVERSION_TELLS:
+        assert fold_script(pattern) == pattern, pattern
+
+
 def test_tell_inside_a_longer_tell_is_quoted_once() -> None:
     assert counterfeit_tells_signal("高仿 精华").evidence["tells"] == ["高仿"]
 
 
 @pytest.mark.parametrize("text", ["清仓特价", "尾货处理", "内部渠道 员工价", "已刮码 介意慎拍", "parallel import",
-                                  "香港免税店代购", "水货"])
+                                  "香港免税店代购", "水货", "清倉特價", "尾貨處理", "香港免稅店代購"])
 def test_diversion_tells(text: str) -> None:
     result = diversion_tells_signal(text)
     assert result.outcome is Outcome.MATCH, text

@@ -1,7 +1,7 @@
 """Seller signal: is the seller authorised by the brand on this marketplace?
 
 A seller is the authorised one when the marketplace matches and its id equals the configured seller_id, or, where
-either id is unknown, its name equals the configured name (after fold_for_match). When both ids are known they
+either id is unknown, its name equals the configured name (matching.terms.same_name). When both ids are known they
 decide: a shop with an authorised shop's name but another id is a look-alike, not the authorised shop.
   MATCH     authorised on this marketplace (evidence: the authorisation's distributor and regions)
   NO_MATCH  evidence["status"]: "lookalike" (an authorised shop's name, another id), "authorised_elsewhere"
