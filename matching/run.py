@@ -171,7 +171,11 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
     findings = {
         f.listing_id: f
         for f in session.scalars(
-            select(Finding).where(Finding.listing_id.in_(ids)).options(selectinload(Finding.reviews))
+            # FOR UPDATE, as a reviewer's decision locks its finding (dashboard.data.reviews): on PostgreSQL a
+            # decision being recorded is waited for and then seen here, so a reviewed finding is never rewritten,
+            # and one recorded meanwhile waits for this batch. SQLite's BEGIN IMMEDIATE already serialises the two.
+            select(Finding).where(Finding.listing_id.in_(ids)).order_by(Finding.id).with_for_update()
+            .options(selectinload(Finding.reviews))
         )
     }
     records = past.seller_records(session, [x.seller_id for x in listings if x.seller_id is not None])
