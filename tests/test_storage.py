@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from core.db import Database
 from core.models import Listing, ListingImage, Marketplace
+from tests.storage_kit import write_listings
 
 
 def test_sqlite_runs_in_wal_with_busy_timeout(db: Database) -> None:
@@ -38,23 +39,13 @@ def test_hash_roundtrip_high_bit(db: Database) -> None:
         assert (image.phash, image.dhash) == ("ffffffffffffffff", "8000000000000001")
 
 
-def _writer(url: str, rows: int) -> None:
-    database = Database(url, migrate_schema=False)
-    with database.session() as session:
-        market_id = session.scalar(select(Marketplace.id))
-    for start in range(0, rows, 500):
-        with database.session() as session:
-            session.add_all(Listing(marketplace_id=market_id, external_id=f"w{i}", url="u", title="t")
-                            for i in range(start, start + 500))
-
-
 def test_writer_and_reader_processes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wr.db'}"
     db = Database(url)
     with db.session() as session:
         session.add(Marketplace(name="m"))
     context = multiprocessing.get_context("spawn")
-    writer = context.Process(target=_writer, args=(url, 20_000))
+    writer = context.Process(target=write_listings, args=(url, 20_000))
     writer.start()
     seen = 0
     while writer.is_alive():
