@@ -70,8 +70,10 @@ def review(
         return ReviewResult(decision=decision, reviewed=[], skipped=[])
     action = REVIEW_ACTIONS[decision]
     with db.session() as session:
-        # FOR UPDATE serialises concurrent reviewers on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
-        found = set(session.scalars(select(Finding.id).where(Finding.id.in_(ids)).with_for_update()))
+        # FOR UPDATE serialises concurrent reviewers, and a reviewer with matching (which locks the same rows), on
+        # PostgreSQL; SQLite's BEGIN IMMEDIATE already does. In id order, as matching locks them: no deadlock.
+        found = set(session.scalars(
+            select(Finding.id).where(Finding.id.in_(ids)).order_by(Finding.id).with_for_update()))
         previous = _latest_decisions(session, found)
         reviewed: list[int] = []
         skipped: list[int] = []
