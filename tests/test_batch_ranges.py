@@ -154,6 +154,11 @@ def test_a_malformed_range_in_the_file_names_the_field_the_line_and_the_fix() ->
 
 # --- in matching ----------------------------------------------------------------------------------------------
 
+def test_a_batch_word_in_traditional_script_is_read() -> None:
+    after, _ = find_codes("香港專櫃 批號：XK2405117", [], [])
+    assert after == ["XK2405117"]
+
+
 def test_codes_in_a_range_are_read_without_a_batch_word() -> None:
     after, found = find_codes("正品现货 GD24-0211 和 GD240400，型号 X100", [], ["GD240100..GD240399"])
     assert after == [] and found == ["GD240211"]
