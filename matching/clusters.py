@@ -14,7 +14,9 @@ Two sellers are linked when
 A detail, photo or title shared by more than MAX_SHARERS sellers is common property (a platform badge, a stock
 phrase) and links nobody. Linked sellers form a network (connected components); every network of two or more is
 stored as a SellerCluster, with each seller's Seller.cluster_id and the links that tie it in, in sentences.
-The networks are recomputed after each matching run; `network_of` gives the dashboard "a network of 7 shops".
+The networks are recomputed in full after each matching run (near photos found by one self-join of the photo
+hashes, not a look-up per photo; benchmarks/bench_clusters.py measures it), and only networks and sellers that
+changed are written; `network_of` gives the dashboard "a network of 7 shops".
 """
 
 from __future__ import annotations
@@ -22,21 +24,21 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.models import ImageStatus, Listing, ListingImage, Marketplace, Seller, SellerCluster, utcnow
-from core.text import fold_for_match
 from matching.contacts import contacts_in_text, contacts_of_seller
 from matching.context import MatchContext
-from matching.index import HashIndex
+from matching.index import HashIndex, near_pairs
 from matching.past import confirmed_listing_ids
 from matching.references import hash_int
 from matching.signals.seller import authorisation_for
@@ -46,6 +48,7 @@ MIN_TITLE = 12
 MIN_SHARED_TITLES = 2
 MAX_SHARERS = 20
 MAX_LINKS_KEPT = 60
+_CHUNK = 500  # ids per IN (...) when deleting
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,13 @@ class NetworkSummary:
     sellers_in_networks: int
 
 
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
+
+
 def title_key(title: str) -> str:
-    """A title folded for comparison: case, width, spaces, punctuation and digits away."""
-    folded = fold_for_match(title)
-    return re.sub(r"[\W\d_]+", "", folded)
+    """A title folded for comparison: case, width, spaces, punctuation and digits away (core.text.fold_for_match,
+    whose spaces are among what goes here anyway)."""
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKC", title).casefold())
 
 
 class _Union:
@@ -91,11 +97,53 @@ def _pairs(sharers: Iterable[int]) -> list[tuple[int, int]]:
     return list(itertools.pairwise(sorted(set(sharers))))
 
 
+@dataclass(frozen=True)
+class PhotoHashes:
+    """Listing photos with a usable pHash, in the order read, as columns: listing id, SHA-256, pHash, and dHash (0
+    where has_dhash is False)."""
+
+    listing: np.ndarray  # int64
+    sha256: list[str | None]
+    phash: np.ndarray  # uint64
+    dhash: np.ndarray  # uint64
+    has_dhash: np.ndarray  # bool
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> PhotoHashes:
+        """From stored rows (listing id, sha256, pHash and dHash as hex); a photo without a usable pHash is left out
+        (it links nothing), a malformed dHash counts as unknown."""
+        if not rows:
+            return cls(np.zeros(0, dtype=np.int64), [], *(np.zeros(0, dtype=np.uint64),) * 2, np.zeros(0, dtype=bool))
+        listing, sha, phash, dhash = ([row[i] for row in rows] for i in range(4))
+        p, has_p = _hashes(phash)
+        d, has_d = _hashes(dhash)
+        if not has_p.all():
+            keep = np.flatnonzero(has_p)
+            sha = [sha[i] for i in keep.tolist()]
+            listing = [listing[i] for i in keep.tolist()]
+            p, d, has_d = p[keep], d[keep], has_d[keep]
+        return cls(np.array(listing, dtype=np.int64), sha, p, d, has_d)
+
+
+def _hashes(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Stored hex hashes as uint64 (0 where unusable) and whether each was usable, as matching.references.hash_int
+    reads them; all in one conversion when every one is 16 hex digits, as the crawler stores them."""
+    try:
+        if set(map(len, values)) == {16}:  # type: ignore[arg-type]  # a None raises TypeError: the slow way
+            raw = bytes.fromhex("".join(values))  # type: ignore[arg-type]
+            if len(raw) == 8 * len(values):  # no whitespace anywhere: every value was 16 hex digits
+                return np.frombuffer(raw, dtype=">u8").astype(np.uint64), np.ones(len(values), dtype=bool)
+    except (TypeError, ValueError):
+        pass
+    parsed = [hash_int(v) for v in values]
+    return (np.array([0 if v is None else v for v in parsed], dtype=np.uint64),
+            np.array([v is not None for v in parsed], dtype=bool))
+
+
 def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tuple[int, int, str, str]],
-               photos: list[tuple[int, str | None, int, int | None]], brand_photo: set[int],
-               authorised: Collection[int] = ()) -> list[Link]:
+               photos: PhotoHashes, brand_photo: np.ndarray, authorised: Collection[int] = ()) -> list[Link]:
     """Links between sellers. `sellers`: id -> (name, contact); `listings`: (listing id, seller id, title,
-    description); `photos`: (listing id, sha256, phash, dhash); `brand_photo`: indexes into `photos` to ignore;
+    description); `photos`: the listing photos; `brand_photo`: for each photo, whether it is the brand's (ignored);
     `authorised`: sellers with a contract, whose catalogue titles everyone copies (not linked by titles)."""
     seller_of = {listing_id: seller_id for listing_id, seller_id, _, _ in listings}
     links: list[Link] = []
@@ -112,8 +160,9 @@ def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tu
             by_title[key].add(seller_id)
     by_name: dict[str, set[int]] = defaultdict(set)
     for seller_id, (name, _) in sellers.items():
-        if len(title_key(name)) >= 4:
-            by_name[title_key(name)].add(seller_id)
+        key = title_key(name)
+        if len(key) >= 4:
+            by_name[key].add(seller_id)
     for (kind, value), sharers in by_contact.items():
         if 2 <= len(sharers) <= MAX_SHARERS:
             links += [Link(a, b, "contact", f"the same {kind} {value}") for a, b in _pairs(sharers)]
@@ -136,35 +185,107 @@ def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tu
     return links
 
 
-def _photo_links(photos: list[tuple[int, str | None, int, int | None]], brand_photo: set[int],
-                 seller_of: dict[int, int]) -> list[Link]:
-    own = [(i, p) for i, p in enumerate(photos) if i not in brand_photo and p[0] in seller_of]
-    if not own:
+def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int]) -> list[Link]:
+    """Links by photos: the same bytes, then near-identical photos.
+
+    A photo's near group is every photo whose pHash is within NEAR_PHOTO bits and, when the photo has a dHash,
+    whose dHash (0 when unknown) is too; each group is taken once, from its earliest photo (a photo with an earlier
+    one in its group gives no links), and links its sellers when they are 2 to MAX_SHARERS. Photos with identical
+    hashes share a group, so the groups are found among distinct (pHash, dHash) pairs, all at once
+    (matching.index.near_pairs); a photo without a dHash is looked up alone, in a HashIndex of the pHashes.
+    """
+    seller = _seller_per_photo(photos.listing, seller_of)
+    own = np.flatnonzero(~np.asarray(brand_photo, dtype=bool) & (seller >= 0))
+    if not own.size:
         return []
     links: list[Link] = []
+    shas = [photos.sha256[i] for i in own.tolist()]
+    repeated = {sha for sha, count in Counter(shas).items() if count > 1 and sha}  # a photo seen once links nobody
     by_sha: dict[str, set[int]] = defaultdict(set)
-    for _, (listing_id, sha, _, _) in own:
-        if sha:
-            by_sha[sha].add(seller_of[listing_id])
+    if repeated:
+        owners = seller[own].tolist()
+        for k in [k for k, sha in enumerate(shas) if sha in repeated]:
+            by_sha[str(shas[k])].add(owners[k])
     for sha, sharers in by_sha.items():
         if 2 <= len(sharers) <= MAX_SHARERS:
             links += [Link(a, b, "photo", f"the same photo (SHA-256 {sha[:12]}…)") for a, b in _pairs(sharers)]
-    phashes = np.array([p[2] for _, p in own], dtype=np.uint64)
-    dhashes = np.array([p[3] if p[3] is not None else 0 for _, p in own], dtype=np.uint64)
-    index = HashIndex(phashes)
-    for k, (_, (_, _, phash, dhash)) in enumerate(own):
-        near = index.within(phash, NEAR_PHOTO)
-        if dhash is not None and near.size:
-            near = near[np.bitwise_count(dhashes[near] ^ np.uint64(dhash)) <= NEAR_PHOTO]
-        sharers = {seller_of[own[int(j)][1][0]] for j in near.tolist()}
-        if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k:  # each group once, from its first photo
-            links += [Link(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)")
-                      for a, b in _pairs(sharers)]
+    groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own])
+    for _, sharers in sorted(groups, key=lambda group: group[0]):
+        links += [Link(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)") for a, b in _pairs(sharers)]
     return links
 
 
+def _seller_per_photo(listing: np.ndarray, seller_of: dict[int, int]) -> np.ndarray:
+    """The seller of each photo's listing, -1 when it has none."""
+    if not seller_of or not listing.size:
+        return np.full(len(listing), -1, dtype=np.int64)
+    ids = np.fromiter(seller_of.keys(), dtype=np.int64, count=len(seller_of))
+    lookup = np.full(max(int(ids.max()), int(listing.max())) + 1, -1, dtype=np.int64)
+    lookup[ids] = np.fromiter(seller_of.values(), dtype=np.int64, count=len(seller_of))
+    return lookup[listing]
+
+
+def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
+                 seller: np.ndarray) -> list[tuple[int, set[int]]]:
+    """(earliest photo, its sellers) of every near group taken, that is whose earliest photo is the photo itself and
+    whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order."""
+    n = len(phash)
+    # Distinct (pHash, dHash) points; the sort is stable, so each point's first photo is its earliest.
+    order = np.lexsort((dhash, phash))
+    p, d = phash[order], dhash[order]
+    starts = np.concatenate(([True], (p[1:] != p[:-1]) | (d[1:] != d[:-1])))
+    point = np.empty(n, dtype=np.int64)
+    point[order] = np.cumsum(starts) - 1
+    first = order[starts]
+    points = len(first)
+    # Distinct sellers of each point: one for a point of one photo (most), else a run of (point, seller) codes.
+    shared = (np.diff(np.append(np.flatnonzero(starts), n)) > 1)[point]
+    span = int(seller.max()) + 1
+    codes = np.unique(point[shared] * span + seller[shared])
+    code_point, code_seller = codes // span, codes % span
+    offsets = np.zeros(points + 1, dtype=np.int64)
+    np.cumsum(np.bincount(code_point, minlength=points), out=offsets[1:])
+    count = np.maximum(np.diff(offsets), 1)
+
+    def sellers_at(u: int) -> set[int]:
+        if offsets[u] == offsets[u + 1]:
+            return {int(seller[first[u]])}
+        return set(code_seller[offsets[u]:offsets[u + 1]].tolist())
+
+    pairs = near_pairs(p[starts], d[starts], NEAR_PHOTO)
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    earliest_neighbour = np.full(points, n, dtype=np.int64)
+    if len(pairs):
+        u, v = pairs[:, 0], pairs[:, 1]
+        np.minimum.at(earliest_neighbour, u, first[v])
+        np.minimum.at(earliest_neighbour, v, first[u])
+        for a, b in pairs.tolist():
+            neighbours[a].append(b)
+            neighbours[b].append(a)
+    # A photo with a dHash: its group is its point and the neighbouring points.
+    taken = np.flatnonzero(has_dhash[first] & (first < earliest_neighbour)
+                           & (count <= MAX_SHARERS) & ((count >= 2) | (earliest_neighbour < n)))
+    out: list[tuple[int, set[int]]] = []
+    for at in taken.tolist():
+        sharers = sellers_at(at)
+        for other in neighbours.get(at, ()):
+            sharers |= sellers_at(other)
+        if 2 <= len(sharers) <= MAX_SHARERS:
+            out.append((int(first[at]), sharers))
+    # A photo without one: every photo whose pHash is near, whatever its dHash.
+    alone = np.flatnonzero(~has_dhash)
+    if alone.size:
+        index = HashIndex(phash)
+        for k in alone.tolist():
+            near = index.within(int(phash[k]), NEAR_PHOTO)
+            sharers = set(seller[near].tolist())
+            if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k:
+                out.append((k, sharers))
+    return out
+
+
 def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
-    """Recompute the seller networks and store them; returns how many and the largest."""
+    """Recompute the seller networks and store what changed; returns how many and the largest."""
     thresholds = ctx.config.thresholds
     limit = max(thresholds.image_distance, thresholds.image_confirm_distance)
     with db.read() as session:
@@ -173,23 +294,16 @@ def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
             sellers[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {})
         listings = [(lid, sid, title, desc or "") for lid, sid, title, desc in session.execute(
             select(Listing.id, Listing.seller_id, Listing.title, Listing.description)) if sid is not None]
-        photos: list[tuple[int, str | None, int, int | None]] = []
-        for listing_id, sha, phash, dhash in session.execute(
+        photos = PhotoHashes.from_rows(session.execute(
             select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash)
             .where(ListingImage.status == ImageStatus.OK)
-        ):
-            p = hash_int(phash)
-            if p is not None:
-                photos.append((listing_id, sha, p, hash_int(dhash)))
-        markets = dict(session.execute(select(Seller.id, Marketplace.name)
-                                       .join(Marketplace, Marketplace.id == Seller.marketplace_id)).all())
+        ).all())
         confirmed = confirmed_listing_ids(session)
         seller_rows = session.execute(select(Seller.id, Marketplace.name, Seller.name, Seller.external_id)
                                       .join(Marketplace, Marketplace.id == Seller.marketplace_id)).all()
+    markets = {sid: market for sid, market, _, _ in seller_rows}
     # Generous on purpose (the confirm distance, tilted views too): a photo that may be the brand's links nobody.
-    brand = ctx.index.matches_any(np.array([p[2] for p in photos], dtype=np.uint64),
-                                  np.array([p[3] or 0 for p in photos], dtype=np.uint64), limit)
-    brand_photo = set(np.flatnonzero(brand).tolist())
+    brand_photo = ctx.index.matches_any(photos.phash, photos.dhash, limit)
     authorised = {sid for sid, market, name, external in seller_rows
                   if authorisation_for(market, name, external, ctx.config.authorised_sellers) is not None}
     links = find_links(sellers, listings, photos, brand_photo, authorised)
@@ -213,28 +327,46 @@ def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
 def _store(session: Session, groups: dict[int, list[int]], links: list[Link], union: _Union,
            sellers: dict[int, tuple[str, dict[str, Any]]], markets: dict[int, str],
            findings_of: dict[int, int]) -> None:
-    session.execute(update(Seller).values(cluster_id=None))
-    existing = {c.key: c for c in session.scalars(select(SellerCluster))}
+    """Write the networks, touching only what changed: networks new, changed or gone, and sellers that moved."""
     links_of: dict[int, list[Link]] = defaultdict(list)
     for link in links:
         links_of[union.find(link.a)].append(link)
-    kept: set[str] = set()
+    wanted: dict[str, dict[str, Any]] = {}
+    members_of: dict[str, list[int]] = {}
     for root, ids in groups.items():
         key = hashlib.sha256(f"seller-network:{ids[0]}".encode()).hexdigest()[:32]
-        kept.add(key)
-        cluster = existing.get(key) or SellerCluster(key=key)
-        cluster.size = len(ids)
-        cluster.marketplaces = sorted({markets.get(i, "?") for i in ids})
-        cluster.links = [{"a": link.a, "b": link.b, "a_name": sellers[link.a][0], "b_name": sellers[link.b][0],
-                          "kind": link.kind, "detail": link.detail} for link in links_of[root][:MAX_LINKS_KEPT]]
-        cluster.confirmed_findings = sum(findings_of.get(i, 0) for i in ids)
-        cluster.updated_at = utcnow()
-        session.add(cluster)
-        session.flush()
-        session.execute(update(Seller).where(Seller.id.in_(ids)).values(cluster_id=cluster.id))
-    for key, cluster in existing.items():
-        if key not in kept:
-            session.delete(cluster)  # derived data: a network that no longer holds is recomputed, not kept
+        members_of[key] = ids
+        wanted[key] = {
+            "size": len(ids),
+            "marketplaces": sorted({markets.get(i, "?") for i in ids}),
+            "links": [{"a": link.a, "b": link.b, "a_name": sellers[link.a][0], "b_name": sellers[link.b][0],
+                       "kind": link.kind, "detail": link.detail} for link in links_of[root][:MAX_LINKS_KEPT]],
+            "confirmed_findings": sum(findings_of.get(i, 0) for i in ids),
+        }
+    now = utcnow()
+    stored = {row.key: row for row in session.execute(
+        select(SellerCluster.id, SellerCluster.key, SellerCluster.size, SellerCluster.marketplaces,
+               SellerCluster.links, SellerCluster.confirmed_findings))}
+    cluster_id = {key: row.id for key, row in stored.items() if key in wanted}
+    changed = [{"id": row.id, **wanted[key], "updated_at": now} for key, row in stored.items()
+               if key in wanted and any(getattr(row, column) != value for column, value in wanted[key].items())]
+    if changed:
+        session.execute(update(SellerCluster), changed)
+    new = [key for key in wanted if key not in stored]
+    if new:
+        made = session.scalars(insert(SellerCluster).returning(SellerCluster.id, sort_by_parameter_order=True),
+                               [{"key": key, **wanted[key], "updated_at": now} for key in new]).all()
+        cluster_id.update(zip(new, made, strict=True))
+    target = {seller_id: cluster_id[key] for key, ids in members_of.items() for seller_id in ids}
+    current = dict(session.execute(select(Seller.id, Seller.cluster_id).where(Seller.cluster_id.is_not(None))).all())
+    moved = [{"id": seller_id, "cluster_id": target.get(seller_id)}
+             for seller_id in sorted(current.keys() | target.keys()) if current.get(seller_id) != target.get(seller_id)]
+    if moved:
+        session.execute(update(Seller), moved)
+    # Derived data: a network that no longer holds is recomputed, not kept.
+    gone = [row.id for key, row in stored.items() if key not in wanted]
+    for start in range(0, len(gone), _CHUNK):
+        session.execute(delete(SellerCluster).where(SellerCluster.id.in_(gone[start:start + _CHUNK])))
 
 
 def network_of(session: Session, seller_id: int) -> dict[str, Any] | None:

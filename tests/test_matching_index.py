@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.index import HashIndex, as_hashes, match_all, within_brute
+from matching.index import HashIndex, as_hashes, match_all, near_pairs, within_brute
 
 
 def _near(value: int, bits: list[int]) -> int:
@@ -80,3 +80,32 @@ def test_match_all_equals_a_full_scan() -> None:
     # Either side may be the larger: the answer is the same pairs, listing first.
     swapped = match_all(references, listings, 10)
     assert sorted((b, a, d) for a, b, d in swapped.tolist()) == expected
+
+
+@pytest.mark.parametrize("radius", [0, 1, 4, 9])
+def test_near_pairs_are_the_brute_force_pairs(radius: int) -> None:
+    rng = np.random.default_rng(40 + radius)
+    first = rng.integers(0, 2**64, size=600, dtype=np.uint64)
+    second = rng.integers(0, 2**64, size=600, dtype=np.uint64)
+    for k in range(0, 600, 3):  # near copies in both hashes, in one of them only, and exact repeats
+        j = (k * 7 + 1) % 600
+        first[j] = _near(int(first[k]), rng.choice(64, size=int(rng.integers(0, 7)), replace=False).tolist())
+        if k % 2:
+            second[j] = _near(int(second[k]), rng.choice(64, size=int(rng.integers(0, 7)), replace=False).tolist())
+    first[:40] &= np.uint64(0xFFFF_0000_FFFF_0000)  # crowded keys
+    second[:40] &= np.uint64(0x0000_FFFF_0000_FFFF)
+    first[50:60], second[50:60] = first[49], second[49]
+    found = near_pairs(first, second, radius)
+    close = ((np.bitwise_count(first[:, None] ^ first[None, :]) <= radius)
+             & (np.bitwise_count(second[:, None] ^ second[None, :]) <= radius))
+    expected = np.argwhere(np.triu(close, 1))
+    assert found.tolist() == expected.tolist()
+    assert len(expected) >= 45  # the repeats at least, and near copies at the wider radii
+
+
+def test_near_pairs_edge_cases() -> None:
+    assert near_pairs([5], [6], 4).shape == (0, 2)
+    assert near_pairs([0, 1], [0, 3], -1).shape == (0, 2)
+    assert near_pairs([0, 2**64 - 1], [0, 0], 64).tolist() == [[0, 1]]
+    with pytest.raises(ValueError, match="both hashes"):
+        near_pairs([1, 2], [1], 2)

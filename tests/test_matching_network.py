@@ -3,20 +3,35 @@ seller networks, on a real SQLite database."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import random
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select, update
 
 from core.catalogue import sync_catalogue
 from core.config import BrandConfig
 from core.db import Database
-from core.models import Finding, Listing, ListingSnapshot, MatchState, Review, ReviewDecision, Seller, Verdict
-from matching.clusters import network_of, title_key
+from core.models import (
+    Finding,
+    Listing,
+    ListingSnapshot,
+    MatchState,
+    Review,
+    ReviewDecision,
+    Seller,
+    SellerCluster,
+    Verdict,
+)
+from matching.clusters import MAX_SHARERS, NEAR_PHOTO, PhotoHashes, find_links, network_of, title_key
+from matching.references import hash_int
 from matching.run import STATE_DISTRUSTED, run_matching
 from tests.images import photo
 from tests.matching_kit import add_listing, brand_dict, genuine_photo, make_config
@@ -166,3 +181,107 @@ def test_sellers_sharing_contacts_photos_or_titles_form_networks(db: Database, c
         assert listing is not None and listing.seller_id is not None
         assert network_of(session, listing.seller_id) is None
     assert a
+
+
+def _photo_rule(photos: list[tuple[int, str | None, int, int | None]], brand: set[int],
+                seller_of: dict[int, int]) -> list[tuple[int, int, str, str]]:
+    """The photo links as the rule reads, one photo at a time: its group found by comparing it with every photo."""
+    own = [p for i, p in enumerate(photos) if i not in brand and p[0] in seller_of]
+    out: list[tuple[int, int, str, str]] = []
+    by_sha: dict[str, set[int]] = {}
+    for listing, sha, _, _ in own:
+        if sha:
+            by_sha.setdefault(sha, set()).add(seller_of[listing])
+    for sha, sharers in by_sha.items():
+        if 2 <= len(sharers) <= MAX_SHARERS:
+            ordered = sorted(sharers)
+            out += [(a, b, "photo", f"the same photo (SHA-256 {sha[:12]}…)") for a, b in itertools.pairwise(ordered)]
+    for k, (_, _, phash, dhash) in enumerate(own):
+        near = [j for j, (_, _, p, d) in enumerate(own) if (p ^ phash).bit_count() <= NEAR_PHOTO
+                and (dhash is None or ((d or 0) ^ dhash).bit_count() <= NEAR_PHOTO)]
+        sharers = sorted({seller_of[own[j][0]] for j in near})
+        if 2 <= len(sharers) <= MAX_SHARERS and min(near) == k:
+            out += [(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)")
+                    for a, b in itertools.pairwise(sharers)]
+    return out
+
+
+def _flip(value: int, rng: random.Random, most: int) -> int:
+    for bit in rng.sample(range(64), rng.randint(0, most)):
+        value ^= 1 << bit
+    return value
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_photo_links_follow_the_rule_photo_by_photo(seed: int) -> None:
+    # Families of near copies (some chained: each a few bits from the last, so not all near one another), exact
+    # repeats, photos without a dHash or with a dHash of 0, a family shared by more than MAX_SHARERS shops, brand
+    # photos, and listings without a seller.
+    rng = random.Random(seed)
+    photos: list[tuple[int, str | None, int, int | None]] = []
+    for family in range(60):
+        phash, dhash = rng.getrandbits(64), rng.getrandbits(64) if family % 9 else 0
+        for _ in range(rng.randint(1, 30 if family == 7 else 6)):
+            if rng.random() < 0.5:
+                phash, dhash = _flip(phash, rng, 3), _flip(dhash, rng, 3)
+            sha = None if rng.random() < 0.1 else f"{rng.getrandbits(16):064x}"
+            listing = rng.randrange(80) if family != 7 else rng.randrange(80, 120)
+            photos.append((listing, sha, phash, None if rng.random() < 0.15 else dhash))
+    photos += [(rng.randrange(120), None, rng.getrandbits(64), rng.getrandbits(64)) for _ in range(100)]
+    rng.shuffle(photos)
+    seller_of = {listing: listing // 2 if listing < 80 else listing for listing in range(120) if listing % 17}
+    brand = set(rng.sample(range(len(photos)), 25))
+    rows = [(lid, sha, f"{p:016x}", None if d is None else f"{d:016X}") for lid, sha, p, d in photos]
+    links = find_links({}, [(lid, sid, "", "") for lid, sid in seller_of.items()], PhotoHashes.from_rows(rows),
+                       np.array([i in brand for i in range(len(photos))]))
+    expected = _photo_rule(photos, brand, seller_of)
+    assert [astuple(link) for link in links] == expected
+    assert sum("near-identical" in detail for *_, detail in expected) >= 10
+
+
+def test_photo_hashes_are_read_as_hash_int_reads_them() -> None:
+    rows = [(1, "a", "00000000000000ff", "FFFFFFFFFFFFFFFF"), (2, None, "8000000000000001", None),
+            (3, "b", "0x00000000000001", "0000000000000001"), (4, "c", "short", "0000000000000002"),
+            (5, "d", "000000000000000g", "zz"), (6, "e", "00000000 0000001", "00000000000000a1")]
+    photos = PhotoHashes.from_rows(rows)
+    usable = [r for r in rows if hash_int(r[2]) is not None]
+    assert photos.listing.tolist() == [r[0] for r in usable]
+    assert photos.sha256 == [r[1] for r in usable]
+    assert photos.phash.tolist() == [hash_int(r[2]) for r in usable]
+    assert photos.dhash.tolist() == [hash_int(r[3]) or 0 for r in usable]
+    assert photos.has_dhash.tolist() == [hash_int(r[3]) is not None for r in usable]
+    fast = PhotoHashes.from_rows([(1, "a", "00000000000000ff", "FFFFFFFFFFFFFFFF"), (2, None, "8000000000000001",
+                                                                                   "0123456789abcdef")])
+    assert fast.phash.tolist() == [255, 2**63 + 1] and fast.dhash.tolist() == [2**64 - 1, 0x0123456789ABCDEF]
+    assert len(PhotoHashes.from_rows([]).phash) == 0
+
+
+def _networks(db: Database) -> dict[int, tuple[int, int, object]]:
+    with db.read() as session:
+        return {c.id: (c.size, len(c.links), c.updated_at) for c in session.scalars(select(SellerCluster))}
+
+
+def test_networks_are_rewritten_only_where_they_changed(db: Database, config: BrandConfig) -> None:
+    own = photo("rocket")
+    add_listing(db, "shop", "1", "露米娜精华液 特价", seller=("甲店", "a"), description="加微信 lumina_8888 拿货价")
+    second = add_listing(db, "mall", "2", "露米娜面霜 特价", seller=("乙店", "b"), description="联系 VX：lumina_8888")
+    add_listing(db, "shop", "3", "露米娜口红 限时", seller=("丙店", "c"), images=(own,))
+    add_listing(db, "mall", "4", "Lumina lipstick sale", seller=("丁店", "d"), images=(own,))
+    assert run_matching(db, config).seller_networks == 2
+    before = _networks(db)
+    with db.read() as session:
+        members = {s.external_id: s.cluster_id for s in session.scalars(select(Seller))}
+    run_matching(db, config)
+    assert _networks(db) == before  # nothing changed: nothing written, not even the time
+    # The WeChat id goes from one listing (that network is gone), a third shop shows the photo (that one grows).
+    with db.session() as session:
+        session.execute(update(Listing).where(Listing.id == second).values(description="包邮"))
+    add_listing(db, "shop", "5", "露米娜口红", seller=("戊店", "e"), images=(own,))
+    assert run_matching(db, config).seller_networks == 1
+    after = _networks(db)
+    photo_network = members["c"]
+    assert photo_network is not None and list(after) == [photo_network]
+    assert after[photo_network][0] == 3 and after[photo_network][2] != before[photo_network][2]
+    with db.read() as session:
+        assert {s.external_id: s.cluster_id for s in session.scalars(select(Seller))} == {
+            "a": None, "b": None, "c": photo_network, "d": photo_network, "e": photo_network}
