@@ -192,11 +192,15 @@ def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
 
 def _weighed(chosen: str, other: str, won: _Case, lost: _Case) -> str:
     """One sentence on why a listing of an unauthorised seller is this verdict and not the other."""
-    def pieces(case: _Case) -> str:
-        return "; ".join(reason for _, reason in case.weighted) or "nothing"
+    if not won.weighted and not lost.weighted:
+        return (f"{chosen} rather than {other}: nothing here tells a copy from diverted stock, so the lesser "
+                "charge; a test buy would settle it")
 
-    return (f"{chosen} rather than {other}: {pieces(won)} (weight {won.score():.2f}) against "
-            f"{pieces(lost)} (weight {lost.score():.2f})")
+    def pieces(case: _Case) -> str:
+        return "; ".join(reason for _, reason in case.weighted)
+
+    against = f"{pieces(lost)} (weight {lost.score():.2f})" if lost.weighted else f"nothing for {other}"
+    return f"{chosen} rather than {other}: {pieces(won)} (weight {won.score():.2f}) against {against}"
 
 
 def _allowed(signals: Signals) -> VerdictResult:

@@ -76,6 +76,8 @@ def test_genuine_photo_moderately_under_floor_unauthorised_is_diversion(ctx: Mat
 def test_unauthorised_seller_at_full_price_is_still_diversion(ctx: MatchContext) -> None:
     a = assess(facts("露米娜焕活精华液", price="680", seller=STRANGER, images=(genuine_photo(),)), ctx)
     assert a.verdict.verdict is Verdict.DIVERSION and _flagged(a, ctx)
+    assert ("diversion rather than counterfeit: nothing here tells a copy from diverted stock, so the lesser charge; "
+            "a test buy would settle it") in a.verdict.reasons
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,10 @@ def test_rule_four_weighs_only_what_tells_a_copy_from_diverted_stock(
     a = assess(facts(title, price=price or "90", currency="EUR" if price is None else "CNY", seller=STRANGER,
                      images=(genuine_photo(),), description=description), coded)
     assert a.verdict.verdict is expected, a.verdict.reasons
+    weighed = next(r for r in a.verdict.reasons if " rather than " in r)
+    if price == "500" and not description:
+        assert weighed == ("diversion rather than counterfeit: a price only moderately under the floor (weight 0.30) "
+                           "against nothing for counterfeit")
 
 
 def test_authorised_seller_outside_its_region_is_diversion(ctx: MatchContext) -> None:
