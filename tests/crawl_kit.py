@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
 from brandpatrol import jobs
+from core.models import CrawlRun, Listing
 from core.settings import Settings, get_settings
 from tests.loopback import LoopbackServer, Route, reply
 
@@ -84,3 +86,15 @@ def scrapy_crawl(settings: Settings, config: Path, marketplace: str, *, spider: 
         command += ["-s", f"{name}={value}"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def last_run(settings: Settings) -> CrawlRun:
+    with jobs.open_database(settings).read() as session:
+        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert run is not None
+        return run
+
+
+def stored_ids(settings: Settings) -> set[str]:
+    with jobs.open_database(settings).read() as session:
+        return set(session.scalars(select(Listing.external_id)))

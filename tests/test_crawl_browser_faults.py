@@ -18,10 +18,10 @@ from playwright.async_api import async_playwright
 from sqlalchemy import select
 
 from brandpatrol import jobs
-from core.models import CrawlRun, Listing, ListingSnapshot, RunStatus
-from core.settings import Settings, get_settings
+from core.models import Listing, ListingSnapshot, RunStatus
+from core.settings import get_settings
 from crawler.browser import wait_for_css
-from tests.crawl_kit import configured_shop, item_page, scrapy_crawl, search_page
+from tests.crawl_kit import configured_shop, item_page, last_run, scrapy_crawl, search_page, stored_ids
 from tests.loopback import LoopbackServer, Route, reply
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
@@ -43,18 +43,6 @@ def rendered(title: str, extra: str = "") -> bytes:
 
 def ready_search(*items: str) -> bytes:
     return search_page(*items) + b"<script>document.body.dataset.ready='1'</script>"
-
-
-def last_run(settings: Settings) -> CrawlRun:
-    with jobs.open_database(settings).read() as session:
-        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
-        assert run is not None
-        return run
-
-
-def stored_ids(settings: Settings) -> set[str]:
-    with jobs.open_database(settings).read() as session:
-        return set(session.scalars(select(Listing.external_id)))
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from tests.crawl_kit import (
     TEST_SPIDER_MODULES,
     configured_shop,
     item_page,
+    last_run,
     scrapy_crawl,
     search_page,
     shop_routes,
+    stored_ids,
 )
 from tests.images import jpeg, photo
 from tests.loopback import LoopbackServer, reply
@@ -68,18 +70,6 @@ def test_bad_photos_are_recorded_and_listings_kept(shop: tuple[LoopbackServer, P
         good = session.scalars(select(ListingImage).join(Listing).where(Listing.external_id == "good")).one()
         assert good.status == ImageStatus.OK and good.phash
         assert "last fetch" in (good.status_reason or "")
-
-
-def last_run(settings: Settings) -> CrawlRun:
-    with jobs.open_database(settings).read() as session:
-        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
-        assert run is not None
-        return run
-
-
-def stored_ids(settings: Settings) -> set[str]:
-    with jobs.open_database(settings).read() as session:
-        return set(session.scalars(select(Listing.external_id)))
 
 
 def test_hostile_markup_costs_no_listing(tmp_path: Path) -> None:
