@@ -3,6 +3,8 @@
 Per-marketplace politeness (delay, concurrency, robots.txt) is applied by the spider from the brand config.
 """
 
+from scrapy.settings import default_settings  # lower case: Scrapy reads only upper-case names as settings
+
 BOT_NAME = "brandpatrol"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -34,6 +36,9 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A page the browser failed to load (a connection cut, a renderer that crashed, a navigation timed out) is fetched
+# again like a dropped connection; Scrapy's own list knows only its HTTP downloader's errors.
+RETRY_EXCEPTIONS = [*default_settings.RETRY_EXCEPTIONS, "playwright.async_api.Error"]
 CLOSESPIDER_TIMEOUT = 3 * 3600
 CLOSESPIDER_ERRORCOUNT = 500
 REDIRECT_MAX_TIMES = 5

@@ -22,7 +22,7 @@ from core.models import Listing, ListingSnapshot, RunStatus
 from core.settings import get_settings
 from crawler.browser import wait_for_css
 from tests.crawl_kit import configured_shop, item_page, last_run, scrapy_crawl, search_page, stored_ids
-from tests.loopback import LoopbackServer, Route, reply
+from tests.loopback import LoopbackServer, Route, reply, sequence
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
 JS = {"javascript": True, "wait_for": "body[data-ready]"}
@@ -78,6 +78,22 @@ def test_pages_closed_when_pages_fail(tmp_path: Path) -> None:
     stats = last_run(settings).stats
     pages = {key: value for key, value in stats.items() if "page_count" in key}
     assert stats["playwright/page_count"] == stats["playwright/page_count/closed"], pages
+
+
+def test_a_page_the_browser_failed_to_load_is_retried(tmp_path: Path) -> None:
+    # The server hangs up twice without answering: the browser reports a failed navigation (a Playwright error,
+    # which Scrapy's retry list does not know), and the listing must be fetched again like any dropped connection.
+    def hang_up(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+
+    routes = {"/search": reply(ready_search("flaky", "fine")),
+              "/item/flaky": sequence(hang_up, hang_up, reply(rendered("Acme widget flaky"))),
+              "/item/fine": reply(rendered("Acme widget fine"))}
+    with configured_shop(tmp_path, routes, marketplace={**JS, "retries": 2}) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+    assert result.status == RunStatus.OK, result.summary()
+    assert stored_ids(settings) == {"flaky", "fine"}
+    assert last_run(settings).stats.get("retry/count", 0) >= 1
 
 
 def test_pages_are_reused_each_with_its_own_listing_and_all_closed(tmp_path: Path) -> None:
