@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from brandpatrol import jobs, takedown
+from core.catalogue import reference_problems
 from core.config import ConfigError, load_config
 from core.db import DatabaseError
 from core.settings import Settings, get_settings
@@ -46,8 +47,10 @@ def _config_path(settings: Settings) -> Path:
 
 @app.command("check-config")
 def check_config(path: Annotated[Path, typer.Argument(help="the brand configuration to check")]) -> None:
-    """Validate a brand configuration; errors name the field, the line and the fix."""
+    """Validate a brand configuration and the reference photos it names; errors name the field or file and the fix."""
     config = load_config(path)
+    if problems := reference_problems(config):
+        raise ConfigError(path, problems)
     typer.echo(
         f"{path}: OK — brand {config.brand.name}, {len(config.products)} products, "
         f"{len(config.authorised_sellers)} authorised sellers, {len(config.marketplaces)} marketplaces"
@@ -77,6 +80,8 @@ def match(config: ConfigOpt = None, db: DbOpt = None,
     settings = _settings(db, config)
     summary = jobs.match(settings, _config_path(settings), full=full)
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else jobs.format_mapping(summary))
+    for problem in summary[jobs.REFERENCE_PROBLEMS]:
+        typer.echo(f"reference photo problem (matched without it): {problem}", err=True)
 
 
 @app.command()
