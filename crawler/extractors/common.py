@@ -69,6 +69,15 @@ def cap(value: str | None, limit: int = FIELD_MAX) -> str | None:
     return folded[:limit] or None
 
 
+def attr(node: Selector | SelectorList[Selector], name: str) -> str | None:
+    """One attribute of an element (of a list's first element that has it), or None where none has it.
+
+    Not `Selector.attrib`: that builds every attribute of the element, and lxml raises ValueError on one whose
+    name carries a control character (`<div data-asin=""\x1f ...>`), which its HTML parser lets through.
+    """
+    return node.xpath(f"@{name}").get()
+
+
 def text_of(node: Node, css: str | None = None, limit: int = FIELD_MAX) -> str | None:
     """The visible text of the first element `css` selects below `node` (of `node` itself without `css`)."""
     scope = node.selector if isinstance(node, TextResponse) else node
