@@ -8,11 +8,6 @@ never get such an address; a download's file is made when a signed-in user click
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +17,8 @@ import pytest
 
 from core.settings import get_settings
 from dashboard import accounts
-from tests.dashboard_support import World, png_bytes
-from tests.test_dashboard_browser import CHROMIUM_ARGS, free_port, wait_idle
+from tests.dashboard_support import World, png_bytes, running_dashboard
+from tests.test_dashboard_browser import CHROMIUM_ARGS, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 PASSWORD = "media test password"
@@ -37,26 +32,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, int]]:
     world.add_history(finding, ["120", "99"])
     accounts.add_user(world.db, "ana", "analyst", PASSWORD, actor="test")
     world.db.dispose()
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "brandpatrol.cli", "dashboard", "--port", str(port), "--db", world.db.url],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.communicate()[1][-2000:]
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "the dashboard did not answer within 120 s"
-                time.sleep(0.5)
+    with running_dashboard(world.db.url, tmp_path) as base:
         yield base, finding
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.communicate(timeout=60)
 
 
 def answers_without_session(url: str) -> bool:
