@@ -141,7 +141,8 @@ class FieldSelectors(_Strict):
 
 class Marketplace(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
-    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "demo"] = "configured"
+    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "jd", "1688", "lazada",
+                    "demo"] = "configured"
     base_url: str | None = None
     search_url: str | None = Field(None, description="template with {query} and optionally {page}")
     start_urls: list[str] = Field(default_factory=list)
