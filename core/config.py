@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
@@ -124,7 +125,10 @@ class AuthorisedSeller(_Strict):
 
 
 class FieldSelectors(_Strict):
-    """CSS (default) or XPath (prefix `xpath:`) selectors of a configured marketplace."""
+    """CSS (default), XPath (prefix `xpath:`) or JMESPath over the page's data (prefix `json:`) selectors of a
+    configured marketplace; `data` names where the JSON is (see crawler/extractors/jsondata.py)."""
+
+    data: str | None = Field(None, description=f"where json: selectors read: {jsonpath.DATA_SOURCES}")
 
     item: str | None = None
     link: str | None = None
@@ -137,6 +141,26 @@ class FieldSelectors(_Strict):
     location: str | None = None
     image: str | None = None
     external_id: str | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _data_source(cls, value: str | None) -> str | None:
+        return jsonpath.check_source(value) if value is not None else None
+
+    @field_validator("*")
+    @classmethod
+    def _json_compiles(cls, value: str | None) -> str | None:
+        if jsonpath.is_json_selector(value):
+            jsonpath.compiled(value)
+        return value
+
+    @model_validator(mode="after")
+    def _json_needs_data(self) -> FieldSelectors:
+        named = [name for name, value in self if name != "data" and jsonpath.is_json_selector(value)]
+        if named and not self.data:
+            raise ValueError(f"{', '.join(named)} read JSON (json:) but no data says where it is; "
+                             f"add data: {jsonpath.DATA_SOURCES}")
+        return self
 
 
 class Marketplace(_Strict):
