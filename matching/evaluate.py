@@ -276,7 +276,8 @@ def _verdict_confusion(labels: list[Label], findings: dict[tuple[str, str], tupl
 
 def _case_figures(labels: list[Label], findings: dict[tuple[str, str], tuple[bool, Finding | None]],
                   min_score: float) -> dict[str, CaseFigures]:
-    """Figures per case, for the labels that name one, in the order cases first appear."""
+    """Figures per case, for the labels that name one: counterfeit cases first, then diversion, genuine and
+    unrelated ones (by a case's first label), by name within each."""
     out: dict[str, CaseFigures] = {}
     for item in labels:
         if not item.case:
@@ -307,7 +308,8 @@ def _case_figures(labels: list[Label], findings: dict[tuple[str, str], tuple[boo
             out[item.case].distributor_labelled += 1
     for figures in out.values():
         figures.finish()
-    return out
+    order = ("counterfeit", "diversion", "genuine", "unrelated")
+    return dict(sorted(out.items(), key=lambda item: (order.index(item[1].labels[0]), item[0])))
 
 
 def pool_cases(cases: dict[str, dict[str, Any]], names: Iterable[str]) -> dict[str, float | None]:

@@ -105,9 +105,11 @@ class MarketBuilder(_Builder):
             pack, flaws = replace(pack, serial=self.codes.cloned), [*flaws, f"cloned serial {self.codes.cloned}"]
         return pack, "; ".join(flaws) or "a close copy"
 
-    def fake_price(self, product: DemoProduct) -> Decimal:
-        return self.price_between(product, 0.15, 0.45) if self.rng.random() < 0.8 else self.price_between(
-            product, 0.5, 0.7)
+    def fake_price(self, product: DemoProduct, like_resale: float = 0.2) -> Decimal:
+        """A fake's price: mostly far under suggested; a share `like_resale` priced like discounted real stock."""
+        if self.rng.random() < like_resale:
+            return self.price_between(product, 0.52, 0.75)
+        return self.price_between(product, 0.15, 0.45)
 
     # --- the hard cases ---
 
@@ -156,10 +158,12 @@ class MarketBuilder(_Builder):
         shop = self.shop(self.pick(brand.COUNTERFEITERS))
         pack, flaws = self.fake_pack(product)
         photos: list[Photo] = [self.own_photo(pack) for _ in range(self.rng.randint(1, 2))]
-        tell = self.rng.random() < 0.35
+        # Shooting its own stock is how a fake passes for a reseller: half are priced like discounted real
+        # stock, and few titles carry a tell word.
+        tell = self.rng.random() < 0.2
         title = self.text(self.pick(brand.COUNTERFEIT_TITLES_TELL if tell else brand.COUNTERFEIT_TITLES_PLAIN),
                           product)
-        price = self.fake_price(product)
+        price = self.fake_price(product, like_resale=0.5)
         return self.listing(
             external_id, shop, shop.home[0], title=title, price=price,
             image_names=self.images(external_id, photos),
