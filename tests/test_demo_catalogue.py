@@ -217,7 +217,7 @@ def test_seller_alterations_change_bytes_but_stay_recognisable(references: dict[
 
 
 def test_unrelated_photos_never_match_a_reference(references: dict[str, ImageHashes]) -> None:
-    for source in demo_brand.UNRELATED_PHOTOS + demo_brand.FAKE_PHOTOS:
+    for source in demo_brand.UNRELATED_PHOTOS:
         hashes = hash_image(render_jpeg(PhotoRecipe(source, size=400)))
         assert min(_distance(hashes, ref) for ref in references.values()) > 16, source
     for a in references:

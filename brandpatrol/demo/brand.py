@@ -85,9 +85,8 @@ PRODUCTS: tuple[DemoProduct, ...] = (
     ),
 )
 
-# Photos that are not the brand's: what counterfeiters photograph their own fakes with, and what unrelated
-# listings show. None is within a 64-bit pHash distance of 20 of any reference above.
-FAKE_PHOTOS = ("cell", "clock", "coins")
+# Photos that are not the brand's: what unrelated listings show. None is within a 64-bit pHash distance of 20
+# of any reference above. (Counterfeiters' photos of their fakes are drawn boxes: packs.py.)
 UNRELATED_PHOTOS = (
     "camera", "moon", "page", "brick", "grass", "gravel", "hubble_deep_field", "retina", "motorcycle_left",
 )
@@ -138,7 +137,7 @@ AUTHORISED: tuple[DemoSeller, ...] = (
 )
 
 # Shops with no contract. Several sell both diverted genuine goods and fakes, as such shops do. The held-out
-# market (market.py) has shops of the same kinds under other names.
+# market (surfaces.py) has shops of the same kinds under other names.
 _UNAUTHORISED_BASE: tuple[tuple[str, str, str, str, str], ...] = (
     # key, demo-shop id, demo-js id, name, location
     ("putian", "putian-youpin", "310877", "莆田优品美妆", "福建 莆田"),

@@ -11,7 +11,8 @@ the plain cases, made here, are constructed so no single signal sorts them but a
   under the floor (60-85% of suggested); some titles say 清仓/尾货/内部渠道/已刮码; and some cleared stock
   (撤柜尾货) far under the floor (30-48%), priced like fakes, which shows its distributor's code;
 - counterfeit: unauthorised shops at 15-45% of suggested, with the brand's photos copied and altered (crop,
-  mirror, watermark, border, rotation, heavy recompression) or a photo of the fake itself; only some titles
+  mirror, watermark, border, rotation, heavy recompression; photos of the fake itself are market.py's
+  own-photo cases); only some titles
   carry a tell (高仿, 1:1, A货, 原单, replica); and some "premium" fakes at 52-75%, priced like diverted stock,
   which print a made-up batch code to look genuine;
 - unrelated: what a search for "Lumina"/"露米娜" also returns: lamps, phone cases, other brands' cosmetics.

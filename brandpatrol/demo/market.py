@@ -31,7 +31,6 @@ from brandpatrol.demo.surfaces import MARKETS, Surface
 
 # Codes the brand issued beyond those seen on listings, per distributor: a code file lists every unit shipped.
 ISSUED_PADDING = 40
-CLONED_ON_AT_LEAST = 3  # fake listings carrying the one cloned serial, per market
 OWN_PHOTO_DESCRIPTIONS = (
     "实物拍摄，所见即所得，{full}。",
     "自家仓库实拍，{size}，拍下当天发货。",
@@ -315,27 +314,9 @@ def build_catalogue(seed: int | None = None, listings_per_marketplace: int | Non
     codes = CodeBook(replace(surface, seed=seed))
     for marketplace in brand.MARKETPLACES:
         listings += MarketBuilder(surface, seed, marketplace, recipes, taken, codes).build(n)
-    clones = [x for x in listings if codes.cloned in x.reason]
-    if n >= 40 and len(clones) < CLONED_ON_AT_LEAST:
-        listings = _clone_more(listings, recipes, codes, CLONED_ON_AT_LEAST - len(clones))
     codes.pad()
     return DemoCatalogue(
         seed=seed, listings=listings, recipes=recipes, market=surface.name, issued_codes=codes.rows(),
         sellers=brand.AUTHORISED + surface.unauthorised + surface.network + brand.OTHERS,
     )
 
-
-def _clone_more(listings: list[DemoListing], recipes: dict[str, Photo], codes: CodeBook,
-                wanted: int) -> list[DemoListing]:
-    """Put the cloned serial on more own-photo fakes, so every market has one serial on several listings."""
-    out = list(listings)
-    for i, listing in enumerate(out):
-        if wanted <= 0:
-            break
-        photo = recipes[listing.image_names[0]]
-        if listing.case != "own_photo_fake" or not isinstance(photo, OwnPhoto) or photo.pack.serial is not None:
-            continue
-        recipes[listing.image_names[0]] = replace(photo, pack=replace(photo.pack, serial=codes.cloned))
-        out[i] = replace(listing, reason=f"{listing.reason}; cloned serial {codes.cloned}")
-        wanted -= 1
-    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brandpatrol.demo.brand import DemoSeller, shops_on_both
+from brandpatrol.demo.brand import UNAUTHORISED, DemoSeller, shops_on_both
 
 # case -> (label, share of a marketplace's listings, what it is)
 CASES: dict[str, tuple[str, float, str]] = {
@@ -84,15 +84,7 @@ class Surface:
 
 TUNING = Surface(
     name="tuning", seed=7, listings_per_marketplace=50,
-    unauthorised=shops_on_both((
-        ("putian", "putian-youpin", "310877", "莆田优品美妆", "福建 莆田"),
-        ("yiwu", "yiwu-pifa", "412650", "义乌美妆批发城", "浙江 义乌"),
-        ("baiyun", "gz-baiyun", "298314", "广州白云美妆仓", "广东 广州"),
-        ("linyi", "linyi-zhekou", "505129", "临沂美妆折扣店", "山东 临沂"),
-        ("wuhan", "wuhan-xiaomei", "617733", "武汉小美美妆铺", "湖北 武汉"),
-        ("hongkong", "hk-daigou", "720456", "香港免税代购", "香港"),
-        ("usa", "us-beauty-outlet", "830901", "US Beauty Outlet", "Los Angeles, United States"),
-    )),
+    unauthorised=UNAUTHORISED,
     network=shops_on_both((
         ("net1", "meimei-youxuan", "901101", "美美优选好物", "广东 广州"),
         ("net2", "xiaomei-jia", "901102", "小美家美妆", "广东 佛山"),
