@@ -63,6 +63,14 @@ class PricePoint(_Strict):
         return self
 
 
+def gtin_ok(text: str) -> bool:
+    """True for 13 digits whose last is the GS1 check digit of the first 12 (6901234567892 is one)."""
+    if not re.fullmatch(r"[0-9]{13}", text):
+        return False
+    weighted = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(text[:12]))
+    return (10 - weighted % 10) % 10 == int(text[12])
+
+
 class ReferenceImage(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
@@ -77,6 +85,18 @@ class Product(_Strict):
     keywords: list[str] = Field(default_factory=list)
     prices: list[PricePoint] = Field(default_factory=list)
     reference_images: list[ReferenceImage] = Field(default_factory=list)
+    gtins: list[str] = Field(default_factory=list, description="GTIN-13 (EAN-13) barcodes printed on the product")
+
+    @field_validator("gtins")
+    @classmethod
+    def _valid_gtins(cls, v: list[str]) -> list[str]:
+        for gtin in v:
+            if not gtin_ok(gtin):
+                raise ValueError(
+                    f"'{gtin}' is not a GTIN-13; give the 13 digits under the barcode, check digit included")
+        if len(set(v)) != len(v):
+            raise ValueError("a GTIN is listed twice; list each once")
+        return v
 
     @field_validator("prices")
     @classmethod
@@ -480,6 +500,9 @@ class BrandConfig(_Strict):
     )
     egress: Egress = Egress()
     allow_list: AllowList = AllowList()
+    issued_codes: str | None = Field(
+        None, min_length=1, description="CSV of issued serial codes (code,distributor[,sku]), relative to this file"
+    )
 
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
