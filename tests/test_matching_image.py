@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -226,3 +227,7 @@ def test_a_wide_turn_view_never_matches_on_the_hash_alone(coffee_reference: Refe
     impostor = ImageFacts(8, 0, ImageStatus.OK.value, *as_hex, None, other.thumbnail, other.sha256)
     refuted = image_signal([impostor], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
     assert refuted.outcome is Outcome.NO_MATCH and "was checked by keypoints and not confirmed" in refuted.reason
+    # Nor does it set a photo aside as the brand's own when seller networks are drawn.
+    given = ref.views[0]
+    phashes, dhashes = np.array([wide.phash, given.phash], np.uint64), np.array([wide.dhash, given.dhash], np.uint64)
+    assert coffee_reference.matches_any(phashes, dhashes, 18).tolist() == [False, True]
