@@ -39,6 +39,9 @@ ROTATIONS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)
 # Turns the hash cannot vouch for alone: 7.5 degrees apart, so a photo turned anywhere from 15 to 45 degrees lies
 # within 3.75 degrees of one (at most 14 bits away on scikit-image's photos, inside the confirm distance).
 WIDE_TURNS = (-45.0, -37.5, -30.0, -22.5, -15.0, 15.0, 22.5, 30.0, 37.5, 45.0)
+# Wide turns are made from the thumbnail fitted to this side: a quarter of the pixels to turn, the same nearest
+# distances (at most 14 bits, 4.8 on average over 208 turned copies; 4.4 at the thumbnail's 256).
+WIDE_TURN_SIDE = 128
 # The dihedral turns of a reference: (how Pillow makes it, the turn as keypoints measure it, anticlockwise, what a
 # person reads, what its left-right mirror is). Mirroring a picture turned by t is the mirror turned by -t.
 ORIENTATIONS = (
@@ -127,6 +130,15 @@ def _turned(image: Image.Image, angle: float, *, canvas: bool = False) -> Image.
     return image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255), expand=canvas)
 
 
+def _fitted(image: Image.Image, side: int) -> Image.Image:
+    """The picture scaled down to fit within `side` pixels (as it is when it fits)."""
+    scale = side / max(image.size)
+    if scale >= 1:
+        return image
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                        Image.Resampling.BOX)
+
+
 def derived_views(thumbnail: bytes) -> list[HashView]:
     """The mirror of a stored reference thumbnail as given, its other orientations, then its crop and tilt views,
     plain and mirrored, and its wide turns."""
@@ -154,10 +166,11 @@ def derived_views(thumbnail: bytes) -> list[HashView]:
             continue  # a near-blank crop carries no identity
         views.append(HashView(label, False, True, hashes.phash, hashes.dhash, tilted, turn=turn))
         views.append(HashView(label, True, True, hashes.phash_mirror, hashes.dhash_mirror, tilted, turn=-turn))
+    small = _fitted(content, WIDE_TURN_SIDE)
     for angle in WIDE_TURNS:
         for canvas in (False, True):
             try:
-                hashes = hash_set(_turned(content, angle, canvas=canvas))
+                hashes = hash_set(_turned(small, angle, canvas=canvas))
             except ImageRejected:
                 continue
             label = f"rotating by {angle:+g}°" + (" on a white canvas" if canvas else "")
