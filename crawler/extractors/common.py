@@ -70,11 +70,15 @@ def cap(value: str | None, limit: int = FIELD_MAX) -> str | None:
 
 
 def attr(node: Selector | SelectorList[Selector], name: str) -> str | None:
-    """One attribute of an element (of a list's first element that has it), or None where none has it.
+    """One attribute of an element (of a list's first element, as `.attrib` reads it), or None without it.
 
     Not `Selector.attrib`: that builds every attribute of the element, and lxml raises ValueError on one whose
     name carries a control character (`<div data-asin=""\x1f ...>`), which its HTML parser lets through.
     """
+    if isinstance(node, SelectorList):
+        if not node:
+            return None
+        node = node[0]
     return node.xpath(f"@{name}").get()
 
 
