@@ -13,9 +13,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.batchcodes import parse_batch_range
+from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -70,12 +80,25 @@ class ReferenceImage(_Strict):
     )
 
 
+def _gtin(text: str) -> str:
+    problem = gtin_problem(str(text))
+    if problem:
+        raise ValueError(f"{problem}; copy it from the product's barcode")
+    return str(text).strip()
+
+
+GtinText = Annotated[str, AfterValidator(_gtin)]
+
+
 class Product(_Strict):
     sku: str = Field(min_length=1, max_length=64)
     names: dict[Lang, str] = Field(min_length=1, description="product name per language")
     keywords: list[str] = Field(default_factory=list)
     prices: list[PricePoint] = Field(default_factory=list)
     reference_images: list[ReferenceImage] = Field(default_factory=list)
+    gtins: list[GtinText] = Field(
+        default_factory=list, description="GTIN-8/12/13/14 printed under the product's barcode: identifies it in photos"
+    )
 
     @field_validator("prices")
     @classmethod
@@ -439,6 +462,9 @@ class Brand(_Strict):
     name: str = Field(min_length=1, max_length=200)
     names: dict[Lang, str] = Field(default_factory=dict)
     rights_holder: RightsHolder | None = None
+    issued_codes: str | None = Field(
+        None, description="CSV of the serial / QR codes the brand issued (code,distributor[,sku]), relative to the YAML"
+    )
 
 
 class BrandConfig(_Strict):
@@ -458,6 +484,16 @@ class BrandConfig(_Strict):
 
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
+    _issued: IssuedCodes = PrivateAttr(default_factory=IssuedCodes)
+
+    @property
+    def issued_codes(self) -> IssuedCodes:
+        """The brand's issued serials (brand.issued_codes), loaded and checked with the file; empty without one."""
+        return self._issued
+
+    def distributors(self) -> list[str]:
+        """Each authorised seller's distributor, or its name where it has none: what issued codes are issued to."""
+        return list(dict.fromkeys(s.distributor or s.name for s in self.authorised_sellers))
 
     @field_validator("exchange_rates")
     @classmethod
@@ -564,9 +600,19 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
         _line_index(node, (), lines)
     source_dir = Path(source).resolve().parent if source != "<config>" else None
     try:
-        return BrandConfig.model_validate({**data, "source_dir": source_dir})
+        config = BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
         raise ConfigError(source, [_describe(dict(e), lines) for e in exc.errors()]) from None
+    if config.brand.issued_codes:
+        path = config.resolve_path(config.brand.issued_codes)
+        line = lines.get(("brand", "issued_codes"))
+        try:
+            config._issued = load_issued_codes(path, config.distributors(), [p.sku for p in config.products])
+        except CodesFileError as exc:
+            where = f"line {line}" if line else "file"
+            raise ConfigError(source, [f"brand.issued_codes ({where}): {path}: {p}" for p in exc.problems]
+                              + ["correct those rows of the codes file; none of it was loaded"]) from None
+    return config
 
 
 def load_config(path: Path | str) -> BrandConfig:
