@@ -108,7 +108,8 @@ def parse_issued_codes(text: str, source: Path | str, distributors: Iterable[str
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise CodesFileError(source, ["the file is empty; its first line must be the header code,distributor"]) from None
+        raise CodesFileError(source, ["the file is empty; its first line must be the header code,distributor"]
+                             ) from None
     except csv.Error as exc:
         raise CodesFileError(source, [f"line 1: {exc}"]) from None
     if "code" not in header or "distributor" not in header:

@@ -43,7 +43,6 @@ class Settings(BaseSettings):
     ocr_model_dir: Path | None = Field(
         None, description="folder of the PP-OCR ONNX models; empty: the models the rapidocr wheel ships")
     ocr_max_side: int = Field(960, ge=320, le=4096, description="photos are scaled to this longest side for OCR")
-    ocr_max_boxes: int = Field(60, ge=1, le=1000, description="text boxes recognised per photo at most")
     ocr_run_budget_s: float = Field(
         300.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
 
