@@ -80,8 +80,8 @@ def test_ocr_reads_the_pack_names_the_product_traces_the_printed_lot_and_sees_th
     db, config = world
     # No brand in the title, no reference photo: only the pack says whose it is and which lot it came from.
     diverted, sha = add_pack_listing(db, "10", "精华液 特价 现货", Pack(lot="GD240211", qr=None), price="400")
-    stamped, _ = add_pack_listing(db, "11", "露米娜焕活精华液", Pack(lot=None, ean13=None, qr=None, stamp="高仿", seed=3),
-                                  price="600")
+    stamp_pack = Pack(lot=None, ean13=None, qr=None, stamp="高仿", seed=3)
+    stamped, _ = add_pack_listing(db, "11", "露米娜焕活精华液", stamp_pack, price="600")
     summary = run_matching(db, config, clusters=False, reader=PhotoReader.from_settings(get_settings()))
     assert summary.photos["ocr"] == "ok" and summary.photos["read"] == 2 and summary.photos["skipped_share"] == 0
 
