@@ -32,8 +32,12 @@ def font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _code(fmt: zxingcpp.BarcodeFormat, text: str, width: int, height: int) -> Image.Image:
-    pixels = np.asarray(zxingcpp.write_barcode(fmt, text, width=width, height=height))
-    return Image.fromarray(pixels).convert("RGB")
+    """The code drawn by zxing-cpp's writer, scaled without blur (nearest) to about width x height."""
+    pixels = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(text, fmt), scale=1))
+    drawn = Image.fromarray(pixels).convert("RGB")
+    scale = max(1, width // drawn.width)
+    return drawn.resize((drawn.width * scale, max(height, drawn.height * scale) if fmt == zxingcpp.BarcodeFormat.EAN13
+                         else drawn.height * scale), Image.Resampling.NEAREST)
 
 
 def pack_image(pack: Pack = Pack()) -> Image.Image:

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from core.catalogue import sync_catalogue
 from core.config import BrandConfig, ConfigError, parse_config
 from core.db import Database
-from core.images import reading_copy
+from core.images import hash_image, reading_copy
 from core.models import Finding, Listing, PhotoCode, PhotoCopy, PhotoReading, ReadingStatus, Verdict
 from core.settings import get_settings
 from matching.assess import assess
 from matching.photos.codes import read_codes
 from matching.photos.draw import render_photo_reading
+from matching.photos.ocr import OcrEngine, shared_engine
 from matching.photos.reading import PhotoRead, Sighting
 from matching.photos.store import PhotoReader
 from matching.run import run_matching
@@ -229,3 +230,51 @@ def test_reading_copy_keeps_small_photos_as_fetched_and_bounds_large_ones() -> N
     bounded = reading_copy(large, 1280)
     assert max(bounded.width, bounded.height) == 1280 and bounded.media_type == "image/jpeg"
     assert Image.open(__import__("io").BytesIO(bounded.content)).size == (1280, 1024)
+
+
+@pytest.mark.slow
+def test_the_run_budget_skips_photos_says_how_many_and_the_next_run_reads_them(world: Any) -> None:
+    db, config = world
+    for i in range(3):
+        pack = Pack(lot=f"GD24000{i}", qr=None, ean13=None, seed=i)
+        add_pack_listing(db, f"4{i}", "露米娜焕活精华液", pack, price="600")
+
+    def engine() -> OcrEngine:
+        return shared_engine(None, get_settings().ocr_max_side)
+
+    tiny = PhotoReader(engine, run_budget_s=1e-6)  # one photo read, then the budget is spent
+    first = run_matching(db, config, clusters=False, reader=tiny)
+    assert (first.photos["read"], first.photos["skipped_budget"]) == (1, 2)
+    assert first.photos["skipped_share"] == pytest.approx(2 / 3, abs=1e-3)
+    assert first.awaiting_photos == 2
+    with db.read() as session:
+        waiting = session.scalars(select(Listing).where(Listing.content_version > Listing.matched_version)).all()
+        assert len(waiting) == 2, "listings whose photos wait stay in the matching queue"
+        finding = session.scalars(select(Finding).where(Finding.listing_id == waiting[0].id)).one()
+        assert "budget ran out" in finding.signals["photo.text"]["reason"]
+    second = run_matching(db, config, clusters=False, reader=PhotoReader(engine, run_budget_s=1e-6))
+    assert second.examined == 2 and (second.photos["read"], second.photos["skipped_budget"]) == (1, 1)
+
+
+def test_the_crawl_keeps_one_bounded_reading_copy_per_photo(db: Database) -> None:
+    from crawler.items import ImageRecord, ListingItem
+    from crawler.storage import ListingStore
+
+    data = jpeg(pack_image(Pack()).resize((2000, 2000)))
+    hashes = hash_image(data, thumbnail=True)
+    copy = reading_copy(data, 1280)
+
+    def item(external_id: str) -> ListingItem:
+        record = ImageRecord(url=f"http://img.example/{external_id}.jpg", status="ok", sha256=hashes.sha256,
+                             phash=hashes.phash, dhash=hashes.dhash, phash_mirror=hashes.phash_mirror,
+                             width=2000, height=2000, thumbnail=hashes.thumbnail, reading_copy=copy)
+        return ListingItem(marketplace="shop", external_id=external_id, url=f"http://shop.example/{external_id}",
+                           title="露米娜焕活精华液", images=[record])
+
+    store = ListingStore(db, "shop", None)
+    store.write_batch([item("1"), item("2")])
+    store.write_batch([item("3")])
+    with db.read() as session:
+        copies = session.scalars(select(PhotoCopy)).all()
+    assert len(copies) == 1 and copies[0].sha256 == hashes.sha256
+    assert (copies[0].width, copies[0].height) == (1280, 1280) and copies[0].size == len(copies[0].content)

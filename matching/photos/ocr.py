@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def bundled_model_dir() -> Path:
 def _version() -> str:
     import rapidocr
 
-    return str(getattr(rapidocr, "__version__", "unknown"))
+    return str(getattr(rapidocr, "__version__", None) or metadata.version("rapidocr"))
 
 
 class OcrEngine:
