@@ -16,6 +16,7 @@ from core.db import Database
 from core.images import hash_image, reading_copy
 from core.models import Finding, Listing, PhotoCode, PhotoCopy, PhotoReading, ReadingStatus, Verdict
 from core.settings import get_settings
+from dashboard.data.detail import photo_readings
 from matching.assess import assess
 from matching.photos.codes import read_codes
 from matching.photos.draw import render_photo_reading
@@ -105,6 +106,8 @@ def test_ocr_reads_the_pack_names_the_product_traces_the_printed_lot_and_sees_th
     assert batch["outcome"] == "match" and batch["evidence"]["distributor"] == "华南美妆供应链"
     assert batch["reason"].startswith("printed on the pack in photo 1")
     assert any("华南美妆供应链" in r for r in found.reasons)
+    drawings = photo_readings(db, found.id)
+    assert [position for position, _ in drawings] == [0] and drawings[0][1].startswith(b"\x89PNG")
 
     stamp = finding_of(db, stamped)
     assert stamp.verdict is Verdict.COUNTERFEIT
