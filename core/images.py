@@ -293,15 +293,25 @@ def hashes_of(image: Image.Image) -> tuple[str, str, str]:
     return hex64(hashes.phash), hex64(hashes.dhash), hex64(hashes.phash_mirror)
 
 
+def fit_within(image: Image.Image, side: int,
+               resample: Image.Resampling = Image.Resampling.BILINEAR) -> Image.Image:
+    """The picture scaled down to at most `side` pixels on its longest side (unchanged when it fits)."""
+    if max(image.size) <= side:
+        return image
+    scale = side / max(image.size)
+    fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    return image.resize(fitted, resample, reducing_gap=2.0)
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def thumbnail_bytes(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
     """A JPEG of the picture fitted within `side` pixels; a draft decode usually fits already (no resampling)."""
-    if max(image.size) > side:
-        scale = side / max(image.size)
-        fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
-        image = image.resize(fitted, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=80)
-    return out.getvalue()
+    return _jpeg_bytes(fit_within(image, side), 80)
 
 
 def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -351,11 +361,6 @@ def reading_copy(data: bytes, max_side: int = READING_COPY_SIDE, *, max_bytes: i
     header = _open(data, max_bytes, max_pixels)
     if header.format in _KEPT_AS_FETCHED and max(header.size) <= max_side:
         return ReadingCopy(data, _KEPT_AS_FETCHED[header.format], *header.size)
-    image, _ = decode(data, max_side, max_bytes=max_bytes, max_pixels=max_pixels)
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
-        image = image.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=88)
-    return ReadingCopy(out.getvalue(), "image/jpeg", *image.size)
+    decoded, _ = decode(data, max_side, max_bytes=max_bytes, max_pixels=max_pixels)
+    image = fit_within(decoded, max_side, Image.Resampling.LANCZOS)
+    return ReadingCopy(_jpeg_bytes(image, 88), "image/jpeg", *image.size)

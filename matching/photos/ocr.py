@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core.images import fit_within
 from matching.photos.reading import TextLine
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -73,11 +74,8 @@ class OcrEngine:
 
     def read(self, picture: Image.Image) -> list[TextLine]:
         """The lines on `picture` (RGB, upright), boxes in its own pixels, most confident first."""
-        scale = min(1.0, self.max_side / max(picture.size))
-        small = picture
-        if scale < 1.0:
-            small = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
-                                   Image.Resampling.BILINEAR, reducing_gap=2.0)
+        small = fit_within(picture, self.max_side)
+        scale = small.width / picture.width
         bgr = np.ascontiguousarray(np.asarray(small.convert("RGB"))[:, :, ::-1])
         out = self._engine(bgr)
         texts: Sequence[str] = out.txts or ()  # type: ignore[union-attr]
