@@ -281,3 +281,32 @@ def test_the_crawl_keeps_one_bounded_reading_copy_per_photo(db: Database) -> Non
         copies = session.scalars(select(PhotoCopy)).all()
     assert len(copies) == 1 and copies[0].sha256 == hashes.sha256
     assert (copies[0].width, copies[0].height) == (1280, 1280) and copies[0].size == len(copies[0].content)
+
+
+@pytest.mark.postgres
+def test_copies_are_stored_once_pruned_and_serials_looked_up_on_postgresql(postgres_url: str) -> None:
+    from crawler.items import ImageRecord, ListingItem
+    from crawler.storage import ListingStore
+
+    db = Database(postgres_url)
+    try:
+        data = jpeg(pack_image(Pack()))
+        hashes = hash_image(data, thumbnail=True)
+        record = ImageRecord(url="http://img.example/1.jpg", status="ok", sha256=hashes.sha256, phash=hashes.phash,
+                             dhash=hashes.dhash, phash_mirror=hashes.phash_mirror, width=800, height=800,
+                             thumbnail=hashes.thumbnail, reading_copy=reading_copy(data))
+        store = ListingStore(db, "shop", None)
+        for external_id in ("1", "2"):  # the second batch inserts the same photo again: ignored, not an error
+            store.write_batch([ListingItem(marketplace="shop", external_id=external_id, title="露米娜",
+                                           url=f"http://shop.example/{external_id}", images=[record])])
+        with db.session() as session:
+            assert len(session.scalars(select(PhotoCopy)).all()) == 1
+            session.add(PhotoReading(sha256=hashes.sha256, engine="e", status=ReadingStatus.OK, lines=[], codes=[]))
+            session.add(PhotoCode(sha256=hashes.sha256, code="SN00012345", format="QRCode"))
+        with db.session() as session:
+            reader = PhotoReader(None)
+            assert reader.prune(session) == 1, "a copy whose reading found nothing is dropped"
+            found = reader.sightings(session, {"SN00012345"})
+        assert sorted(s.external_id for s in found["SN00012345"]) == ["1", "2"]
+    finally:
+        db.dispose()
