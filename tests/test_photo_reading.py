@@ -310,3 +310,18 @@ def test_copies_are_stored_once_pruned_and_serials_looked_up_on_postgresql(postg
         assert sorted(s.external_id for s in found["SN00012345"]) == ["1", "2"]
     finally:
         db.dispose()
+
+
+def test_lot_codes_read_with_letters_for_digits_are_traced(tmp_path: Path) -> None:
+    from matching.photos.reading import TextLine
+    from matching.photos.signals import ocr_digits
+
+    assert ocr_digits("批号: GD24O2l1") == "批号: GD240211"
+    assert ocr_digits("露米娜 30ml SPF50") == "露米娜 30ml SPF50", "words after a number are left alone"
+    config = photo_brand(tmp_path)
+    line = TextLine("批号: GD24O2l1", 0.9, ((0, 0), (10, 0), (10, 10), (0, 10)))
+    read = PhotoRead("d" * 64, 0, None, ReadingStatus.OK.value, (line,))
+    base = facts("露米娜焕活精华液", price="400")
+    result = assess(base.__class__(**{**base.__dict__, "readings": (read,)}), context_for(config))
+    assert result.signals.batch_code is not None and result.signals.batch_code.evidence["code"] == "GD240211"
+    assert result.signals.batch_code.evidence["distributor"] == "华南美妆供应链"

@@ -16,6 +16,7 @@ gains bent-name reading).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,16 @@ def _tells(read: Sequence[PhotoRead]) -> SignalResult | None:
     return None
 
 
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8", "Z": "2"})
+_AFTER_FIRST_DIGIT = re.compile(r"(?<=[0-9])[0-9OoDIl|SBZ]+")
+
+
+def ocr_digits(text: str) -> str:
+    """Letters OCR confuses with digits read as digits once a code's digits began: 'GD24O2l1' is 'GD240211'. The
+    letters before the first digit (the prefix) are left alone."""
+    return _AFTER_FIRST_DIGIT.sub(lambda m: m.group(0).translate(_OCR_DIGITS), text)
+
+
 def _printed_batch(read: Sequence[PhotoRead], marketplace: str, seller_name: str | None, seller_id: str | None,
                    authorised: Sequence[AuthorisedSeller]) -> SignalResult | None:
     """The lot code printed on a pack, traced as codes in text are; a traced one first, then an untraced one."""
@@ -144,7 +155,7 @@ def _printed_batch(read: Sequence[PhotoRead], marketplace: str, seller_name: str
     for photo in read:
         if not photo.lines:
             continue
-        result = batch_mod.batch_code_signal(photo.text, marketplace, seller_name, seller_id, authorised)
+        result = batch_mod.batch_code_signal(ocr_digits(photo.text), marketplace, seller_name, seller_id, authorised)
         if not result.unknown:
             lines = [line for line in photo.lines if any(c in _norm(line.text) for c in result.evidence["codes"])]
             results.append(dataclasses.replace(
