@@ -325,3 +325,21 @@ def test_lot_codes_read_with_letters_for_digits_are_traced(tmp_path: Path) -> No
     result = assess(base.__class__(**{**base.__dict__, "readings": (read,)}), context_for(config))
     assert result.signals.batch_code is not None and result.signals.batch_code.evidence["code"] == "GD240211"
     assert result.signals.batch_code.evidence["distributor"] == "华南美妆供应链"
+
+
+def test_the_brands_own_photo_is_not_read(world: Any) -> None:
+    """A copied reference photo's print is the brand's artwork (a lot code on it names the lot the brand shot)."""
+    from tests.matching_kit import genuine_photo
+
+    db, config = world
+    listing_id = add_listing(db, "shop", "50", "露米娜焕活精华液", price="600", images=(genuine_photo(),))
+    with db.session() as session:
+        image = session.get_one(Listing, listing_id).images[0]
+        data = jpeg(genuine_photo())
+        copy = reading_copy(data)
+        assert image.sha256 is not None
+        session.add(PhotoCopy(sha256=image.sha256, media_type=copy.media_type, width=copy.width,
+                              height=copy.height, size=len(copy.content), content=copy.content))
+    summary = run_matching(db, config, clusters=False, reader=PhotoReader.from_settings(get_settings()))
+    assert summary.photos["brand_photos"] == 1 and summary.photos["read"] == 0
+    assert "the brand's own photo" in finding_of(db, listing_id).signals["photo.text"]["reason"]

@@ -53,6 +53,7 @@ class PhotoReport:
     failed: int = 0
     no_copy: int = 0  # no reading copy kept (photos crawled before copies were kept, or pruned)
     skipped_budget: int = 0
+    brand_photos: int = 0  # not read: within the image distance of a reference photo (the brand's own artwork)
     seconds: float = 0.0
     copies_pruned: int = 0
 
