@@ -98,9 +98,9 @@ def matching_time(sample: int, workdir: Path, *, ocr: bool) -> dict[str, Any]:
     return {"listings": sample, "seconds": seconds, "photos": summary.photos}
 
 
-def main(sample: int = 60, photos_per_listing: int = 3) -> dict[str, Any]:
+def main(sample: int = 30, photos_per_listing: int = 3) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    photos = packs(40)
+    photos = packs(20)
     results["ocr"] = ocr_rate(photos)
     results["crawler_photo_cost"] = crawler_photo_cost(photos)
     with tempfile.TemporaryDirectory() as tmp, BenchShop(500) as shop:

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         None, description="folder of the PP-OCR ONNX models; empty: the models the rapidocr wheel ships")
     ocr_max_side: int = Field(960, ge=320, le=4096, description="photos are scaled to this longest side for OCR")
     ocr_run_budget_s: float = Field(
-        360.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
+        300.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
 
     def browser_executable(self) -> Path | None:
         """The Chromium binary Playwright should launch, or None to use Playwright's own download."""
