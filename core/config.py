@@ -14,10 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core import jsonpath
 from core.batchcodes import parse_batch_range
+from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -100,14 +110,6 @@ class PricePoint(_Strict):
         return self
 
 
-def gtin_ok(text: str) -> bool:
-    """True for 13 digits whose last is the GS1 check digit of the first 12 (6901234567892 is one)."""
-    if not re.fullmatch(r"[0-9]{13}", text):
-        return False
-    weighted = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(text[:12]))
-    return (10 - weighted % 10) % 10 == int(text[12])
-
-
 class ReferenceImage(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
@@ -116,21 +118,29 @@ class ReferenceImage(_Strict):
     )
 
 
+def _gtin(text: str) -> str:
+    problem = gtin_problem(str(text))
+    if problem:
+        raise ValueError(f"{problem}; copy it from the product's barcode")
+    return str(text).strip()
+
+
+GtinText = Annotated[str, AfterValidator(_gtin)]
+
+
 class Product(_Strict):
     sku: str = Field(min_length=1, max_length=64)
     names: dict[Lang, str] = Field(min_length=1, description="product name per language")
     keywords: list[str] = Field(default_factory=list)
     prices: list[PricePoint] = Field(default_factory=list)
     reference_images: list[ReferenceImage] = Field(default_factory=list)
-    gtins: list[str] = Field(default_factory=list, description="GTIN-13 (EAN-13) barcodes printed on the product")
+    gtins: list[GtinText] = Field(
+        default_factory=list, description="GTIN-8/12/13/14 printed under the product's barcode: identifies it in photos"
+    )
 
     @field_validator("gtins")
     @classmethod
-    def _valid_gtins(cls, v: list[str]) -> list[str]:
-        for gtin in v:
-            if not gtin_ok(gtin):
-                raise ValueError(
-                    f"'{gtin}' is not a GTIN-13; give the 13 digits under the barcode, check digit included")
+    def _gtins_once(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError("a GTIN is listed twice; list each once")
         return v
@@ -526,6 +536,9 @@ class Brand(_Strict):
     name: str = Field(min_length=1, max_length=200)
     names: dict[Lang, str] = Field(default_factory=dict)
     rights_holder: RightsHolder | None = None
+    issued_codes: str | None = Field(
+        None, description="CSV of the serial / QR codes the brand issued (code,distributor[,sku]), relative to the YAML"
+    )
 
 
 class BrandConfig(_Strict):
@@ -542,12 +555,18 @@ class BrandConfig(_Strict):
     )
     egress: Egress = Egress()
     allow_list: AllowList = AllowList()
-    issued_codes: str | None = Field(
-        None, min_length=1, description="CSV of issued serial codes (code,distributor[,sku]), relative to this file"
-    )
-
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
+    _issued: IssuedCodes = PrivateAttr(default_factory=IssuedCodes)
+
+    @property
+    def issued_codes(self) -> IssuedCodes:
+        """The brand's issued serials (brand.issued_codes), loaded and checked with the file; empty without one."""
+        return self._issued
+
+    def distributors(self) -> list[str]:
+        """Each authorised seller's distributor, or its name where it has none: what issued codes are issued to."""
+        return list(dict.fromkeys(s.distributor or s.name for s in self.authorised_sellers))
 
     @field_validator("exchange_rates")
     @classmethod
@@ -715,9 +734,19 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
         _line_index(node, (), lines)
     source_dir = Path(source).resolve().parent if source != "<config>" else None
     try:
-        return BrandConfig.model_validate({**data, "source_dir": source_dir})
+        config = BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
         raise ConfigError(source, [_describe(dict(e), lines) for e in exc.errors()]) from None
+    if config.brand.issued_codes:
+        path = config.resolve_path(config.brand.issued_codes)
+        line = lines.get(("brand", "issued_codes"))
+        try:
+            config._issued = load_issued_codes(path, config.distributors(), [p.sku for p in config.products])
+        except CodesFileError as exc:
+            where = f"line {line}" if line else "file"
+            raise ConfigError(source, [f"brand.issued_codes ({where}): {path}: {p}" for p in exc.problems]
+                              + ["correct those rows of the codes file; none of it was loaded"]) from None
+    return config
 
 
 def load_config(path: Path | str) -> BrandConfig:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from core.images import ReadingCopy
+
 
 @dataclass
 class ImageRecord:
@@ -21,6 +23,7 @@ class ImageRecord:
     width: int | None = None
     height: int | None = None
     thumbnail: bytes | None = field(default=None, repr=False)
+    reading_copy: ReadingCopy | None = field(default=None, repr=False)  # for OCR and codes (matching/photos)
 
 
 @dataclass

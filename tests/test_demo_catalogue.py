@@ -155,8 +155,9 @@ def test_workspace_loads_with_the_real_config_loader(catalogue: DemoCatalogue, t
     assert {tuple(r.values()) for r in rows} == {
         (x.marketplace, x.external_id, x.label, x.case, x.distributor) for x in catalogue.listings}
     # The code file the config names: header code,distributor,sku; every distributor is an authorised one's.
-    assert config.issued_codes == "codes.csv"
-    codes = list(csv.DictReader(io.StringIO(config.resolve_path(config.issued_codes).read_text(encoding="utf-8"))))
+    assert config.brand.issued_codes == "codes.csv"
+    codes = list(csv.DictReader(io.StringIO(config.resolve_path(config.brand.issued_codes).read_text(
+        encoding="utf-8"))))
     assert list(codes[0]) == ["code", "distributor", "sku"]
     assert {c["distributor"] for c in codes} <= {s.distributor for s in config.authorised_sellers}
     assert len({c["code"] for c in codes}) == len(codes) == len(catalogue.issued_codes)

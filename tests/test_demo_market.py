@@ -24,7 +24,7 @@ from brandpatrol.demo.packs import (
 )
 from brandpatrol.demo.photos import PhotoRecipe
 from brandpatrol.demo.surfaces import CASES, HELDOUT, TUNING, case_counts
-from core.config import gtin_ok
+from core.codes import gtin_problem
 
 HARD_CASES = ("genuine_own_photo", "printed_lot_diversion", "own_photo_fake", "bent_name_fake", "network_shop",
               "lookalike_other_brand")
@@ -74,7 +74,7 @@ def test_packs_print_readable_codes_and_own_photos_keep_them() -> None:
     # The brand's reference artwork is the flat front, with no lot code or serial (printed at filling).
     assert _decoded(render_pack(genuine_pack(product))) == {product.gtin}
     for p in demo_brand.PRODUCTS:
-        assert gtin_ok(p.gtin) and p.references[-1].source == f"pack:{p.sku}"
+        assert gtin_problem(p.gtin) is None and p.references[-1].source == f"pack:{p.sku}"
     assert gtin_check_digit("690123456789") == "2"
 
 

@@ -46,6 +46,10 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
         "",
         "brand:",
         f"  name: {_q(brand.BRAND_NAME)}",
+        "  # The brand's code system export (一物一码): every serial printed on a box, with the distributor it was",
+        "  # shipped to (an authorised seller's `distributor`). A serial never issued is counterfeit evidence; one",
+        "  # issued to a distributor names where diverted stock leaked from.",
+        f"  issued_codes: {_q(CODES_NAME)}",
         "  names:  # per language; matching looks for every one of them in listing text",
         *(f"    {lang}: {_q(name)}" for lang, name in brand.BRAND_NAMES.items()),
         "  rights_holder:  # who the takedown notices are written for",
@@ -93,11 +97,6 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
             f"    distributor: {_q(shop.distributor or '')}",
         ]
     out += [
-        "",
-        "# The brand's code system export (一物一码): every serial printed on a box, with the distributor it was",
-        "# shipped to (a `distributor` above). A serial never issued is counterfeit evidence; one issued to a",
-        "# distributor names where diverted stock leaked from.",
-        f"issued_codes: {_q(CODES_NAME)}",
         "",
         "# Where to look. Both are the bundled demo marketplace: demo-shop renders pages on the server,",
         "# demo-js renders listings in the browser, so it is crawled with Chromium (javascript: true).",
