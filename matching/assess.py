@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from matching.context import MatchContext
 from matching.facts import ListingFacts
+from matching.names import NameRules
 from matching.signals import (
     SignalResult,
     allowed_seller,
@@ -65,7 +66,8 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
     thresholds = config.thresholds
     image_any = _image(facts, ctx)
-    relevance = relevance_signal(facts.text, config.brand, config.products, image_any)
+    rules = NameRules(thresholds.name_fuzzy_ratio, thresholds.name_fuzzy_min_length)
+    relevance = relevance_signal(facts.text, config.brand, config.products, image_any, rules)
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:

@@ -1,0 +1,443 @@
+"""Finding the brand's and products' names in text however sellers bend them: the one entry for titles,
+descriptions and text read from photos (OCR).
+
+    hits = find_names("L.umiere 精华 30ml", ["Lumière", "臻颜"])
+    hits[0].describe()  # 'Lumière as "L.umiere" (accents ignored; spacing and punctuation removed)'
+
+Both the text and each name are folded the same way, character by character, keeping where each folded
+character came from so a hit can quote the text as written:
+  1. width and case (NFKC, casefold), accents off (Lumière is lumiere), traditional Chinese as simplified;
+  2. letters of other scripts that look like Latin ones, as those (Cyrillic і in "Lumіere"), from the Unicode
+     confusables table as the maintained `confusable-homoglyphs` package ships it;
+  3. spaces and punctuation dropped, remembering where they were ("L.umiere", "臻-颜", "L u m i e r e");
+  4. digits, letters and symbols that stand in for one another as one class: 0/o, 1/l/i/!/|, 3/e, 4/a/@, 5/s/$,
+     7/t ("Lumi3re", "1umiere", "Lum!na"; a symbol only between two letters).
+A name is found where its folded form occurs in the folded text. Latin names must stand alone as words
+("cream" is not in "icecream", nor "lumina" in "illuminating"); CJK names are found anywhere. Spaces inside a
+Latin name count only as letter-spacing ("L u m i n a", every piece one or two letters), as one split of a long
+name into two pieces of three letters or more ("Lumi ere"), or at the name's own word or syllable breaks: so
+"Lum in a box" never reads as Lumina.
+
+Chinese names are also looked for in pinyin, toneless, with or without spaces, in any case ("zhenyan", "zhen yan",
+"ZhenYan" for 臻颜), spaces only between syllables. Chinese homophones in Chinese characters (真颜 for 臻颜) are
+not read as the name: they are ordinary words far too often.
+
+Last, a Latin name of at least `NameRules.fuzzy_min_length` letters is matched fuzzily (rapidfuzz's normalised
+Indel similarity, `fuzz.ratio`) against the words of the text, at `NameRules.fuzzy_ratio` or more, with the first
+letter agreeing. At the default 0.88 a name of six or seven letters tolerates one letter dropped or added but
+not one replaced ("Lumiina" is Lumina; "Lumena", "Lumira" and "luminous" are not), a name of eight to fifteen
+one replaced, longer names two. Shorter names and CJK names are never matched fuzzily: one character off is
+another word ("臻颜" and "真颜", "Lumi" and "Lima").
+
+A hit preceded by 适用 / 适用于 / 兼容 / 适配 / 专用于 / "compatible with" / "for" / "fits" is marked `accessory`:
+the listing sells something for the brand's goods, not the goods (a pump "适用 Lumina 精华液").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from confusable_homoglyphs import confusables
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+
+from matching.terms import simplified_char
+
+DEFAULT_FUZZY_RATIO = 0.88
+DEFAULT_FUZZY_MIN_LENGTH = 6
+MAX_TEXT = 20_000  # characters of one text looked at (a description can be long; names sit early)
+
+
+class How(enum.StrEnum):
+    """How a name was found, from the plainest to the loosest."""
+
+    EXACT = "exact"  # as configured, up to width and case
+    FOLDED = "folded"  # accents, spacing, punctuation or look-alike digits undone
+    CONFUSABLE = "confusable"  # letters of another script that look like the name's
+    PINYIN = "pinyin"  # a Chinese name written in pinyin
+    FUZZY = "fuzzy"  # spelled nearly alike
+
+
+# What each bend is called in reasons.
+ACCENTS = "accents ignored"
+SPACING = "spacing and punctuation removed"
+DIGITS = "look-alike digits or letters read as the name's"
+CONFUSABLE = "letters of another script that look like Latin ones"
+
+
+@dataclass(frozen=True)
+class NameRules:
+    """How loosely names are matched; from the brand's Thresholds (name_fuzzy_ratio, name_fuzzy_min_length)."""
+
+    fuzzy_ratio: float = DEFAULT_FUZZY_RATIO
+    fuzzy_min_length: int = DEFAULT_FUZZY_MIN_LENGTH
+
+
+@dataclass(frozen=True)
+class NameHit:
+    name: str  # the name looked for, as configured
+    written: str  # the text's span, as written
+    start: int  # offsets of that span in the text given
+    end: int
+    how: How
+    ratio: float = 1.0  # the fuzzy similarity (1.0 for every other way)
+    bends: tuple[str, ...] = ()  # what was undone, in words
+    accessory: str = ""  # the 适用 / compatible with / for... before it, as written: an accessory for the goods
+
+    @property
+    def bent(self) -> bool:
+        return self.how is not How.EXACT
+
+    def describe(self) -> str:
+        """"'Lumina'" when written plainly; else 'Lumière as "L.umiere" (spacing and punctuation removed)'."""
+        if not self.bent:
+            return f"'{self.name}'"
+        return f'{self.name} as "{self.written}" ({"; ".join(self.bends)})'
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "written": self.written, "start": self.start, "end": self.end,
+                "how": self.how.value, "ratio": round(self.ratio, 3), "bends": list(self.bends),
+                "accessory": self.accessory}
+
+
+DEFAULT_RULES = NameRules()
+
+
+# --- folding -------------------------------------------------------------------------------------------------
+
+_LOOSE = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "4": "a", "5": "s", "7": "t",
+                        "!": "l", "|": "l", "@": "a", "$": "s"})
+# Symbols that stand for a letter, but only between two Latin letters ("Lum!na", "Lum@na"): "Lumina!" is a name.
+_SYMBOL_LETTERS = frozenset("!|@$")
+_PLAIN, _ACCENT, _CONFUSED = 0, 1, 2
+_NO_GAP, _SPACE, _PUNCT = "", " ", "."
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
+
+
+_LOOKALIKES: dict[str, str] = {}  # filled as characters are met; the table has ~10,000 entries
+
+
+def _latin_lookalike(ch: str) -> str | None:
+    """The Latin letter or digit `ch` is confusable with, per the Unicode confusables table; None if none."""
+    cache = _LOOKALIKES
+    if ch not in cache:
+        found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"]) or []
+        glyphs = [g["c"] for entry in found for g in entry["homoglyphs"]]
+        cache[ch] = next((g.casefold() for g in glyphs if len(g) == 1 and g.isascii() and g.isalnum()), "")
+    return cache[ch] or None
+
+
+@lru_cache(maxsize=65_536)
+def _fold_char(ch: str) -> tuple[str, int, str]:
+    """(folded characters, how they were folded), or ("", 0, the separator kind) for a space or punctuation."""
+    kind = _PLAIN
+    out = []
+    spaces_only = True
+    for c in unicodedata.normalize("NFKC", ch).casefold():
+        decomposed = unicodedata.normalize("NFD", c)
+        base = c
+        if any(unicodedata.combining(d) for d in decomposed):
+            base = "".join(d for d in decomposed if not unicodedata.combining(d))
+            kind = max(kind, _ACCENT)
+        for b in base:
+            category = unicodedata.category(b)
+            if category[0] in "PSCZM":  # punctuation, symbols, controls, spaces, stray marks
+                spaces_only = spaces_only and b.isspace()
+            elif _is_cjk(b):
+                out.append(simplified_char(b))
+            elif b.isascii():
+                out.append(b)
+            else:
+                latin = _latin_lookalike(b)
+                out.append(latin or b)
+                if latin is not None:
+                    kind = _CONFUSED
+    if not out:
+        return "", _PLAIN, _SPACE if spaces_only else _PUNCT
+    return "".join(out), kind, _NO_GAP
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A text folded for name look-ups (see the module's docstring), with where each folded character came from.
+
+    `plain` holds letters, digits and CJK characters only; `loose` is `plain` with look-alike digits and letters
+    as one class; `origin[k]` is the text offset of plain[k], `gap[k]` the separator before it ("" none, " "
+    whitespace, "." punctuation or symbols), `kind[k]` 0 plain, 1 accent removed, 2 another script's look-alike.
+    """
+
+    text: str
+    plain: str
+    loose: str
+    origin: tuple[int, ...]
+    gap: tuple[str, ...]
+    kind: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Folded:
+        text = text[:MAX_TEXT]
+        chars: list[str] = []
+        origin: list[int] = []
+        gap: list[str] = []
+        kind: list[int] = []
+        pending = _NO_GAP
+        for i, ch in enumerate(text):
+            if (ch.isascii() and ch.isalnum()) or (
+                    ch in _SYMBOL_LETTERS and pending == _NO_GAP and chars and _latin(chars[-1])
+                    and text[i + 1:i + 2].isascii() and text[i + 1:i + 2].isalpha()):
+                chars.append(ch.lower())
+                origin.append(i)
+                gap.append(pending)
+                kind.append(_PLAIN)
+                pending = _NO_GAP
+                continue
+            folded, how, separator = _fold_char(ch)
+            if not folded:
+                if separator == _PUNCT or (separator == _SPACE and pending != _PUNCT):
+                    pending = separator if chars else _NO_GAP
+                continue
+            for c in folded:
+                chars.append(c)
+                origin.append(i)
+                gap.append(pending)
+                kind.append(how)
+                pending = _NO_GAP
+        plain = "".join(chars)
+        return cls(text, plain, plain.translate(_LOOSE), tuple(origin), tuple(gap), tuple(kind))
+
+    def span(self, k: int, end: int) -> tuple[int, int]:
+        """Text offsets of plain[k:end]."""
+        return self.origin[k], self.origin[end - 1] + 1
+
+    def attached(self, k: int) -> bool:
+        """Whether plain[k] is a Latin letter or digit written right against the one before it."""
+        return 0 < k < len(self.plain) and self.gap[k] == _NO_GAP and _latin(self.plain[k]) and _latin(
+            self.plain[k - 1])
+
+
+def _latin(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+# --- names ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Form:
+    """One way a name may be written: its folded letters, where breaks are allowed, and how it counts."""
+
+    name: str
+    plain: str
+    loose: str
+    kind: tuple[int, ...]
+    breaks: frozenset[int]  # positions k in plain where the name itself has a space or punctuation
+    optional: frozenset[int]  # positions where a space may be, but need not (between pinyin syllables)
+    latin: bool
+    how: How
+    fuzzy: bool
+
+
+def _forms(name: str, rules: NameRules) -> list[_Form]:
+    folded = Folded.of(name)
+    if not folded.plain:
+        return []
+    latin = folded.plain.isascii()
+    breaks = frozenset(k for k, g in enumerate(folded.gap) if g)
+    forms = [_Form(name, folded.plain, folded.loose, folded.kind, breaks, frozenset(), latin, How.EXACT,
+                   latin and len(folded.plain) >= rules.fuzzy_min_length)]
+    han = "".join(c for c in folded.plain if _is_cjk(c))
+    syllables = [s for s in lazy_pinyin(han) if s.isascii() and s.isalpha()] if han else []
+    if len(syllables) >= 2 and len(syllables) == len(han):
+        for spelled in dict.fromkeys([tuple(syllables), tuple(s.replace("v", "u") for s in syllables)]):
+            plain = "".join(spelled)
+            if len(plain) < 5:
+                continue
+            cuts = frozenset(sum(len(s) for s in spelled[:n]) for n in range(1, len(spelled)))
+            forms.append(_Form(name, plain, plain.translate(_LOOSE), (_PLAIN,) * len(plain), frozenset(), cuts, True,
+                               How.PINYIN, False))
+    return forms
+
+
+def _piece(text: Folded, k: int, step: int) -> int:
+    """Length of the run of characters written together from plain[k], walking back (-1) or on (+1)."""
+    n = 1
+    while 0 <= k + step < len(text.plain) and text.gap[k if step < 0 else k + step] == _NO_GAP:
+        k += step
+        n += 1
+    return n
+
+
+def _spacing_ok(text: Folded, k: int, end: int, form: _Form) -> bool:
+    """Whether the whitespace inside plain[k:end] is letter-spacing, one split of a long name, or the name's own
+    (pinyin: only between syllables)."""
+    allowed = form.breaks | form.optional
+    foreign = [j for j in range(k + 1, end) if text.gap[j] == _SPACE and (j - k) not in allowed]
+    if not foreign:
+        return True
+    if form.how is How.PINYIN:
+        return False
+    cuts = [j for j in range(k + 1, end) if text.gap[j]]
+    pieces = [b - a for a, b in zip([k, *cuts], [*cuts, end], strict=True)]
+    if all(p <= 2 for p in pieces):
+        # Letter-spaced: the spacing must not run on past the span ("L u m i n a r y").
+        run_on_before = k > 0 and text.gap[k] and _latin(text.plain[k - 1]) and _piece(text, k - 1, -1) <= 2
+        run_on_after = end < len(text.plain) and text.gap[end] and _latin(text.plain[end]) and _piece(
+            text, end, 1) <= 2
+        return not (run_on_before or run_on_after)
+    return len(foreign) == 1 and len(pieces) == 2 and min(pieces) >= 3
+
+
+def _bends(text: Folded, k: int, form: _Form) -> tuple[str, ...]:
+    end = k + len(form.plain)
+    said = []
+    kinds = text.kind[k:end]
+    if any(a != b and _CONFUSED not in (a, b) for a, b in zip(kinds, form.kind, strict=True)):
+        said.append(ACCENTS)
+    if any(text.gap[j] and (j - k) not in form.breaks for j in range(k + 1, end)) or (
+            form.how is not How.PINYIN and any(text.gap[k + j] != _SPACE for j in form.breaks)):
+        said.append(SPACING)
+    if text.plain[k:end] != form.plain:
+        said.append(DIGITS)
+    if _CONFUSED in kinds:
+        said.append(CONFUSABLE)
+    return tuple(said)
+
+
+_ACCESSORY = re.compile(r"(?:适用于?|兼容|适配|专用于|(?<![a-z])(?:compatible\s+with|for|fits?))(?=[\s:：]*$)")
+
+
+def _accessory(text: str, start: int) -> str:
+    """The accessory words right before text[start], as written ("适用", "compatible with"), or ""."""
+    before = text[max(0, start - 24):start]
+    folded = unicodedata.normalize("NFKC", before).casefold()
+    found = _ACCESSORY.search(folded)
+    if found is None:
+        return ""
+    # Where folding kept the length (it almost always does), quote the text as written.
+    return before[found.start():found.end()] if len(folded) == len(before) else found.group(0)
+
+
+def _exact_hits(text: Folded, form: _Form) -> Iterable[tuple[int, How, tuple[str, ...]]]:
+    size = len(form.loose)
+    k = text.loose.find(form.loose)
+    while k >= 0:
+        end = k + size
+        if form.latin and (text.attached(k) or text.attached(end)):
+            pass  # inside a longer word
+        elif not form.latin or _spacing_ok(text, k, end, form):
+            bends = _bends(text, k, form)
+            if form.how is How.PINYIN:
+                how = How.PINYIN
+            elif CONFUSABLE in bends:
+                how = How.CONFUSABLE
+            else:
+                how = How.FOLDED if bends else How.EXACT
+            yield k, how, bends
+        k = text.loose.find(form.loose, k + 1)
+
+
+_LATIN_RUN = re.compile(r"[0-9a-z]+")
+
+
+def _words(text: Folded) -> list[tuple[int, int]]:
+    """(start, end) in plain of each run of Latin letters and digits written together."""
+    out: list[tuple[int, int]] = []
+    gap = text.gap
+    for run in _LATIN_RUN.finditer(text.plain):
+        start = run.start()
+        for k in range(start + 1, run.end()):
+            if gap[k]:
+                out.append((start, k))
+                start = k
+        out.append((start, run.end()))
+    return out
+
+
+def _fuzzy_hits(text: Folded, words: list[tuple[int, int]], form: _Form,
+                rules: NameRules) -> Iterable[tuple[int, int, float]]:
+    """Runs of as many words as the name has, spelled nearly like it; lengths are compared first, since a long
+    description has thousands of words and almost none come near."""
+    count = len(form.breaks) + 1
+    cutoff = rules.fuzzy_ratio * 100
+    size = len(form.loose)
+    lengths = [end - start for start, end in words]
+    scores: dict[str, float] = {}
+    for n in range(len(words) - count + 1):
+        if abs(sum(lengths[n:n + count]) - size) > 2 or text.loose[words[n][0]] != form.loose[0]:
+            continue
+        candidate = "".join(text.loose[a:b] for a, b in words[n:n + count])
+        if candidate not in scores:
+            scores[candidate] = 0.0 if candidate == form.loose else fuzz.ratio(candidate, form.loose,
+                                                                                 score_cutoff=cutoff)
+        if scores[candidate]:
+            yield words[n][0], words[n + count - 1][1], scores[candidate] / 100
+
+
+@dataclass(frozen=True)
+class NameSet:
+    """Names prepared once (folded, in pinyin), to look for in many texts."""
+
+    names: tuple[str, ...]
+    rules: NameRules
+    forms: tuple[_Form, ...]
+
+    @classmethod
+    def of(cls, names: Sequence[str], rules: NameRules = DEFAULT_RULES) -> NameSet:
+        return _name_set(tuple(dict.fromkeys(n for n in names if n.strip())), rules)
+
+    def find(self, text: str | Folded) -> list[NameHit]:
+        """Every name found in `text`, in text order; where several forms overlap, the plainest one."""
+        folded = text if isinstance(text, Folded) else Folded.of(text)
+        hits: list[NameHit] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+
+        def add(form: _Form, k: int, end: int, how: How, ratio: float, bends: tuple[str, ...]) -> None:
+            spans = taken.setdefault(form.name, [])
+            if any(k < b and a < end for a, b in spans):
+                return
+            spans.append((k, end))
+            start, stop = folded.span(k, end)
+            hits.append(NameHit(form.name, folded.text[start:stop], start, stop, how, ratio, bends,
+                                _accessory(folded.text, start)))
+
+        for form in self.forms:
+            for k, how, bends in _exact_hits(folded, form):
+                if form.how is How.PINYIN:
+                    bends = (f"pinyin of {form.name}", *(b for b in bends if b != SPACING))
+                add(form, k, k + len(form.plain), how, 1.0, bends)
+        fuzzy = [f for f in self.forms if f.fuzzy]
+        if fuzzy:
+            words = _words(folded)
+            for form in fuzzy:
+                for k, end, ratio in _fuzzy_hits(folded, words, form, self.rules):
+                    add(form, k, end, How.FUZZY, ratio, (f"spelled {ratio:.0%} alike",))
+        return sorted(hits, key=lambda h: (h.start, h.name))
+
+
+@lru_cache(maxsize=64)
+def _name_set(names: tuple[str, ...], rules: NameRules) -> NameSet:
+    forms = [form for name in names for form in _forms(name, rules)]
+    # A pinyin spelling that is also a Latin name given (露米娜 is "lumina") is looked for as that name, which
+    # may then be spaced between the syllables too ("lumi na").
+    cuts: dict[str, frozenset[int]] = {}
+    for form in forms:
+        if form.how is How.PINYIN:
+            cuts[form.plain] = cuts.get(form.plain, frozenset()) | form.optional
+    latin = {f.plain for f in forms if f.how is not How.PINYIN}
+    forms = [dataclasses.replace(f, optional=f.optional | cuts.get(f.plain, frozenset())) if f.how is not How.PINYIN
+             else f for f in forms if f.how is not How.PINYIN or f.plain not in latin]
+    return NameSet(names, rules, tuple(forms))
+
+
+def find_names(text: str, names: Sequence[str], rules: NameRules = DEFAULT_RULES) -> list[NameHit]:
+    """Every one of `names` found in `text`, however bent (see the module's docstring), in text order."""
+    return NameSet.of(names, rules).find(text)
