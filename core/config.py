@@ -137,6 +137,8 @@ class FieldSelectors(_Strict):
     location: str | None = None
     image: str | None = None
     external_id: str | None = None
+    # Every block of the item page's free text (description, seller's notes): contact details hide there.
+    description: str | None = None
 
 
 class Marketplace(_Strict):

@@ -1,8 +1,10 @@
 """Extraction driven by selectors from the brand configuration, for marketplaces no code knows.
 
 A selector is CSS (with Scrapy's `::text` / `::attr(name)`) or XPath when prefixed with `xpath:`. Fields a page
-does not give through selectors fall back to the page's schema.org data. Links and photos are resolved with
-common.absolute: one that cannot be parsed or fetched is left out (that card, that photo), never raised on.
+does not give through selectors fall back to the page's schema.org data. The description is every block the
+`description` selector matches (description, seller's notes), one per line, else the schema.org description.
+Links and photos are resolved with common.absolute: one that cannot be parsed or fetched is left out (that card,
+that photo), never raised on.
 """
 
 from __future__ import annotations
@@ -77,10 +79,12 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
                     id_pattern: str | None = None) -> ConfiguredExtraction:
     response = readable(response)
     values = {name: select_first(response.selector, getattr(selectors, name)) for name in LISTING_FIELDS}
-    missing = [name for name in LISTING_FIELDS if getattr(selectors, name) and values[name] is None]
+    description = "\n".join(select_all(response.selector, selectors.description)) or None
+    missing = [name for name in (*LISTING_FIELDS, "description")
+               if getattr(selectors, name) and (description if name == "description" else values[name]) is None]
     images = select_all(response.selector, selectors.image)
     # The page's structured data fills what the selectors did not give; read only when something is missing.
-    needs_fallback = not (values["title"] and values["price"] and values["seller"]) or (
+    needs_fallback = not (values["title"] and values["price"] and values["seller"] and description) or (
         not images and not selectors.image)
     fallback = generic.extract_listing(response, marketplace) if needs_fallback else None
     title = values["title"] or (fallback.title if fallback else None)
@@ -100,6 +104,6 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
         seller_id=values["seller_id"],
         location_text=values["location"],
         image_urls=unique_urls(response, images),
-        description=fallback.description if fallback else None,
+        description=description or (fallback.description if fallback else None),
     )
     return ConfiguredExtraction(item, missing)
