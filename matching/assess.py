@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from matching.context import MatchContext
@@ -15,6 +16,7 @@ from matching.signals import (
     counterfeit_tells_signal,
     diversion_tells_signal,
     image_signal,
+    network_signal,
     price_history_signal,
     price_signal,
     region_signal,
@@ -62,6 +64,18 @@ def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
                  seller_id=entry.seller_id, name=entry.name, note=entry.note)
 
 
+def _standalone(signals: Signals) -> Signals:
+    """The signals with what the verdict would be without the network, kept in the network's evidence: only
+    findings that stand on their own evidence taint a network (matching.network_facts), or two shops tied to
+    each other would keep each other flagged after the evidence that started it is gone."""
+    network = signals.network
+    assert network is not None
+    alone = decide(dataclasses.replace(signals, network=None))
+    without = {"verdict": alone.verdict.value, "score": alone.score}
+    network = dataclasses.replace(network, evidence={**network.evidence, "without_network": without})
+    return dataclasses.replace(signals, network=network)
+
+
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
     thresholds = config.thresholds
@@ -101,8 +115,11 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
                                              thresholds.repeat_offender_findings),
         relisting=relisting_signal(facts.taken_down, sku),
         allow_list=_allow_list(facts, ctx),
+        network=network_signal(facts.network) if facts.network is not None else None,
     )
     verdict = decide(signals)
+    if signals.network is not None and signals.network.matched:
+        signals = _standalone(signals)
     matched = image.matched
     return Assessment(
         verdict=verdict,

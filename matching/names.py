@@ -52,6 +52,7 @@ from matching.terms import simplified_char
 
 DEFAULT_FUZZY_RATIO = 0.88
 DEFAULT_FUZZY_MIN_LENGTH = 6
+MAX_CJK_WORD = 4  # a Chinese name longer than this is a phrase (a product name), not one word
 MAX_TEXT = 20_000  # characters of one text looked at (a description can be long; names sit early)
 
 
@@ -302,7 +303,11 @@ def _bends(text: Folded, k: int, form: _Form) -> tuple[str, ...]:
     kinds = text.kind[k:end]
     if any(a != b and _CONFUSED not in (a, b) for a, b in zip(kinds, form.kind, strict=True)):
         said.append(ACCENTS)
-    if any(text.gap[j] and (j - k) not in form.breaks for j in range(k + 1, end)) or (
+    # A space inside a long Chinese name is where sellers break a phrase (露米娜 焕活精华液), not a bend; inside a
+    # short one (臻 颜) it is.
+    phrase = not form.latin and len(form.plain) > MAX_CJK_WORD
+    if any(text.gap[j] and (j - k) not in form.breaks and not (phrase and text.gap[j] == _SPACE)
+           for j in range(k + 1, end)) or (
             form.how is not How.PINYIN and any(text.gap[k + j] != _SPACE for j in form.breaks)):
         said.append(SPACING)
     if text.plain[k:end] != form.plain:
