@@ -241,6 +241,7 @@ class _Form:
     loose: str
     kind: tuple[int, ...]
     breaks: frozenset[int]  # positions k in plain where the name itself has a space or punctuation
+    gap: tuple[str, ...]  # the name's own separator before each of its characters (Folded.gap)
     optional: frozenset[int]  # positions where a space may be, but need not (between pinyin syllables)
     latin: bool
     how: How
@@ -253,7 +254,7 @@ def _forms(name: str, rules: NameRules) -> list[_Form]:
         return []
     latin = folded.plain.isascii()
     breaks = frozenset(k for k, g in enumerate(folded.gap) if g)
-    forms = [_Form(name, folded.plain, folded.loose, folded.kind, breaks, frozenset(), latin, How.EXACT,
+    forms = [_Form(name, folded.plain, folded.loose, folded.kind, breaks, folded.gap, frozenset(), latin, How.EXACT,
                    latin and len(folded.plain) >= rules.fuzzy_min_length)]
     han = "".join(c for c in folded.plain if _is_cjk(c))
     syllables = [s for s in lazy_pinyin(han) if s.isascii() and s.isalpha()] if han else []
@@ -263,8 +264,8 @@ def _forms(name: str, rules: NameRules) -> list[_Form]:
             if len(plain) < 5:
                 continue
             cuts = frozenset(sum(len(s) for s in spelled[:n]) for n in range(1, len(spelled)))
-            forms.append(_Form(name, plain, plain.translate(_LOOSE), (_PLAIN,) * len(plain), frozenset(), cuts, True,
-                               How.PINYIN, False))
+            forms.append(_Form(name, plain, plain.translate(_LOOSE), (_PLAIN,) * len(plain), frozenset(),
+                               (_NO_GAP,) * len(plain), cuts, True, How.PINYIN, False))
     return forms
 
 
@@ -308,7 +309,7 @@ def _bends(text: Folded, k: int, form: _Form) -> tuple[str, ...]:
     phrase = not form.latin and len(form.plain) > MAX_CJK_WORD
     if any(text.gap[j] and (j - k) not in form.breaks and not (phrase and text.gap[j] == _SPACE)
            for j in range(k + 1, end)) or (
-            form.how is not How.PINYIN and any(text.gap[k + j] != _SPACE for j in form.breaks)):
+            form.how is not How.PINYIN and any(text.gap[k + j] != form.gap[j] for j in form.breaks)):
         said.append(SPACING)
     if text.plain[k:end] != form.plain:
         said.append(DIGITS)

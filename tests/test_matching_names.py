@@ -12,7 +12,7 @@ from matching.names import CONFUSABLE, DIGITS, SPACING, Folded, How, NameRules, 
 from matching.signals import Outcome, counterfeit_tells_signal
 from tests.matching_kit import context_for, facts, genuine_photo, make_config, unrelated_photo
 
-NAMES = ["Lumière", "臻颜", "Lumina", "露米娜", "Radiance Renewal Serum"]
+NAMES = ["Lumière", "臻颜", "Lumina", "露米娜", "Radiance Renewal Serum", "LM-100", "露米娜焕活精华液"]
 
 # (title as a seller writes it, the name it names, how it was found, a bend the reason must say)
 BENT = [
@@ -41,6 +41,11 @@ BENT = [
     ("Lumiere 焕活 RadianceRenewal Serum", "Radiance Renewal Serum", How.FOLDED, SPACING),
     ("Radiance Renewel Serum 30ml", "Radiance Renewal Serum", How.FUZZY, "alike"),
     ("煥活 臻顏 精華", "臻颜", How.EXACT, None),  # traditional script
+    ("露米娜 焕活精华液", "露米娜", How.EXACT, None),
+    ("露米娜 焕活精华液", "露米娜焕活精华液", How.EXACT, None),  # a space where a long Chinese phrase breaks
+    ("露米娜-焕活精华液", "露米娜焕活精华液", How.FOLDED, SPACING),
+    ("货号 LM-100 精华液", "LM-100", How.EXACT, None),  # the name's own hyphen is no bend
+    ("货号 LM100 精华液", "LM-100", How.FOLDED, SPACING),
 ]
 
 # Titles that name none of NAMES: other brands' look-alike names, common words, split words, homophones.

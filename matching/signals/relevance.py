@@ -67,7 +67,7 @@ class _Found:
             elif hit.name not in hits or (hits[hit.name].bent and not hit.bent):
                 hits[hit.name] = hit
         # Words of a several-word name written apart ("Lumina 焕活 serum") still name it, plainly.
-        found = [n for n in names if n in hits or (n not in accessory and text.has_term(n))]
+        found = [n for n in names if n in hits or (n not in accessory and len(n.split()) > 1 and text.has_term(n))]
         return cls(found, hits, [h for n, h in accessory.items() if n not in found])
 
     def said(self, names: Sequence[str]) -> str:
