@@ -1,5 +1,7 @@
 """What matching knows about each seller's network of shops before it judges: the networks matching.clusters
 stored, and which of their shops were found selling copies (for the network signal, matching.signals.network).
+The network a seller is judged with is the shops tied to it by shared own photos and shared contact details
+(OPERATOR_TIES), directly or through one another, among the links each stored network keeps.
 
 A shop counts as selling copies when one of its listings has a counterfeit finding that reviewers confirmed (the
 latest review decides), or one awaiting review (no review yet, or escalated) that scores at least min_score on
@@ -23,6 +25,10 @@ from matching.facts import LinkedShop, NetworkFacts
 from matching.past import latest_decisions
 
 MAX_TIES = 3
+# Ties that show one operator behind several shops: its own photos and its contact details. The same shop name or
+# the same titles also make a network (matching.clusters), but they tie a business to its own shop on another
+# marketplace, or resellers that copy one catalogue: on their own they say nothing about copies.
+OPERATOR_TIES = frozenset({"photo", "contact"})
 _CHUNK = 500
 
 
@@ -79,26 +85,45 @@ def load_network_index(session: Session, min_score: float) -> NetworkIndex:
     if not sellers:
         return NetworkIndex()
     clusters = {row.id: row for row in session.execute(
-        select(SellerCluster.id, SellerCluster.size, SellerCluster.marketplaces, SellerCluster.links)
+        select(SellerCluster.id, SellerCluster.links)
         .where(SellerCluster.id.in_({s.cluster_id for s in sellers})))}
     counts = _counterfeit_counts(session, [s.id for s in sellers], min_score)
-    members: dict[int, list[Any]] = defaultdict(list)
-    for seller in sellers:
-        members[seller.cluster_id].append(seller)
+    by_id = {s.id: s for s in sellers}
     facts: dict[int, NetworkFacts] = {}
-    for seller in sellers:
-        cluster = clusters.get(seller.cluster_id)
-        if cluster is None:
-            continue
-        others = [m for m in members[seller.cluster_id] if m.id != seller.id and sum(counts.get(m.id, (0, 0)))]
-        others.sort(key=lambda m: (-counts[m.id][0], -counts[m.id][1], m.name, m.id))
-        facts[seller.id] = NetworkFacts(
-            size=int(cluster.size),
-            marketplaces=tuple(str(m) for m in cluster.marketplaces),
-            ties=_ties(seller.id, cluster.links),
-            counterfeit_shops=tuple(LinkedShop(m.name, m.marketplace, *counts[m.id]) for m in others),
-        )
+    for cluster in clusters.values():
+        links = [link for link in cluster.links if link.get("kind") in OPERATOR_TIES
+                 and link.get("a") in by_id and link.get("b") in by_id]
+        for group in _groups(links):
+            shops = [by_id[i] for i in group]
+            markets = tuple(sorted({str(s.marketplace) for s in shops}))
+            for seller in shops:
+                others = [m for m in shops if m.id != seller.id and sum(counts.get(m.id, (0, 0)))]
+                others.sort(key=lambda m: (-counts[m.id][0], -counts[m.id][1], m.name, m.id))
+                facts[seller.id] = NetworkFacts(
+                    size=len(shops), marketplaces=markets, ties=_ties(seller.id, links),
+                    counterfeit_shops=tuple(LinkedShop(m.name, m.marketplace, *counts[m.id]) for m in others))
     return NetworkIndex(facts)
+
+
+def _groups(links: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+    """The sellers the links tie together, group by group (connected components), each sorted."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for link in links:
+        a, b = root(int(link["a"])), root(int(link["b"]))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for seller_id in parent:
+        groups[root(seller_id)].append(seller_id)
+    return [sorted(ids) for _, ids in sorted(groups.items())]
 
 
 def _ties(seller_id: int, links: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:

@@ -178,3 +178,13 @@ def test_stands_alone_reads_the_verdict_without_the_network() -> None:
     assert stands_alone(0.9, on_its_own, 0.5)
     diverted = {"network": {"evidence": {"without_network": {"verdict": "diversion", "score": 0.7}}}}
     assert not stands_alone(0.9, diverted, 0.5)
+
+
+def test_the_same_shop_name_alone_is_no_operator_tie(db: Database, config: BrandConfig) -> None:
+    # A business runs its shop under one name on two marketplaces; a copy on one does not taint the other's
+    # goods (the network exists in matching.clusters, but only own photos and contacts tie an operator's shops).
+    add_listing(db, "shop", "a1", "露米娜 焕活精华液 高仿", price="150", seller=A, images=(photo("rocket"),))
+    twin = add_listing(db, "mall", "a2", PLAIN_TITLE, price="680", seller=(A[0], "a-on-mall"), images=(photo("moon"),))
+    summary = run_matching(db, config)
+    assert summary.seller_networks == 1
+    assert "network" not in _finding(db, twin).signals
