@@ -10,7 +10,7 @@ from matching.assess import assess
 from matching.context import MatchContext
 from matching.names import CONFUSABLE, DIGITS, SPACING, Folded, How, NameRules, NameSet, find_names
 from matching.signals import Outcome, counterfeit_tells_signal
-from tests.matching_kit import context_for, facts, genuine_photo, make_config, unrelated_photo
+from tests.matching_kit import brand_dict, context_for, facts, genuine_photo, make_config, unrelated_photo
 
 NAMES = ["Lumière", "臻颜", "Lumina", "露米娜", "Radiance Renewal Serum", "LM-100", "露米娜焕活精华液"]
 
@@ -228,3 +228,20 @@ def test_look_alike_brand_is_not_called_ours(ctx: MatchContext) -> None:
 def test_a_symbol_reads_as_a_letter_only_between_two_letters() -> None:
     assert find_names("Lum!na 面霜", ["Lumina"])[0].how is How.FOLDED
     assert find_names("新品 !ina 面霜", ["Lina"]) == []  # "!" opening a word is punctuation, not an l
+
+
+def test_the_brands_thresholds_set_how_loosely_names_match(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = brand_dict()
+    title = "Lumiina 焕活精华液 30ml"
+    loose = context_for(make_config(tmp_path_factory.mktemp("loose"), data))
+    assert assess(facts(title, images=(unrelated_photo(),)), loose).sku == "LM-100"
+    data["thresholds"]["name_fuzzy_ratio"] = 1.0  # near spellings off
+    strict = context_for(make_config(tmp_path_factory.mktemp("strict"), data))
+    assert assess(facts(title, images=(unrelated_photo(),)), strict).sku is None
+    data["thresholds"]["name_fuzzy_ratio"] = 0.88
+    data["thresholds"]["name_fuzzy_min_length"] = 7  # "Lumina" has six letters
+    longer = context_for(make_config(tmp_path_factory.mktemp("longer"), data))
+    assert assess(facts(title, images=(unrelated_photo(),)), longer).sku is None
+    data["thresholds"]["name_fuzzy_ratio"] = 0.5
+    with pytest.raises(ValueError, match="name_fuzzy_ratio"):
+        make_config(tmp_path_factory.mktemp("bad"), data)
