@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import Any
 
 from confusable_homoglyphs import confusables
+from confusable_homoglyphs.categories import alias
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
@@ -125,12 +126,15 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
 
 
+_EAST_ASIAN = frozenset({"HAN", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
 _LOOKALIKES: dict[str, str] = {}  # filled as characters are met; the table has ~10,000 entries
 
 
 def _latin_lookalike(ch: str) -> str | None:
     """The Latin letter or digit `ch` is confusable with, per the Unicode confusables table; None if none."""
     cache = _LOOKALIKES
+    if ch not in cache and alias(ch) in _EAST_ASIAN:
+        cache[ch] = ""  # 〇 is a Chinese zero in a Chinese date, not an o
     if ch not in cache:
         found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"]) or []
         glyphs = [g["c"] for entry in found for g in entry["homoglyphs"]]

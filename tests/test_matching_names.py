@@ -135,6 +135,12 @@ def test_folded_text_keeps_where_each_letter_came_from() -> None:
     assert folded.loose == "lumlna"
 
 
+def test_east_asian_characters_are_never_read_as_latin_lookalikes() -> None:
+    # 〇 is in Unicode's confusables as o; in 二〇二六 it is a Chinese zero.
+    assert Folded.of("二〇二六 年").plain == "二〇二六年"
+    assert find_names("〇〇〇 lumina", ["ooo"]) == []
+
+
 def test_a_name_set_is_prepared_once_for_many_texts() -> None:
     names = NameSet.of(NAMES)
     assert names is NameSet.of(list(NAMES))
