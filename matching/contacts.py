@@ -5,8 +5,9 @@ lumina_8888 拿货价"), or the marketplace shows the same contact on their shop
 is (kind, value): mainland mobile numbers without +86 or separators, e-mails lower-cased, WeChat and QQ ids as
 written after their label. Sellers dodge the platforms' filters on 微信 with stand-ins, so a WeChat id is read
 after any of 微信 / 威信 / 薇信 / V信 / vx / wx / WeChat / weixin, after 加V / +V / ➕V / 加微 / 加薇 ("add on V"), and
-after a bare V / 微 / 薇 with a colon ("V: mei2688", "薇：mei2688"; without the colon "V" and 薇 are ordinary
-letters and names: 蔷薇 is a rose). A QQ number is read after QQ, 扣扣, or a bare Q with a colon.
+after a bare V / 微 / 薇 with a colon ("V: mei2688", "薇：mei2688"), and after 薇 standing alone before a space
+("薇 mei2688"); otherwise V is a letter and 薇 part of a name (蔷薇 is a rose, 薇洛拉 a brand). A QQ number is
+read after QQ, 扣扣, or a bare Q with a colon.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ _EMAIL = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9.-]{1,190}\.[a-z]{2,24}")
 _WECHAT = re.compile(
     r"(?:(?:微信|威信|薇信|v信|(?<![a-z])vx|(?<![a-z])wx|wechat|we\s+chat|weixin)\s*(?:号|id)?\s*[:：]?"
     r"|(?:加|\+|➕)\s*(?:v(?![a-z])|微|薇|威)\s*(?:号|id)?\s*[:：]?"
-    r"|(?:(?<![a-z0-9])v|(?<![蔷紫])薇|(?<![a-z0-9])微)\s*(?:号|id)?\s*[:：])"
+    r"|(?:(?<![a-z0-9])v|(?<![蔷紫])薇|(?<![a-z0-9])微)\s*(?:号|id)?\s*[:：]"
+    r"|(?<![\u3400-\u9fff])薇\s+)"
     r"\s*([a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])"
 )
 _QQ = re.compile(r"(?:(?<![a-z])qq|扣扣|(?<![a-z0-9])q\s*[:：])\s*(?:号)?\s*[:：]?\s*([1-9]\d{4,11})(?!\d)")

@@ -19,8 +19,9 @@ name into two pieces of three letters or more ("Lumi ere"), or at the name's own
 "Lum in a box" never reads as Lumina.
 
 Chinese names are also looked for in pinyin, toneless, with or without spaces, in any case ("zhenyan", "zhen yan",
-"ZhenYan" for 臻颜), spaces only between syllables. Chinese homophones in Chinese characters (真颜 for 臻颜) are
-not read as the name: they are ordinary words far too often.
+"ZhenYan" for 臻颜), spaces only between syllables; and the other way, a name of three or four characters written
+with fewer than half of them swapped for characters read alike (璐米娜 or 路米娜 for 露米娜). Two-character names are
+not read through homophones: those are ordinary words far too often (真颜 for 臻颜).
 
 Last, a Latin name of at least `NameRules.fuzzy_min_length` letters is matched fuzzily (rapidfuzz's normalised
 Indel similarity, `fuzz.ratio`) against the words of the text, at `NameRules.fuzzy_ratio` or more, with the first
@@ -46,7 +47,7 @@ from typing import Any
 
 from confusable_homoglyphs import confusables
 from confusable_homoglyphs.categories import alias
-from pypinyin import lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz import fuzz
 
 from matching.terms import simplified_char
@@ -273,6 +274,36 @@ def _forms(name: str, rules: NameRules) -> list[_Form]:
     return forms
 
 
+@lru_cache(maxsize=65_536)
+def _readings(ch: str) -> frozenset[str]:
+    """Every toneless pinyin reading of one character (none for a character that is no Chinese)."""
+    return frozenset(r for r in pinyin(ch, style=Style.NORMAL, heteronym=True)[0] if r.isascii() and r.isalpha())
+
+
+def _homophone_hits(text: Folded, form: _Form) -> Iterable[tuple[int, tuple[str, ...]]]:
+    """Where the text writes a Chinese name of up to MAX_CJK_WORD characters with fewer than half of them swapped
+    for ones read alike (璐米娜 for 露米娜); so never a two-character name, whose homophones are ordinary words
+    (真颜 for 臻颜)."""
+    name, size = form.plain, len(form.plain)
+    starts = set()
+    for i, ch in enumerate(name):
+        at = text.plain.find(ch)
+        while at >= 0:
+            if at >= i:
+                starts.add(at - i)
+            at = text.plain.find(ch, at + 1)
+    for k in sorted(starts):
+        window = text.plain[k:k + size]
+        swaps = [(w, c) for w, c in zip(window, name, strict=False) if w != c]
+        if len(window) < size or not swaps or 2 * len(swaps) >= size:
+            continue
+        if all(_is_cjk(w) and _readings(w) & _readings(c) for w, c in swaps):
+            said = [f"{w} for {c}, read alike ({'/'.join(sorted(_readings(w) & _readings(c)))})" for w, c in swaps]
+            if any(text.gap[j] for j in range(k + 1, k + size)):
+                said.append(SPACING)
+            yield k, tuple(said)
+
+
 def _piece(text: Folded, k: int, step: int) -> int:
     """Length of the run of characters written together from plain[k], walking back (-1) or on (+1)."""
     n = 1
@@ -424,6 +455,10 @@ class NameSet:
                 if form.how is How.PINYIN:
                     bends = (f"pinyin of {form.name}", *(b for b in bends if b != SPACING))
                 add(form, k, k + len(form.plain), how, 1.0, bends)
+        for form in self.forms:
+            if form.how is How.EXACT and len(form.plain) <= MAX_CJK_WORD and all(map(_is_cjk, form.plain)):
+                for k, bends in _homophone_hits(folded, form):
+                    add(form, k, k + len(form.plain), How.PINYIN, 1.0, bends)
         fuzzy = [f for f in self.forms if f.fuzzy]
         if fuzzy:
             words = _words(folded)

@@ -44,6 +44,8 @@ BENT = [
     ("露米娜 焕活精华液", "露米娜", How.EXACT, None),
     ("露米娜 焕活精华液", "露米娜焕活精华液", How.EXACT, None),  # a space where a long Chinese phrase breaks
     ("露米娜-焕活精华液", "露米娜焕活精华液", How.FOLDED, SPACING),
+    ("璐米娜 焕活精华液", "露米娜", How.PINYIN, "璐 for 露, read alike (lu)"),  # a homophone for one character
+    ("路米娜精华 30ml", "露米娜", How.PINYIN, "路 for 露, read alike (lu)"),
     ("货号 LM-100 精华液", "LM-100", How.EXACT, None),  # the name's own hyphen is no bend
     ("货号 LM100 精华液", "LM-100", How.FOLDED, SPACING),
 ]
@@ -58,7 +60,8 @@ NOT_NAMED = [
     "Lum in a box 收纳",  # three words that happen to spell it
     "L u m i n a r y 字母贴",  # letter-spacing that runs on: another word
     "Lumina30ml",  # glued to other letters: not standing alone
-    "真颜 面霜",  # a homophone in characters: an ordinary word
+    "真颜 面霜",  # a homophone of a two-character name: an ordinary word
+    "鹿迷娜 玩偶",  # two characters of three swapped: another name
     "zhenyang 茶具",  # pinyin of something else
     "zhe nyan",  # spaces inside a syllable
 ]

@@ -22,14 +22,16 @@ from tests.matching_kit import add_listing, genuine_photo, make_config
 
 WECHAT_WRITTEN = [
     "V: mei2688 拿货价", "v：mei2688", "加V mei2688", "加v:mei2688", "+V mei2688", "➕V mei2688",
-    "薇: mei2688", "加薇 mei2688", "加微 mei2688", "微信 mei2688", "微信号：mei2688", "威信 mei2688",
+    "薇: mei2688", "薇 mei2688", "联系 薇 mei2688", "加薇 mei2688", "加微 mei2688", "微信 mei2688",
+    "微信号：mei2688", "威信 mei2688",
     "WeChat: mei2688", "we chat id mei2688", "vx mei2688", "VX：mei2688", "wx: mei2688", "Ｖ：ｍｅｉ２６８８",
 ]
 NOT_CONTACTS = [
     "蔷薇: rosewater 精华",  # a rose, not a label
     "TV: samsung55",  # a word ending in v
     "Lumina vitamin cream 50ml",
-    "薇 mei2688",  # 薇 is a name; only with a colon or 加 does it stand for 微信
+    "紫薇 mei2688",  # 薇 in a name; standing alone, or with a colon or 加, it stands for 微信
+    "薇洛拉 VELORA 精华液",
     "V mei2688",  # a bare V without a colon
     "Vmei2688",
 ]
