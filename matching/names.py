@@ -4,14 +4,10 @@ descriptions and text read from photos (OCR).
     hits = find_names("L.umiere 精华 30ml", ["Lumière", "臻颜"])
     hits[0].describe()  # 'Lumière as "L.umiere" (accents ignored; spacing and punctuation removed)'
 
-Both the text and each name are folded the same way, character by character, keeping where each folded
-character came from so a hit can quote the text as written:
-  1. width and case (NFKC, casefold), accents off (Lumière is lumiere), traditional Chinese as simplified;
-  2. letters of other scripts that look like Latin ones, as those (Cyrillic і in "Lumіere"), from the Unicode
-     confusables table as the maintained `confusable-homoglyphs` package ships it;
-  3. spaces and punctuation dropped, remembering where they were ("L.umiere", "臻-颜", "L u m i e r e");
-  4. digits, letters and symbols that stand in for one another as one class: 0/o, 1/l/i/!/|, 3/e, 4/a/@, 5/s/$,
-     7/t ("Lumi3re", "1umiere", "Lum!na"; a symbol only between two letters).
+Both the text and each name are folded the same way (matching.name_folding: width, case, accents, traditional
+script, letters of other scripts that look like Latin ones from Unicode's confusables table, spaces and
+punctuation, look-alike digits and symbols), keeping where each folded character came from so a hit can quote the
+text as written.
 A name is found where its folded form occurs in the folded text. Latin names must stand alone as words
 ("cream" is not in "icecream", nor "lumina" in "illuminating"); CJK names are found anywhere. Spaces inside a
 Latin name count only as letter-spacing ("L u m i n a", every piece one or two letters), as one split of a long
@@ -45,17 +41,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from confusable_homoglyphs import confusables
-from confusable_homoglyphs.categories import alias
 from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz import fuzz
 
-from matching.terms import simplified_char
+from matching.name_folding import (
+    CONFUSED,
+    LOOSE,
+    NO_GAP,
+    PLAIN,
+    SPACE,
+    Folded,
+    is_cjk,
+    is_latin,
+)
 
 DEFAULT_FUZZY_RATIO = 0.88
 DEFAULT_FUZZY_MIN_LENGTH = 6
 MAX_CJK_WORD = 4  # a Chinese name longer than this is a phrase (a product name), not one word
-MAX_TEXT = 20_000  # characters of one text looked at (a description can be long; names sit early)
 
 
 class How(enum.StrEnum):
@@ -64,7 +66,7 @@ class How(enum.StrEnum):
     EXACT = "exact"  # as configured, up to width and case
     FOLDED = "folded"  # accents, spacing, punctuation or look-alike digits undone
     CONFUSABLE = "confusable"  # letters of another script that look like the name's
-    PINYIN = "pinyin"  # a Chinese name written in pinyin
+    PINYIN = "pinyin"  # a Chinese name written in pinyin, or with characters swapped for homophones
     FUZZY = "fuzzy"  # spelled nearly alike
 
 
@@ -113,128 +115,6 @@ class NameHit:
 DEFAULT_RULES = NameRules()
 
 
-# --- folding -------------------------------------------------------------------------------------------------
-
-_LOOSE = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "4": "a", "5": "s", "7": "t",
-                        "!": "l", "|": "l", "@": "a", "$": "s"})
-# Symbols that stand for a letter, but only between two Latin letters ("Lum!na", "Lum@na"): "Lumina!" is a name.
-_SYMBOL_LETTERS = frozenset("!|@$")
-_PLAIN, _ACCENT, _CONFUSED = 0, 1, 2
-_NO_GAP, _SPACE, _PUNCT = "", " ", "."
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
-
-
-_EAST_ASIAN = frozenset({"HAN", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
-_LOOKALIKES: dict[str, str] = {}  # filled as characters are met; the table has ~10,000 entries
-
-
-def _latin_lookalike(ch: str) -> str | None:
-    """The Latin letter or digit `ch` is confusable with, per the Unicode confusables table; None if none."""
-    cache = _LOOKALIKES
-    if ch not in cache and alias(ch) in _EAST_ASIAN:
-        cache[ch] = ""  # 〇 is a Chinese zero in a Chinese date, not an o
-    if ch not in cache:
-        found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"]) or []
-        glyphs = [g["c"] for entry in found for g in entry["homoglyphs"]]
-        cache[ch] = next((g.casefold() for g in glyphs if len(g) == 1 and g.isascii() and g.isalnum()), "")
-    return cache[ch] or None
-
-
-@lru_cache(maxsize=65_536)
-def _fold_char(ch: str) -> tuple[str, int, str]:
-    """(folded characters, how they were folded), or ("", 0, the separator kind) for a space or punctuation."""
-    kind = _PLAIN
-    out = []
-    spaces_only = True
-    for c in unicodedata.normalize("NFKC", ch).casefold():
-        decomposed = unicodedata.normalize("NFD", c)
-        base = c
-        if any(unicodedata.combining(d) for d in decomposed):
-            base = "".join(d for d in decomposed if not unicodedata.combining(d))
-            kind = max(kind, _ACCENT)
-        for b in base:
-            category = unicodedata.category(b)
-            if category[0] in "PSCZM":  # punctuation, symbols, controls, spaces, stray marks
-                spaces_only = spaces_only and b.isspace()
-            elif _is_cjk(b):
-                out.append(simplified_char(b))
-            elif b.isascii():
-                out.append(b)
-            else:
-                latin = _latin_lookalike(b)
-                out.append(latin or b)
-                if latin is not None:
-                    kind = _CONFUSED
-    if not out:
-        return "", _PLAIN, _SPACE if spaces_only else _PUNCT
-    return "".join(out), kind, _NO_GAP
-
-
-@dataclass(frozen=True)
-class Folded:
-    """A text folded for name look-ups (see the module's docstring), with where each folded character came from.
-
-    `plain` holds letters, digits and CJK characters only; `loose` is `plain` with look-alike digits and letters
-    as one class; `origin[k]` is the text offset of plain[k], `gap[k]` the separator before it ("" none, " "
-    whitespace, "." punctuation or symbols), `kind[k]` 0 plain, 1 accent removed, 2 another script's look-alike.
-    """
-
-    text: str
-    plain: str
-    loose: str
-    origin: tuple[int, ...]
-    gap: tuple[str, ...]
-    kind: tuple[int, ...]
-
-    @classmethod
-    def of(cls, text: str) -> Folded:
-        text = text[:MAX_TEXT]
-        chars: list[str] = []
-        origin: list[int] = []
-        gap: list[str] = []
-        kind: list[int] = []
-        pending = _NO_GAP
-        for i, ch in enumerate(text):
-            if (ch.isascii() and ch.isalnum()) or (
-                    ch in _SYMBOL_LETTERS and pending == _NO_GAP and chars and _latin(chars[-1])
-                    and text[i + 1:i + 2].isascii() and text[i + 1:i + 2].isalpha()):
-                chars.append(ch.lower())
-                origin.append(i)
-                gap.append(pending)
-                kind.append(_PLAIN)
-                pending = _NO_GAP
-                continue
-            folded, how, separator = _fold_char(ch)
-            if not folded:
-                if separator == _PUNCT or (separator == _SPACE and pending != _PUNCT):
-                    pending = separator if chars else _NO_GAP
-                continue
-            for c in folded:
-                chars.append(c)
-                origin.append(i)
-                gap.append(pending)
-                kind.append(how)
-                pending = _NO_GAP
-        plain = "".join(chars)
-        return cls(text, plain, plain.translate(_LOOSE), tuple(origin), tuple(gap), tuple(kind))
-
-    def span(self, k: int, end: int) -> tuple[int, int]:
-        """Text offsets of plain[k:end]."""
-        return self.origin[k], self.origin[end - 1] + 1
-
-    def attached(self, k: int) -> bool:
-        """Whether plain[k] is a Latin letter or digit written right against the one before it."""
-        return 0 < k < len(self.plain) and self.gap[k] == _NO_GAP and _latin(self.plain[k]) and _latin(
-            self.plain[k - 1])
-
-
-def _latin(c: str) -> bool:
-    return c.isascii() and c.isalnum()
-
-
 # --- names ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -261,7 +141,7 @@ def _forms(name: str, rules: NameRules) -> list[_Form]:
     breaks = frozenset(k for k, g in enumerate(folded.gap) if g)
     forms = [_Form(name, folded.plain, folded.loose, folded.kind, breaks, folded.gap, frozenset(), latin, How.EXACT,
                    latin and len(folded.plain) >= rules.fuzzy_min_length)]
-    han = "".join(c for c in folded.plain if _is_cjk(c))
+    han = "".join(c for c in folded.plain if is_cjk(c))
     syllables = [s for s in lazy_pinyin(han) if s.isascii() and s.isalpha()] if han else []
     if len(syllables) >= 2 and len(syllables) == len(han):
         for spelled in dict.fromkeys([tuple(syllables), tuple(s.replace("v", "u") for s in syllables)]):
@@ -269,8 +149,8 @@ def _forms(name: str, rules: NameRules) -> list[_Form]:
             if len(plain) < 5:
                 continue
             cuts = frozenset(sum(len(s) for s in spelled[:n]) for n in range(1, len(spelled)))
-            forms.append(_Form(name, plain, plain.translate(_LOOSE), (_PLAIN,) * len(plain), frozenset(),
-                               (_NO_GAP,) * len(plain), cuts, True, How.PINYIN, False))
+            forms.append(_Form(name, plain, plain.translate(LOOSE), (PLAIN,) * len(plain), frozenset(),
+                               (NO_GAP,) * len(plain), cuts, True, How.PINYIN, False))
     return forms
 
 
@@ -297,7 +177,7 @@ def _homophone_hits(text: Folded, form: _Form) -> Iterable[tuple[int, tuple[str,
         swaps = [(w, c) for w, c in zip(window, name, strict=False) if w != c]
         if len(window) < size or not swaps or 2 * len(swaps) >= size:
             continue
-        if all(_is_cjk(w) and _readings(w) & _readings(c) for w, c in swaps):
+        if all(is_cjk(w) and _readings(w) & _readings(c) for w, c in swaps):
             said = [f"{w} for {c}, read alike ({'/'.join(sorted(_readings(w) & _readings(c)))})" for w, c in swaps]
             if any(text.gap[j] for j in range(k + 1, k + size)):
                 said.append(SPACING)
@@ -307,7 +187,7 @@ def _homophone_hits(text: Folded, form: _Form) -> Iterable[tuple[int, tuple[str,
 def _piece(text: Folded, k: int, step: int) -> int:
     """Length of the run of characters written together from plain[k], walking back (-1) or on (+1)."""
     n = 1
-    while 0 <= k + step < len(text.plain) and text.gap[k if step < 0 else k + step] == _NO_GAP:
+    while 0 <= k + step < len(text.plain) and text.gap[k if step < 0 else k + step] == NO_GAP:
         k += step
         n += 1
     return n
@@ -317,7 +197,7 @@ def _spacing_ok(text: Folded, k: int, end: int, form: _Form) -> bool:
     """Whether the whitespace inside plain[k:end] is letter-spacing, one split of a long name, or the name's own
     (pinyin: only between syllables)."""
     allowed = form.breaks | form.optional
-    foreign = [j for j in range(k + 1, end) if text.gap[j] == _SPACE and (j - k) not in allowed]
+    foreign = [j for j in range(k + 1, end) if text.gap[j] == SPACE and (j - k) not in allowed]
     if not foreign:
         return True
     if form.how is How.PINYIN:
@@ -326,8 +206,8 @@ def _spacing_ok(text: Folded, k: int, end: int, form: _Form) -> bool:
     pieces = [b - a for a, b in zip([k, *cuts], [*cuts, end], strict=True)]
     if all(p <= 2 for p in pieces):
         # Letter-spaced: the spacing must not run on past the span ("L u m i n a r y").
-        run_on_before = k > 0 and text.gap[k] and _latin(text.plain[k - 1]) and _piece(text, k - 1, -1) <= 2
-        run_on_after = end < len(text.plain) and text.gap[end] and _latin(text.plain[end]) and _piece(
+        run_on_before = k > 0 and text.gap[k] and is_latin(text.plain[k - 1]) and _piece(text, k - 1, -1) <= 2
+        run_on_after = end < len(text.plain) and text.gap[end] and is_latin(text.plain[end]) and _piece(
             text, end, 1) <= 2
         return not (run_on_before or run_on_after)
     return len(foreign) == 1 and len(pieces) == 2 and min(pieces) >= 3
@@ -337,18 +217,18 @@ def _bends(text: Folded, k: int, form: _Form) -> tuple[str, ...]:
     end = k + len(form.plain)
     said = []
     kinds = text.kind[k:end]
-    if any(a != b and _CONFUSED not in (a, b) for a, b in zip(kinds, form.kind, strict=True)):
+    if any(a != b and CONFUSED not in (a, b) for a, b in zip(kinds, form.kind, strict=True)):
         said.append(ACCENTS)
     # A space inside a long Chinese name is where sellers break a phrase (露米娜 焕活精华液), not a bend; inside a
     # short one (臻 颜) it is.
     phrase = not form.latin and len(form.plain) > MAX_CJK_WORD
-    if any(text.gap[j] and (j - k) not in form.breaks and not (phrase and text.gap[j] == _SPACE)
+    if any(text.gap[j] and (j - k) not in form.breaks and not (phrase and text.gap[j] == SPACE)
            for j in range(k + 1, end)) or (
             form.how is not How.PINYIN and any(text.gap[k + j] != form.gap[j] for j in form.breaks)):
         said.append(SPACING)
     if text.plain[k:end] != form.plain:
         said.append(DIGITS)
-    if _CONFUSED in kinds:
+    if CONFUSED in kinds:
         said.append(CONFUSABLE)
     return tuple(said)
 
@@ -456,7 +336,7 @@ class NameSet:
                     bends = (f"pinyin of {form.name}", *(b for b in bends if b != SPACING))
                 add(form, k, k + len(form.plain), how, 1.0, bends)
         for form in self.forms:
-            if form.how is How.EXACT and len(form.plain) <= MAX_CJK_WORD and all(map(_is_cjk, form.plain)):
+            if form.how is How.EXACT and len(form.plain) <= MAX_CJK_WORD and all(map(is_cjk, form.plain)):
                 for k, bends in _homophone_hits(folded, form):
                     add(form, k, k + len(form.plain), How.PINYIN, 1.0, bends)
         fuzzy = [f for f in self.forms if f.fuzzy]
