@@ -100,6 +100,14 @@ class NameHit:
     def bent(self) -> bool:
         return self.how is not How.EXACT
 
+    @property
+    def evasive(self) -> bool:
+        """Bent the way sellers of copies bend a name to slip past keyword filters: spaced or dotted, digits or
+        another script's letters, pinyin or homophones. Dropped accents and near spellings are how people write."""
+        if self.how in (How.CONFUSABLE, How.PINYIN):
+            return True
+        return self.how is How.FOLDED and bool({SPACING, DIGITS} & set(self.bends))
+
     def describe(self) -> str:
         """"'Lumina'" when written plainly; else 'Lumière as "L.umiere" (spacing and punctuation removed)'."""
         if not self.bent:

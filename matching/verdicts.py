@@ -23,8 +23,10 @@ The rules, in order (RULE_SET_VERSION names this set; findings record it):
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
 adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender,
 a relisting after a takedown and a seller in a network of shops selling copies add weight to any suspect verdict;
-the network also weighs for a copy in rule 4. None of them makes a listing that is not the brand's product
-suspect. Unknowns add nothing, and are said.
+the network also weighs for a copy in rule 4, as does the brand's name written only bent to dodge keyword filters
+(spaced, dotted, digits, another script's letters, pinyin, homophones: matching.names), which also adds weight to
+a counterfeit. None of them makes a listing that is not the brand's product suspect. Unknowns add nothing, and
+are said.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ W_REPEAT_OFFENDER = 0.3
 W_RELISTING = 0.5
 W_NETWORK = 0.5  # the seller's network includes shops confirmed or flagged selling copies
 W_SPLIT_NETWORK = 0.5
+W_EVASIVE_NAME = 0.3  # the brand's name only ever bent to slip past keyword filters (L.umina, Lum1na, 璐米娜)
+W_SPLIT_EVASIVE_NAME = 0.4
 W_OK_AUTHORISED = 0.8
 W_OK_IN_REGION = 0.3
 W_OK_PRICE = 0.3
@@ -194,7 +198,13 @@ def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
         diverted.add(W_SPLIT_DIVERSION_TELLS, "words of cleared or diverted stock")
     if signals.network is not None and signals.network.matched:
         copy.add(W_SPLIT_NETWORK, "a seller tied to shops selling copies")
+    if _evasive_name(signals):
+        copy.add(W_SPLIT_EVASIVE_NAME, "the brand's name bent to slip past filters")
     return copy, diverted
+
+
+def _evasive_name(signals: Signals) -> list[str]:
+    return list(signals.relevance.evidence.get("brand_evasive") or []) if signals.relevance.matched else []
 
 
 def _weighed(chosen: str, other: str, won: _Case, lost: _Case) -> str:
@@ -280,6 +290,10 @@ def _counterfeit(signals: Signals, sku: str, *, weighed: str | None = None) -> V
         case.add(W_PHOTO_NOT_BRANDS, f"{image.reason}, so the goods shown may not be the brand's")
     elif image.matched:
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
+    evasive = _evasive_name(signals)
+    if evasive:
+        case.add(W_EVASIVE_NAME, f"the text writes the brand's name only bent ({', '.join(evasive)}), as sellers "
+                 "of copies do to slip past keyword filters")
     _history(case, signals)
     if weighed:
         case.note(weighed)

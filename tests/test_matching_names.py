@@ -254,3 +254,24 @@ def test_the_brands_thresholds_set_how_loosely_names_match(tmp_path_factory: pyt
     data["thresholds"]["name_fuzzy_ratio"] = 0.5
     with pytest.raises(ValueError, match="name_fuzzy_ratio"):
         make_config(tmp_path_factory.mktemp("bad"), data)
+
+
+@pytest.mark.parametrize(("title", "copy"), [
+    ("露 米 娜焕活精华液 30ml 专柜品质", True),
+    ("L.umina serum 30ml", True),
+    ("Lum1na serum 30ml", True),
+    ("Lumіna serum 30ml", True),
+    ("璐米娜 焕活精华液 30ml", True),
+    ("Lumina serum 30ml", False),  # written plainly
+    ("Lumiina serum 30ml", False),  # a near spelling is how people type, not a dodge
+    ("露米娜 L.umina serum 30ml", False),  # the plain name beside the bent one: nothing dodged
+])
+def test_a_name_only_ever_bent_to_dodge_filters_weighs_for_a_copy(ctx: MatchContext, title: str, copy: bool) -> None:
+    # Priced moderately under the floor in the seller's own photo: diverted stock, unless the name is dodged.
+    a = assess(facts(title, price="470", seller=STRANGER, images=(unrelated_photo(),)), ctx)
+    assert a.verdict.verdict is (Verdict.COUNTERFEIT if copy else Verdict.DIVERSION), a.verdict.reasons
+    said = [r for r in a.verdict.reasons if r.startswith("the text writes the brand's name only bent (")]
+    assert bool(said) is copy
+    if copy:
+        assert said[0].endswith("as sellers of copies do to slip past keyword filters")
+        assert a.verdict.weights[said[0]] == pytest.approx(0.3)

@@ -77,6 +77,11 @@ class _Found:
     def bent(self) -> list[dict[str, Any]]:
         return [h.to_dict() for h in self.hits.values() if h.bent][:MAX_HITS_KEPT]
 
+    def only_evasive(self) -> list[str]:
+        """The names, as bent, when every one found is bent to slip past filters (none written plainly)."""
+        hits = [self.hits.get(n) for n in self.names]
+        return [h.describe() for h in hits if h is not None] if hits and all(h and h.evasive for h in hits) else []
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -120,6 +125,8 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
         "product_terms": named_products,
         "image_outcome": image.outcome.value,
         "bent_names": brands.bent() + words.bent(),
+        # The brand's name written only in forms that dodge keyword filters: weighs for a copy (matching.verdicts).
+        "brand_evasive": brands.only_evasive(),
         "accessory_for": [h.to_dict() for h in brands.accessory],
     }
     if candidates:
