@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
@@ -62,6 +63,14 @@ class PricePoint(_Strict):
         return self
 
 
+def gtin_ok(text: str) -> bool:
+    """True for 13 digits whose last is the GS1 check digit of the first 12 (6901234567892 is one)."""
+    if not re.fullmatch(r"[0-9]{13}", text):
+        return False
+    weighted = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(text[:12]))
+    return (10 - weighted % 10) % 10 == int(text[12])
+
+
 class ReferenceImage(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
@@ -76,6 +85,18 @@ class Product(_Strict):
     keywords: list[str] = Field(default_factory=list)
     prices: list[PricePoint] = Field(default_factory=list)
     reference_images: list[ReferenceImage] = Field(default_factory=list)
+    gtins: list[str] = Field(default_factory=list, description="GTIN-13 (EAN-13) barcodes printed on the product")
+
+    @field_validator("gtins")
+    @classmethod
+    def _valid_gtins(cls, v: list[str]) -> list[str]:
+        for gtin in v:
+            if not gtin_ok(gtin):
+                raise ValueError(
+                    f"'{gtin}' is not a GTIN-13; give the 13 digits under the barcode, check digit included")
+        if len(set(v)) != len(v):
+            raise ValueError("a GTIN is listed twice; list each once")
+        return v
 
     @field_validator("prices")
     @classmethod
@@ -124,7 +145,10 @@ class AuthorisedSeller(_Strict):
 
 
 class FieldSelectors(_Strict):
-    """CSS (default) or XPath (prefix `xpath:`) selectors of a configured marketplace."""
+    """CSS (default), XPath (prefix `xpath:`) or JMESPath over the page's data (prefix `json:`) selectors of a
+    configured marketplace; `data` names where the JSON is (see crawler/extractors/jsondata.py)."""
+
+    data: str | None = Field(None, description=f"where json: selectors read: {jsonpath.DATA_SOURCES}")
 
     item: str | None = None
     link: str | None = None
@@ -140,10 +164,31 @@ class FieldSelectors(_Strict):
     # Every block of the item page's free text (description, seller's notes): contact details hide there.
     description: str | None = None
 
+    @field_validator("data")
+    @classmethod
+    def _data_source(cls, value: str | None) -> str | None:
+        return jsonpath.check_source(value) if value is not None else None
+
+    @field_validator("*")
+    @classmethod
+    def _json_compiles(cls, value: str | None) -> str | None:
+        if jsonpath.is_json_selector(value):
+            jsonpath.compiled(value)
+        return value
+
+    @model_validator(mode="after")
+    def _json_needs_data(self) -> FieldSelectors:
+        named = [name for name, value in self if name != "data" and jsonpath.is_json_selector(value)]
+        if named and not self.data:
+            raise ValueError(f"{', '.join(named)} read JSON (json:) but no data says where it is; "
+                             f"add data: {jsonpath.DATA_SOURCES}")
+        return self
+
 
 class Marketplace(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
-    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "demo"] = "configured"
+    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "jd", "1688", "lazada",
+                    "demo"] = "configured"
     base_url: str | None = None
     search_url: str | None = Field(None, description="template with {query} and optionally {page}")
     start_urls: list[str] = Field(default_factory=list)
@@ -466,6 +511,9 @@ class BrandConfig(_Strict):
     )
     egress: Egress = Egress()
     allow_list: AllowList = AllowList()
+    issued_codes: str | None = Field(
+        None, min_length=1, description="CSV of issued serial codes (code,distributor[,sku]), relative to this file"
+    )
 
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)

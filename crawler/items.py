@@ -76,3 +76,4 @@ class SearchCard:
 class SearchPage:
     cards: list[SearchCard]
     next_url: str | None
+    warnings: list[str] = field(default_factory=list)  # what the page lacked that its marketplace's config expects

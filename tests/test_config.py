@@ -98,3 +98,20 @@ def test_cron_weekdays_follow_crontab() -> None:
         assert fire is not None and fire.weekday() == 6  # 0 and 7 are Sunday
     weekdays = cron_trigger("0 9 * * 1-5", "Asia/Shanghai").get_next_fire_time(None, sunday)
     assert weekdays is not None and weekdays.weekday() == 0
+
+
+def test_gtins_and_issued_codes() -> None:
+    good = MINIMAL.replace("    prices:\n", "    gtins: ['6901234567892']\n    prices:\n") + "issued_codes: codes.csv\n"
+    config = parse_config(good)
+    assert config.products[0].gtins == ["6901234567892"] and config.issued_codes == "codes.csv"
+    assert parse_config(MINIMAL).issued_codes is None and parse_config(MINIMAL).products[0].gtins == []
+    for gtin in ("6901234567893", "690123456789", "69012345678a2"):  # wrong check digit, 12 digits, a letter
+        with pytest.raises(ConfigError) as caught:
+            parse_config(good.replace("6901234567892", gtin), "brand.yaml")
+        assert any("products.0.gtins" in p and f"'{gtin}' is not a GTIN-13" in p and "line 6" in p
+                   for p in caught.value.problems), caught.value.problems
+    twice = good.replace("['6901234567892']", "['6901234567892', '6901234567892']")
+    with pytest.raises(ConfigError, match="a GTIN is listed twice"):
+        parse_config(twice)
+    with pytest.raises(ConfigError, match="issued_codes"):
+        parse_config(good.replace("issued_codes: codes.csv", "issued_codes: ''"))
