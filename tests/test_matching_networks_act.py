@@ -128,6 +128,9 @@ def test_a_shop_tied_to_a_copy_shop_is_flagged_with_the_network_named(db: Databa
     assert d.verdict in SUSPECT_VERDICTS and d.score < config.thresholds.min_score
     other = _finding(db, ids["b_other"])
     assert other.verdict is Verdict.UNRELATED and other.signals["network"]["outcome"] == "match"
+    # Settled in one run: the next finds nothing to judge again and rewrites nothing.
+    again = run_matching(db, config)
+    assert (again.examined, again.updated, again.reexamined_for_networks) == (0, 0, 0)
 
 
 def test_a_confirmed_copy_shop_is_named_as_confirmed(db: Database, config: BrandConfig) -> None:
