@@ -275,3 +275,12 @@ def test_a_name_only_ever_bent_to_dodge_filters_weighs_for_a_copy(ctx: MatchCont
     if copy:
         assert said[0].endswith("as sellers of copies do to slip past keyword filters")
         assert a.verdict.weights[said[0]] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Lumiere 精华液", "Lumina"), ("Lumina 精华液", "Lumière"), ("luminous serum", "Lumina"),
+    ("luminous serum", "Lumière"), ("Lumen 面霜", "Lumina"), ("Lumine 面霜", "Lumina"), ("Luminaire 灯具", "Lumina"),
+    ("真颜 面霜", "臻颜"), ("臻品 面霜", "臻颜"), ("zhenpin", "臻颜"), ("Lumi", "Lumina"),
+])
+def test_one_brand_is_not_another(text: str, name: str) -> None:
+    assert find_names(text, [name]) == []
