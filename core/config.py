@@ -208,6 +208,8 @@ class FieldSelectors(_Strict):
     location: str | None = None
     image: str | None = None
     external_id: str | None = None
+    # Every block of the item page's free text (description, seller's notes): contact details hide there.
+    description: str | None = None
 
     @field_validator("data")
     @classmethod
@@ -426,6 +428,15 @@ class Thresholds(_Strict):
     )
     reference_flood_share: float = Field(
         0.5, ge=0, le=1, description="...and distrusted when this share of them do not name the brand"
+    )
+    # How near a spelling must be to read as the brand's or a product's name (matching.names): rapidfuzz's
+    # normalised Indel similarity. At 0.88 a 6-7 letter name tolerates one letter dropped or added, not one
+    # replaced ("Lumiina" is Lumina, "Lumena" is not); 8-15 letters one replaced. Set from the evaluation market.
+    name_fuzzy_ratio: float = Field(
+        0.88, ge=0.75, le=1, description="a word spelled at least this alike to a brand or product name names it"
+    )
+    name_fuzzy_min_length: int = Field(
+        6, ge=4, le=64, description="names shorter than this (in letters) must match exactly, never fuzzily"
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from matching.context import MatchContext
 from matching.facts import ListingFacts
+from matching.names import NameRules
 from matching.photos.signals import PhotoEvidence, photo_evidence
 from matching.signals import (
     SignalResult,
@@ -16,6 +17,7 @@ from matching.signals import (
     counterfeit_tells_signal,
     diversion_tells_signal,
     image_signal,
+    network_signal,
     price_history_signal,
     price_signal,
     region_signal,
@@ -75,6 +77,16 @@ def _read_on_photos(relevance: SignalResult, photos: PhotoEvidence) -> SignalRes
         terms = [*relevance.evidence.get("brand_terms", []), *(f"{b} (read on a photo)" for b in photos.brand_read)]
         return dataclasses.replace(relevance, evidence={**relevance.evidence, "brand_terms": terms})
     return relevance
+def _standalone(signals: Signals) -> Signals:
+    """The signals with what the verdict would be without the network, kept in the network's evidence: only
+    findings that stand on their own evidence taint a network (matching.network_facts), or two shops tied to
+    each other would keep each other flagged after the evidence that started it is gone."""
+    network = signals.network
+    assert network is not None
+    alone = decide(dataclasses.replace(signals, network=None))
+    without = {"verdict": alone.verdict.value, "score": alone.score}
+    network = dataclasses.replace(network, evidence={**network.evidence, "without_network": without})
+    return dataclasses.replace(signals, network=network)
 
 
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
@@ -83,7 +95,8 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     image_any = _image(facts, ctx)
     photos = photo_evidence(facts.readings, facts.code_sightings, config, facts.marketplace, facts.seller_name,
                             facts.seller_external_id, facts.photos_unavailable)
-    relevance = _read_on_photos(relevance_signal(facts.text, config.brand, config.products, image_any), photos)
+    rules = NameRules(thresholds.name_fuzzy_ratio, thresholds.name_fuzzy_min_length)
+    relevance = _read_on_photos(relevance_signal(facts.text, config.brand, config.products, image_any, rules), photos)
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
@@ -126,8 +139,11 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         photo_text=photos.text,
         photo_codes=photos.codes,
         cloned_code=photos.cloned,
+        network=network_signal(facts.network) if facts.network is not None else None,
     )
     verdict = decide(signals)
+    if signals.network is not None and signals.network.matched:
+        signals = _standalone(signals)
     matched = image.matched
     return Assessment(
         verdict=verdict,

@@ -32,6 +32,13 @@ def _simplified() -> np.ndarray:
     return lookup
 
 
+def simplified_char(ch: str) -> str:
+    """One character's simplified form (itself unless it is a traditional character)."""
+    lookup = _simplified()
+    point = ord(ch)
+    return chr(lookup[point]) if point < lookup.size else ch
+
+
 def fold_script(text: str) -> str:
     """Traditional Chinese characters as simplified; everything else unchanged."""
     if text.isascii():

@@ -74,6 +74,8 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         seller_id=attr(shop, "data-shop-id") if shop else None,
         location_text=location,
         image_urls=unique_urls(response, images),
-        description=_text(response.selector, ".item-desc") or as_text(product.get("description")),
+        # The description and the seller's notes, where shops leave contacts ("加V mei2688 拿货价").
+        description="\n".join(filter(None, (_text(block, "") for block in response.css(".item-desc, .item-notes"))))
+        or as_text(product.get("description")),
         sales=count_in(_text(response.selector, ".item-sales")),
     )
