@@ -339,15 +339,25 @@ def hashes_of(image: Image.Image) -> tuple[str, str, str]:
     return hex64(hashes.phash), hex64(hashes.dhash), hex64(hashes.phash_mirror)
 
 
+def fit_within(image: Image.Image, side: int,
+               resample: Image.Resampling = Image.Resampling.BILINEAR) -> Image.Image:
+    """The picture scaled down to at most `side` pixels on its longest side (unchanged when it fits)."""
+    if max(image.size) <= side:
+        return image
+    scale = side / max(image.size)
+    fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    return image.resize(fitted, resample, reducing_gap=2.0)
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def thumbnail_bytes(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
     """A JPEG of the picture fitted within `side` pixels; a draft decode usually fits already (no resampling)."""
-    if max(image.size) > side:
-        scale = side / max(image.size)
-        fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
-        image = image.resize(fitted, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=80)
-    return out.getvalue()
+    return _jpeg_bytes(fit_within(image, side), 80)
 
 
 def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -370,3 +380,33 @@ def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT
         thumbnail=thumbnail_bytes(image) if thumbnail else None,
         dhash_mirror=hex64(hashes.dhash_mirror),
     )
+
+
+READING_COPY_SIDE = 1280  # the default longest side of a reading copy (Settings.reading_copy_max_side)
+_KEPT_AS_FETCHED = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class ReadingCopy:
+    """A photo with enough pixels to read print on it, bounded to `max_side` pixels on its longest side."""
+
+    content: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+def reading_copy(data: bytes, max_side: int = READING_COPY_SIDE, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadingCopy:
+    """The reading copy of untrusted image bytes that already passed hash_image.
+
+    A JPEG or PNG that already fits within `max_side` is kept as fetched: no decode, no loss, nothing spent (most
+    marketplace photos are 800-pixel JPEGs). Anything larger, or another format, is decoded at the smallest JPEG
+    scale that keeps `max_side` and stored as a JPEG at quality 88. Its size and dimensions are those of the
+    stored picture, before EXIF orientation (core.images.decode applies it when the copy is read)."""
+    header = _open(data, max_bytes, max_pixels)
+    if header.format in _KEPT_AS_FETCHED and max(header.size) <= max_side:
+        return ReadingCopy(data, _KEPT_AS_FETCHED[header.format], *header.size)
+    decoded, _ = decode(data, max_side, max_bytes=max_bytes, max_pixels=max_pixels)
+    image = fit_within(decoded, max_side, Image.Resampling.LANCZOS)
+    return ReadingCopy(_jpeg_bytes(image, 88), "image/jpeg", *image.size)
