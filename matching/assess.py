@@ -24,6 +24,7 @@ from matching.signals import (
     seller_history_signal,
     seller_signal,
 )
+from matching.signals.partner import partner_signal
 from matching.signals.result import match
 from matching.verdicts import Signals, VerdictResult, decide
 
@@ -126,6 +127,8 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         photo_text=photos.text,
         photo_codes=photos.codes,
         cloned_code=photos.cloned,
+        partner=partner_signal(ctx.partner_bank, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                               facts.images, thresholds.image_distance),
     )
     verdict = decide(signals)
     matched = image.matched

@@ -21,8 +21,9 @@ The rules, in order (RULE_SET_VERSION names this set; findings record it):
     what was weighed. So a fake priced near the floor with a made-up code is a counterfeit, and cleared stock
     with its distributor's code and 尾货 in the title is diversion even when far under the floor.
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
-adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender
-and a relisting after a takedown add weight to any suspect verdict. Unknowns add nothing, and are said.
+adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender,
+a relisting after a takedown and a trusted partner's report add weight to any suspect verdict (never to ok or
+unrelated: a partner's report alone decides nothing). Unknowns add nothing, and are said.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ W_CLONED_CODE = 0.6  # one serial on several sellers' packs: a copied code (matc
 W_PRICE_DROP = 0.3
 W_REPEAT_OFFENDER = 0.3
 W_RELISTING = 0.5
+W_PARTNER = 0.3  # a trusted partner brand reported the seller or a photo (never a verdict on its own)
 W_OK_AUTHORISED = 0.8
 W_OK_IN_REGION = 0.3
 W_OK_PRICE = 0.3
@@ -96,11 +98,12 @@ class Signals:
     photo_text: SignalResult | None = None
     photo_codes: SignalResult | None = None
     cloned_code: SignalResult | None = None  # present only when a serial is also on other sellers' packs
+    partner: SignalResult | None = None  # present only when partner bank entries are accepted
 
     def all(self) -> list[SignalResult]:
         found = [self.allow_list, self.relevance, self.image, self.price, self.price_history, self.seller,
                  self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells, self.seller_history,
-                 self.relisting, self.photo_text, self.photo_codes, self.cloned_code]
+                 self.relisting, self.photo_text, self.photo_codes, self.cloned_code, self.partner]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -250,6 +253,8 @@ def _history(case: _Case, signals: Signals, *, price_drop: bool = True) -> None:
         case.add(W_REPEAT_OFFENDER, signals.seller_history.reason)
     if signals.relisting is not None and signals.relisting.matched:
         case.add(W_RELISTING, signals.relisting.reason)
+    if signals.partner is not None and signals.partner.matched:
+        case.add(W_PARTNER, signals.partner.reason)
 
 
 def _photo_is_official(image: SignalResult) -> bool:
