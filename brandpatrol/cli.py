@@ -314,19 +314,28 @@ def _bank_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _bank_world(db: str | None, config: Path | None) -> tuple[Settings, Database, BrandConfig]:
+KeyFileOpt = Annotated[Path | None, typer.Option(
+    "--key-file", help="this brand's signing key (or BRANDPATROL_BANK_KEY_FILE); default data_dir/bank-key.pem")]
+
+
+def _bank_world(db: str | None, config: Path | None,
+                key_file: Path | None = None) -> tuple[Settings, Database, BrandConfig]:
     settings = _settings(db, config)
+    if key_file is not None:
+        settings = settings.model_copy(update={"bank_key_file": key_file})
     return settings, jobs.open_database(settings), load_config(_config_path(settings))
 
 
 @bank_app.command("keygen")
-def bank_keygen(replace: Annotated[bool, typer.Option("--replace", help="make a new key over the old one")] = False,
-                ) -> None:
-    """Make this brand's signing key (BRANDPATROL_BANK_KEY_FILE, mode 0600) and its public key to give partners."""
+def bank_keygen(
+    key_file: KeyFileOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="make a new key over the old one")] = False,
+) -> None:
+    """Make this brand's signing key (mode 0600) and, beside it, the public key (.pub) to give partners."""
     from core.banks import generate_key
 
     with _bank_errors():
-        info = generate_key(get_settings().bank_key_path(), replace=replace)
+        info = generate_key(key_file or get_settings().bank_key_path(), replace=replace)
     typer.echo(f"wrote the signing key to {info.key_file} (keep it private) and the public key to "
                f"{info.public_file} (give it to partners)\nfingerprint {info.fingerprint}")
 
@@ -339,12 +348,13 @@ def bank_export(
     photos: Annotated[bool, typer.Option("--photos/--no-photos", help="share hashes of counterfeit photos")] = True,
     withhold: Annotated[list[str] | None, typer.Option(
         "--withhold", help="leave this entry id out (revoked if shared before)")] = None,
+    key_file: KeyFileOpt = None,
     config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
 ) -> None:
     """Write a signed bank file of confirmed offenders for partner brands; revokes what is no longer shared."""
     from matching.banks import export_bank
 
-    settings, database, brand = _bank_world(db, config)
+    settings, database, brand = _bank_world(db, config, key_file)
     with _bank_errors():
         result = export_bank(database, brand, settings.bank_key_path(), out, actor=actor, valid_days=valid_days,
                              sellers=sellers, photos=photos, withhold=withhold or [])
