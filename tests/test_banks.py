@@ -111,8 +111,9 @@ def lumina(root: Path) -> Brand:
                                         images=(genuine_photo("LM-200"),)),
         "diverted": add_listing(db, "shop", "3", "露米娜水润面霜 清仓", price="330", seller=("假货工厂", "q-7")),
         "overridden": add_listing(db, "shop", "4", "露米娜焕活精华液 高仿", price="136", seller=("路人小店", "y-9")),
-        "own_distributor": add_listing(db, "shop", "5", "露米娜水润面霜", price="350",
-                                       seller=("华南美妆专营店", "south"), location="广东 深圳"),
+        # The brand's own distributor selling out of its region: a contract matter, kept between the two.
+        "own_distributor": add_listing(db, "shop", "5", "露米娜水润面霜", price="480",
+                                       seller=("华南美妆专营店", "south"), location="上海"),
     }
     with db.session() as session:
         seller = session.scalar(select(Seller).where(Seller.seller_key == "x-3"))
@@ -122,7 +123,7 @@ def lumina(root: Path) -> Brand:
     brand = Brand(root, db, config, config_file, listings)
     assert {k: v[0] for k, v in brand.verdicts().items()} == {
         "fake": Verdict.COUNTERFEIT, "fake_brand_photo": Verdict.COUNTERFEIT, "diverted": Verdict.DIVERSION,
-        "overridden": Verdict.COUNTERFEIT, "own_distributor": Verdict.PRICE_FLOOR_BREACH}
+        "overridden": Verdict.COUNTERFEIT, "own_distributor": Verdict.DIVERSION}
     review(db, [brand.finding(n) for n in listings], ReviewDecision.CONFIRMED, "ana")
     review(db, [brand.finding("overridden")], ReviewDecision.DISMISSED, "lee", "a test buy was genuine",
            override=True)
