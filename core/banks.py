@@ -225,24 +225,28 @@ def generate_key(key_file: Path, *, replace: bool = False) -> KeyInfo:
     if key_file.exists() and not replace:
         raise BankError(f"a bank signing key already exists at {key_file}; keep using it, or pass --replace to "
                         "make a new one (every partner must then trust the new public key)")
-    if not key_file.parent.is_dir():
-        raise BankError(f"folder {key_file.parent} for the bank key does not exist; create it or set "
-                        "BRANDPATROL_BANK_KEY_FILE")
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    staging = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
-    # Created 0600 from the first byte (O_EXCL: never through someone else's file), then moved into place.
-    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        os.replace(staging, key_file)
-    finally:
-        staging.unlink(missing_ok=True)
+    write_atomically(key_file, pem, mode=0o600)
     public_file = public_file_for(key_file)
     public_file.write_bytes(_public_pem(key.public_key()))
     return KeyInfo(key_file, public_file, fingerprint(key.public_key()))
+
+
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """`data` at `path` whole or not at all; the file has `mode` from its first byte (O_EXCL: never through a file
+    someone else put there)."""
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.unlink(missing_ok=True)
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 def load_signing_key(key_file: Path) -> Ed25519PrivateKey:

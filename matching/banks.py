@@ -18,7 +18,6 @@ entries an admin accepts (`accept_entries`) reach matching (matching/context.py,
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -163,15 +162,6 @@ def _photo_entries(session: Session, config: BrandConfig) -> list[PhotoEntry]:
             for (phash, dhash), ids in sorted(findings.items())]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        staging.write_bytes(data)
-        os.replace(staging, path)
-    finally:
-        staging.unlink(missing_ok=True)
-
-
 def export_bank(db: Database, config: BrandConfig, key_file: Path, out: Path, *, actor: str,
                 valid_days: int = DEFAULT_VALID_DAYS, sellers: bool = True, photos: bool = True,
                 withhold: Sequence[str] = (), now: datetime | None = None) -> ExportResult:
@@ -210,7 +200,7 @@ def export_bank(db: Database, config: BrandConfig, key_file: Path, out: Path, *,
         _audit(session, actor, "bank.export", "bank_export", sequence,
                {"entries": len(entries), "revocations": len(payload.revocations), "sha256": digest})
         session.flush()
-        _write_atomically(out, data)  # last: a file that failed to write leaves no record of an export
+        banks.write_atomically(out, data)  # last: a file that failed to write leaves no record of an export
     return ExportResult(out, sequence, sum(isinstance(e, SellerEntry) for e in entries),
                         sum(isinstance(e, PhotoEntry) for e in entries), len(payload.revocations), fingerprint,
                         payload.expires_at)
