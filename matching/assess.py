@@ -26,6 +26,7 @@ from matching.signals import (
     seller_history_signal,
     seller_signal,
 )
+from matching.signals.partner import partner_signal
 from matching.signals.result import match
 from matching.verdicts import Signals, VerdictResult, decide
 
@@ -140,6 +141,8 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         photo_codes=photos.codes,
         cloned_code=photos.cloned,
         network=network_signal(facts.network) if facts.network is not None else None,
+        partner=partner_signal(ctx.partner_bank, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                               facts.images, thresholds.image_distance),
     )
     verdict = decide(signals)
     if signals.network is not None and signals.network.matched:

@@ -25,8 +25,9 @@ adds weight, none alone is certain, and every piece becomes one reason. A sudden
 a relisting after a takedown and a seller in a network of shops selling copies add weight to any suspect verdict;
 the network also weighs for a copy in rule 4, as does the brand's name written only bent to dodge keyword filters
 (spaced, dotted, digits, another script's letters, pinyin, homophones: matching.names), which also adds weight to
-a counterfeit. None of them makes a listing that is not the brand's product suspect. Unknowns add nothing, and
-are said.
+a counterfeit. None of them makes a listing that is not the brand's product suspect.
+A trusted partner's report adds weight to any suspect verdict too (never to ok or unrelated: a partner's report
+alone decides nothing). Unknowns add nothing, and are said.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ W_NETWORK = 0.5  # the seller's network includes shops confirmed or flagged sell
 W_SPLIT_NETWORK = 0.5
 W_EVASIVE_NAME = 0.3  # the brand's name only ever bent to slip past keyword filters (L.umina, Lum1na, 璐米娜)
 W_SPLIT_EVASIVE_NAME = 0.4
+W_PARTNER = 0.3  # a trusted partner brand reported the seller or a photo (never a verdict on its own)
 W_OK_AUTHORISED = 0.8
 W_OK_IN_REGION = 0.3
 W_OK_PRICE = 0.3
@@ -105,11 +107,12 @@ class Signals:
     photo_codes: SignalResult | None = None
     cloned_code: SignalResult | None = None  # present only when a serial is also on other sellers' packs
     network: SignalResult | None = None  # present only when the seller belongs to a network of shops
+    partner: SignalResult | None = None  # present only when partner bank entries are accepted
 
     def all(self) -> list[SignalResult]:
         found = [self.allow_list, self.relevance, self.image, self.price, self.price_history, self.seller,
                  self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells, self.seller_history,
-                 self.relisting, self.photo_text, self.photo_codes, self.cloned_code, self.network]
+                 self.relisting, self.photo_text, self.photo_codes, self.cloned_code, self.network, self.partner]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -269,6 +272,8 @@ def _history(case: _Case, signals: Signals, *, price_drop: bool = True) -> None:
         case.add(W_RELISTING, signals.relisting.reason)
     if signals.network is not None and signals.network.matched:
         case.add(W_NETWORK, signals.network.reason)
+    if signals.partner is not None and signals.partner.matched:
+        case.add(W_PARTNER, signals.partner.reason)
 
 
 def _photo_is_official(image: SignalResult) -> bool:
