@@ -16,6 +16,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.batchcodes import parse_batch_range
+from core.egress import Proxy, parse_exemption
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -165,6 +166,13 @@ class Marketplace(_Strict):
     retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
     max_errors: int = Field(500, ge=0, le=1_000_000,
                             description="pages whose parsing raised after which the crawl stops (0: never)")
+
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, v: str | None) -> str | None:
+        if v is not None:
+            Proxy.from_url(v)  # ValueError names the proxy with its credentials masked
+        return v
 
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:
@@ -366,9 +374,16 @@ class AllowList(_Strict):
 
 
 class Egress(_Strict):
-    """Hosts the crawler may reach although they resolve to private or loopback addresses."""
+    """Services the crawler may reach although they resolve to private or loopback addresses."""
 
-    allow_private_hosts: list[str] = Field(default_factory=list)
+    allow_private_hosts: list[str] = Field(default_factory=list, description="host:port entries, e.g. 127.0.0.1:8123")
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _host_and_port(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            parse_exemption(entry)  # ValueError names the entry and the fix
+        return v
 
 
 # Registers a trademark can be recorded in besides a country: EU trade marks (EUIPO) and Madrid (WIPO).

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy import select
@@ -58,7 +59,7 @@ def write_config(path: Path, base_url: str, *, marketplace: dict[str, Any] | Non
             "name": "shop", "spider": "configured", "base_url": base_url, "start_urls": [base_url + "/search"],
             "currency": "USD", "id_from_url": r"/item/(\w+)", "selectors": SELECTORS, **(marketplace or {}),
         }],
-        "egress": {"allow_private_hosts": ["127.0.0.1"]},
+        "egress": {"allow_private_hosts": [urlsplit(base_url).netloc]},
     }
     if thresholds:
         data["thresholds"] = thresholds

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -147,7 +148,7 @@ products:
     reference_images: [{{id: front, path: refs/front.jpg}}]
 marketplaces:{(chr(10) + marketplaces) if marketplaces else " []"}
 egress:
-  allow_private_hosts: ["127.0.0.1"]
+  allow_private_hosts: [{('"' + urlsplit(shop_url).netloc + '"') if shop_url else ""}]
 schedule:
   timezone: Asia/Shanghai
 {schedule}alerts:

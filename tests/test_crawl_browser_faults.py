@@ -20,7 +20,7 @@ from sqlalchemy import select
 from brandpatrol import jobs
 from core.models import Listing, ListingSnapshot, RunStatus
 from core.settings import get_settings
-from crawler.browser import wait_for_css
+from crawler.page_methods import wait_for_css
 from tests.crawl_kit import configured_shop, item_page, last_run, scrapy_crawl, search_page, stored_ids
 from tests.loopback import LoopbackServer, Route, reply, sequence
 
