@@ -52,9 +52,11 @@ DOWNLOAD_HANDLERS = {
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "headless": True,
-    # Background networking calls home; on a closed network it only produces refused connections.
+    # Background networking calls home; on a closed network it only produces refused connections. The browser's
+    # only way out is the egress gate's proxy (crawler.browser); WebRTC would otherwise send UDP around it.
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"],
 }
 PLAYWRIGHT_MAX_CONTEXTS = 2
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
