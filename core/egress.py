@@ -82,11 +82,11 @@ class EgressPolicy:
         return cls(frozenset(parse_exemption(e) for e in entries if e.strip()), resolver)
 
 
-def _is_public(address: Address) -> bool:
+def is_public_address(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _is_public(address.ipv4_mapped)
+        return is_public_address(address.ipv4_mapped)
     if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
-        return _is_public(address.sixtofour)
+        return is_public_address(address.sixtofour)
     return address.is_global and not address.is_multicast
 
 
@@ -136,10 +136,21 @@ def check_url(url: str, policy: EgressPolicy) -> CheckedURL:
     if not allowed_private:
         for text in addresses:
             address = ipaddress.ip_address(text.split("%")[0])
-            if not _is_public(address):
+            if not is_public_address(address):
                 # Any non-public record refuses the host: a mixed answer is how rebinding is staged.
                 raise EgressBlocked(url, f"host '{host}' resolves to non-public address {address}")
     return CheckedURL(url=url, scheme=scheme, host=host, port=port, addresses=tuple(addresses))
+
+
+def check_resolved(host: str, address: str, policy: EgressPolicy) -> None:
+    """For a connection another library resolves itself after `check_url` passed its URL: the address it got must
+    be public, unless the host is exempted (on the URL's port, which `check_url` checked). A DNS answer that
+    changed in between (rebinding) is refused here. Raises EgressBlocked."""
+    host = host.lower().strip("[]")
+    if any(host == exempt for exempt, _port in policy.allow_private_hosts):
+        return
+    if not is_public_address(ipaddress.ip_address(address.split("%")[0])):
+        raise EgressBlocked(f"//{host}", f"host '{host}' resolved to non-public address {address} at connect")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 USER_AGENT = "BrandPatrol/0.1 (brand-protection monitor; +https://github.com/brandpatrol/brandpatrol)"
 ROBOTSTXT_OBEY = True
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# The address Twisted connects to passes the egress gate too (a DNS answer that changed since the URL's check).
+TWISTED_DNS_RESOLVER = "crawler.resolver.GatedResolver"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 10.0  # the parent process relays these page counts as progress

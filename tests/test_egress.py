@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 import yaml
@@ -177,3 +180,29 @@ def test_proxy_credentials_stay_out_of_messages() -> None:
     assert "hunter2" not in str(caught.value) and "***@10.0.0.1:1080" in str(caught.value)
     proxy = Proxy.from_url("http://bob:hunter2@10.0.0.1:3128")
     assert "hunter2" not in repr(proxy) and proxy.server == "http://10.0.0.1:3128"
+
+
+RESOLVE = """
+import sys
+from twisted.internet import reactor
+from core.egress import EgressPolicy
+from crawler.resolver import GatedResolver
+
+resolver = GatedResolver(reactor, 0, 5.0)
+resolver.policy = EgressPolicy.from_hosts(sys.argv[1:])
+outcome = []
+resolver.getHostByName("localhost").addCallbacks(outcome.append, lambda f: outcome.append(repr(f.value)))
+resolver.getHostByName("localhost").addBoth(lambda _: reactor.stop())
+reactor.run()
+print(outcome[0])
+"""
+
+
+@pytest.mark.parametrize(("exempt", "expected"), [([], "non-public address 127.0.0.1 at connect"),
+                                                  (["localhost:8123"], "127.0.0.1")])
+def test_dns_answer_private_at_connect_is_refused_by_the_crawlers_resolver(exempt: list[str], expected: str) -> None:
+    # The crawler's middleware checks a URL with one DNS answer and Twisted resolves again to connect: a name that
+    # answers 127.0.0.1 by then (DNS rebinding) is refused at connect, unless the operator exempted that name.
+    done = subprocess.run([sys.executable, "-c", RESOLVE, *exempt], capture_output=True, text=True, timeout=60,
+                          check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert expected in done.stdout
