@@ -19,6 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -147,6 +148,9 @@ def check_resolved(host: str, address: str, policy: EgressPolicy) -> None:
     be public, unless the host is exempted (on the URL's port, which `check_url` checked). A DNS answer that
     changed in between (rebinding) is refused here. Raises EgressBlocked."""
     host = host.lower().strip("[]")
+    with suppress(ValueError):
+        ipaddress.ip_address(host)
+        return  # an address literal was checked as such, and cannot change
     if any(host == exempt for exempt, _port in policy.allow_private_hosts):
         return
     if not is_public_address(ipaddress.ip_address(address.split("%")[0])):

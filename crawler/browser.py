@@ -113,9 +113,11 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         policy = crawler.settings.get("BRANDPATROL_EGRESS_POLICY") or EgressPolicy()
         upstream: Proxy | None = crawler.settings.get("BRANDPATROL_PROXY")
         self.gate = EgressProxy(policy, upstream, on_refused=self._refused).start()
-        # The launch proxy covers any context; each context is also given it, so no request meta can replace it.
-        self.config.launch_options = {**self.config.launch_options, "proxy": {"server": self.gate.server}}
+        # Every context gets the gate (pages, frames and workers are a context's); no request meta can replace it.
+        # Chromium's own background calls (component updates, sign-in) stay outside it and fail on a closed network.
         self.context_options = {"proxy": {"server": self.gate.server}, "service_workers": "block"}
+        for name, options in self.config.startup_context_kwargs.items():
+            self.config.startup_context_kwargs[name] = {**options, **self.context_options}
         self.pools: dict[str, PagePool] = defaultdict(lambda: PagePool(self.config.max_pages_per_context))
         self.guarded: weakref.WeakSet[BrowserContext] = weakref.WeakSet()
 
