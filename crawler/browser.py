@@ -43,6 +43,7 @@ CONTEXT_NAME = "default"  # scrapy-playwright's name for a request that names no
 MAX_USES_PER_PAGE = 20  # then the page is closed and a fresh one opened: a renderer grows with each page it renders
 _RESERVED = "brandpatrol_page_reserved"  # meta: this request holds a slot for a page scrapy-playwright will open
 _SPIDER_INIT = "brandpatrol_page_init_callback"  # meta: the request's own init callback, run after ours
+_POOLED = "brandpatrol_pooled_page"  # meta: the request's page comes from and goes back to the pool
 
 
 async def refuse_websocket(websocket: WebSocketRoute) -> None:
@@ -131,14 +132,22 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return await super().download_request(request)
         request.meta["playwright_context_kwargs"] = {**(request.meta.get("playwright_context_kwargs") or {}),
                                                      **self.context_options}
-        if request.meta.get("playwright_include_page") or request.meta.get("playwright_page") is not None:
-            return await super().download_request(request)
-        return await self._download_with_pooled_page(request)
+        if request.meta.get("playwright_page_init_callback") is not None:
+            request.meta[_SPIDER_INIT] = request.meta["playwright_page_init_callback"]
+        request.meta["playwright_page_init_callback"] = self._page_init
+        try:
+            if request.meta.get("playwright_include_page") or request.meta.get("playwright_page") is not None:
+                return await super().download_request(request)
+            return await self._download_with_pooled_page(request)
+        finally:
+            request.meta.pop("playwright_page_init_callback", None)
+            if _SPIDER_INIT in request.meta:
+                request.meta["playwright_page_init_callback"] = request.meta.pop(_SPIDER_INIT)
 
     async def _page_init(self, page: Page, request: Request) -> None:
         """Run by scrapy-playwright on the request's page before it navigates (`playwright_page_init_callback`)."""
-        pool = self.pools[request.meta["playwright_context"]]
-        pool.adopt(page, reserved=request.meta.pop(_RESERVED, False))
+        if request.meta.get(_POOLED):
+            self.pools[request.meta["playwright_context"]].adopt(page, reserved=request.meta.pop(_RESERVED, False))
         if page.context not in self.guarded:
             try:
                 await page.context.route_web_socket("**", refuse_websocket)
@@ -160,9 +169,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             request.meta[_RESERVED] = True
         else:
             request.meta["playwright_page"] = page
-        if request.meta.get("playwright_page_init_callback") not in (None, self._page_init):
-            request.meta[_SPIDER_INIT] = request.meta["playwright_page_init_callback"]
-        request.meta.update(playwright_include_page=True, playwright_page_init_callback=self._page_init)
+        request.meta.update({"playwright_include_page": True, _POOLED: True})
         reusable = False
         try:
             response = await super().download_request(request)
@@ -170,6 +177,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return response
         finally:
             request.meta.pop("playwright_include_page", None)
+            request.meta.pop(_POOLED, None)
             if request.meta.pop(_RESERVED, False):  # no page was opened for it: give its slot back
                 pool.open -= 1
                 await pool.notify()

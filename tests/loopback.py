@@ -90,6 +90,16 @@ def reply(body: bytes, content_type: str = "text/html", status: int = 200,
     return handle
 
 
+def redirect_to(url: str, status: int = 302) -> Route:
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", url)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return handle
+
+
 def sequence(*routes: Route) -> Route:
     """The n-th request gets the n-th route; the last one answers every request after that."""
     calls = {"n": 0}

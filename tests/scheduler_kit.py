@@ -115,7 +115,7 @@ class Webhook(LocalServer):
 
 
 def write_config(folder: Path, shop_url: str | None, *, schedule: str = "", alerts: str = "",
-                 extra_marketplaces: str = "") -> Path:
+                 extra_marketplaces: str = "", private_hosts: tuple[str, ...] = ()) -> Path:
     """A Lumina brand whose reference photo is the coffee sample; `shop` is crawled at `shop_url`."""
     refs = folder / "refs"
     refs.mkdir(exist_ok=True)
@@ -148,7 +148,7 @@ products:
     reference_images: [{{id: front, path: refs/front.jpg}}]
 marketplaces:{(chr(10) + marketplaces) if marketplaces else " []"}
 egress:
-  allow_private_hosts: [{('"' + urlsplit(shop_url).netloc + '"') if shop_url else ""}]
+  allow_private_hosts: {json.dumps([*([urlsplit(shop_url).netloc] if shop_url else []), *private_hosts])}
 schedule:
   timezone: Asia/Shanghai
 {schedule}alerts:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from brandpatrol import jobs
 from core.models import Evidence, RunStatus
 from core.settings import Settings
 from tests.crawl_kit import JS, configured_shop, last_run, needs_chromium, ready_search, rendered, stored_ids
-from tests.loopback import LoopbackServer, Route, reply
+from tests.loopback import LoopbackServer, redirect_to, reply
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
 
@@ -35,16 +34,6 @@ def forbidden() -> Iterator[LoopbackServer]:
     with LoopbackServer({"/item/a": reply(page), "/frame": reply(SECRET.encode()),
                          "/api": reply(SECRET.encode(), "text/plain")}) as server:
         yield server
-
-
-def redirect_to(url: str) -> Route:
-    def handle(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(302)
-        handler.send_header("Location", url)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    return handle
 
 
 def stored_evidence(settings: Settings) -> list[tuple[str | None, bytes]]:

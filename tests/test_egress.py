@@ -12,7 +12,7 @@ import yaml
 
 from core.config import ConfigError, parse_config
 from core.egress import EgressBlocked, EgressPolicy, FetchFailed, Proxy, check_url, fetch
-from tests.loopback import LoopbackServer, RecordingProxy, Route, reply
+from tests.loopback import LoopbackServer, RecordingProxy, Route, redirect_to, reply
 
 BLOCKED = [
     "file:///etc/passwd",
@@ -100,16 +100,6 @@ def test_server_that_never_answers_times_out() -> None:
         with pytest.raises(FetchFailed, match="time"):
             fetch(server.base_url + "/stall", EgressPolicy.from_hosts([server.host_port]), max_bytes=100, timeout=0.5)
         assert time.monotonic() - started < 4
-
-
-def redirect_to(url: str) -> Route:
-    def handle(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(302)
-        handler.send_header("Location", url)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    return handle
 
 
 def test_exemption_for_one_port_does_not_let_a_redirect_reach_another_port() -> None:

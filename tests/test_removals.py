@@ -104,7 +104,7 @@ def test_removals_recorded_notices_closed_relistings_flagged(tmp_path: Path) -> 
             photo = session.scalars(select(ListingImage).where(ListingImage.listing_id == same_photo)).one()
             photo.phash = "0f0f0f0f0f0f0f0e"  # one bit from the removed listing's photo
 
-        config = write_config(tmp_path, None)
+        config = write_config(tmp_path, None, private_hosts=(server.host_port,))
         settings = get_settings().model_copy(update={"db": world.db.url})
         fetcher = egress_fetcher(settings, load_config(config))
         summary = check_removals(world.db, load_config(config), fetcher, now=NOW)
@@ -188,7 +188,7 @@ def test_removal_check_job_alerts_once(tmp_path: Path) -> None:
     with LoopbackServer({}) as server, Webhook() as hook:  # every URL answers 404: the listing is gone
         _point_at(world, listing_id, f"{server.base_url}/item/a1", "a1")
         notice = _notice(world, [listing_id])
-        config = write_config(tmp_path, None, alerts=f"  urls: ['{hook.url}']\n")
+        config = write_config(tmp_path, None, alerts=f"  urls: ['{hook.url}']\n", private_hosts=(server.host_port,))
         detail = removal_check(str(config), world.db.url)
         assert detail["notices_removed"] == [notice]
         [message] = hook.received()
