@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from brandpatrol import jobs, takedown
+from core.catalogue import reference_problems
 from core.config import ConfigError, load_config
 from core.db import DatabaseError
 from core.settings import Settings, get_settings
@@ -46,8 +47,10 @@ def _config_path(settings: Settings) -> Path:
 
 @app.command("check-config")
 def check_config(path: Annotated[Path, typer.Argument(help="the brand configuration to check")]) -> None:
-    """Validate a brand configuration; errors name the field, the line and the fix."""
+    """Validate a brand configuration and the reference photos it names; errors name the field or file and the fix."""
     config = load_config(path)
+    if problems := reference_problems(config):
+        raise ConfigError(path, problems)
     typer.echo(
         f"{path}: OK — brand {config.brand.name}, {len(config.products)} products, "
         f"{len(config.authorised_sellers)} authorised sellers, {len(config.marketplaces)} marketplaces"
@@ -77,6 +80,8 @@ def match(config: ConfigOpt = None, db: DbOpt = None,
     settings = _settings(db, config)
     summary = jobs.match(settings, _config_path(settings), full=full)
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else jobs.format_mapping(summary))
+    for problem in summary[jobs.REFERENCE_PROBLEMS]:
+        typer.echo(f"reference photo problem (matched without it): {problem}", err=True)
 
 
 @app.command()
@@ -352,15 +357,24 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="dashboard port on 127.0.0.1")] = 8501,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="exit after crawling and matching")] = False,
     as_json: JsonOpt = False,
-    workdir: Annotated[Path, typer.Option("--workdir", help="where the demo writes its files")] = Path(
-        ".brandpatrol-demo"),
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", help="where the demo writes its files [default: .brandpatrol-demo, or "
+                          ".brandpatrol-demo-heldout for the held-out market]")] = None,
     db: DbOpt = None,
+    market: Annotated[str, typer.Option(
+        "--market", help="tuning (the demo's own market) or heldout (a market detection was never tuned on)",
+    )] = "tuning",
 ) -> None:
     """Serve the demo marketplace, crawl it, match, print a summary and serve the dashboard."""
+    from brandpatrol.demo.surfaces import MARKETS
     from brandpatrol.demo_run import run_demo
 
+    if market not in MARKETS:
+        raise typer.BadParameter(f"use one of {', '.join(MARKETS)}", param_hint="--market")
+    if workdir is None:
+        workdir = Path(".brandpatrol-demo" if market == "tuning" else f".brandpatrol-demo-{market}")
     raise typer.Exit(run_demo(workdir=workdir, db=db, dashboard_port=None if no_serve else port,
-                              as_json=as_json))
+                              as_json=as_json, market=market))
 
 
 def main() -> None:
