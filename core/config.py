@@ -28,6 +28,7 @@ from pydantic import (
 from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
+from core.egress import Proxy, parse_exemption
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -267,6 +268,13 @@ class Marketplace(_Strict):
             raise ValueError(f"'{v}': {problem}")
         return v
 
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, v: str | None) -> str | None:
+        if v is not None:
+            Proxy.from_url(v)  # ValueError names the proxy with its credentials masked
+        return v
+
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:
         if not (self.start_urls or (self.search_url and self.search_terms)):
@@ -474,9 +482,16 @@ class AllowList(_Strict):
 
 
 class Egress(_Strict):
-    """Hosts the crawler may reach although they resolve to private or loopback addresses."""
+    """Services the crawler may reach although they resolve to private or loopback addresses."""
 
-    allow_private_hosts: list[str] = Field(default_factory=list)
+    allow_private_hosts: list[str] = Field(default_factory=list, description="host:port entries, e.g. 127.0.0.1:8123")
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _host_and_port(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            parse_exemption(entry)  # ValueError names the entry and the fix
+        return v
 
 
 # Registers a trademark can be recorded in besides a country: EU trade marks (EUIPO) and Madrid (WIPO).
