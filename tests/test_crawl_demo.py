@@ -123,6 +123,7 @@ def test_unreachable_marketplace_fails_clearly_and_loses_nothing(demo: tuple[Dem
     broken.write_text(config.read_text(encoding="utf-8").replace(server.base_url, f"http://127.0.0.1:{closed_port}"),
                       encoding="utf-8")
     (tmp_path / "references").symlink_to(config.parent / "references")
+    (tmp_path / "codes.csv").symlink_to(config.parent / "codes.csv")
     result = jobs.crawl_one(settings, broken, "demo-shop")
     assert result.status == RunStatus.FAILED
     assert "check the marketplace's base_url" in result.summary()
