@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse, TextResponse, XmlResponse
 from w3lib.encoding import http_content_type_encoding, read_bom, resolve_encoding
 
 SCAN_BYTES = 1024 * 1024  # a declaration is looked for in the <head>, within the first MiB
@@ -49,10 +49,19 @@ def readable(response: Page) -> Page:
     try:
         if is_page_charset(response.encoding):
             _ = response.text
-            return response
+            return _markup(response)
     except (UnicodeError, LookupError):
         pass
-    return response.replace(encoding="utf-8")
+    return _markup(response.replace(encoding="utf-8"))
+
+
+def _markup(response: Page) -> Page:
+    """A response whose selector reads markup: a JSON body (an API, JSON the browser kept) gets a JSON selector from
+    Scrapy, on which every CSS or XPath call raises; read as HTML, those find nothing, and `json:` selectors read its
+    text (crawler/extractors/jsondata.py)."""
+    if isinstance(response, HtmlResponse | XmlResponse) or response.selector.type != "json":
+        return response
+    return cast(Page, response.replace(cls=HtmlResponse))
 
 
 def declared_charset(body: bytes) -> str | None:
