@@ -21,6 +21,7 @@ from core.egress import EgressBlocked, FetchFailed, fetch
 from core.images import ImageRejected, hash_image
 from core.models import ImageStatus
 from crawler.context import CrawlContext
+from crawler.extensions import pages_fetched
 from crawler.items import ImageRecord, ListingItem
 from crawler.normalise import MissingField, normalise_listing
 from crawler.storage import ListingStore
@@ -143,7 +144,9 @@ class StoragePipeline(_CrawlerComponent):
             return
         await self._finish_in_flight()
         batch, self.buffer = self.buffer, []
-        self.in_flight = self.writer.submit(self._store().write_batch, batch)
+        assert self.crawler.stats is not None
+        pages = pages_fetched(self.crawler.stats.get_stats())
+        self.in_flight = self.writer.submit(self._store().write_batch, batch, pages)
 
     async def close_spider(self, spider: Any = None) -> None:
         await self.flush()
