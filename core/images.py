@@ -324,3 +324,27 @@ def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT
         thumbnail=thumbnail_bytes(image) if thumbnail else None,
         dhash_mirror=hex64(hashes.dhash_mirror),
     )
+
+
+# Peak bytes a hash with thumbnail holds per decoded pixel, measured with ru_maxrss on 12 MP photos (the decode, the
+# alpha flattening, the grey copy and the trim's arrays), plus a tenth: PNG/GIF 7.1 (13.1 with alpha), WebP 16.4
+# (21.7), JPEG 22 per pixel of its reduced decode (small; fixed costs dominate). Other modes (16-bit, CMYK) are
+# given the most.
+DECODE_BYTES_PER_PIXEL = {("JPEG", False): 24, ("JPEG", True): 24, ("PNG", False): 8, ("PNG", True): 14,
+                          ("GIF", False): 8, ("GIF", True): 14, ("WEBP", False): 18, ("WEBP", True): 24}
+PLAIN_MODES = ("1", "L", "P", "RGB", "YCbCr")
+
+
+def decode_cost(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The memory `hash_image` with these arguments will hold at its peak, in bytes, from the header alone: the
+    pixels it decodes (a JPEG's at reduced scale) times what each costs in its format. Raises ImageRejected as
+    hash_image would for an image refused on its header."""
+    header = _open(data, max_bytes, max_pixels)
+    width, height = header.size
+    if header.format == "JPEG":
+        scale = _draft_scale(header.size, THUMBNAIL_DECODE_SIDE if thumbnail else HASH_DECODE_SIDE)
+        width, height = -(-width // scale), -(-height // scale)
+    alpha = "transparency" in header.info or header.mode not in PLAIN_MODES
+    per_pixel = DECODE_BYTES_PER_PIXEL.get((header.format or "", alpha), max(DECODE_BYTES_PER_PIXEL.values()))
+    return width * height * per_pixel + len(data)

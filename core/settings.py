@@ -35,6 +35,16 @@ class Settings(BaseSettings):
         4096, ge=0,
         description="a crawl whose process and browser together hold more memory (summed RSS) is closed; 0: no limit",
     )
+    image_decode_budget_mb: int = Field(
+        0, ge=0,
+        description="memory the photo decodes of a crawl may hold at once (a PNG decodes whole); a photo needing more "
+        "is refused; 0: half the crawl memory limit, or 1024 without one",
+    )
+
+    def decode_budget_bytes(self) -> int:
+        if self.image_decode_budget_mb:
+            return self.image_decode_budget_mb * 1024 * 1024
+        return (self.crawl_memory_limit_mb // 2 or 1024) * 1024 * 1024
 
     def browser_executable(self) -> Path | None:
         """The Chromium binary Playwright should launch, or None to use Playwright's own download."""
