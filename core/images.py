@@ -329,7 +329,8 @@ def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT
 # Peak bytes a hash with thumbnail holds per decoded pixel, measured with ru_maxrss on 12 MP photos (the decode, the
 # alpha flattening, the grey copy and the trim's arrays), plus a tenth: PNG/GIF 7.1 (13.1 with alpha), WebP 16.4
 # (21.7), JPEG 22 per pixel of its reduced decode (small; fixed costs dominate). Other modes (16-bit, CMYK) are
-# given the most.
+# given the most. Each decode also holds about a megabyte whatever its size (the thumbnail, buffers).
+DECODE_FIXED_BYTES = 1024 * 1024
 DECODE_BYTES_PER_PIXEL = {("JPEG", False): 24, ("JPEG", True): 24, ("PNG", False): 8, ("PNG", True): 14,
                           ("GIF", False): 8, ("GIF", True): 14, ("WEBP", False): 18, ("WEBP", True): 24}
 PLAIN_MODES = ("1", "L", "P", "RGB", "YCbCr")
@@ -347,4 +348,4 @@ def decode_cost(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAUL
         width, height = -(-width // scale), -(-height // scale)
     alpha = "transparency" in header.info or header.mode not in PLAIN_MODES
     per_pixel = DECODE_BYTES_PER_PIXEL.get((header.format or "", alpha), max(DECODE_BYTES_PER_PIXEL.values()))
-    return width * height * per_pixel + len(data)
+    return width * height * per_pixel + len(data) + DECODE_FIXED_BYTES

@@ -6,6 +6,9 @@ limit stops the crawl as memusage_exceeded before the memory is taken (Scrapy's 
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -114,3 +117,54 @@ def test_huge_png_past_the_memory_limit_stops_the_crawl_before_decoding(tmp_path
     assert stored["big"].status == ImageStatus.TOO_LARGE
     assert (stored["big"].status_reason or "").startswith("not decoded: decoding a photo would take about")
     assert run.stats["memusage/max"] < limit  # the memory was never taken
+
+
+MEASURE_PEAKS = """
+import ctypes, gc, json, sys
+from core.decode_budget import give_back_freed_memory
+from core.images import ImageRejected, hash_image
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field))
+
+peaks = {}
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    gc.collect()
+    give_back_freed_memory()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # resets VmHWM to the present RSS
+    before = status("VmRSS:")
+    try:
+        hash_image(data, thumbnail=True)
+    except ImageRejected as exc:  # refused after its decode: the memory was taken all the same
+        print(path, exc, file=sys.stderr)
+    peaks[path] = status("VmHWM:") - before
+print(json.dumps(peaks))
+"""
+
+
+def test_decode_cost_is_at_least_the_peak_a_hash_takes(tmp_path: Path) -> None:
+    """The budget is only as good as its estimate: per format and mode, the peak RSS `hash_image` adds (measured by
+    the kernel's high-water mark in a fresh process) stays under `decode_cost`."""
+    rgba = Image.open(io.BytesIO(huge_png(2400, 1600)))
+    variants = {
+        "png-rgb": (rgba.convert("RGB"), "PNG"), "png-rgba": (rgba, "PNG"), "png-grey": (rgba.convert("L"), "PNG"),
+        "png-palette": (rgba.convert("RGB").convert("P"), "PNG"), "gif": (rgba.convert("RGB").convert("P"), "GIF"),
+        "webp-rgb": (rgba.convert("RGB"), "WEBP"), "webp-rgba": (rgba, "WEBP"), "jpeg": (rgba.convert("RGB"), "JPEG"),
+        "png-16bit": (Image.fromarray(np.asarray(rgba.convert("L"), dtype=np.uint16) * 257), "PNG"),
+    }
+    paths = []
+    for name, (picture, fmt) in variants.items():
+        path = tmp_path / name
+        picture.save(path, fmt)
+        paths.append(str(path))
+    done = subprocess.run([sys.executable, "-c", MEASURE_PEAKS, *paths], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    peaks = json.loads(done.stdout)
+    for path in paths:
+        estimate = decode_cost(Path(path).read_bytes(), thumbnail=True)
+        print(f"{Path(path).name}: measured {peaks[path] / MB:.1f} MB, estimated {estimate / MB:.1f} MB")
+        assert peaks[path] <= estimate, f"{Path(path).name}: {peaks[path] / MB:.1f} MB > {estimate / MB:.1f} MB"
