@@ -34,13 +34,12 @@ from brandpatrol import alerts, jobs
 from brandpatrol.removals import check_removals, egress_fetcher
 from core.config import BrandConfig, cron_trigger, load_config
 from core.db import Database, make_engine
-from core.lease import SchedulerLease, SchedulerLocked
+from core.lease import LEASE_STALE_AFTER, SchedulerLease, SchedulerLocked
 from core.models import JobRun, JobRunStatus, RunStatus, utcnow
 from core.operations import (
     DIGEST,
     JOB_SPECS,
     JOBS_TABLE,
-    LEASE_STALE_AFTER,
     NIGHTLY,
     REMOVAL_CHECK,
     WATCHDOG,

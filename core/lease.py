@@ -25,11 +25,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.db import Database
 from core.models import SchedulerLock, as_utc, utcnow
-from core.operations import LEASE_NAME, LEASE_STALE_AFTER
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = LEASE_STALE_AFTER
+LEASE_NAME = "scheduler"
+LEASE_STALE_AFTER = STALE_AFTER = timedelta(minutes=5)
 HEARTBEAT_EVERY_S = 30.0
 
 
@@ -87,7 +87,8 @@ def read_holder(db: Database, name: str = LEASE_NAME) -> LeaseHolder | None:
         return _holder(row) if row is not None else None
 
 
-def _process_gone(pid: int) -> bool:
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` of this host has exited."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -119,7 +120,7 @@ class Lease:
         """Why a lease held by someone else may be taken over, or None when it may not."""
         if now - holder.heartbeat_at > self.stale_after:
             return f"its heartbeat is {(now - holder.heartbeat_at).total_seconds():.0f} s old"
-        if holder.host == self.host and holder.pid != self.pid and _process_gone(holder.pid):
+        if holder.host == self.host and holder.pid != self.pid and process_gone(holder.pid):
             return f"process {holder.pid} on this host no longer exists"
         return None
 

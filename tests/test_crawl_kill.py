@@ -19,7 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from brandpatrol import jobs
+from core.config import load_config
 from core.models import CrawlRun, Listing, ListingSnapshot, RunStatus
+from core.operations import format_status, gather_status
 from core.settings import Settings, get_settings
 from tests.crawl_kit import configured_shop, item_page, search_page
 from tests.loopback import Route, reply
@@ -56,6 +58,15 @@ def crawl_processes(parent: psutil.Process) -> list[psutil.Process]:
     return [p for p in parent.children(recursive=True) if "crawler.run" in " ".join(p.cmdline())]
 
 
+def started_crawl(parent: psutil.Process) -> psutil.Process:
+    """The crawl process `parent` starts, once it is there."""
+    deadline = time.monotonic() + 60
+    while not crawl_processes(parent):
+        assert time.monotonic() < deadline, "no crawl process was started"
+        time.sleep(0.1)
+    return crawl_processes(parent)[0]
+
+
 def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
@@ -84,12 +95,7 @@ def test_sigkill_of_brandpatrol_crawl_takes_its_crawl_and_browser(tmp_path: Path
     market = {"concurrency": 1, **({"javascript": True, "wait_for": "body[data-ready]"} if javascript else {})}
     with configured_shop(tmp_path, slow_shop(), marketplace=market) as (server, config, settings), \
             brandpatrol_crawl(settings, config) as supervisor:
-        parent = psutil.Process(supervisor.pid)
-        deadline = time.monotonic() + 60
-        while not crawl_processes(parent):
-            assert time.monotonic() < deadline, "brandpatrol crawl started no crawl process"
-            time.sleep(0.1)
-        crawl = crawl_processes(parent)[0]
+        crawl = started_crawl(psutil.Process(supervisor.pid))
         wait_until_stored(settings, 5, crawl)
         family = [*crawl.children(recursive=True), crawl]
         if javascript:
@@ -115,6 +121,11 @@ def test_sigkill_of_brandpatrol_crawl_takes_its_crawl_and_browser(tmp_path: Path
         assert killed.items == snapshots == count
         assert killed.pages > count  # the search page and each stored listing's page
 
+        # `brandpatrol status` sees that its crawl is gone.
+        report = format_status(gather_status(jobs.open_database(settings), load_config(config)))
+        assert (f"interrupted: its crawl process {crawl.pid} on this host is gone; it had fetched {killed.pages} "
+                f"pages and stored {count} listings (the next crawl closes it)") in report
+
         # The next crawl finds it, closes it with a sentence, and resumes where it stopped.
         if not javascript:
             result = jobs.crawl_one(settings, config, "shop")
@@ -133,11 +144,7 @@ def test_sigkill_of_the_crawl_is_recorded_with_its_counts(tmp_path: Path) -> Non
         results: list[jobs.CrawlResult] = []
         supervisor = threading.Thread(target=lambda: results.append(jobs.crawl_one(settings, config, "shop")))
         supervisor.start()
-        deadline = time.monotonic() + 60
-        while not crawl_processes(psutil.Process()):
-            assert time.monotonic() < deadline, "crawl_one started no crawl process"
-            time.sleep(0.1)
-        crawl = crawl_processes(psutil.Process())[0]
+        crawl = started_crawl(psutil.Process())
         wait_until_stored(settings, 8, crawl)
         crawl.send_signal(signal.SIGKILL)
         supervisor.join(timeout=60)
@@ -158,12 +165,7 @@ def test_sigkill_of_the_crawl_is_recorded_with_its_counts(tmp_path: Path) -> Non
 def test_second_crawl_of_a_marketplace_refused_while_one_runs(tmp_path: Path) -> None:
     with configured_shop(tmp_path, slow_shop(seconds=0.1), marketplace={"concurrency": 1}) as (
             _server, config, settings), brandpatrol_crawl(settings, config) as first:
-        parent = psutil.Process(first.pid)
-        deadline = time.monotonic() + 60
-        while not crawl_processes(parent):
-            assert time.monotonic() < deadline, "brandpatrol crawl started no crawl process"
-            time.sleep(0.1)
-        crawl = crawl_processes(parent)[0]
+        crawl = started_crawl(psutil.Process(first.pid))
         wait_until_stored(settings, 1, crawl)
 
         with pytest.raises(jobs.JobError) as refused:
