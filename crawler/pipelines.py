@@ -20,7 +20,7 @@ from twisted.internet import threads
 
 from core.decode_budget import DecodeBudget, MemoryLimitReached
 from core.egress import EgressBlocked, FetchFailed, fetch
-from core.images import ImageRejected, decode_cost, hash_image
+from core.images import ImageRejected, decode_cost, hash_image, reading_copy
 from core.models import ImageStatus
 from core.settings import Settings
 from crawler.context import CrawlContext
@@ -97,8 +97,12 @@ class ImagePipeline(_CrawlerComponent):
         try:
             result = fetch(url, context.egress, max_bytes=settings.image_max_bytes,
                            timeout=settings.fetch_timeout_s, accept="image/*")
-            with self._budget(settings).reserve(decode_cost(result.body, thumbnail=True, **caps)):
+            cost = decode_cost(result.body, settings.reading_copy_max_side, **caps)
+            with self._budget(settings).reserve(cost):
                 hashes = hash_image(result.body, thumbnail=True, **caps)
+                # Print is unreadable at thumbnail size; matching reads this copy from the database (matching/photos).
+                # Made after the hash, within the same reservation (decode_cost counts the larger of the two).
+                copy = reading_copy(result.body, settings.reading_copy_max_side, **caps)
         except EgressBlocked as exc:
             return ImageRecord(url=url, status=ImageStatus.BLOCKED, reason=exc.reason)
         except FetchFailed as exc:
@@ -111,7 +115,7 @@ class ImagePipeline(_CrawlerComponent):
         return ImageRecord(
             url=url, status=ImageStatus.OK, sha256=hashes.sha256, phash=hashes.phash, dhash=hashes.dhash,
             phash_mirror=hashes.phash_mirror, width=hashes.width, height=hashes.height,
-            thumbnail=hashes.thumbnail,
+            thumbnail=hashes.thumbnail, reading_copy=copy,
         )
 
     async def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:

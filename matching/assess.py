@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from matching.context import MatchContext
 from matching.facts import ListingFacts
+from matching.photos.signals import PhotoEvidence, photo_evidence
 from matching.signals import (
     SignalResult,
     allowed_seller,
@@ -61,11 +63,27 @@ def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
                  seller_id=entry.seller_id, name=entry.name, note=entry.note)
 
 
+def _read_on_photos(relevance: SignalResult, photos: PhotoEvidence) -> SignalResult:
+    """Relevance with what the photos read: the product they name (or its GTIN) identifies the listing when the
+    text and the photo hashes did not; the brand's name read on a photo counts as the brand named."""
+    if relevance.matched:
+        return relevance
+    if photos.sku is not None:
+        return match(relevance.name, f"the listing is the brand's {photos.sku}: {photos.identity}", 0.8,
+                     **{**relevance.evidence, "sku": photos.sku, "basis": ["photo text"]})
+    if photos.brand_read:
+        terms = [*relevance.evidence.get("brand_terms", []), *(f"{b} (read on a photo)" for b in photos.brand_read)]
+        return dataclasses.replace(relevance, evidence={**relevance.evidence, "brand_terms": terms})
+    return relevance
+
+
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
     thresholds = config.thresholds
     image_any = _image(facts, ctx)
-    relevance = relevance_signal(facts.text, config.brand, config.products, image_any)
+    photos = photo_evidence(facts.readings, facts.code_sightings, config, facts.marketplace, facts.seller_name,
+                            facts.seller_external_id, facts.photos_unavailable)
+    relevance = _read_on_photos(relevance_signal(facts.text, config.brand, config.products, image_any), photos)
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
@@ -84,21 +102,30 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         region = region_signal(facts.country, facts.region, facts.location_source, auth, facts.location_text)
         price_history = price_history_signal(facts.price, facts.currency, facts.earlier_prices,
                                              thresholds.price_drop_ratio)
+    tells = counterfeit_tells_signal(facts.text)
+    if not tells.matched and photos.tells is not None:
+        tells = photos.tells  # a stamp printed on the pack or the photo, read by OCR
+    batch = batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                              config.authorised_sellers)
+    if batch.unknown and photos.batch is not None:
+        batch = photos.batch  # a lot code or serial on the pack, traced as one in the text
     signals = Signals(
         relevance=relevance,
         image=image,
         seller=seller,
-        counterfeit_tells=counterfeit_tells_signal(facts.text),
+        counterfeit_tells=tells,
         diversion_tells=diversion_tells_signal(facts.text),
         price=price,
         region=region,
-        batch_code=batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
-                                     config.authorised_sellers),
+        batch_code=batch,
         price_history=price_history,
         seller_history=seller_history_signal(facts.seller_name, facts.seller_record,
                                              thresholds.repeat_offender_findings),
         relisting=relisting_signal(facts.taken_down, sku),
         allow_list=_allow_list(facts, ctx),
+        photo_text=photos.text,
+        photo_codes=photos.codes,
+        cloned_code=photos.cloned,
     )
     verdict = decide(signals)
     matched = image.matched
