@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psutil
@@ -163,14 +164,29 @@ def test_sigkill_of_the_crawl_is_recorded_with_its_counts(tmp_path: Path) -> Non
         assert reason in result.summary()
 
 
+def held_until(release: threading.Event, body: bytes) -> Route:
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        release.wait(60)
+        reply(body)(handler)
+
+    return handle
+
+
 def test_second_crawl_of_a_marketplace_refused_while_one_runs(tmp_path: Path) -> None:
-    with configured_shop(tmp_path, slow_shop(seconds=0.1), marketplace={"concurrency": 1}) as (
-            _server, config, settings), brandpatrol_crawl(settings, config) as first:
+    release = threading.Event()  # the first crawl's listing pages wait for it: it is mid-crawl while the second tries
+    routes: dict[str, Route] = {"/search": reply(search_page(*ITEMS[:10]))}
+    routes.update({f"/item/{item}": held_until(release, item_page(f"Acme widget {item}")) for item in ITEMS[:10]})
+    with configured_shop(tmp_path, routes, marketplace={"concurrency": 1}) as (server, config, settings), \
+            brandpatrol_crawl(settings, config) as first:
         crawl = started_crawl(psutil.Process(first.pid))
-        wait_until_stored(settings, 1, crawl)
+        deadline = time.monotonic() + 60
+        while not any(path.startswith("/item/") for path in list(server.hits)):
+            assert time.monotonic() < deadline, "the first crawl never asked for a listing page"
+            time.sleep(0.1)
 
         with pytest.raises(jobs.JobError) as refused:
             jobs.crawl_one(settings, config, "shop")
+        release.set()
         message = str(refused.value)
         assert "marketplace 'shop' is already being crawled" in message
         assert f"pid {crawl.pid} on {socket.gethostname()}" in message
@@ -180,5 +196,5 @@ def test_second_crawl_of_a_marketplace_refused_while_one_runs(tmp_path: Path) ->
         with jobs.open_database(settings).read() as session:
             runs = session.scalars(select(CrawlRun)).all()
         assert [r.status for r in runs] == [RunStatus.OK]
-        assert stored(settings) == len(ITEMS)
+        assert stored(settings) == 10
         assert jobs.crawl_one(settings, config, "shop").status == RunStatus.OK  # the lease was released
