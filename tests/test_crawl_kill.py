@@ -185,7 +185,7 @@ def test_second_crawl_of_a_marketplace_refused_while_one_runs(tmp_path: Path) ->
             time.sleep(0.1)
 
         with pytest.raises(jobs.JobError) as refused:
-            jobs.crawl_one(settings, config, "shop")
+            jobs.crawl_one(settings, config, "shop", timeout=60)  # refused at once; a crawl would be held here
         release.set()
         message = str(refused.value)
         assert "marketplace 'shop' is already being crawled" in message
