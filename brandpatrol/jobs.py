@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,10 +37,10 @@ from core.models import (
 from core.money import tidy
 from core.privacy import redact as redact_value
 from core.settings import Settings
+from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
 from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]
-CRAWL_EXIT_STATUS = {0: RunStatus.OK, 3: RunStatus.PARTIAL, 4: RunStatus.FAILED}
 
 
 class JobError(RuntimeError):
@@ -84,7 +85,9 @@ class CrawlResult:
     def summary(self) -> str:
         line = (f"{self.marketplace}: {self.status.value} — {self.pages} pages, {self.items} listings "
                 f"in {self.seconds:.1f} s")
-        if self.status == RunStatus.FAILED:
+        if self.errors.get("interrupted"):
+            line += f"\n  {self.errors['interrupted']}"
+        elif self.status == RunStatus.FAILED:
             line += (f"\n  no page could be fetched or the crawl could not start; stored listings are untouched."
                      f"\n  check the marketplace's base_url/search_url and that the site is reachable."
                      f"\n  {self.stderr_tail}")
@@ -102,18 +105,31 @@ def _last_run(db: Database, marketplace: str) -> CrawlRun | None:
 
 
 def _forward(stream: IO[str], marketplace: str, progress: Progress, tail: deque[str]) -> None:
-    """Relay the crawl's periodic page counts as progress; keep its warnings and errors for the summary."""
+    """Relay the crawl's periodic page counts as progress; keep its warnings and errors for the summary.
+
+    A log record's continuation lines (a traceback) are kept with a kept record only: an INFO record that runs over
+    lines (the settings Scrapy prints at start) is not a reason anyone wants to read. Lines before any record
+    (a configuration error the crawl printed before its logging started) are kept.
+    """
+    keeping = True
     for line in stream:
         line = line.rstrip()
-        if "] INFO: Crawled " in line:
-            progress(f"  {marketplace}: {line.split('] INFO: ', 1)[1]}")
-        elif "] WARNING: " in line or "] ERROR: " in line or "] CRITICAL: " in line or not line.startswith("20"):
+        record = LOG_RECORD.match(line)
+        if record is not None:
+            keeping = record.group("level") in ("WARNING", "ERROR", "CRITICAL")
+            if record.group("level") == "INFO" and "] INFO: Crawled " in line:
+                progress(f"  {marketplace}: {line.split('] INFO: ', 1)[1]}")
+        if keeping and line:
             tail.append(line[:500])
 
 
-def _wait_crawl(proc: subprocess.Popen[str], timeout: float, stop: threading.Event | None, stop_grace: float,
-                tail: deque[str]) -> int:
-    """The crawl's exit status; at `timeout` the crawl is killed with its browser (status 4).
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]*\] (?P<level>[A-Z]+): ")
+
+
+def _wait_crawl(proc: subprocess.Popen[str], timeout: float, stop: threading.Event | None,
+                stop_grace: float) -> tuple[int, str | None]:
+    """The crawl's exit status, and what we did to it when we stopped it: at `timeout` the crawl is killed with its
+    browser.
 
     When `stop` is set (the scheduler is shutting down) the crawl gets SIGTERM, on which Scrapy finishes the
     requests in flight, writes its last batch and closes its run; still running `stop_grace` seconds later it is
@@ -124,20 +140,19 @@ def _wait_crawl(proc: subprocess.Popen[str], timeout: float, stop: threading.Eve
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             _kill_group(proc)
-            tail.append(f"crawl stopped after {timeout:.0f} s")
-            return 4
+            return proc.returncode, f"killed at its time limit of {timeout:.0f} s"
         if stop is not None and stop.is_set():
             proc.send_signal(signal.SIGTERM)
             try:
                 code = proc.wait(timeout=min(stop_grace, remaining))
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                tail.append("crawl stopped: the scheduler shut down")
-                return 4
+                return proc.returncode, (f"killed: the scheduler shut down and the crawl did not stop within "
+                                         f"{stop_grace:.0f} s")
             _kill_group(proc)  # a browser the crawl left behind
-            return code
+            return code, None
         try:
-            return proc.wait(timeout=remaining if stop is None else min(remaining, 0.5))
+            return proc.wait(timeout=remaining if stop is None else min(remaining, 0.5)), None
         except subprocess.TimeoutExpired:
             continue
 
@@ -150,17 +165,30 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
     proc.wait()
 
 
+def _how_it_ended(code: int, tail: deque[str]) -> str:
+    """A crawl process's unplanned end in words: the signal that killed it, or its status and last words."""
+    if code < 0:
+        try:
+            return f"killed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"killed by signal {-code}"
+    last = tail[-1] if tail else ""
+    return f"crawl process exited with status {code}" + (f" ({last[:200]})" if last else "")
+
+
 def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
               progress: Progress | None = None, stop: threading.Event | None = None,
               stop_grace: float = 120.0) -> CrawlResult:
     """Crawl one marketplace in its own process and read back the run it recorded.
 
     A crawl still running at `timeout` is killed with its browser, and its run is marked failed. Setting `stop`
-    asks the crawl to finish its current batch and close its run (see _wait_crawl).
+    asks the crawl to finish its current batch and close its run (see _wait_crawl). The crawl dies with this
+    process (core/children.py), so it is waited for in this thread.
     """
     db_url = absolute_db_url(settings.db)
     command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
-               "--config", str(config_path.resolve()), "--db", db_url, "--log-level", "INFO"]
+               "--config", str(config_path.resolve()), "--db", db_url, "--log-level", "INFO",
+               "--parent-pid", str(os.getpid())]
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=20)
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,  # noqa: S603
@@ -168,17 +196,19 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     assert proc.stderr is not None
     reader = threading.Thread(target=_forward, args=(proc.stderr, marketplace, progress or quiet, tail), daemon=True)
     reader.start()
-    code = _wait_crawl(proc, timeout, stop, stop_grace, tail)
+    code, stopped = _wait_crawl(proc, timeout, stop, stop_grace)
     reader.join(timeout=10)
     elapsed = time.monotonic() - started
-    if code == 2:
+    if code == EXIT_NOT_STARTED:
         raise JobError("\n".join(tail).strip() or f"crawl of {marketplace} could not start")
     db = Database(db_url)
-    if code not in CRAWL_EXIT_STATUS or code == 4:
-        fail_open_runs(db, marketplace, " | ".join(list(tail)[-3:]) or f"crawl process exited with {code}")
+    status = STATUS_OF_EXIT.get(code)
+    if status is None or stopped:
+        # The crawl could not close its run; the row's counts are what its batches stored.
+        fail_open_runs(db, marketplace, stopped or _how_it_ended(code, tail))
+        status = RunStatus.FAILED
     run = _last_run(db, marketplace)
     summary_tail = " | ".join(list(tail)[-3:])[:600]
-    status = CRAWL_EXIT_STATUS.get(code, RunStatus.FAILED)
     if run is None:
         return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, summary_tail)
     return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail)

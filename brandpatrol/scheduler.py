@@ -5,7 +5,7 @@ with explicit ids and `replace_existing`, so a restart updates them instead of a
 fire missed several times (scheduler down) once, `max_instances=1` skips a fire while the previous run still
 goes (recorded as a skipped job run), and the misfire grace time lets a fire missed by hours still run.
 
-Only one scheduler runs per database (brandpatrol/lease.py). SIGTERM or Ctrl-C stops it cleanly: running crawls
+Only one scheduler runs per database (core/lease.py). SIGTERM or Ctrl-C stops it cleanly: running crawls
 get SIGTERM and finish their current batch (or are killed after `stop_grace_seconds`), their runs are closed,
 and the job run is recorded as stopped before the process exits.
 """
@@ -31,16 +31,15 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import update
 
 from brandpatrol import alerts, jobs
-from brandpatrol.lease import SchedulerLease, SchedulerLocked
 from brandpatrol.removals import check_removals, egress_fetcher
 from core.config import BrandConfig, cron_trigger, load_config
 from core.db import Database, make_engine
+from core.lease import LEASE_STALE_AFTER, SchedulerLease, SchedulerLocked
 from core.models import JobRun, JobRunStatus, RunStatus, utcnow
 from core.operations import (
     DIGEST,
     JOB_SPECS,
     JOBS_TABLE,
-    LEASE_STALE_AFTER,
     NIGHTLY,
     REMOVAL_CHECK,
     WATCHDOG,

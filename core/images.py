@@ -410,3 +410,35 @@ def reading_copy(data: bytes, max_side: int = READING_COPY_SIDE, *, max_bytes: i
     decoded, _ = decode(data, max_side, max_bytes=max_bytes, max_pixels=max_pixels)
     image = fit_within(decoded, max_side, Image.Resampling.LANCZOS)
     return ReadingCopy(_jpeg_bytes(image, 88), "image/jpeg", *image.size)
+
+
+# Peak bytes per decoded pixel of a hash with thumbnail, or of a reading copy, whichever is more, measured by the
+# kernel's high-water mark (tests/test_crawl_photo_memory.py) with a margin of 15-20%: the decode, the alpha
+# flattening, the grey copy, the trim's arrays, the copy's resampling. Measured: PNG and GIF 7.7-8.3 (12.8 with
+# alpha), WebP 24.8 (25.7), JPEG 7.5 per pixel of its reduced decode, 16-bit grey 17.8 (it goes through float
+# arrays); other modes (CMYK, 32-bit) are given that too. Each decode also holds about a megabyte whatever its
+# size (the thumbnail, the copy's JPEG, buffers).
+DECODE_BYTES_PER_PIXEL = {("JPEG", False): 10, ("JPEG", True): 10, ("PNG", False): 10, ("PNG", True): 15,
+                          ("GIF", False): 10, ("GIF", True): 15, ("WEBP", False): 30, ("WEBP", True): 30}
+WIDE_BYTES_PER_PIXEL = 22
+DECODE_FIXED_BYTES = 1024 * 1024
+PLAIN_MODES = ("1", "L", "P", "RGB", "YCbCr")
+ALPHA_MODES = ("RGBA", "LA", "PA")
+
+
+def decode_cost(data: bytes, side: int = THUMBNAIL_DECODE_SIDE, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The memory, in bytes, that hashing `data` with a thumbnail, or decoding it at `side` (a reading copy), will
+    hold at its peak, from the header alone: the pixels decoded (a JPEG's at the reduced scale `side` allows) times
+    what each costs in its format. Raises ImageRejected as hash_image would for an image refused on its header."""
+    header = _open(data, max_bytes, max_pixels)
+    width, height = header.size
+    if header.format == "JPEG":
+        scale = _draft_scale(header.size, max(side, THUMBNAIL_DECODE_SIDE))
+        width, height = -(-width // scale), -(-height // scale)
+    if header.mode in PLAIN_MODES or header.mode in ALPHA_MODES:
+        alpha = header.mode in ALPHA_MODES or "transparency" in header.info
+        per_pixel = DECODE_BYTES_PER_PIXEL.get((header.format or "", alpha), WIDE_BYTES_PER_PIXEL)
+    else:
+        per_pixel = WIDE_BYTES_PER_PIXEL
+    return width * height * per_pixel + len(data) + DECODE_FIXED_BYTES

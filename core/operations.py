@@ -6,6 +6,7 @@ their state through `gather_status`, from the database alone, so they work on an
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,14 +14,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from core.config import BrandConfig
 from core.db import Database
+from core.lease import LEASE_NAME, LEASE_STALE_AFTER, crawl_lease_name, process_gone
 from core.models import CrawlRun, JobRun, Marketplace, RunStatus, SchedulerLock, as_utc, utcnow
 
 JOBS_TABLE = "apscheduler_jobs"
-LEASE_NAME = "scheduler"
-LEASE_STALE_AFTER = timedelta(minutes=5)
 FIRE_LATE_AFTER = timedelta(minutes=5)  # a fire time this far in the past means nobody is running the jobs
 
 
@@ -64,6 +65,7 @@ class MarketplaceState:
     items: int = 0
     last_ok: datetime | None = None
     overdue: bool = False
+    interrupted: str = ""  # a run still marked running whose crawl is gone, in words
 
 
 @dataclass
@@ -115,7 +117,25 @@ def scheduler_state(db: Database, now: datetime) -> SchedulerState:
                           since=as_utc(row.acquired_at), heartbeat_at=heartbeat)
 
 
-def marketplace_states(db: Database, names: list[str]) -> list[MarketplaceState]:
+def _gone_crawl(session: Session, run: CrawlRun, marketplace: str, now: datetime) -> str:
+    """Why a run marked running has no crawl behind it any more, from the marketplace's crawl lease ("" when its
+    crawl may still be running). Status only reads: the next crawl closes such a run."""
+    lease = session.get(SchedulerLock, crawl_lease_name(marketplace))
+    if lease is None:
+        return ""  # a crawl that took no lease (`scrapy crawl`), or one just starting
+    heartbeat = as_utc(lease.heartbeat_at)
+    if now - heartbeat > LEASE_STALE_AFTER:
+        why = f"its crawl (pid {lease.pid} on {lease.host}) last gave a sign of life at {heartbeat:%Y-%m-%d %H:%M} UTC"
+    elif lease.host == socket.gethostname()[:255] and process_gone(lease.pid):
+        why = f"its crawl process {lease.pid} on this host is gone"
+    else:
+        return ""
+    return (f"interrupted: {why}; it had fetched {run.pages} pages and stored {run.items} listings "
+            "(the next crawl closes it)")
+
+
+def marketplace_states(db: Database, names: list[str], now: datetime | None = None) -> list[MarketplaceState]:
+    now = now or utcnow()
     states = []
     with db.read() as session:
         for name in names:
@@ -127,6 +147,8 @@ def marketplace_states(db: Database, names: list[str]) -> list[MarketplaceState]
                 state.last_started = as_utc(last.started_at)
                 state.last_finished = as_utc(last.finished_at) if last.finished_at else None
                 state.pages, state.items = last.pages, last.items
+                if last.status == RunStatus.RUNNING:
+                    state.interrupted = _gone_crawl(session, last, name, now)
             ok = session.scalar(select(CrawlRun.started_at).join(Marketplace)
                                 .where(Marketplace.name == name, CrawlRun.status == RunStatus.OK)
                                 .order_by(CrawlRun.id.desc()).limit(1))
@@ -167,7 +189,7 @@ def gather_status(db: Database, config: BrandConfig | None, now: datetime | None
             status.jobs.append(job)
         names = [m.name for m in config.marketplaces] if config else list(
             session.scalars(select(Marketplace.name).order_by(Marketplace.name)))
-    status.marketplaces = marketplace_states(db, names)
+    status.marketplaces = marketplace_states(db, names, now)
     if fires and not status.scheduler.running:
         status.overdue.append("no scheduler is running on this database (start `brandpatrol schedule`)")
     for job in status.jobs:
@@ -216,6 +238,8 @@ def format_status(status: OperationsStatus) -> str:
             continue
         lines.append(f"  {m.name}: {m.last_status} at {local(m.last_started, zone)}, {m.pages} pages, {m.items} "
                      f"listings; last ok {local(m.last_ok, zone)}" + ("  OVERDUE" if m.overdue else ""))
+        if m.interrupted:
+            lines.append(f"    {m.interrupted}")
     lines += ["", "overdue:" if status.overdue else "overdue: nothing"]
     lines += [f"  - {item}" for item in status.overdue]
     return "\n".join(lines)

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     ocr_max_side: int = Field(960, ge=320, le=4096, description="photos are scaled to this longest side for OCR")
     ocr_run_budget_s: float = Field(
         300.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
+    image_decode_budget_mb: int = Field(
+        0, ge=0,
+        description="memory the photo decodes of a crawl may hold at once (a PNG decodes whole); a photo needing more "
+        "is refused; 0: half the crawl memory limit, or 1024 without one",
+    )
+
+    def decode_budget_bytes(self) -> int:
+        if self.image_decode_budget_mb:
+            return self.image_decode_budget_mb * 1024 * 1024
+        return (self.crawl_memory_limit_mb // 2 or 1024) * 1024 * 1024
 
     # Partner banks (core/banks.py): this brand's signing key, and the largest bank file taken from a partner.
     bank_key_file: Path | None = Field(

@@ -98,13 +98,32 @@ def descendants_rss() -> int:
     return total
 
 
+def own_peak_rss() -> int:
+    """This process's peak RSS since it started its program. Not ru_maxrss: Linux carries that over from the
+    process that forked us, so a crawl started by a large scheduler (or test runner) would start "over its limit"."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(psutil.Process().memory_info().rss)
+
+
 class CrawlMemoryUsage(MemoryUsage):
     """Scrapy's MemoryUsage (MEMUSAGE_LIMIT_MB closes the crawl as `memusage_exceeded`, `memusage/max` in the stats),
     counting the crawl's child processes as well as its own peak: a browser crawl's memory is mostly Chromium's.
 
-    scrapy-playwright's ScrapyPlaywrightMemoryUsageExtension means to do this, but it finds the driver through
+    Its own peak is read from the kernel's high-water mark (see own_peak_rss). scrapy-playwright's
+    ScrapyPlaywrightMemoryUsageExtension means to do this, but it finds the driver through
     private Playwright attributes that Playwright 1.65 renamed, and then silently counts the Python process only.
     """
 
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        # The periodic check misses the end of a crawl shorter than its interval: the run records the true peak.
+        crawler.signals.connect(self.update, signal=signals.spider_closed)
+
     def get_virtual_size(self) -> int:
-        return int(super().get_virtual_size()) + descendants_rss()
+        return own_peak_rss() + descendants_rss()

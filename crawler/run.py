@@ -1,24 +1,28 @@
 """Run one crawl of one marketplace in this process: `python -m crawler.run --marketplace NAME`.
 
 One process per crawl, because Twisted's reactor cannot restart and a leaked browser dies with its process.
-Exit status: 0 ok, 3 partial, 4 failed, 2 bad arguments or configuration.
+Exit status: 0 ok, 3 partial, 4 failed, 2 not started (bad arguments or configuration, or a crawl of the marketplace
+is already running); see crawler/exits.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
 import sys
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from core.children import die_with_parent
 from core.config import ConfigError
-from core.egress import EgressPolicy
+from core.lease import CrawlAlreadyRunning, CrawlLease
 from core.models import RunStatus
-from crawler.context import CrawlSetupError, require_browser
+from crawler.context import CrawlSetupError, build_context, require_browser
+from crawler.exits import EXIT_CODES, EXIT_NOT_STARTED
 from crawler.spiders.base import MarketplaceSpider
-
-EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 3, RunStatus.FAILED: 4}
 
 
 def spider_class(name: str) -> type[MarketplaceSpider]:
@@ -34,23 +38,33 @@ def spider_class(name: str) -> type[MarketplaceSpider]:
 
 
 def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO") -> RunStatus:
-    from core.config import load_config
-    from core.settings import get_settings
-
-    brand_config = load_config(config)
-    market = brand_config.marketplace(marketplace)
-    require_browser(market, get_settings())
-    settings = Settings()
-    # The module, not scrapy.cfg, so a crawl started from any working directory has the project's settings.
-    settings.setmodule("crawler.settings", priority="project")
-    settings.set("LOG_LEVEL", log_level)
-    settings.set("BRANDPATROL_EGRESS_POLICY", EgressPolicy.from_hosts(brand_config.egress.allow_private_hosts))
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(spider_class(market.spider))
-    process.crawl(crawler, marketplace=marketplace, config=config, db=db)
-    process.start()
+    """Crawl one marketplace, holding its crawl lease for the whole crawl: a second crawl of it is refused."""
+    context = build_context(marketplace, config, db)
+    require_browser(context.marketplace, context.settings)
+    lease = CrawlLease(context.db, marketplace)
+    lease.acquire()  # raises CrawlAlreadyRunning, naming the holder
+    try:
+        settings = Settings()
+        # The module, not scrapy.cfg, so a crawl started from any working directory has the project's settings.
+        settings.setmodule("crawler.settings", priority="project")
+        settings.set("LOG_LEVEL", log_level)
+        settings.set("BRANDPATROL_EGRESS_POLICY", context.egress)
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(spider_class(context.marketplace.spider))
+        lease.start_heartbeat(_stop_crawl)
+        process.crawl(crawler, marketplace=marketplace, config=config, db=db)
+        process.start()
+    finally:
+        lease.release()
     status = getattr(crawler.spider, "crawl_status", None)
     return status if isinstance(status, RunStatus) else RunStatus.FAILED
+
+
+def _stop_crawl(why: str) -> None:
+    """The lease was lost (another host took it over after our heartbeat went stale): stop as on SIGTERM, which
+    closes the run."""
+    logging.getLogger(__name__).error("stopping the crawl: %s", why)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--db", default=None)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="the supervising process: this crawl is killed when it dies")
     args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid)
     try:
         status = crawl(args.marketplace, args.config, args.db, args.log_level)
-    except (ConfigError, CrawlSetupError) as exc:
+    except (ConfigError, CrawlSetupError, CrawlAlreadyRunning) as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return EXIT_NOT_STARTED
     return EXIT_CODES[status]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,20 +45,28 @@ def marketplace_id(session: Session, name: str, base_url: str | None = None) -> 
     return market.id
 
 
-def _fail_running(session: Session, market: int, reason: str) -> None:
-    session.execute(
-        update(CrawlRun)
-        .where(CrawlRun.marketplace_id == market, CrawlRun.status == RunStatus.RUNNING)
-        .values(status=RunStatus.FAILED, finished_at=utcnow(), errors={"interrupted": reason[:1000]})
-    )
+def interruption(what_happened: str, run: CrawlRun) -> str:
+    """The sentence an interrupted run is closed with: what happened, and what it had stored by then (its counts
+    are written with every batch, so they hold after a kill)."""
+    return (f"{what_happened}; it had fetched {run.pages} pages and stored {run.items} listings, "
+            "and did not close its run")[:1000]
 
 
-def fail_open_runs(db: Database, marketplace: str, reason: str) -> None:
-    """Close as failed any run of this marketplace still marked running (its process was killed)."""
+def _fail_running(session: Session, market: int, what_happened: Callable[[CrawlRun], str]) -> None:
+    running = session.scalars(select(CrawlRun).where(CrawlRun.marketplace_id == market,
+                                                     CrawlRun.status == RunStatus.RUNNING))
+    for run in running:
+        run.status, run.finished_at = RunStatus.FAILED, utcnow()
+        run.errors = {"interrupted": interruption(what_happened(run), run)}
+
+
+def fail_open_runs(db: Database, marketplace: str, what_happened: str) -> None:
+    """Close as failed any run of this marketplace still marked running (its process was killed), saying
+    `what_happened` ("killed (SIGKILL)") and how far the run got."""
     with db.session() as session:
         market = session.scalar(select(Marketplace.id).where(Marketplace.name == marketplace))
         if market is not None:
-            _fail_running(session, market, reason)
+            _fail_running(session, market, lambda _run: what_happened)
 
 
 RESUME_WITHIN = timedelta(hours=24)
@@ -68,7 +77,9 @@ def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int
     failed, and the new run resumes it: what it captured in the last day is not fetched again."""
     with db.session() as session:
         market = marketplace_id(session, marketplace, base_url)
-        _fail_running(session, market, "the crawl process ended without closing its run")
+        # The crawl lock (core/lease.CrawlLease) is ours, so a run still marked running lost its process.
+        _fail_running(session, market,
+                      lambda run: f"crawl process {run.pid} ended unannounced (found by the next crawl)")
         last = session.scalars(
             select(CrawlRun).where(CrawlRun.marketplace_id == market).order_by(CrawlRun.id.desc()).limit(1)
         ).first()
@@ -199,7 +210,9 @@ class ListingStore:
         self.marketplace = marketplace
         self.run_id = run_id
 
-    def write_batch(self, items: list[ListingItem]) -> int:
+    def write_batch(self, items: list[ListingItem], pages: int | None = None) -> int:
+        """Upsert a batch; with the run's progress in the same transaction (`pages` fetched so far, listings
+        counted up), so a run's row says how far it got even when its process is killed."""
         now = utcnow()
         latest = list({item.external_id: item for item in items}.values())  # a listing seen twice: last wins
         with self.db.session() as session:
@@ -232,6 +245,11 @@ class ListingStore:
                 if external_id not in new_ids and (changed[external_id] or external_id in photos_changed):
                     listing.content_version += 1
             self._snapshots(session, listings, latest, now)
+            if self.run_id is not None:
+                progress: dict[str, Any] = {"items": CrawlRun.items + len(items)}
+                if pages is not None:
+                    progress["pages"] = pages
+                session.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**progress))
         return len(items)
 
     @staticmethod

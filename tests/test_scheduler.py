@@ -273,14 +273,14 @@ def test_hung_crawl_killed(tmp_path: Path, running: list[BaseScheduler]) -> None
 
         crawls = _crawl_runs(settings, "shop")
         assert [c.status for c in crawls] == [RunStatus.FAILED]
-        assert "crawl stopped after 15 s" in crawls[0].errors["interrupted"]
+        assert crawls[0].errors["interrupted"].startswith("killed at its time limit of 15 s; it had fetched 0 pages")
         assert crawls[0].pid is not None
         with pytest.raises(ProcessLookupError):
             os.kill(crawls[0].pid, 0)  # the crawl process is gone, not left hanging
         assert [r.status for r in _job_runs(settings)] == [JobRunStatus.FAILED]
         failure = hook.messages.get(timeout=30)
         assert "crawl failed" in failure["title"] and "shop" in failure["title"]
-        assert "crawl stopped after 15 s" in failure["message"]
+        assert "killed at its time limit of 15 s" in failure["message"]
 
         # The next night the marketplace answers again: nothing of the hung night is in the way.
         shop.gate.set()

@@ -17,9 +17,9 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import create_engine, select, text, update
 
-from brandpatrol.lease import SchedulerLease, SchedulerLocked, read_holder
 from brandpatrol.scheduler import NIGHTLY_JOB_ID, build_scheduler
 from core.db import Database, make_engine
+from core.lease import SchedulerLease, SchedulerLocked, read_holder
 from core.models import CrawlRun, JobRun, JobRunStatus, RunStatus, SchedulerLock
 from core.operations import JOBS_TABLE
 from core.settings import get_settings
