@@ -142,7 +142,8 @@ def _convex(quad: np.ndarray) -> bool:
     turns = []
     for i in range(4):
         a, b, c = quad[i], quad[(i + 1) % 4], quad[(i + 2) % 4]
-        turns.append(float(np.cross(b - a, c - b)))
+        (ux, uy), (vx, vy) = b - a, c - b
+        turns.append(float(ux * vy - uy * vx))
     return all(t > 0 for t in turns) or all(t < 0 for t in turns)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matching.brands import other_brands_named
 from matching.context import MatchContext
 from matching.facts import ListingFacts
 from matching.signals import (
@@ -22,10 +23,15 @@ from matching.signals import (
     seller_history_signal,
     seller_signal,
 )
+from matching.signals.own_photo import own_photo_signal
+from matching.signals.relevance import brand_terms, product_terms
 from matching.signals.result import match
+from matching.terms import FoldedText
 from matching.verdicts import Signals, VerdictResult, decide
 
 ALLOW_LIST = "allow_list"
+# With no product named, a listing's photos are tried against every reference only when the brand has this few.
+MAX_REFERENCES_FOR_ALL = 12
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,43 @@ def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
                  seller_id=entry.seller_id, name=entry.name, note=entry.note)
 
 
+def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, others: list[str],
+               tells: SignalResult) -> SignalResult | None:
+    """The keypoint search for the brand's packs, where it can change the answer (it costs ~20 ms a pair).
+
+    Photos with no hash match: when the text points at the brand, a product, another brand or counterfeit tells,
+    against the named products' references (all of them, when none is named and they are few). Photos with a
+    hash match: only to learn how strongly they show the product, when the title names another brand or
+    another of the brand's products than the photo.
+    """
+    folded = FoldedText.of(facts.text)
+    words = brand_terms(ctx.config.brand)
+    brand_named = any(folded.has_term(b) for b in words)
+    named = {p.sku for p in ctx.config.products if any(folded.has_term(t) for t in product_terms(p, words))}
+    matched = set(image.evidence.get("matched_by_sku", {})) if image.matched else set()
+    if matched:
+        if not ((others and not brand_named) or (brand_named and named and not named & matched)):
+            return None
+        skus = matched
+    elif brand_named or named or others or tells.matched:
+        skus = named or set(ctx.index.skus)
+        if not named and len(ctx.index.references) > MAX_REFERENCES_FOR_ALL:
+            return None
+    else:
+        return None
+    references = [r for r in ctx.index.references if r.sku in skus and r.ref_id not in ctx.distrusted]
+    return own_photo_signal(facts.images, references, ctx.artwork, allowed_sha256=ctx.allowed_sha256)
+
+
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
     thresholds = config.thresholds
     image_any = _image(facts, ctx)
-    relevance = relevance_signal(facts.text, config.brand, config.products, image_any)
+    others = other_brands_named(facts.title, ctx.other_brands)
+    counterfeit_tells = counterfeit_tells_signal(facts.text)
+    own_photo = _own_photo(facts, ctx, image_any, others, counterfeit_tells)
+    relevance = relevance_signal(facts.text, config.brand, config.products, image_any, own_photo=own_photo,
+                                 other_brands=others, brand_read_in_photo=facts.brand_read_in_photo)
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
@@ -88,7 +126,7 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         relevance=relevance,
         image=image,
         seller=seller,
-        counterfeit_tells=counterfeit_tells_signal(facts.text),
+        counterfeit_tells=counterfeit_tells,
         diversion_tells=diversion_tells_signal(facts.text),
         price=price,
         region=region,
@@ -99,6 +137,7 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
                                              thresholds.repeat_offender_findings),
         relisting=relisting_signal(facts.taken_down, sku),
         allow_list=_allow_list(facts, ctx),
+        own_photo=own_photo,
     )
     verdict = decide(signals)
     matched = image.matched

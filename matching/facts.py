@@ -78,6 +78,9 @@ class ListingFacts:
     earlier_prices: tuple[PriceSeen, ...] = ()  # oldest first; the newest crawl (today's price) left out
     seller_record: SellerRecord | None = None  # None: not looked up
     taken_down: tuple[TakenDown, ...] = ()
+    # The seam for photo reading (OCR): set when the brand's name is read on one of the listing's photos. With
+    # another brand in the title, that (or a strong artwork match) is what makes a look-alike photo ours.
+    brand_read_in_photo: bool = False
 
     @property
     def text(self) -> str:
