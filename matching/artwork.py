@@ -112,13 +112,16 @@ class Detector:
             raise ValueError(f"unknown keypoint method '{method}'; use 'sift' or 'orb'")
         self.method = method
 
-    def features(self, photo: bytes, side: int = WORK_SIDE) -> Features | None:
-        """Keypoints of image bytes of any size (decoded within `side`, small ones upscaled); None if undecodable."""
+    def features(self, photo: bytes, side: int = WORK_SIDE, *, mirrored: bool = False) -> Features | None:
+        """Keypoints of image bytes of any size (decoded within `side`, small ones upscaled), or of their mirror;
+        None if undecodable."""
         try:
             image, _ = decode(photo, side=side, mode="L")
         except ImageRejected:
             return None
         pixels = np.asarray(image)
+        if mirrored:
+            pixels = np.ascontiguousarray(pixels[:, ::-1])
         longest = max(pixels.shape)
         if longest < side:
             scale = side / longest
@@ -183,9 +186,19 @@ def _cells(size: tuple[int, int], points: np.ndarray) -> set[tuple[int, int]]:
     return {(min(columns - 1, int(x * columns / w)), min(rows - 1, int(y * rows / h))) for x, y in points}
 
 
-def _coverage(reference: Features, agreeing: np.ndarray) -> float:
-    """Share of the reference's cells with keypoints of their own that hold at least one agreeing keypoint."""
-    textured = _cells(reference.size, reference.points)
+def _coverage(reference: Features, agreeing: np.ndarray, homography: np.ndarray, photo: Features) -> float:
+    """Share of the reference's cells in view (their centre lands inside the photo) with keypoints of their own
+    that hold at least one agreeing keypoint. A cropped copy is judged on the part it shows; a look-alike pack,
+    shown whole, on all of it."""
+    columns, rows = GRID
+    w, h = reference.size
+    centres = np.array([[(c + 0.5) * w / columns, (r + 0.5) * h / rows] for c in range(columns) for r in range(rows)],
+                       dtype=np.float32)
+    landed = cv2.perspectiveTransform(centres.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    pw, ph = photo.size
+    in_view = {(c, r) for (c, r), (x, y) in zip(((c, r) for c in range(columns) for r in range(rows)), landed,
+                                                 strict=True) if 0 <= x < pw and 0 <= y < ph}
+    textured = _cells(reference.size, reference.points) & in_view
     return len(_cells(reference.size, agreeing) & textured) / len(textured) if textured else 0.0
 
 
@@ -202,8 +215,8 @@ def locate(photo: Features, reference: Features, detector: Detector) -> ArtworkM
         return ArtworkMatch(False, 0, len(pairs), refused="no perspective fits the matching keypoints")
     agreeing = mask.ravel().astype(bool)
     inliers = int(agreeing.sum())
-    coverage = _coverage(reference, source[agreeing].reshape(-1, 2))
     refused, quad = _refusal(homography, reference, photo)
+    coverage = _coverage(reference, source[agreeing].reshape(-1, 2), homography, photo) if refused is None else 0.0
     pw, ph = photo.size
     shares = tuple((float(x) / pw, float(y) / ph) for x, y in quad)
     if refused is None and inliers < MIN_INLIERS:
@@ -222,6 +235,7 @@ class Located:
 
     reference_key: Hashable
     match: ArtworkMatch
+    mirrored: bool = False  # found in the mirror of the photo (a copy of the brand's photo, flipped)
 
 
 class ArtworkMatcher:
@@ -238,26 +252,35 @@ class ArtworkMatcher:
             self._references[key] = self.detector.features(artwork)
         return self._references[key]
 
-    def photo(self, key: Hashable, photo: bytes) -> Features | None:
-        if key not in self._photos:
+    def photo(self, key: Hashable, photo: bytes, *, mirrored: bool = False) -> Features | None:
+        if (key, mirrored) not in self._photos:
             if len(self._photos) >= CACHE_LIMIT:
                 self._photos.clear()
-            self._photos[key] = self.detector.features(photo)
-        return self._photos[key]
+            self._photos[(key, mirrored)] = self.detector.features(photo, mirrored=mirrored)
+        return self._photos[(key, mirrored)]
 
-    def best(self, photo_key: Hashable, photo: bytes,
-             references: Sequence[tuple[Hashable, bytes]]) -> Located | None:
-        """The reference whose artwork the photo shows best (found first, then most agreeing keypoints)."""
-        features = self.photo(photo_key, photo)
-        if features is None:
-            return None
+    def best(self, photo_key: Hashable, photo: bytes, references: Sequence[tuple[Hashable, bytes]], *,
+             mirror: bool = False) -> Located | None:
+        """The reference whose artwork the photo shows best (strong first, then found, then most agreeing
+        keypoints); with `mirror`, the photo's mirror is tried too when nothing is strong (sellers flip copies of
+        the brand's photos; nobody's camera mirrors a box)."""
         best: Located | None = None
-        for key, artwork in references:
-            ref = self.reference(key, artwork)
-            if ref is None:
-                continue
-            self.checks += 1
-            found = locate(features, ref, self.detector)
-            if best is None or (found.found, found.inliers) > (best.match.found, best.match.inliers):
-                best = Located(key, found)
+        for mirrored in (False, True) if mirror else (False,):
+            if best is not None and best.match.strong:
+                break
+            features = self.photo(photo_key, photo, mirrored=mirrored)
+            if features is None:
+                return best
+            for key, artwork in references:
+                ref = self.reference(key, artwork)
+                if ref is None:
+                    continue
+                self.checks += 1
+                found = locate(features, ref, self.detector)
+                if best is None or _rank(found) > _rank(best.match):
+                    best = Located(key, found, mirrored)
         return best
+
+
+def _rank(found: ArtworkMatch) -> tuple[bool, bool, int]:
+    return found.strong, found.found, found.inliers

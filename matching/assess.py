@@ -73,16 +73,20 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
 
     Photos with no hash match: when the text points at the brand, a product, another brand or counterfeit tells,
     against the named products' references (all of them, when none is named and they are few). Photos with a
-    hash match: only to learn how strongly they show the product, when the title names another brand or
-    another of the brand's products than the photo.
+    hash match: only to learn how strongly they show the product (mirrors tried too), when the title names
+    another brand or another of the brand's products than the photo, or when nothing but a borderline match
+    says the listing is the brand's (matching.signals.relevance).
     """
     folded = FoldedText.of(facts.text)
     words = brand_terms(ctx.config.brand)
     brand_named = any(folded.has_term(b) for b in words)
+    ours = brand_named or facts.brand_read_in_photo
     named = {p.sku for p in ctx.config.products if any(folded.has_term(t) for t in product_terms(p, words))}
-    matched = set(image.evidence.get("matched_by_sku", {})) if image.matched else set()
+    matched_by: dict[str, dict[str, object]] = image.evidence.get("matched_by_sku", {}) if image.matched else {}
+    matched = set(matched_by)
+    borderline = any(m.get("confirmed_by_keypoints") for m in matched_by.values())
     if matched:
-        if not ((others and not brand_named) or (brand_named and named and not named & matched)):
+        if not ((others and not ours) or (brand_named and named and not named & matched) or (borderline and not ours)):
             return None
         skus = matched
     elif brand_named or named or others or tells.matched:
@@ -92,7 +96,9 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
     else:
         return None
     references = [r for r in ctx.index.references if r.sku in skus and r.ref_id not in ctx.distrusted]
-    return own_photo_signal(facts.images, references, ctx.artwork, allowed_sha256=ctx.allowed_sha256)
+    # Mirrors only for hash-matched photos: sellers flip copies of the brand's photos; no camera mirrors a box.
+    return own_photo_signal(facts.images, references, ctx.artwork, allowed_sha256=ctx.allowed_sha256,
+                            mirror=bool(matched))
 
 
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:

@@ -34,10 +34,12 @@ def _photo_bytes(image: ImageFacts) -> bytes | None:
 
 
 def own_photo_signal(images: Sequence[ImageFacts], references: Sequence[Reference],
-                     matcher: ArtworkMatcher | None, *, allowed_sha256: Collection[str] = ()) -> SignalResult:
+                     matcher: ArtworkMatcher | None, *, allowed_sha256: Collection[str] = (),
+                     mirror: bool = False) -> SignalResult:
     """The best of the listing's first MAX_PHOTOS kept photos against `references`' artwork.
 
-    Photos on the brand's allow-list of official images (`allowed_sha256`) prove nothing and are left out.
+    Photos on the brand's allow-list of official images (`allowed_sha256`) prove nothing and are left out. With
+    `mirror`, mirrored photos are tried too (for copies of the brand's photos, which sellers flip).
     """
     photos = [(img, data) for img in images
               if not (img.sha256 and img.sha256 in allowed_sha256) and (data := _photo_bytes(img))][:MAX_PHOTOS]
@@ -52,7 +54,8 @@ def own_photo_signal(images: Sequence[ImageFacts], references: Sequence[Referenc
     keyed: dict[Hashable, Reference] = {(ref.db_id, ref.ref_id): ref for ref in artworks}
     for img, data in photos:
         key = img.sha256 or (img.image_id, img.position, len(data))
-        located = matcher.best(key, data, [(k, ref.thumbnail) for k, ref in keyed.items() if ref.thumbnail])
+        located = matcher.best(key, data, [(k, ref.thumbnail) for k, ref in keyed.items() if ref.thumbnail],
+                               mirror=mirror)
         if located is None:
             continue
         entry = (located.match, keyed[located.reference_key], img)

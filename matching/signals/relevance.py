@@ -8,7 +8,9 @@ The brand's word alone is weak: other goods share it ("Lumina LED 台灯"), and 
   - the text names the brand and one of the product's names, keywords or its SKU.
 Whose product first: when the title names another brand (matching.brands) and not ours, a photo that resembles
 one of our packs is not enough; it takes a STRONG artwork match or the brand's name read on the photo
-(`brand_read_in_photo`, set by photo reading) to call the listing ours.
+(`brand_read_in_photo`, set by photo reading) to call the listing ours. Without the brand's name in the text or on
+the photo, a weak artwork match and a borderline hash match that keypoints confirmed are shape-alikes too, and
+need the same strong match (copies of the brand's photos match strongly, cropped, tilted or watermarked).
 Which product: MATCH names the best product in evidence["sku"]: photo and text together first, then a strong
 artwork match, then the text's product (brand and product named: the title wins over a photo that only weakly
 resembles another product, so price checks use the product the title sells), then a photo alone, then the
@@ -86,14 +88,19 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     matched: dict[str, Any] = dict(image.evidence.get("matched_by_sku", {}))
     shots: dict[str, Any] = dict(own_photo.evidence.get("matched_by_sku", {})) if own_photo is not None else {}
     strong = {sku for sku, found in shots.items() if found.get("strong")}
+    ours_said = bool(brand_found) or brand_read_in_photo
     # Another brand's name in the title, ours neither there nor read on the pack: only a strong artwork match counts.
-    others = list(other_brands) if not brand_found and not brand_read_in_photo else []
+    others = list(other_brands) if not ours_said else []
     named = {p.sku: tuple(t for t in product_terms(p, brand_words) if folded.has_term(t)) for p in products}
     candidates = []
     set_aside = []
     for sku, terms in named.items():
-        photo, shot = sku in matched, sku in shots
-        if others and (photo or shot) and sku not in strong:
+        photo = sku in matched
+        # A weak artwork match alone is a shape-alike; it helps pick the product when the brand is named or read.
+        shot = sku in shots and (sku in strong or ours_said)
+        # So is a photo at a borderline hash distance that keypoints confirmed: alone it needs a strong match too.
+        borderline = photo and bool(matched[sku].get("confirmed_by_keypoints")) and not ours_said
+        if (photo or shot) and sku not in strong and (others or borderline):
             set_aside.append(sku)
             continue
         distance = int(matched[sku]["distance"]) if photo else nearest.get(sku)
@@ -110,13 +117,14 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     }
     if candidates:
         return _identified(max(candidates, key=lambda c: c.rank), brand_found, shots, others, evidence)
-    if others:
+    if others or set_aside:
         resembled = ", ".join(sorted(set_aside))
         likeness = (f"a photo resembles {resembled} only weakly, which is not enough to call it the brand's: "
-                    "that takes the brand's name read on the pack or a strong artwork match"
+                    "that takes the brand's name in the text or read on the pack, or a strong artwork match"
                     if set_aside else "no photo shows the brand's pack")
-        return no_match(NAME, f"not the brand's product: the title names another brand ({quoted(others)}), and "
-                        f"{likeness}", 0.0, set_aside=sorted(set_aside), **evidence)
+        whose = f"the title names another brand ({quoted(others)}), and " if others else ""
+        return no_match(NAME, f"not the brand's product: {whose}{likeness}", 0.0, set_aside=sorted(set_aside),
+                        **evidence)
     if brand_found:
         text_part = f"the text names the brand ({quoted(brand_found)}) but none of its products"
     elif named_products:
