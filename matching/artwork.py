@@ -4,7 +4,8 @@ A seller who photographs the box itself (at an angle, on a table, in other light
 the brand's reference artwork, but the pack's printed features are still there, moved by one plane-to-plane
 mapping. So the reference's keypoints are matched with the photo's (Lowe's ratio test) and a homography is fit
 with RANSAC. The fit only counts when it is a mapping a camera can make of a flat pack:
-  - the projected reference outline is a convex quadrilateral, not mirrored (a positive determinant), covering
+  - the projected reference outline stays in front of the camera and is not mirrored (a positive determinant:
+    the outline is then a convex quadrilateral), covering
     at least MIN_AREA_SHARE of the photo, with no side under a fifth of its opposite (no knife-edge views);
   - at least MIN_INLIERS matches agree with it, and they are at least MIN_INLIER_RATIO of the matches that
     passed the ratio test (random texture gives a few agreeing matches among many that do not);
@@ -113,8 +114,8 @@ class Detector:
         self.method = method
 
     def features(self, photo: bytes, side: int = WORK_SIDE, *, mirrored: bool = False) -> Features | None:
-        """Keypoints of image bytes of any size (decoded within `side`, small ones upscaled), or of their mirror;
-        None if undecodable."""
+        """Keypoints of image bytes of any size, brought to `side` pixels on the longest edge (a thumbnail is
+        upscaled, a large photo reduced), or of their mirror; None if undecodable."""
         try:
             image, _ = decode(photo, side=side, mode="L")
         except ImageRejected:
@@ -122,10 +123,10 @@ class Detector:
         pixels = np.asarray(image)
         if mirrored:
             pixels = np.ascontiguousarray(pixels[:, ::-1])
-        longest = max(pixels.shape)
-        if longest < side:
-            scale = side / longest
-            pixels = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        scale = side / max(pixels.shape)
+        if scale != 1:
+            pixels = cv2.resize(pixels, None, fx=scale, fy=scale,
+                                interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
         found, descriptors = self._detector.detectAndCompute(pixels, None)
         points = np.array([k.pt for k in found], dtype=np.float32).reshape(-1, 2)
         return Features(points, descriptors, (pixels.shape[1], pixels.shape[0]))
@@ -138,16 +139,6 @@ class Detector:
             return []
         found = self._matcher.knnMatch(photo.descriptors, reference.descriptors, k=2)
         return [(p[0].queryIdx, p[0].trainIdx) for p in found if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-
-
-def _convex(quad: np.ndarray) -> bool:
-    """Whether four points in order make a convex quadrilateral turning one way (not crossed, not folded)."""
-    turns = []
-    for i in range(4):
-        a, b, c = quad[i], quad[(i + 1) % 4], quad[(i + 2) % 4]
-        (ux, uy), (vx, vy) = b - a, c - b
-        turns.append(float(ux * vy - uy * vx))
-    return all(t > 0 for t in turns) or all(t < 0 for t in turns)
 
 
 def _area(polygon: np.ndarray) -> float:
@@ -163,8 +154,10 @@ def _refusal(homography: np.ndarray, reference: Features, photo: Features) -> tu
     if np.any(denominators <= 1e-6):
         return "the fit puts part of the pack behind the camera", np.zeros((4, 2))
     quad = cv2.perspectiveTransform(corners, homography).reshape(4, 2)
-    if np.linalg.det(homography[:2, :2]) <= 0 or not _convex(quad):
-        return "the fit folds or mirrors the pack, which no camera does", quad
+    # The mapping's local area scale is det(H) / w^3; with w > 0 over the pack (w is affine, positive at the
+    # corners), det(H) > 0 means nowhere mirrored, and the projected outline is then a convex quadrilateral.
+    if np.linalg.det(homography) <= 0:
+        return "the fit mirrors the pack, which no camera does", quad
     pw, ph = photo.size
     share = _area(quad) / (pw * ph)
     if not MIN_AREA_SHARE <= share <= MAX_AREA_SHARE:

@@ -109,7 +109,8 @@ def _background(rng: random.Random, size: tuple[int, int]) -> Image.Image:
         field = np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
         field = field / max(1e-6, float(np.abs(field).max()))
     contrast = rng.uniform(10, 45)
-    pixels = base[None, None, :] + contrast * field[..., None] + np_rng.normal(0, 6, (height, width, 3))
+    noise = np_rng.normal(0, 6, (height, width, 3)).astype(np.float32)
+    pixels = base[None, None, :] + contrast * field[..., None].astype(np.float32) + noise
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
@@ -124,13 +125,20 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(h, 1.0).reshape(3, 3)
 
 
-def own_photo(pack: Image.Image, seed: int, *, frame: tuple[int, int] = (800, 800),
+def own_photo(pack: Image.Image, seed: int, *, frame: tuple[int, int] = (640, 640),
               cover: tuple[float, float] = (0.45, 0.75), tilt: float = 0.18) -> Image.Image:
     """A seller's own photo of `pack`: warped by a random homography onto a textured background.
 
     `cover` bounds the pack's height as a share of the frame's; `tilt` the perspective (corner jitter as a share of
     the pack's size). The light changes (gain, colour cast, a gradient), then the photo is blurred a little.
     """
+    return own_photo_with_corners(pack, seed, frame=frame, cover=cover, tilt=tilt)[0]
+
+
+def own_photo_with_corners(pack: Image.Image, seed: int, *, frame: tuple[int, int] = (640, 640),
+                           cover: tuple[float, float] = (0.45, 0.75),
+                           tilt: float = 0.18) -> tuple[Image.Image, list[tuple[float, float]]]:
+    """own_photo, with where the pack's corners landed (top-left, top-right, bottom-right, bottom-left; pixels)."""
     rng = random.Random(seed)
     fw, fh = frame
     background = _background(rng, frame)
@@ -158,7 +166,7 @@ def own_photo(pack: Image.Image, seed: int, *, frame: tuple[int, int] = (800, 80
         ramp = ramp[::-1]
     pixels = np.asarray(photo, dtype=np.float32) * cast[None, None, :] * ramp[None, :, None]
     photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.4)))
+    return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.4))), corners
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
