@@ -187,9 +187,12 @@ def test_the_title_wins_over_a_photo_weakly_resembling_another_product(plain: Br
 
 
 def test_the_title_product_sets_the_price_checked(packs: MatchContext) -> None:
-    # The serum's look-alike on a white sweep sits near the serum's reference; the title sells the cream.
-    picture = _on_white(render_pack(lookalike("LM-100", 0)))
+    # A look-alike of the serum's pack on a white sweep: its photo matches the serum's reference at a borderline
+    # distance, confirmed by keypoints, but its artwork is not the serum's. The title sells the cream.
+    picture = _on_white(render_pack(lookalike("LM-100", 6)))
     result = assess(facts("露米娜 水润平衡面霜 50g", price="168", images=(picture,)), packs)
+    own = result.signals.own_photo  # checked against the serum because its photo matched the serum's by hash
+    assert own is not None and own.evidence["reference"] == "LM-100-front" and not own.evidence.get("strong")
     assert result.sku == "LM-200" and result.signals.price is not None
     assert result.signals.price.evidence["suggested"] == "480", result.signals.price.evidence
 
