@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.images import ImageRejected, decode
+from matching.confirm import grey_pixels
 
 WORK_SIDE = 512  # photos are decoded at most this large; thumbnails (256) are upscaled to it for detection
 MAX_FEATURES = 800
@@ -116,13 +116,9 @@ class Detector:
     def features(self, photo: bytes, side: int = WORK_SIDE, *, mirrored: bool = False) -> Features | None:
         """Keypoints of image bytes of any size, brought to `side` pixels on the longest edge (a thumbnail is
         upscaled, a large photo reduced), or of their mirror; None if undecodable."""
-        try:
-            image, _ = decode(photo, side=side, mode="L")
-        except ImageRejected:
+        pixels = grey_pixels(photo, side, mirrored=mirrored)
+        if pixels is None:
             return None
-        pixels = np.asarray(image)
-        if mirrored:
-            pixels = np.ascontiguousarray(pixels[:, ::-1])
         scale = side / max(pixels.shape)
         if scale != 1:
             pixels = cv2.resize(pixels, None, fx=scale, fy=scale,
