@@ -51,6 +51,9 @@ MIN_AREA_SHARE = 0.02  # the projected pack covers at least this share of the ph
 MAX_AREA_SHARE = 25.0  # ...and at most this multiple (a close-up crops the pack; a wild fit blows it up)
 MIN_SIDE_RATIO = 0.2
 CACHE_LIMIT = 5_000  # photos whose keypoints are kept per run
+# Photo-reference pairs searched per run (~15-25 ms each on one core): past it, photos are skipped and counted, so
+# a night with a flood of brand-relevant listings without hash matches cannot stall matching.
+MAX_CHECKS_PER_RUN = 30_000
 
 cv2.setNumThreads(1)
 
@@ -228,13 +231,20 @@ class Located:
 
 
 class ArtworkMatcher:
-    """Own-photo checks with keypoints cached: references for the whole run, photos up to CACHE_LIMIT."""
+    """Own-photo checks with keypoints cached: references for the whole run, photos up to CACHE_LIMIT; at most
+    `budget` photo-reference pairs per run (`skipped` counts the photos left unchecked after that)."""
 
-    def __init__(self, method: str = "orb", max_features: int = MAX_FEATURES):
+    def __init__(self, method: str = "orb", max_features: int = MAX_FEATURES, budget: int = MAX_CHECKS_PER_RUN):
         self.detector = Detector(method, max_features)
         self._references: dict[Hashable, Features | None] = {}
         self._photos: dict[Hashable, Features | None] = {}
+        self.budget = budget
         self.checks = 0
+        self.skipped = 0
+
+    @property
+    def spent(self) -> bool:
+        return self.checks >= self.budget
 
     def reference(self, key: Hashable, artwork: bytes) -> Features | None:
         if key not in self._references:

@@ -143,3 +143,26 @@ def test_unknown_keypoint_method_is_refused_by_name() -> None:
 
 def test_undecodable_bytes_give_no_features() -> None:
     assert ArtworkMatcher().best("x", b"not an image", _references()) is None
+
+
+def test_the_run_budget_skips_photos_and_says_so() -> None:
+    from matching.facts import ImageFacts
+    from matching.references import reference
+    from matching.signals.own_photo import own_photo_signal
+    from matching.signals.result import Outcome
+
+    sku = "LM-100"
+    thumbnail = dict(_references())[sku]
+    ref = reference(1, f"{sku}-front", sku, "0" * 16, "0" * 16, "0" * 16)
+    assert ref is not None
+    ref = type(ref)(ref.db_id, ref.ref_id, ref.sku, ref.views, thumbnail)
+    shots = [stored_thumbnail(own_photo(render_pack(OUR_PACKS[sku]), 60 + i)) for i in range(3)]
+    images = [ImageFacts(i, i, "ok", thumbnail=shot, sha256=f"{i:064x}") for i, shot in enumerate(shots)]
+    matcher = ArtworkMatcher(budget=2)
+    first = own_photo_signal(images[:1], [ref], matcher)
+    assert first.outcome is not Outcome.UNKNOWN and matcher.checks == 1
+    second = own_photo_signal(images[1:2], [ref], matcher)
+    assert second.outcome is not Outcome.UNKNOWN and matcher.spent
+    third = own_photo_signal(images[2:], [ref], matcher)
+    assert third.outcome is Outcome.UNKNOWN and "budget of 2 keypoint checks is spent" in third.reason
+    assert matcher.checks == 2 and matcher.skipped == 1

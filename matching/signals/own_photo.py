@@ -9,7 +9,9 @@ brand's photo also shows the pack, strongly: matching runs this check on hash-ma
 know how strongly a photo shows a product (matching.assess), and the image signal says which photos are copies.
 
 Bounded: at most MAX_PHOTOS photos per listing, each against the references given (the caller picks them: the
-products the listing's text points at, or every reference when the brand has few); keypoints are cached per run.
+products the listing's text points at, or every reference when the brand has few), stopping at the first strong
+match; keypoints are cached per run, and past the run's budget of checks (matching.artwork.MAX_CHECKS_PER_RUN)
+photos are skipped, counted, and the signal says UNKNOWN.
 MATCH names the best reference (evidence["sku"], ["artwork"] with inliers, coverage and whether it is strong) and
 every product found (evidence["matched_by_sku"]). NO_MATCH when photos were compared and none shows a pack; UNKNOWN
 when nothing could be compared (no photo kept, no reference artwork, or no matcher).
@@ -52,7 +54,13 @@ def own_photo_signal(images: Sequence[ImageFacts], references: Sequence[Referenc
     found: list[tuple[ArtworkMatch, Reference, ImageFacts]] = []
     best_miss: tuple[ArtworkMatch, Reference, ImageFacts] | None = None
     keyed: dict[Hashable, Reference] = {(ref.db_id, ref.ref_id): ref for ref in artworks}
-    for img, data in photos:
+    for n, (img, data) in enumerate(photos):
+        if matcher.spent:
+            matcher.skipped += len(photos) - n
+            if not found and best_miss is None:
+                return unknown(NAME, f"the run's budget of {matcher.budget} keypoint checks is spent, so no photo "
+                               "was checked for the brand's pack", None, **evidence)
+            break
         key = img.sha256 or (img.image_id, img.position, len(data))
         located = matcher.best(key, data, [(k, ref.thumbnail) for k, ref in keyed.items() if ref.thumbnail],
                                mirror=mirror)
@@ -61,6 +69,8 @@ def own_photo_signal(images: Sequence[ImageFacts], references: Sequence[Referenc
         entry = (located.match, keyed[located.reference_key], img)
         if located.match.found:
             found.append(entry)
+            if located.match.strong:
+                break  # the listing's product is settled; its other photos would cost without telling more
         elif best_miss is None or located.match.inliers > best_miss[0].inliers:
             best_miss = entry
     if not found:
