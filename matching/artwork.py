@@ -18,13 +18,14 @@ takes to call a photo ours when the title names another brand.
 
 Features: ORB, chosen by measurement over generated own photos (benchmarks/bench_artwork.py; 36 own photos, 36
 look-alike packs of other brands in the same layout, 36 unrelated packs, packs filling 30-75% of the frame's
-height): on the stored 256-pixel thumbnails ORB found 30/36 own photos and 0 look-alikes, SIFT 32/36 but also 5
-look-alikes (SIFT's finer descriptors also match the shared fine print); ORB costs about half as much. On an
-800-pixel copy of the photo SIFT found 36/36 and 5 look-alikes, ORB 32/36 and 4. AKAZE is no longer in OpenCV 5's
-main module. So the thumbnail suffices for a pack filling half the frame or more; smaller packs (a quarter of the
-frame's height) fall to about 60% found and want a larger reading copy. Photos are decoded through
-core.images.decode (the one decode path, with its pixel caps) from bytes of any size, within WORK_SIDE, and
-small ones are upscaled to it, so a larger reading copy can be passed as soon as one is kept.
+height). On the stored 256-pixel thumbnails ORB found 30/36 own photos as the right product (29 strongly) and 0
+look-alikes; SIFT 32/36, but also 5 look-alikes (2 strongly): its finer descriptors also match the fine print a
+look-alike shares. On an 800-pixel copy SIFT found 36/36 but 9 look-alikes (7 strongly), ORB 31/36 and 3 (none
+strongly). No unrelated pack was found by either. AKAZE is no longer in OpenCV 5's main module. Does the thumbnail
+suffice? With the pack filling 50-75% of the frame's height ORB found 16/18 on thumbnails (17/18 on an 800-pixel
+copy), at 35-50% 15/18 (16/18), at 20-35% 2/18 (8/18): yes, unless the pack is small in the frame. Photos are
+decoded through core.images.decode (the one decode path, with its pixel caps) from bytes of any size and brought
+to WORK_SIDE, so a larger reading copy can be passed as soon as one is kept.
 """
 
 from __future__ import annotations
