@@ -1,6 +1,6 @@
 """Own photos of the brand's packs: which keypoint method, at which photo size (`python -m benchmarks artwork`).
 
-A generated market (tests/packs.py): own photos of the brand's three packs (warped by a random homography onto a
+A generated market (tests/pack_photos.py): own photos of the brand's three packs (warped by a random homography onto a
 textured background, other light, blur), look-alike packs of other brands in the same layout and colours, and
 unrelated packs, each photographed the same way. For ORB and SIFT, on the stored 256-pixel thumbnail and on an
 800-pixel reading copy, it counts own photos found as the right product (and strongly), look-alikes and unrelated
@@ -17,7 +17,7 @@ from typing import Any
 
 from core.images import hash_image
 from matching.artwork import ArtworkMatcher
-from tests.packs import (
+from tests.pack_photos import (
     OUR_PACKS,
     jpeg_bytes,
     lookalike,

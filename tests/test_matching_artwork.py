@@ -1,6 +1,6 @@
 """The brand's pack found in sellers' own photos by keypoints under perspective (matching.artwork).
 
-Every photo is generated at run time (tests/packs.py): the brand's three pack fronts, own photos of them warped by
+Every photo is generated at run time (tests/pack_photos.py): the brand's three pack fronts, own photos of them warped by
 a random homography onto textured backgrounds with other light and blur, look-alike packs of other brands in the
 same layout and colours, and unrelated packs; each stored as the crawler stores it (a 256-pixel thumbnail).
 """
@@ -15,7 +15,7 @@ import pytest
 
 from matching import artwork
 from matching.artwork import ArtworkMatcher, Detector, Features, locate
-from tests.packs import (
+from tests.pack_photos import (
     OUR_PACKS,
     jpeg_bytes,
     lookalike,

@@ -1,7 +1,7 @@
 """Whose product, which product: own photos of the brand's packs, other brands' look-alike packs, and titles that
 name one product beside a photo resembling another (issue #15, items 4 and 5).
 
-The brand's references are its rendered pack fronts; listings carry photos generated at run time (tests/packs.py)
+The brand's references are its rendered pack fronts; listings carry photos generated at run time (tests/pack_photos.py)
 and go through matching.assess as the nightly run sends them.
 """
 
@@ -22,7 +22,7 @@ from matching.context import MatchContext
 from matching.signals.relevance import relevance_signal
 from matching.signals.result import Outcome, SignalResult, match, no_match
 from tests.matching_kit import brand_dict, context_for, facts, make_config
-from tests.packs import OTHER_BRANDS, OUR_PACKS, jpeg_bytes, lookalike, own_photo, render_pack
+from tests.pack_photos import OTHER_BRANDS, OUR_PACKS, jpeg_bytes, lookalike, own_photo, render_pack
 
 KIND = {"LM-100": "精华液", "LM-200": "面霜", "LM-300": "口红"}
 CURRENCY = {"LM-100": "CNY", "LM-200": "CNY", "LM-300": "USD"}
