@@ -5,7 +5,10 @@ grass, gravel, hubble_deep_field, immunohistochemistry, moon, page, retina, rock
 motorcycle), each whole and as four quarter crops (nine ninth crops more for the two largest), scaled to 640
 pixels: about a hundred reference photos, none blank. Each reference is altered once per transform, with seeded
 random parameters: mirror, 10% cut off one corner, 10% white border, a semi-transparent text watermark, a rotation
-of up to 8 degrees (and one of exactly 8), a resize to 30-60%, a recompression at JPEG quality 20-40.
+of up to 8 degrees (and one of exactly 8), a resize to 30-60%, a recompression at JPEG quality 20-40; the other six
+orientations (turned by 90, 180 and 270 degrees, flipped top to bottom, flipped across either diagonal); a nested
+frame (a white mat of 8-12% inside a grey frame of 4-8%); and a turn of 15-45 degrees either way with a white fill,
+cut to the frame or whole on a larger canvas.
 
 Recall: the share of altered copies that match their own reference. False-match rate: the share of unrelated
 (listing photo, reference) pairs that match, where unrelated means made from different source photos (crops of one
@@ -43,8 +46,12 @@ from matching.signals.image import image_signal
 
 SOURCES = ("astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
            "hubble_deep_field", "immunohistochemistry", "moon", "page", "retina", "rocket", "text", "motorcycle")
+ORIENTED = {"turned 90°": Image.Transpose.ROTATE_270, "turned 180°": Image.Transpose.ROTATE_180,
+            "turned 270°": Image.Transpose.ROTATE_90, "flipped vertically": Image.Transpose.FLIP_TOP_BOTTOM,
+            "transposed": Image.Transpose.TRANSPOSE, "transversed": Image.Transpose.TRANSVERSE}
 TRANSFORMS = ("mirror", "corner crop 10%", "white border 10%", "watermark", "rotation up to 8°", "rotation 8°",
-              "resize 30-60%", "recompress q20-40")
+              "resize 30-60%", "recompress q20-40", *ORIENTED, "nested frame", "rotation 15-45°")
+FIRST_TRANSFORMS = 8
 MAX_FALSE_MATCH_RATE = 0.005
 SIDE = 640
 MARKS = ("1:1 COPY", "FACTORY DIRECT", "TOP QUALITY", "BEST PRICE", "SHOP DEAL", "HOT SALE")
@@ -118,6 +125,17 @@ def altered(image: Image.Image, transform: str, rng: random.Random) -> bytes:
     if transform.startswith("rotation"):
         angle = rng.choice((-8.0, 8.0)) if transform == "rotation 8°" else rng.uniform(-8, 8)
         return jpeg(image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255)), quality)
+    if transform in ORIENTED:
+        return jpeg(image.transpose(ORIENTED[transform]), quality)
+    if transform == "nested frame":
+        mat, frame, grey = rng.uniform(0.08, 0.12), rng.uniform(0.04, 0.08), rng.randint(90, 190)
+        matted = ImageOps.expand(image, border=(round(w * mat), round(h * mat)), fill=(255, 255, 255))
+        return jpeg(ImageOps.expand(matted, border=(round(w * frame), round(h * frame)), fill=(grey, grey, grey)),
+                    quality)
+    if transform == "rotation 15-45°":
+        angle = rng.choice((-1, 1)) * rng.uniform(15, 45)
+        return jpeg(image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255),
+                                 expand=rng.random() < 0.5), quality)
     if transform == "resize 30-60%":
         s = rng.uniform(0.3, 0.6)
         return jpeg(image.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS), quality)
@@ -138,6 +156,7 @@ class Photo:
 def dataset(seed: int = 4) -> tuple[list[Photo], list[Photo]]:
     """(references, listing photos): altered copies of every reference, and unrelated photos."""
     rng = random.Random(seed)
+    later_rng = random.Random(seed + 1)  # for the transforms added later, so the first ones keep their copies
     references: list[Photo] = []
     listings: list[Photo] = []
     for source in SOURCES:
@@ -150,8 +169,8 @@ def dataset(seed: int = 4) -> tuple[list[Photo], list[Photo]]:
             except ImageRejected:
                 continue  # near-blank: no hash, no reference
             references.append(Photo(source, item, "reference", hashes, raw))
-            for transform in TRANSFORMS:
-                copy = altered(image, transform, rng)
+            for k, transform in enumerate(TRANSFORMS):
+                copy = altered(image, transform, rng if k < FIRST_TRANSFORMS else later_rng)
                 listings.append(Photo(source, item, transform, _hash_or_blank(copy), copy))
     for i, face in enumerate(data.lfw_subset()):
         image = Image.fromarray(_uint8(np.asarray(face))).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)

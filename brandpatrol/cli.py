@@ -352,15 +352,24 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="dashboard port on 127.0.0.1")] = 8501,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="exit after crawling and matching")] = False,
     as_json: JsonOpt = False,
-    workdir: Annotated[Path, typer.Option("--workdir", help="where the demo writes its files")] = Path(
-        ".brandpatrol-demo"),
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", help="where the demo writes its files [default: .brandpatrol-demo, or "
+                          ".brandpatrol-demo-heldout for the held-out market]")] = None,
     db: DbOpt = None,
+    market: Annotated[str, typer.Option(
+        "--market", help="tuning (the demo's own market) or heldout (a market detection was never tuned on)",
+    )] = "tuning",
 ) -> None:
     """Serve the demo marketplace, crawl it, match, print a summary and serve the dashboard."""
+    from brandpatrol.demo.surfaces import MARKETS
     from brandpatrol.demo_run import run_demo
 
+    if market not in MARKETS:
+        raise typer.BadParameter(f"use one of {', '.join(MARKETS)}", param_hint="--market")
+    if workdir is None:
+        workdir = Path(".brandpatrol-demo" if market == "tuning" else f".brandpatrol-demo-{market}")
     raise typer.Exit(run_demo(workdir=workdir, db=db, dashboard_port=None if no_serve else port,
-                              as_json=as_json))
+                              as_json=as_json, market=market))
 
 
 def main() -> None:

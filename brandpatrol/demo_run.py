@@ -26,14 +26,17 @@ def _demo_account(settings: Settings) -> str:
     return password
 
 
-def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_json: bool) -> int:
+def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_json: bool,
+             market: str = "tuning") -> int:
+    """Crawl, match and score one evaluation market ("tuning", the demo's own, or "heldout", never tuned on)."""
     from brandpatrol.demo import DemoServer, build_catalogue
+    from matching.evaluate import format_cases
 
     workdir.mkdir(parents=True, exist_ok=True)
     settings = get_settings().model_copy(update={"db": db or f"sqlite:///{(workdir / 'demo.db').resolve()}"})
     progress = jobs.echo_progress
-    progress("building the demo marketplace ...")
-    catalogue = build_catalogue()
+    progress(f"building the demo marketplace ({market} market) ...")
+    catalogue = build_catalogue(market=market)
     with DemoServer(catalogue) as server:
         config_path = catalogue.write_workspace(workdir, server.base_url)
         settings = settings.model_copy(update={"config": config_path})
@@ -42,12 +45,14 @@ def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_js
         matched = jobs.match(settings, config_path, progress=progress)
         report = jobs.evaluate(settings, workdir / "labels.csv")
         summary: dict[str, Any] = {
+            "market": market,
             "listings": sum(c.items for c in crawls),
             "findings": report.get("flagged"),
             "precision": report.get("precision"),
             "recall": report.get("recall"),
             "f1": report.get("f1"),
             "verdict_accuracy": report.get("verdict_accuracy"),
+            "cases": report.get("cases"),
             "crawls": {c.marketplace: c.status.value for c in crawls},
             "matching": matched,
             "database": jobs.absolute_db_url(settings.db),
@@ -61,6 +66,8 @@ def run_demo(*, workdir: Path, db: str | None, dashboard_port: int | None, as_js
                   f"(precision {summary['precision']}, recall {summary['recall']} against the demo's labels)")
             for crawl in crawls:
                 print("  " + crawl.summary())
+            for line in format_cases(summary["cases"] or {}):
+                print(line)
         failed = any(not c.ok for c in crawls)
         if dashboard_port is None:
             return 3 if failed else 0

@@ -363,6 +363,9 @@ def format_evaluation(report: dict[str, Any]) -> str:
         lines.append("  " + "".join(f"{v:>20}" for v in ["", *labels]))
         for verdict, row in sorted(confusion.items()):
             lines.append("  " + f"{verdict:>20}" + "".join(f"{row.get(v, 0):>20}" for v in labels))
+    from matching.evaluate import format_cases
+
+    lines += format_cases(report.get("cases") or {})
     for kind in ("false_positive_listings", "false_negative_listings"):
         for entry in report.get(kind) or []:
             lines.append(f"{kind.split('_listings')[0].replace('_', ' ')}: {entry}")

@@ -13,9 +13,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from core import jsonpath
 from core.batchcodes import parse_batch_range
+from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -70,12 +81,32 @@ class ReferenceImage(_Strict):
     )
 
 
+def _gtin(text: str) -> str:
+    problem = gtin_problem(str(text))
+    if problem:
+        raise ValueError(f"{problem}; copy it from the product's barcode")
+    return str(text).strip()
+
+
+GtinText = Annotated[str, AfterValidator(_gtin)]
+
+
 class Product(_Strict):
     sku: str = Field(min_length=1, max_length=64)
     names: dict[Lang, str] = Field(min_length=1, description="product name per language")
     keywords: list[str] = Field(default_factory=list)
     prices: list[PricePoint] = Field(default_factory=list)
     reference_images: list[ReferenceImage] = Field(default_factory=list)
+    gtins: list[GtinText] = Field(
+        default_factory=list, description="GTIN-8/12/13/14 printed under the product's barcode: identifies it in photos"
+    )
+
+    @field_validator("gtins")
+    @classmethod
+    def _gtins_once(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a GTIN is listed twice; list each once")
+        return v
 
     @field_validator("prices")
     @classmethod
@@ -124,7 +155,10 @@ class AuthorisedSeller(_Strict):
 
 
 class FieldSelectors(_Strict):
-    """CSS (default) or XPath (prefix `xpath:`) selectors of a configured marketplace."""
+    """CSS (default), XPath (prefix `xpath:`) or JMESPath over the page's data (prefix `json:`) selectors of a
+    configured marketplace; `data` names where the JSON is (see crawler/extractors/jsondata.py)."""
+
+    data: str | None = Field(None, description=f"where json: selectors read: {jsonpath.DATA_SOURCES}")
 
     item: str | None = None
     link: str | None = None
@@ -138,10 +172,31 @@ class FieldSelectors(_Strict):
     image: str | None = None
     external_id: str | None = None
 
+    @field_validator("data")
+    @classmethod
+    def _data_source(cls, value: str | None) -> str | None:
+        return jsonpath.check_source(value) if value is not None else None
+
+    @field_validator("*")
+    @classmethod
+    def _json_compiles(cls, value: str | None) -> str | None:
+        if jsonpath.is_json_selector(value):
+            jsonpath.compiled(value)
+        return value
+
+    @model_validator(mode="after")
+    def _json_needs_data(self) -> FieldSelectors:
+        named = [name for name, value in self if name != "data" and jsonpath.is_json_selector(value)]
+        if named and not self.data:
+            raise ValueError(f"{', '.join(named)} read JSON (json:) but no data says where it is; "
+                             f"add data: {jsonpath.DATA_SOURCES}")
+        return self
+
 
 class Marketplace(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
-    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "demo"] = "configured"
+    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "jd", "1688", "lazada",
+                    "demo"] = "configured"
     base_url: str | None = None
     search_url: str | None = Field(None, description="template with {query} and optionally {page}")
     start_urls: list[str] = Field(default_factory=list)
@@ -444,6 +499,9 @@ class Brand(_Strict):
                     "called the brand's; unset: matching.brands.DEFAULT_OTHER_BRANDS, [] for none",
     )
     rights_holder: RightsHolder | None = None
+    issued_codes: str | None = Field(
+        None, description="CSV of the serial / QR codes the brand issued (code,distributor[,sku]), relative to the YAML"
+    )
 
 
 class BrandConfig(_Strict):
@@ -460,9 +518,18 @@ class BrandConfig(_Strict):
     )
     egress: Egress = Egress()
     allow_list: AllowList = AllowList()
-
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
+    _issued: IssuedCodes = PrivateAttr(default_factory=IssuedCodes)
+
+    @property
+    def issued_codes(self) -> IssuedCodes:
+        """The brand's issued serials (brand.issued_codes), loaded and checked with the file; empty without one."""
+        return self._issued
+
+    def distributors(self) -> list[str]:
+        """Each authorised seller's distributor, or its name where it has none: what issued codes are issued to."""
+        return list(dict.fromkeys(s.distributor or s.name for s in self.authorised_sellers))
 
     @field_validator("exchange_rates")
     @classmethod
@@ -569,9 +636,19 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
         _line_index(node, (), lines)
     source_dir = Path(source).resolve().parent if source != "<config>" else None
     try:
-        return BrandConfig.model_validate({**data, "source_dir": source_dir})
+        config = BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
         raise ConfigError(source, [_describe(dict(e), lines) for e in exc.errors()]) from None
+    if config.brand.issued_codes:
+        path = config.resolve_path(config.brand.issued_codes)
+        line = lines.get(("brand", "issued_codes"))
+        try:
+            config._issued = load_issued_codes(path, config.distributors(), [p.sku for p in config.products])
+        except CodesFileError as exc:
+            where = f"line {line}" if line else "file"
+            raise ConfigError(source, [f"brand.issued_codes ({where}): {path}: {p}" for p in exc.problems]
+                              + ["correct those rows of the codes file; none of it was loaded"]) from None
+    return config
 
 
 def load_config(path: Path | str) -> BrandConfig:

@@ -2,8 +2,9 @@
 
 Every image is untrusted: formats are allow-listed, the byte size and the pixel count are checked before any
 decode, JPEGs decode at reduced scale (draft mode: the decode is the whole cost of a hash), only the first frame
-of an animation is read, EXIF orientation is applied, alpha is flattened onto white, a uniform frame is trimmed,
-and near-blank images get no hash at all so they can never match.
+of an animation is read, EXIF orientation is applied, alpha is flattened onto white, 16-bit grey is scaled to 8
+bits by its range, uniform frames are trimmed (a frame inside a frame too), and near-blank images get no hash at
+all so they can never match.
 
 The hashes (64 bits each, 16 hex digits, most significant bit first as imagehash writes them):
   pHash   the signs of the 8x8 lowest DCT frequencies of a 32x32 grey image against their median (as
@@ -28,7 +29,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from core.models import ImageStatus
 
-HASH_VERSION = "bp3-box32"
+HASH_VERSION = "bp4-nested-trim"  # bp3-box32 trimmed one frame only
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -39,7 +40,9 @@ THUMBNAIL_SIDE = 256  # the longest side a stored thumbnail may have
 THUMBNAIL_DECODE_SIDE = 200  # decode no larger than needed to keep this much: 1/4 scale for an 800-pixel photo
 BORDER_TOLERANCE = 12
 MIN_FRAME = 0.015  # a frame narrower than this share of the side is not cut
+MAX_BLENDED_ROWS = 2  # rows a reduced decode may blend across the edge of a frame
 EXIF_ORIENTATION = 0x0112
+WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how Pillow opens 16-bit grey (PNG)
 # What each EXIF orientation asks for to stand the picture upright (the table ImageOps.exif_transpose uses).
 UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -177,6 +180,8 @@ def decode(data: bytes, side: int = HASH_DECODE_SIDE, *, max_bytes: int = DEFAUL
         orientation = _orientation(header)
         if orientation in UPRIGHT:
             image = image.transpose(UPRIGHT[orientation])
+        if image.mode in WIDE_GREY_MODES:
+            image = grey_to_8_bits(image)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             canvas = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -189,8 +194,18 @@ def decode(data: bytes, side: int = HASH_DECODE_SIDE, *, max_bytes: int = DEFAUL
     return image, original
 
 
-def content_box(grey: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> tuple[int, int, int, int] | None:
-    """(left, top, right, bottom) of the picture inside a uniform frame, or None when there is no frame."""
+def grey_to_8_bits(image: Image.Image) -> Image.Image:
+    """16-bit grey as 8-bit grey, scaled by the range its pixels use (Pillow's convert clips at 255, which leaves a
+    16-bit photo white, hence blank). A range under 256 levels is only shifted, never stretched, so a flat picture
+    stays flat for the blank gate instead of having its noise blown up into contrast."""
+    pixels = np.asarray(image).astype(np.float32)
+    low = float(pixels.min()) if pixels.size else 0.0
+    span = max(float(pixels.max()) - low, 255.0) if pixels.size else 255.0
+    return Image.fromarray(np.rint((pixels - low) * (255.0 / span)).astype(np.uint8), "L")
+
+
+def _frame_box(grey: np.ndarray, tolerance: int) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the picture inside one uniform frame, or None when there is no frame."""
     h, w = grey.shape
     corners = sorted((int(grey[0, 0]), int(grey[0, -1]), int(grey[-1, 0]), int(grey[-1, -1])))
     corner = (corners[1] + corners[2]) // 2
@@ -217,8 +232,39 @@ def content_box(grey: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> tuple[in
     return left, top, right, bottom
 
 
+def content_box(grey: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the picture inside every uniform frame, or None when there is no frame.
+
+    Frames nest (a seller's grey mat around the brand's white-background photo): trimming repeats on what the last
+    cut left until nothing more is cut. Every cut takes at least 1.5% of a side, so this ends."""
+    h, w = grey.shape
+    box = (0, 0, w, h)
+    found = _frame_box(grey, tolerance)
+    while found is not None:
+        box = found
+        found = _inner_frame_box(grey, box, tolerance)
+    return None if box == (0, 0, w, h) else box
+
+
+def _inner_frame_box(grey: np.ndarray, box: tuple[int, int, int, int],
+                     tolerance: int) -> tuple[int, int, int, int] | None:
+    """A frame inside `box`, the picture the last cut left, in the whole picture's coordinates. A reduced decode
+    blends the pixels across a cut into a row or two of neither colour, whose corners would hide the next frame:
+    up to two such rows along each cut side are left out of the search."""
+    h, w = grey.shape
+    left, top, right, bottom = box
+    for rim in range(MAX_BLENDED_ROWS + 1):
+        inner = (left + rim * (left > 0), top + rim * (top > 0), right - rim * (right < w), bottom - rim * (bottom < h))
+        if inner[2] - inner[0] < 3 or inner[3] - inner[1] < 3:
+            return None
+        found = _frame_box(grey[inner[1]:inner[3], inner[0]:inner[2]], tolerance)
+        if found is not None:
+            return inner[0] + found[0], inner[1] + found[1], inner[0] + found[2], inner[1] + found[3]
+    return None
+
+
 def trim_border(image: Image.Image, tolerance: int = BORDER_TOLERANCE) -> Image.Image:
-    """Cut a uniform frame (a border sellers add) so the photo inside is what gets hashed."""
+    """Cut uniform frames (borders sellers add, nested or not) so the photo inside is what gets hashed."""
     box = content_box(np.asarray(image.convert("L")), tolerance)
     return image if box is None else image.crop(box)
 
@@ -256,7 +302,7 @@ def _hash_grey(grey: Image.Image) -> HashSet:
 
 
 def hash_set(image: Image.Image, *, trim: bool = True) -> HashSet:
-    """The hashes of a decoded picture (any mode), after trimming a uniform frame unless `trim` is False."""
+    """The hashes of a decoded picture (any mode), after trimming uniform frames unless `trim` is False."""
     grey = image if image.mode == "L" else image.convert("L")
     if trim:
         box = content_box(_pixels(grey))
@@ -293,15 +339,25 @@ def hashes_of(image: Image.Image) -> tuple[str, str, str]:
     return hex64(hashes.phash), hex64(hashes.dhash), hex64(hashes.phash_mirror)
 
 
+def fit_within(image: Image.Image, side: int,
+               resample: Image.Resampling = Image.Resampling.BILINEAR) -> Image.Image:
+    """The picture scaled down to at most `side` pixels on its longest side (unchanged when it fits)."""
+    if max(image.size) <= side:
+        return image
+    scale = side / max(image.size)
+    fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    return image.resize(fitted, resample, reducing_gap=2.0)
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def thumbnail_bytes(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
     """A JPEG of the picture fitted within `side` pixels; a draft decode usually fits already (no resampling)."""
-    if max(image.size) > side:
-        scale = side / max(image.size)
-        fitted = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
-        image = image.resize(fitted, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=80)
-    return out.getvalue()
+    return _jpeg_bytes(fit_within(image, side), 80)
 
 
 def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -324,3 +380,33 @@ def hash_image(data: bytes, *, thumbnail: bool = False, max_bytes: int = DEFAULT
         thumbnail=thumbnail_bytes(image) if thumbnail else None,
         dhash_mirror=hex64(hashes.dhash_mirror),
     )
+
+
+READING_COPY_SIDE = 1280  # the default longest side of a reading copy (Settings.reading_copy_max_side)
+_KEPT_AS_FETCHED = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class ReadingCopy:
+    """A photo with enough pixels to read print on it, bounded to `max_side` pixels on its longest side."""
+
+    content: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+def reading_copy(data: bytes, max_side: int = READING_COPY_SIDE, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadingCopy:
+    """The reading copy of untrusted image bytes that already passed hash_image.
+
+    A JPEG or PNG that already fits within `max_side` is kept as fetched: no decode, no loss, nothing spent (most
+    marketplace photos are 800-pixel JPEGs). Anything larger, or another format, is decoded at the smallest JPEG
+    scale that keeps `max_side` and stored as a JPEG at quality 88. Its size and dimensions are those of the
+    stored picture, before EXIF orientation (core.images.decode applies it when the copy is read)."""
+    header = _open(data, max_bytes, max_pixels)
+    if header.format in _KEPT_AS_FETCHED and max(header.size) <= max_side:
+        return ReadingCopy(data, _KEPT_AS_FETCHED[header.format], *header.size)
+    decoded, _ = decode(data, max_side, max_bytes=max_bytes, max_pixels=max_pixels)
+    image = fit_within(decoded, max_side, Image.Resampling.LANCZOS)
+    return ReadingCopy(_jpeg_bytes(image, 88), "image/jpeg", *image.size)

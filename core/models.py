@@ -279,7 +279,7 @@ class ListingImage(Base):
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     url: Mapped[str] = mapped_column(String(2048))
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     phash: Mapped[str | None] = mapped_column(String(HASH_HEX), index=True)
     dhash: Mapped[str | None] = mapped_column(String(HASH_HEX))
     phash_mirror: Mapped[str | None] = mapped_column(String(HASH_HEX))
@@ -290,6 +290,54 @@ class ListingImage(Base):
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime | None]
     listing: Mapped[Listing] = relationship(back_populates="images")
+
+
+class PhotoCopy(Base):
+    """A listing photo's reading copy: enough pixels to read print (the thumbnail is too small), kept by the crawl
+    so matching reads photos from the database alone. Bounded in size (Settings.reading_copy_max_side) and in
+    total (Settings.reading_copies_max_mb; the oldest are pruned after a matching run)."""
+
+    __tablename__ = "photo_copy"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # of the photo as fetched
+    media_type: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ReadingStatus(enum.StrEnum):
+    OK = "ok"  # read; lines and codes may still be empty
+    UNREADABLE = "unreadable"  # the reading copy could not be decoded
+    FAILED = "failed"  # the engine raised on this photo
+
+
+class PhotoReading(Base):
+    """What OCR and the code reader found on one photo, cached by the photo's SHA-256 (matching/photos)."""
+
+    __tablename__ = "photo_reading"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(120))  # engine, version and models: another one reads again
+    status: Mapped[ReadingStatus] = mapped_column(_enum(ReadingStatus))
+    lines: Mapped[list[Any]] = mapped_column(default=list)  # [[text, confidence, [[x, y] * 4]], ...]
+    codes: Mapped[list[Any]] = mapped_column(default=list)  # [[format, text, [[x, y] * 4]], ...]
+    width: Mapped[int | None]  # of the picture the boxes are drawn on (the reading copy, upright)
+    height: Mapped[int | None]
+    seconds: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhotoCode(Base):
+    """One code decoded on a photo, normalised, so the same serial on several listings is one indexed look-up."""
+
+    __tablename__ = "photo_code"
+    __table_args__ = (UniqueConstraint("sha256", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(100), index=True)
+    format: Mapped[str] = mapped_column(String(30))
 
 
 class Finding(Base):

@@ -102,6 +102,18 @@ def is_region_code(code: str) -> bool:
     return pycountry.subdivisions.get(code=code) is not None
 
 
+# What people write for a subdivision whose ISO 3166-2 name they never use.
+_SUBDIVISION_ALIASES = {"PH": {"metro manila": "PH-00", "ncr": "PH-00", "manila": "PH-00"}}
+
+
+def subdivision_in(country: str, name: str | None) -> str | None:
+    """The ISO 3166-2 code of a place named within a known country ("Laguna" in PH: PH-LAG), else None."""
+    if not name:
+        return None
+    alias = _SUBDIVISION_ALIASES.get(country, {}).get(_fold(name).strip())
+    return alias or _subdivision_by_name(country, name.strip())
+
+
 def _subdivision_by_name(country: str, name: str) -> str | None:
     folded = _fold(name)
     for sub in pycountry.subdivisions.get(country_code=country) or []:

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
         4096, ge=0,
         description="a crawl whose process and browser together hold more memory (summed RSS) is closed; 0: no limit",
     )
+    # Reading the photos (matching/photos): the crawl keeps a bounded reading copy, matching reads it.
+    reading_copy_max_side: int = Field(1280, ge=320, le=4096, description="longest side of a photo's reading copy")
+    reading_copies_max_mb: int = Field(
+        2048, ge=0, description="reading copies kept in all; the oldest go first (0: keep none after reading)")
+    ocr_enabled: bool = Field(True, description="read text and codes on listing photos during matching")
+    ocr_model_dir: Path | None = Field(
+        None, description="folder of the PP-OCR ONNX models; empty: the models the rapidocr wheel ships")
+    ocr_max_side: int = Field(960, ge=320, le=4096, description="photos are scaled to this longest side for OCR")
+    ocr_run_budget_s: float = Field(
+        300.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
 
     def browser_executable(self) -> Path | None:
         """The Chromium binary Playwright should launch, or None to use Playwright's own download."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from core.images import ReadingCopy
+
 
 @dataclass
 class ImageRecord:
@@ -21,6 +23,7 @@ class ImageRecord:
     width: int | None = None
     height: int | None = None
     thumbnail: bytes | None = field(default=None, repr=False)
+    reading_copy: ReadingCopy | None = field(default=None, repr=False)  # for OCR and codes (matching/photos)
 
 
 @dataclass
@@ -76,3 +79,4 @@ class SearchCard:
 class SearchPage:
     cards: list[SearchCard]
     next_url: str | None
+    warnings: list[str] = field(default_factory=list)  # what the page lacked that its marketplace's config expects

@@ -39,7 +39,9 @@ def normalise_listing(item: ListingItem, default_currency: str | None = None) ->
     if item.price is not None and not item.currency:
         item.currency = default_currency
     location = locate(item.location_text)
-    if location is not None:
+    # Codes the extractor read from the site's own context (Lazada PH's "Laguna") stay where the text alone
+    # names no country.
+    if location is not None and (location.country or not item.country):
         item.country, item.region = location.country, location.subdivision
     item.image_urls = list(dict.fromkeys(u for u in item.image_urls if u))[:MAX_IMAGES_PER_LISTING]
     return item

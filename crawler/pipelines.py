@@ -18,7 +18,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from core.egress import EgressBlocked, FetchFailed, fetch
-from core.images import ImageRejected, hash_image
+from core.images import ImageRejected, hash_image, reading_copy
 from core.models import ImageStatus
 from crawler.context import CrawlContext
 from crawler.items import ImageRecord, ListingItem
@@ -75,6 +75,9 @@ class ImagePipeline(_CrawlerComponent):
                            timeout=settings.fetch_timeout_s, accept="image/*")
             hashes = hash_image(result.body, thumbnail=True, max_bytes=settings.image_max_bytes,
                                 max_pixels=settings.image_max_pixels)
+            # Print is unreadable at thumbnail size; matching reads this copy from the database (matching/photos).
+            copy = reading_copy(result.body, settings.reading_copy_max_side, max_bytes=settings.image_max_bytes,
+                                max_pixels=settings.image_max_pixels)
         except EgressBlocked as exc:
             return ImageRecord(url=url, status=ImageStatus.BLOCKED, reason=exc.reason)
         except FetchFailed as exc:
@@ -84,7 +87,7 @@ class ImagePipeline(_CrawlerComponent):
         return ImageRecord(
             url=url, status=ImageStatus.OK, sha256=hashes.sha256, phash=hashes.phash, dhash=hashes.dhash,
             phash_mirror=hashes.phash_mirror, width=hashes.width, height=hashes.height,
-            thumbnail=hashes.thumbnail,
+            thumbnail=hashes.thumbnail, reading_copy=copy,
         )
 
     async def process_item(self, item: ListingItem, spider: Any = None) -> ListingItem:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -22,6 +23,8 @@ from core.models import (
     ListingImage,
     ListingSnapshot,
     Marketplace,
+    PhotoCopy,
+    PhotoReading,
     RunStatus,
     Seller,
     as_utc,
@@ -159,6 +162,24 @@ def _evidence_rows(session: Session, items: list[ListingItem], at: datetime) -> 
     return digests
 
 
+def _photo_copies(session: Session, items: list[ListingItem], at: datetime) -> None:
+    """Keep each new photo's reading copy once, by SHA-256, unless it was read already (the reading is cached).
+
+    Insert-or-ignore, as two crawls of different marketplaces may store the same photo at the same moment."""
+    wanted = {r.sha256: r.reading_copy for item in items for r in item.images
+              if r.sha256 and r.reading_copy is not None and r.status == ImageStatus.OK}
+    if not wanted:
+        return
+    read = set(session.scalars(select(PhotoReading.sha256).where(PhotoReading.sha256.in_(list(wanted)))))
+    rows = [{"sha256": digest, "media_type": copy.media_type, "width": copy.width, "height": copy.height,
+             "size": len(copy.content), "content": copy.content, "stored_at": at}
+            for digest, copy in wanted.items() if digest not in read]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(PhotoCopy).values(rows).on_conflict_do_nothing(index_elements=["sha256"]))
+
+
 def _json_safe(extra: dict[str, object]) -> dict[str, object]:
     """Extractor extras as JSON: Decimals as strings, values capped, at most 50 keys."""
     out: dict[str, object] = {}
@@ -205,6 +226,7 @@ class ListingStore:
             session.flush()
             listings = {item.external_id: existing[item.external_id] for item in latest}
             photos_changed = self._store_images(session, listings, latest, now)
+            _photo_copies(session, latest, now)
             for external_id, listing in listings.items():
                 # A new listing's version 1 is unmatched already; a known one is looked at again on any change.
                 if external_id not in new_ids and (changed[external_id] or external_id in photos_changed):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from matching.brands import other_brands_named
 from matching.context import MatchContext
 from matching.facts import ListingFacts
+from matching.photos.signals import PhotoEvidence, photo_evidence
 from matching.signals import (
     SignalResult,
     allowed_seller,
@@ -68,7 +70,7 @@ def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
 
 
 def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, others: list[str],
-               tells: SignalResult) -> SignalResult | None:
+               tells: SignalResult, brand_read: bool) -> SignalResult | None:
     """The keypoint search for the brand's packs, where it can change the answer (it costs ~20 ms a pair).
 
     Photos with no hash match: when the text points at the brand, a product, another brand or counterfeit tells,
@@ -80,7 +82,7 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
     folded = FoldedText.of(facts.text)
     words = brand_terms(ctx.config.brand)
     brand_named = any(folded.has_term(b) for b in words)
-    ours = brand_named or facts.brand_read_in_photo
+    ours = brand_named or brand_read
     named = {p.sku for p in ctx.config.products if any(folded.has_term(t) for t in product_terms(p, words))}
     matched_by: dict[str, dict[str, object]] = image.evidence.get("matched_by_sku", {}) if image.matched else {}
     matched = set(matched_by)
@@ -101,15 +103,37 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
                             mirror=bool(matched))
 
 
+def _read_on_photos(relevance: SignalResult, photos: PhotoEvidence) -> SignalResult:
+    """Relevance with what the photos read: the product they name (or its GTIN) identifies the listing when the
+    text and the photo hashes did not; the brand's name read on a photo counts as the brand named."""
+    if relevance.matched:
+        return relevance
+    if photos.sku is not None:
+        return match(relevance.name, f"the listing is the brand's {photos.sku}: {photos.identity}", 0.8,
+                     **{**relevance.evidence, "sku": photos.sku, "basis": ["photo text"]})
+    if photos.brand_read:
+        terms = [*relevance.evidence.get("brand_terms", []), *(f"{b} (read on a photo)" for b in photos.brand_read)]
+        return dataclasses.replace(relevance, evidence={**relevance.evidence, "brand_terms": terms})
+    return relevance
+
+
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     config = ctx.config
     thresholds = config.thresholds
     image_any = _image(facts, ctx)
+    photos = photo_evidence(facts.readings, facts.code_sightings, config, facts.marketplace, facts.seller_name,
+                            facts.seller_external_id, facts.photos_unavailable)
+    tells = counterfeit_tells_signal(facts.text)
+    if not tells.matched and photos.tells is not None:
+        tells = photos.tells  # a stamp printed on the pack or the photo, read by OCR
     others = other_brands_named(facts.title, ctx.other_brands)
-    counterfeit_tells = counterfeit_tells_signal(facts.text)
-    own_photo = _own_photo(facts, ctx, image_any, others, counterfeit_tells)
-    relevance = relevance_signal(facts.text, config.brand, config.products, image_any, own_photo=own_photo,
-                                 other_brands=others, brand_read_in_photo=facts.brand_read_in_photo)
+    brand_read = bool(photos.brand_read)
+    own_photo = _own_photo(facts, ctx, image_any, others, tells, brand_read)
+    relevance = _read_on_photos(
+        relevance_signal(facts.text, config.brand, config.products, image_any, own_photo=own_photo,
+                         other_brands=others, brand_read_in_photo=brand_read),
+        photos,
+    )
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
@@ -128,22 +152,28 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         region = region_signal(facts.country, facts.region, facts.location_source, auth, facts.location_text)
         price_history = price_history_signal(facts.price, facts.currency, facts.earlier_prices,
                                              thresholds.price_drop_ratio)
+    batch = batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                              config.authorised_sellers)
+    if batch.unknown and photos.batch is not None:
+        batch = photos.batch  # a lot code or serial on the pack, traced as one in the text
     signals = Signals(
         relevance=relevance,
         image=image,
         seller=seller,
-        counterfeit_tells=counterfeit_tells,
+        counterfeit_tells=tells,
         diversion_tells=diversion_tells_signal(facts.text),
         price=price,
         region=region,
-        batch_code=batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
-                                     config.authorised_sellers),
+        batch_code=batch,
         price_history=price_history,
         seller_history=seller_history_signal(facts.seller_name, facts.seller_record,
                                              thresholds.repeat_offender_findings),
         relisting=relisting_signal(facts.taken_down, sku),
         allow_list=_allow_list(facts, ctx),
         own_photo=own_photo,
+        photo_text=photos.text,
+        photo_codes=photos.codes,
+        cloned_code=photos.cloned,
     )
     verdict = decide(signals)
     matched = image.matched

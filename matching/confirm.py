@@ -5,8 +5,9 @@ threshold while the photo is plainly the same. So a pair whose hash distance is 
 thresholds.image_distance, at most thresholds.image_confirm_distance) is checked on the thumbnails both sides keep
 (256 pixels): ORB keypoints are matched (Lowe's ratio test), and a similarity transform (shift, turn, scale) is fit
 with RANSAC. The pair is the same photo when at least `min_inliers` matches agree with one transform whose scale is
-between 1/2 and 2 and whose turn is at most 15 degrees, as a seller's crop or tilt is; the mirror of the reference
-is tried too. Unrelated photos rarely give even a handful of agreeing matches; copies give dozens. When both
+between 1/2 and 2 and whose turn is at most 15 degrees, as a seller's crop or tilt is, or within 15 degrees of the
+turn the matched view stands for (90 or 180 for a photo turned so, 30 for a wide turn of 30); the mirror of the
+reference is tried too. Unrelated photos rarely give even a handful of agreeing matches; copies give dozens. When both
 photos are too plain to have 40 keypoints, the check is inconclusive: it neither confirms nor refutes.
 
 Thumbnails are decoded through core.images.decode, the one decode path; keypoints are computed once per
@@ -101,9 +102,15 @@ def keypoints_of(thumbnail: bytes, *, mirrored: bool = False) -> Keypoints | Non
     return Keypoints(points, descriptors)
 
 
+def turn_apart(a: float, b: float) -> float:
+    """How far apart two turns are, in degrees (0 to 180)."""
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
 def compare(listing: Keypoints, reference: Keypoints, *, min_inliers: int = MIN_INLIERS,
-            mirrored: bool = False) -> Confirmation:
-    """Whether the listing thumbnail shows the reference, by keypoints agreeing on one similarity transform."""
+            mirrored: bool = False, turn: float = 0.0) -> Confirmation:
+    """Whether the listing thumbnail shows the reference, by keypoints agreeing on one similarity transform; `turn`
+    is the turn (anticlockwise degrees) the matched view stands for; no turn at all is allowed too."""
     found = [0 if k.descriptors is None else len(k.descriptors) for k in (listing, reference)]
     if max(found) < MIN_KEYPOINTS_TO_JUDGE:
         return Confirmation(False, 0, 0, mirrored, inconclusive=True)
@@ -123,9 +130,10 @@ def compare(listing: Keypoints, reference: Keypoints, *, min_inliers: int = MIN_
         return Confirmation(False, 0, len(good), mirrored)
     inliers = int(inlier_mask.sum())
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
-    turn = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
-    plausible = MIN_SCALE <= scale <= MAX_SCALE and abs(turn) <= MAX_TURN_DEGREES
-    return Confirmation(plausible and inliers >= min_inliers, inliers, len(good), mirrored, scale, turn)
+    measured = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    plausible = MIN_SCALE <= scale <= MAX_SCALE and min(turn_apart(measured, 0.0),
+                                                         turn_apart(measured, turn)) <= MAX_TURN_DEGREES
+    return Confirmation(plausible and inliers >= min_inliers, inliers, len(good), mirrored, scale, measured)
 
 
 class Confirmer:
@@ -152,8 +160,9 @@ class Confirmer:
         return found
 
     def check(self, listing_key: object, listing_thumbnail: bytes, reference_key: int,
-              reference_thumbnail: bytes) -> Confirmation:
-        """The better of the reference as given and mirrored; `*_key` identify the thumbnails for the cache."""
+              reference_thumbnail: bytes, turn: float = 0.0) -> Confirmation:
+        """The better of the reference as given and mirrored; `*_key` identify the thumbnails for the cache, `turn`
+        is the turn of the matched view."""
         self.checks += 1
         listing = self._listing(listing_key, listing_thumbnail)
         if listing is None:
@@ -163,7 +172,7 @@ class Confirmer:
             reference = self._reference(reference_key, reference_thumbnail, mirrored)
             if reference is None:
                 continue
-            result = compare(listing, reference, min_inliers=self.min_inliers, mirrored=mirrored)
+            result = compare(listing, reference, min_inliers=self.min_inliers, mirrored=mirrored, turn=turn)
             if result.confirmed or result.inconclusive:
                 return result
             if result.inliers > best.inliers:

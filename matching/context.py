@@ -50,6 +50,7 @@ class MatchContext:
                 include={"brand", "products", "authorised_sellers", "thresholds", "exchange_rates", "allow_list"},
             ),
             "hash_version": HASH_VERSION,
+            "issued_codes": config.issued_codes.sha256,  # the codes file's content, not only its path
             "references": sorted([r.sku, r.ref_id, [(v.label, v.mirrored, v.phash, v.dhash) for v in r.views]]
                                  for r in references),
         }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from core.models import ImageStatus, Listing
+from matching.photos.reading import PhotoRead, Sighting
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ class ListingFacts:
     earlier_prices: tuple[PriceSeen, ...] = ()  # oldest first; the newest crawl (today's price) left out
     seller_record: SellerRecord | None = None  # None: not looked up
     taken_down: tuple[TakenDown, ...] = ()
-    # The seam for photo reading (OCR): set when the brand's name is read on one of the listing's photos. With
-    # another brand in the title, that (or a strong artwork match) is what makes a look-alike photo ours.
-    brand_read_in_photo: bool = False
+    # What was read on the photos (matching/photos), and other listings showing the same serials.
+    readings: tuple[PhotoRead, ...] = ()
+    code_sightings: dict[str, tuple[Sighting, ...]] = field(default_factory=dict)
+    photos_unavailable: str | None = None  # why no photo could be read in this run (OCR off or not loadable)
 
     @property
     def text(self) -> str:

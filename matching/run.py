@@ -28,12 +28,15 @@ from core.config import BrandConfig
 from core.db import Database
 from core.models import SUSPECT_VERDICTS as SUSPECT
 from core.models import Finding, Listing, MatchState, utcnow
+from core.settings import get_settings
 from matching import past
-from matching.assess import Assessment, assess
+from matching.assess import Assessment
 from matching.clusters import update_clusters
 from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
 from matching.flood import FloodWatch
+from matching.photos.batch import PhotoBatch
+from matching.photos.store import PhotoReader
 from matching.verdicts import RULE_SET_VERSION
 
 BATCH_SIZE = 500
@@ -62,6 +65,9 @@ class MatchSummary:
     reexamined_after_flood: int = 0
     seller_networks: int = 0
     largest_network: int = 0
+    # Reading the photos (matching/photos): whether OCR ran, photos read, cached, skipped by the budget and why.
+    photos: dict[str, Any] = field(default_factory=dict)
+    awaiting_photos: int = 0  # listings left in the queue because the budget left their photos unread
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,12 +116,14 @@ def _distrusted(session: Session) -> frozenset[str]:
 
 
 def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch_size: int = BATCH_SIZE,
-                 clusters: bool = True) -> MatchSummary:
+                 clusters: bool = True, reader: PhotoReader | None = None) -> MatchSummary:
     """Examine new and changed listings (all with `full`) and write their findings, `batch_size` per commit.
 
-    Raises matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
+    `reader` reads the listings' photos (default: as the process settings say). Raises
+    matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
     """
     summary = MatchSummary(full=full, full_because="asked for" if full else None)
+    reader = reader if reader is not None else PhotoReader.from_settings(get_settings())
     with db.read() as session:
         ctx = load_context(session, config)
         if not full:
@@ -136,7 +144,7 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
     for chunk in _chunks(ids, batch_size):
         with db.session() as session:
-            _match_batch(session, chunk, ctx, summary, verdicts, takedowns, watch)
+            _match_batch(session, chunk, ctx, summary, verdicts, takedowns, watch, reader)
     floods = watch.floods(ctx.distrusted)
     if floods:
         ctx = ctx.distrusting([f.reference for f in floods])
@@ -145,7 +153,7 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         summary.reexamined_after_flood = len(again)
         for chunk in _chunks(again, batch_size):
             with db.session() as session:
-                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, None, again=True)
+                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, None, reader, again=True)
     summary.distrusted_references = sorted(ctx.distrusted)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
@@ -157,6 +165,9 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     summary.keypoint_checks = ctx.confirmer.checks
     summary.artwork_checks = ctx.artwork.checks
     summary.artwork_skipped = ctx.artwork.skipped
+    with db.session() as session:
+        reader.prune(session)
+    summary.photos = reader.report.to_dict()
     if clusters:
         networks = update_clusters(db, ctx)
         summary.seller_networks, summary.largest_network = networks.clusters, networks.largest
@@ -164,8 +175,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
 
 
 def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summary: MatchSummary,
-                 verdicts: dict[int, tuple[str, bool]], takedowns: past.TakedownIndex, watch: FloodWatch | None, *,
-                 again: bool = False) -> None:
+                 verdicts: dict[int, tuple[str, bool]], takedowns: past.TakedownIndex, watch: FloodWatch | None,
+                 reader: PhotoReader, *, again: bool = False) -> None:
     listings = session.scalars(
         select(Listing)
         .where(Listing.id.in_(ids))
@@ -185,6 +196,7 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
     records = past.seller_records(session, [x.seller_id for x in listings if x.seller_id is not None])
     min_score = ctx.config.thresholds.min_score
     threshold = ctx.config.thresholds.image_distance
+    to_assess: list[tuple[Listing, ListingFacts]] = []
     for listing in listings:
         if not again:
             summary.examined += 1
@@ -195,11 +207,18 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
             summary.kept_reviewed += not again
             verdicts[listing.id] = (finding.verdict.value, False)
             continue
-        facts = ListingFacts.from_listing(
+        to_assess.append((listing, ListingFacts.from_listing(
             listing, seller_record=past.record_for(records, listing.seller_id, listing.id),
             taken_down=past.takedowns_for(takedowns, listing, threshold),
-        )
-        assessment = assess(facts, ctx)
+        )))
+    photos = PhotoBatch(session, reader, ctx, [facts for _, facts in to_assess])
+    for listing, facts in to_assess:
+        finding = findings.get(listing.id)
+        assessment, waiting = photos.assessed(facts)
+        if waiting:
+            # Photos the run's budget left unread: the listing stays in the queue, so the next run reads them.
+            listing.matched_version = listing.content_version - 1
+            summary.awaiting_photos += not again
         if watch is not None and assessment.matched_reference is not None:
             relevance = assessment.signals.relevance.evidence
             branded = bool(relevance.get("brand_terms")) or bool(relevance.get("product_terms"))

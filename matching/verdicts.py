@@ -36,7 +36,7 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.4-own-photos-other-brands"
+RULE_SET_VERSION = "2026.5-read-photos-own-photos"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7
@@ -64,6 +64,8 @@ W_SPLIT_PHOTO_NOT_BRANDS = 0.15
 W_SPLIT_TRACED_CODE = 0.5
 W_SPLIT_DIVERSION_TELLS = 0.4
 W_SPLIT_UNDER_FLOOR = 0.3
+W_SPLIT_CLONED_CODE = 0.5
+W_CLONED_CODE = 0.6  # one serial on several sellers' packs: a copied code (matching/photos/signals.py)
 W_PRICE_DROP = 0.3
 W_REPEAT_OFFENDER = 0.3
 W_RELISTING = 0.5
@@ -92,11 +94,15 @@ class Signals:
     relisting: SignalResult | None = None
     allow_list: SignalResult | None = None  # present only when the seller is on the brand's allow-list
     own_photo: SignalResult | None = None  # the pack found in a photo by keypoints, when that check ran
+    # What was read on the photos (matching/photos): shown with the finding; a cloned serial is weighed.
+    photo_text: SignalResult | None = None
+    photo_codes: SignalResult | None = None
+    cloned_code: SignalResult | None = None  # present only when a serial is also on other sellers' packs
 
     def all(self) -> list[SignalResult]:
         found = [self.allow_list, self.relevance, self.image, self.own_photo, self.price, self.price_history,
                  self.seller, self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells,
-                 self.seller_history, self.relisting]
+                 self.seller_history, self.relisting, self.photo_text, self.photo_codes, self.cloned_code]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -194,6 +200,8 @@ def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
         diverted.add(W_SPLIT_TRACED_CODE, "a batch code that traces to a distributor")
     if image.unmatched and not _own_photo_of_pack(signals):
         copy.add(W_SPLIT_PHOTO_NOT_BRANDS, "photos that are not the brand's")
+    if signals.cloned_code is not None and signals.cloned_code.matched:
+        copy.add(W_SPLIT_CLONED_CODE, "a serial copied onto other sellers' packs")
     if signals.diversion_tells.matched:
         diverted.add(W_SPLIT_DIVERSION_TELLS, "words of cleared or diverted stock")
     return copy, diverted
@@ -283,6 +291,8 @@ def _counterfeit(signals: Signals, sku: str, *, weighed: str | None = None) -> V
         case.add(W_PHOTO_NOT_BRANDS, f"{image.reason}, so the goods shown may not be the brand's")
     elif image.matched:
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
+    if signals.cloned_code is not None and signals.cloned_code.matched:
+        case.add(W_CLONED_CODE, signals.cloned_code.reason)
     _history(case, signals)
     if weighed:
         case.note(weighed)

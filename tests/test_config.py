@@ -98,3 +98,18 @@ def test_cron_weekdays_follow_crontab() -> None:
         assert fire is not None and fire.weekday() == 6  # 0 and 7 are Sunday
     weekdays = cron_trigger("0 9 * * 1-5", "Asia/Shanghai").get_next_fire_time(None, sunday)
     assert weekdays is not None and weekdays.weekday() == 0
+
+
+def test_gtins_are_checked_with_their_line() -> None:
+    good = MINIMAL.replace("    prices:\n", "    gtins: ['6901234567892']\n    prices:\n")
+    config = parse_config(good)
+    assert config.products[0].gtins == ["6901234567892"] and parse_config(MINIMAL).products[0].gtins == []
+    for gtin, says in (("6901234567893", "its check digit is 3"), ("69012345678", "it has 11 digits"),
+                       ("69012345678a2", "digits only")):
+        with pytest.raises(ConfigError) as caught:
+            parse_config(good.replace("6901234567892", gtin), "brand.yaml")
+        assert any("products.0.gtins" in p and f"'{gtin}' is not a GTIN" in p and says in p and "line 6" in p
+                   for p in caught.value.problems), caught.value.problems
+    twice = good.replace("['6901234567892']", "['6901234567892', '6901234567892']")
+    with pytest.raises(ConfigError, match="a GTIN is listed twice"):
+        parse_config(twice)

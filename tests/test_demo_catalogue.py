@@ -16,6 +16,7 @@ from brandpatrol.demo import LABELS, DemoCatalogue, build_catalogue
 from brandpatrol.demo import brand as demo_brand
 from brandpatrol.demo.catalogue import reference_recipe
 from brandpatrol.demo.photos import PhotoRecipe, render_jpeg
+from brandpatrol.demo.surfaces import CASES, case_counts
 from core.config import load_config
 from core.images import ImageHashes, hamming, hash_image
 from core.regions import locate
@@ -55,10 +56,13 @@ def test_same_seed_same_catalogue_and_bytes(catalogue: DemoCatalogue) -> None:
 
 
 def test_label_mix_and_fields(catalogue: DemoCatalogue) -> None:
-    assert len(catalogue.listings) == 80
+    assert len(catalogue.listings) == 100
     for marketplace in ("demo-shop", "demo-js"):
         counts = Counter(x.label for x in catalogue.listings_for(marketplace))
-        assert counts == {"genuine": 12, "diversion": 10, "counterfeit": 10, "unrelated": 8}
+        assert counts == {"genuine": 13, "diversion": 12, "counterfeit": 19, "unrelated": 6}
+        cases = Counter(x.case for x in catalogue.listings_for(marketplace))
+        assert cases == case_counts(50) and set(cases) == set(CASES)
+        assert all(CASES[x.case][0] == x.label for x in catalogue.listings_for(marketplace))
     ids = [(x.marketplace, x.external_id) for x in catalogue.listings]
     assert len(set(ids)) == len(ids)
     names = [n for x in catalogue.listings for n in x.image_names]
@@ -67,12 +71,13 @@ def test_label_mix_and_fields(catalogue: DemoCatalogue) -> None:
         assert x.label in LABELS
         assert x.currency == "CNY" and isinstance(x.price, Decimal) and x.price > 0
         assert x.price == x.price.quantize(Decimal("0.01"))
-        assert 1 <= len(x.image_names) <= 3
+        assert 1 <= len(x.image_names) <= 3 or x.case == "network_shop"
         assert x.sales >= 0 and x.title and x.description and x.seller_name and x.seller_id and x.location
         assert (x.sku is None) == (x.label == "unrelated")
+        assert bool(x.distributor) == (x.label == "diversion" and x.case != "diversion_code_scratched"), x.reason
     small = build_catalogue(3, listings_per_marketplace=10)
     assert Counter(x.label for x in small.listings_for("demo-js")) == {
-        "genuine": 3, "diversion": 3, "counterfeit": 2, "unrelated": 2}
+        "genuine": 3, "diversion": 2, "counterfeit": 4, "unrelated": 1}
 
 
 def test_each_label_is_built_as_documented(catalogue: DemoCatalogue) -> None:
@@ -87,7 +92,8 @@ def test_each_label_is_built_as_documented(catalogue: DemoCatalogue) -> None:
         if x.label == "genuine":
             assert shop is not None and _region_allowed(shop, x.location), x.reason
             assert x.price >= product.floor
-            assert any(p in x.description for p in shop.batch_prefixes)
+            if x.case == "genuine":
+                assert any(p in x.description for p in shop.batch_prefixes)
         elif x.label == "diversion":
             assert Decimal("0.3") <= ratio <= Decimal("0.85") and x.price < product.floor, x.reason
             if ratio <= Decimal("0.5"):  # cleared stock priced like a fake: its distributor's code is shown
@@ -103,7 +109,8 @@ def test_each_label_is_built_as_documented(catalogue: DemoCatalogue) -> None:
         else:
             assert Decimal("0.15") <= ratio <= Decimal("0.75"), x.reason
             assert shop is None
-            if ratio > Decimal("0.5"):  # a premium fake priced like diverted stock prints a made-up code
+            if x.case == "premium_fake":  # a premium fake priced like diverted stock prints a made-up code
+                assert ratio > Decimal("0.5"), x.reason
                 assert any(f"批号：{p}" in x.description for p in demo_brand.COUNTERFEIT_BOGUS_PREFIXES), x.reason
                 seen["counterfeit priced like diversion"] += 1
             seen["counterfeit with tell" if any(t in x.title for t in TELLS) else "counterfeit without"] += 1
@@ -136,15 +143,24 @@ def test_workspace_loads_with_the_real_config_loader(catalogue: DemoCatalogue, t
     assert config.egress.allow_private_hosts == ["127.0.0.1"]
     assert {s.marketplace for s in config.authorised_sellers} == {"demo-shop", "demo-js"}
     for product in config.products:
-        assert 1 <= len(product.reference_images) <= 2
+        assert 2 <= len(product.reference_images) <= 3
+        assert product.reference_images[-1].id == f"{product.sku}-pack"  # the flat front of its box
+        assert product.gtins == [_product(product.sku).gtin]
         for ref in product.reference_images:
             file = config.resolve_path(ref.path)
             with Image.open(file) as image:
                 assert image.format == "JPEG" and image.size == (600, 600)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "ws" / "labels.csv").read_text(encoding="utf-8"))))
-    assert len(rows) == 80 and list(rows[0]) == ["marketplace", "external_id", "label"]
-    assert {(r["marketplace"], r["external_id"], r["label"]) for r in rows} == {
-        (x.marketplace, x.external_id, x.label) for x in catalogue.listings}
+    assert len(rows) == 100 and list(rows[0]) == ["marketplace", "external_id", "label", "case", "distributor"]
+    assert {tuple(r.values()) for r in rows} == {
+        (x.marketplace, x.external_id, x.label, x.case, x.distributor) for x in catalogue.listings}
+    # The code file the config names: header code,distributor,sku; every distributor is an authorised one's.
+    assert config.brand.issued_codes == "codes.csv"
+    codes = list(csv.DictReader(io.StringIO(config.resolve_path(config.brand.issued_codes).read_text(
+        encoding="utf-8"))))
+    assert list(codes[0]) == ["code", "distributor", "sku"]
+    assert {c["distributor"] for c in codes} <= {s.distributor for s in config.authorised_sellers}
+    assert len({c["code"] for c in codes}) == len(codes) == len(catalogue.issued_codes)
 
 
 # --- photos ---------------------------------------------------------------------------------------------
@@ -166,7 +182,7 @@ def test_listing_images_are_jpeg_and_unknown_names_raise(catalogue: DemoCatalogu
     assert data[:3] == b"\xff\xd8\xff"
     assert catalogue.image_bytes(listing.image_names[0] + ".jpg") == data
     with Image.open(io.BytesIO(data)) as image:
-        assert image.format == "JPEG" and 600 <= image.size[0] <= 820
+        assert image.format == "JPEG" and 600 <= image.size[0] <= 1000
     with pytest.raises(KeyError):
         catalogue.image_bytes("no-such-image")
     with pytest.raises(KeyError):
@@ -202,7 +218,7 @@ def test_seller_alterations_change_bytes_but_stay_recognisable(references: dict[
 
 
 def test_unrelated_photos_never_match_a_reference(references: dict[str, ImageHashes]) -> None:
-    for source in demo_brand.UNRELATED_PHOTOS + demo_brand.FAKE_PHOTOS:
+    for source in demo_brand.UNRELATED_PHOTOS:
         hashes = hash_image(render_jpeg(PhotoRecipe(source, size=400)))
         assert min(_distance(hashes, ref) for ref in references.values()) > 16, source
     for a in references:
@@ -213,7 +229,9 @@ def test_unrelated_photos_never_match_a_reference(references: dict[str, ImageHas
 
 def test_genuine_photos_match_their_own_product(catalogue: DemoCatalogue,
                                                 references: dict[str, ImageHashes]) -> None:
-    for x in [x for x in catalogue.listings if x.label in ("genuine", "diversion")][:12]:
+    plain = [x for x in catalogue.listings if x.label in ("genuine", "diversion")
+             and x.case not in ("genuine_own_photo", "printed_lot_diversion")]  # own photos: see test_demo_packs
+    for x in plain[:12]:
         product = _product(x.sku)
         own = [references[r.source] for r in product.references]
         hashes = hash_image(catalogue.image_bytes(x.image_names[0]))

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from brandpatrol.demo.surfaces import CASES, HELDOUT, PLAIN_CASES, case_counts
 from core.settings import get_settings
+from matching.evaluate import format_cases, pool_cases
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.browser]
 BRANDPATROL = [sys.executable, "-m", "brandpatrol.cli"]
@@ -84,16 +86,19 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
         out, _ = proc.communicate(timeout=60)
         err_file.close()
         err = err_path.read_text(encoding="utf-8")
-    assert "crawled 80 listings from 2 demo marketplaces" in out, err[-2000:]
+    assert "crawled 100 listings from 2 demo marketplaces" in out, err[-2000:]
 
     workdir = tmp_path / ".brandpatrol-demo"
     db = f"sqlite:///{workdir / 'demo.db'}"
     report = run_cli("evaluate", "--labels", str(workdir / "labels.csv"), "--db", db, "--json", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     quality = json.loads(report.stdout)
-    # Issue #4's targets; the demo's price bands overlap (fakes priced like diverted stock and the reverse).
-    assert quality["precision"] >= 0.95 and quality["recall"] >= 0.90, quality
-    assert quality["verdict_accuracy"] >= 0.85, quality
+    # Issue #4's targets, on the plain cases (the hard ones of issue #15 are measured per case); the demo's price
+    # bands overlap (fakes priced like diverted stock and the reverse).
+    plain = pool_cases(quality["cases"], PLAIN_CASES)
+    assert plain["precision"] >= 0.95 and plain["recall"] >= 0.90, plain
+    assert plain["verdict_accuracy"] >= 0.85, plain
+    assert set(quality["cases"]) == set(CASES)
 
     findings = run_cli("findings", "--format", "csv", "--db", db, cwd=tmp_path)
     rows = list(csv.DictReader(io.StringIO(findings.stdout)))
@@ -104,9 +109,9 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     again = run_cli("demo", "--no-serve", "--json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     summary = json.loads(again.stdout)
-    assert summary["listings"] == 80
+    assert summary["listings"] == 100 and summary["market"] == "tuning"
     assert summary["findings"] == quality["flagged"]
-    assert summary["precision"] >= 0.95 and summary["recall"] >= 0.90 and summary["verdict_accuracy"] >= 0.85
+    assert summary["cases"] == quality["cases"]
 
 
 def test_malformed_config_is_refused_with_field_and_line(tmp_path: Path) -> None:
@@ -118,3 +123,33 @@ def test_malformed_config_is_refused_with_field_and_line(tmp_path: Path) -> None
     assert "products.0.prices.0.currency (line 5)" in result.stderr and "ISO 4217" in result.stderr
     crawl = run_cli("crawl", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
     assert crawl.returncode == 2 and "XYZ" in crawl.stderr
+
+
+def test_heldout_market_end_to_end_reports_every_case(tmp_path: Path) -> None:
+    """The market detection was never tuned on, crawled and matched for real; the per-case table is printed for
+    the record. The hard cases' targets are asserted once detection handles them; the plain ones hold today."""
+    if get_settings().browser_executable() is None:
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
+    result = run_cli("demo", "--market", "heldout", "--no-serve", "--json", "--workdir", str(tmp_path / "heldout"),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    cases = summary["cases"]
+    print("\nheld-out market, per case:\n" + "\n".join(format_cases(cases)))
+    assert summary["market"] == "heldout" and summary["listings"] == 2 * HELDOUT.listings_per_marketplace
+    expected = case_counts(HELDOUT.listings_per_marketplace)
+    assert {case: figures["listings"] for case, figures in cases.items()} == {c: 2 * n for c, n in expected.items()}
+    for case, figures in cases.items():
+        assert figures["labels"] == [CASES[case][0]]
+        for key in ("precision", "recall", "verdict_accuracy", "right_verdict", "found", "distributor_traced",
+                    "counterfeit_calls", "flagged"):
+            assert key in figures, (case, key)
+    assert cases["printed_lot_diversion"]["distributor_labelled"] == cases["printed_lot_diversion"]["listings"]
+    assert cases["control_diversion_title_code"]["distributor_labelled"] > 0
+    plain = pool_cases(cases, PLAIN_CASES)
+    assert plain["precision"] >= 0.95 and plain["recall"] >= 0.90 and plain["verdict_accuracy"] >= 0.85, plain
+    control = pool_cases(cases, ["control_copy", "control_diversion_title_code"])
+    assert control["recall"] >= 0.90 and control["verdict_accuracy"] >= 0.85, control
+    assert cases["control_diversion_title_code"]["distributor_traced"] >= 0.9
+    # A second market in its own work directory: the tuning demo's database is not touched.
+    assert (tmp_path / "heldout" / "demo.db").is_file() and not (tmp_path / ".brandpatrol-demo").exists()

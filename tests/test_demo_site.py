@@ -145,7 +145,7 @@ def test_js_style_shell_has_no_listing_data_and_api_has_it(server: DemoServer, c
     assert status == 200 and content_type == "application/json; charset=utf-8"
     data = json.loads(body)
     assert [r["id"] for r in data["results"]] == [x.external_id for x in catalogue.listings_for("demo-js")[:10]]
-    assert data["results"][0]["url"] == listing.item_path and data["pages"] == 4
+    assert data["results"][0]["url"] == listing.item_path and data["pages"] == 5
     assert data["next"] == "/js/search?q=%E9%9C%B2%E7%B1%B3%E5%A8%9C&page=2"
     item = json.loads(fetch(server.base_url + f"/api/item/{listing.external_id}")[2])
     assert item["title"] == listing.title and Decimal(item["price"]) == listing.price

@@ -37,8 +37,14 @@ ETSY = "etsy_listing_decal_infernodecals.html"
 TAOBAO_URL = "https://item.taobao.com/item.htm?id=562283240178"
 TAOBAO_TITLE = "乳白亚克力外壳 60%键盘外壳 poker外壳无加强筋底壳透光外壳"
 
+TAOBAO_SEARCH = "taobao_search_huili_shoes_2016.htm"
+JD_SEARCH = "jd_search_phones_2024.html"
+WHOLESALE_SEARCH = "1688_search_usb_cables_2024.html"
+LAZADA_SEARCH = "lazada_ph_search_watsons_diapers_2024.html"
+
 MARKETPLACE_OF = {EBAY_ITEM: "ebay", EBAY_CARDS: "ebay", EBAY_LIST: "ebay", AMAZON_UK: "amazon", AMAZON_US: "amazon",
-                  AMAZON_IN_SEARCH: "amazon", ALIEXPRESS: "aliexpress", TAOBAO: "taobao", ETSY: "etsy"}
+                  AMAZON_IN_SEARCH: "amazon", ALIEXPRESS: "aliexpress", TAOBAO: "taobao", ETSY: "etsy",
+                  TAOBAO_SEARCH: "taobao", JD_SEARCH: "jd", WHOLESALE_SEARCH: "1688", LAZADA_SEARCH: "lazada"}
 
 
 @cache
@@ -67,7 +73,7 @@ def by_id(items: list[ListingItem]) -> dict[str, ListingItem]:
 
 
 def test_every_shared_page_has_an_extractor_that_reads_it(shared_pages: Path) -> None:
-    on_disk = {p.name for p in shared_pages.glob("*.html")}
+    on_disk = {p.name for p in shared_pages.iterdir() if p.suffix in (".html", ".htm")}
     assert on_disk == set(MARKETPLACE_OF), "a new shared page needs its extractor and assertions here"
     for name, marketplace in MARKETPLACE_OF.items():
         found = listings(shared_pages, name)

@@ -206,3 +206,51 @@ def test_sniff_media_type_reads_the_bytes_not_a_label() -> None:
     photo("coffee").save(webp, format="WEBP")
     assert sniff_media_type(webp.getvalue()) == "image/webp"
     assert sniff_media_type(b"<html>not a picture</html>") is None and sniff_media_type(b"") is None
+
+
+def _sixteen_bit_png(grey: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_sixteen_bit_grey_png_is_scaled_by_its_range_not_clipped() -> None:
+    from skimage import data
+
+    camera = data.camera()
+    eight_bit = hash_image(png(Image.fromarray(camera)), thumbnail=True)
+    for scale, offset in ((257, 0), (16, 0), (40, 9000)):  # full 16 bits, 12 bits, a narrow band high up
+        wide = hash_image(_sixteen_bit_png(camera.astype(np.int64) * scale + offset), thumbnail=True)
+        assert hamming(wide.phash, eight_bit.phash) <= 2 and hamming(wide.dhash, eight_bit.dhash) <= 2, scale
+        assert wide.thumbnail is not None
+        assert Image.open(io.BytesIO(wide.thumbnail)).mode == "RGB"
+    # A flat 16-bit picture with a little noise stays flat: its range is shifted, never stretched into contrast.
+    flat = 30000 + np.random.default_rng(3).integers(0, 24, size=(200, 300))
+    with pytest.raises(ImageRejected) as caught:
+        hash_image(_sixteen_bit_png(flat))
+    assert caught.value.status == ImageStatus.BLANK
+
+
+def _framed(image: Image.Image, *frames: tuple[float, int | tuple[int, int, int]]) -> Image.Image:
+    """`image` inside each frame in turn, innermost first: (width as a share of the photo's side, colour)."""
+    for share, colour in frames:
+        image = ImageOps.expand(image, border=(round(image.width * share), round(image.height * share)),
+                                fill=colour)
+    return image
+
+
+def test_nested_frames_are_trimmed_until_nothing_more_is() -> None:
+    noise = np.random.default_rng(4).integers(0, 200, size=(60, 80), dtype=np.uint8)
+    grey = np.asarray(_framed(Image.fromarray(noise), (0.1, 255), (0.08, 128), (0.05, 30)))
+    left, top = 8 + 8 + 6, 6 + 6 + 4  # the three frames' widths: 10%, 8% and 5% of the side they were put round
+    assert content_box(grey) == (left, top, left + 80, top + 60)
+    # The brand's photo on a white mat, inside a seller's grey frame (and a blue one round that): the same hashes.
+    # A large photo decodes at reduced scale, which blends the pixels across each frame's edge (without cutting
+    # through that blend the inner frames stay: 24-36 bits away).
+    for name, size in (("coffee", (300, 200)), ("astronaut", (900, 600)), ("chelsea", (600, 400)),
+                       ("rocket", (900, 600))):
+        brand = _framed(photo(name).resize(size), (0.15, (255, 255, 255)))
+        reference = hash_image(jpeg(brand), thumbnail=True)
+        for frames in (((0.06, (128, 128, 128)),), ((0.05, (150, 150, 150)), (0.04, (20, 40, 200)))):
+            copy = hash_image(jpeg(_framed(brand, *frames)), thumbnail=True)
+            assert hamming(copy.phash, reference.phash) <= 8 and hamming(copy.dhash, reference.dhash) <= 8, name

@@ -10,7 +10,7 @@ import pytest
 
 from core.catalogue import sync_catalogue
 from core.db import Database
-from matching.evaluate import evaluate, read_labels
+from matching.evaluate import evaluate, format_cases, pool_cases, read_labels
 from matching.run import run_matching
 from tests.matching_kit import add_listing, genuine_photo, make_config, unrelated_photo
 
@@ -123,3 +123,61 @@ def test_listing_not_matched_yet_is_counted_apart(matched_db: Database, tmp_path
     report = evaluate(matched_db, labels)
     assert [e["external_id"] for e in report.not_matched] == ["8"]
     assert report.false_negatives == 1 and report.confusion == {"not_matched": {"counterfeit": 1}}
+
+
+CASE_LABELS = """marketplace,external_id,label,case,distributor
+shop,1,genuine,genuine,
+shop,2,counterfeit,control_copy,
+shop,3,diversion,printed_lot_diversion,华南美妆供应链
+shop,9,diversion,printed_lot_diversion,Lumina Cosmetics
+mall,4,diversion,control_diversion_title_code,
+shop,5,genuine,genuine_own_photo,
+shop,6,counterfeit,control_copy,
+shop,10,genuine,,
+"""
+
+
+def test_figures_per_case_with_distributor_traced(matched_db: Database, tmp_path: Path) -> None:
+    # The official shop (distributor Lumina Cosmetics) selling from outside its region: its finding names it.
+    add_listing(matched_db, "shop", "9", "露米娜水润面霜", price="330", seller=("露米娜官方旗舰店", "official"),
+                location="广东 深圳", images=(genuine_photo("LM-200"),))
+    add_listing(matched_db, "shop", "10", "露米娜焕活精华液", price="680", seller=("露米娜官方旗舰店", "official"),
+                location="上海", images=(genuine_photo(),))
+    run_matching(matched_db, make_config(tmp_path, write_files=False))
+    labels = tmp_path / "labels.csv"
+    labels.write_text(CASE_LABELS, encoding="utf-8")
+    report = evaluate(matched_db, labels)
+    cases = report.cases
+    assert list(cases) == ["control_copy", "control_diversion_title_code", "printed_lot_diversion", "genuine",
+                           "genuine_own_photo"]  # by label, then by name; a blank case is in no case
+    copy = cases["control_copy"]
+    assert (copy["listings"], copy["suspects"], copy["flagged"], copy["true_positives"]) == (2, 2, 2, 2)
+    assert copy["precision"] == 1.0 and copy["recall"] == copy["found"] == 1.0
+    assert copy["verdict_accuracy"] == copy["right_verdict"] == 0.5  # listing 6 was called diversion
+    assert copy["counterfeit_calls"] == 1 and copy["distributor_traced"] is None
+    lots = cases["printed_lot_diversion"]
+    assert (lots["flagged"], lots["verdict_correct"], lots["distributor_labelled"]) == (2, 2, 2)
+    assert lots["distributor_named"] == 1 and lots["distributor_traced"] == 0.5  # only the official shop is named
+    missed = cases["control_diversion_title_code"]
+    assert missed["flagged"] == 0 and missed["recall"] == 0.0 and missed["precision"] is None
+    own = cases["genuine_own_photo"]
+    assert own["suspects"] == 0 and own["false_positives"] == 1 and own["precision"] == 0.0
+    assert own["recall"] is None and own["right_verdict"] is None
+    assert cases["genuine"]["flagged"] == 0 and cases["genuine"]["labels"] == ["genuine"]
+    assert pool_cases(cases, ["genuine", "control_copy", "genuine_own_photo"]) == {
+        "precision": pytest.approx(0.6667), "recall": 1.0, "verdict_accuracy": 0.5}
+    text = "\n".join(format_cases(cases))
+    assert "printed_lot_diversion" in text and "0.50" in text
+    assert json.loads(json.dumps(report.to_dict()))["cases"] == cases
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("marketplace,external_id,label,case\nshop,1,genuine,own photo!\n", r"line 2: case 'own photo!' is not a case"),
+    ("marketplace,external_id,label,case,distributor\nshop,1,genuine,genuine,华南\n",
+     r"line 2: a distributor is given for a listing labelled genuine"),
+])
+def test_bad_case_columns_name_the_line(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=expected):
+        read_labels(path)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from core.config import BrandConfig
-from core.images import hash_image
+from core.images import hamming, hash_image
 from core.models import ImageStatus, Verdict
 from matching.assess import assess
 from matching.confirm import Confirmer, compare, keypoints_of
@@ -152,3 +153,81 @@ def test_official_images_config_lists_sha256(tmp_path_factory: pytest.TempPathFa
     buffer = io.BytesIO()
     genuine_photo().save(buffer, format="PNG")
     assert hash_image(buffer.getvalue()).sha256 != sha  # other bytes of the same photo are not allow-listed
+
+
+# Each orientation a seller may post the brand's photo in, and how the reason names it.
+ORIENTED = (
+    (Image.Transpose.FLIP_LEFT_RIGHT, "at distance {d} after mirroring"),
+    (Image.Transpose.ROTATE_270, "LM-100-front turned 90° clockwise at distance"),
+    (Image.Transpose.ROTATE_180, "LM-100-front turned 180° at distance"),
+    (Image.Transpose.ROTATE_90, "LM-100-front turned 90° anticlockwise at distance"),
+    (Image.Transpose.FLIP_TOP_BOTTOM, "LM-100-front flipped top to bottom at distance"),
+    (Image.Transpose.TRANSPOSE, "LM-100-front flipped across its top-left to bottom-right diagonal at distance"),
+    (Image.Transpose.TRANSVERSE, "LM-100-front flipped across its top-right to bottom-left diagonal at distance"),
+)
+
+
+@pytest.mark.parametrize(("transpose", "said"), ORIENTED, ids=[t.name for t, _ in ORIENTED])
+def test_a_photo_turned_or_flipped_any_way_matches_and_says_how(coffee_reference: ReferenceIndex,
+                                                                transpose: Image.Transpose, said: str) -> None:
+    copy = image_facts(photo("coffee").transpose(transpose))
+    upright = hash_image(jpeg(photo("coffee")), thumbnail=True)
+    assert copy.phash is not None and hamming(copy.phash, upright.phash) > 18  # the hash alone is far
+    result = image_signal([copy], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert result.outcome is Outcome.MATCH, result.reason
+    assert result.measure is not None and result.measure <= 10
+    assert said.format(d=int(result.measure)) in result.reason
+    assert result.evidence["keypoints"] is None  # near enough by hash: no keypoint check
+    expected = said.split(" at distance")[0].removeprefix("LM-100-front ")
+    assert result.evidence["orientation"] == ("upright" if transpose is Image.Transpose.FLIP_LEFT_RIGHT else expected)
+    # An unrelated photo turned the same way matches nothing.
+    other = image_facts(photo("astronaut").transpose(transpose))
+    assert image_signal([other], coffee_reference, 10, confirm_distance=18,
+                        confirmer=Confirmer()).outcome is Outcome.NO_MATCH
+
+
+def test_keypoints_confirm_a_right_angle_turn_only_when_the_view_stands_for_it() -> None:
+    coffee = photo("coffee")
+    reference_points, mirrored_points = keypoints_of(_thumb(coffee)), keypoints_of(_thumb(coffee), mirrored=True)
+    turned, flipped = keypoints_of(_thumb(coffee.transpose(Image.Transpose.ROTATE_90))), keypoints_of(
+        _thumb(coffee.transpose(Image.Transpose.FLIP_TOP_BOTTOM)))
+    assert reference_points and mirrored_points and turned and flipped
+    assert not compare(turned, reference_points).confirmed  # a crop or a tilt never turns a photo by 90°
+    assert compare(turned, reference_points, turn=90).confirmed
+    assert not compare(turned, reference_points, turn=-90).confirmed
+    assert compare(flipped, mirrored_points, mirrored=True, turn=180).confirmed  # the mirror turned by 180°
+
+
+@pytest.mark.parametrize("canvas", [False, True], ids=["cut to the frame", "on a larger canvas"])
+def test_a_photo_turned_15_to_45_degrees_matches_when_keypoints_confirm(coffee_reference: ReferenceIndex,
+                                                                        canvas: bool) -> None:
+    for angle in (-40.0, -17.0, 26.0, 33.0):
+        turned = photo("coffee").rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255),
+                                        expand=canvas)
+        result = image_signal([image_facts(turned)], coffee_reference, 10, confirm_distance=18,
+                              confirmer=Confirmer())
+        assert result.outcome is Outcome.MATCH, (angle, result.reason)
+        assert "after rotating by" in result.reason and "confirmed by" in result.reason
+        assert result.evidence["keypoints"]["confirmed"] is True
+        assert abs(result.evidence["keypoints"]["turn"] - angle) <= 3
+
+
+def test_a_wide_turn_view_never_matches_on_the_hash_alone(coffee_reference: ReferenceIndex) -> None:
+    ref = coffee_reference.references[0]
+    wide = next(v for v in ref.views if v.requires_keypoints and v.turn == 30.0)
+    as_hex = f"{wide.phash:016x}", f"{wide.dhash:016x}"
+    # The very hash of the reference turned by 30°, without thumbnails to check: no match.
+    bare = ImageFacts(7, 0, ImageStatus.OK.value, *as_hex, None, None, "a" * 64)
+    result = image_signal([bare], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert result.outcome is Outcome.NO_MATCH
+    assert ("at distance 0 after rotating by +30°, a turn only keypoints can confirm, and without both thumbnails it "
+            "could not be checked by keypoints") in result.reason
+    # With another photo's thumbnail the keypoints disagree: no match either.
+    other = hash_image(jpeg(photo("astronaut")), thumbnail=True)
+    impostor = ImageFacts(8, 0, ImageStatus.OK.value, *as_hex, None, other.thumbnail, other.sha256)
+    refuted = image_signal([impostor], coffee_reference, 10, confirm_distance=18, confirmer=Confirmer())
+    assert refuted.outcome is Outcome.NO_MATCH and "was checked by keypoints and not confirmed" in refuted.reason
+    # Nor does it set a photo aside as the brand's own when seller networks are drawn.
+    given = ref.views[0]
+    phashes, dhashes = np.array([wide.phash, given.phash], np.uint64), np.array([wide.dhash, given.dhash], np.uint64)
+    assert coffee_reference.matches_any(phashes, dhashes, 18).tolist() == [False, True]

@@ -66,7 +66,7 @@ def test_findings_written_for_every_listing(world: tuple[Database, BrandConfig, 
         assert counterfeit.matched_image_id is not None and counterfeit.image_distance is not None
         assert set(counterfeit.signals) == {"relevance", "image", "price", "seller", "region", "text.counterfeit",
                                             "text.diversion", "batch_code", "price.history", "seller.history",
-                                            "relisting"}
+                                            "relisting", "photo.text", "photo.codes"}
         assert findings[ids["unrelated"]].product_id is None
         assert all(listing.matched_version == listing.content_version for listing in session.scalars(select(Listing)))
 

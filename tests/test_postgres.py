@@ -46,7 +46,7 @@ def test_demo_crawl_and_matching_on_postgres(postgres_url: str, tmp_path: Path) 
     report = jobs.evaluate(settings, tmp_path / "labels.csv")
     db = jobs.open_database(settings)
     with db.read() as session:
-        assert session.scalar(select(func.count()).select_from(Listing)) == 40
+        assert session.scalar(select(func.count()).select_from(Listing)) == 50
     # Only demo-shop was crawled: its half of the labels is what the flags can be judged on.
     assert report["precision"] >= 0.9
     assert report["true_positives"] >= 18

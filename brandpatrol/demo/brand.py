@@ -37,7 +37,7 @@ COPYRIGHT_WORKS = (
 @dataclass(frozen=True)
 class Reference:
     id: str
-    source: str  # a photo in photos.SOURCES
+    source: str  # a photo in photos.SOURCES, or "pack:<sku>": the flat front of the product's box (packs.py)
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class DemoProduct:
     floor: Decimal
     keywords: tuple[str, ...]
     references: tuple[Reference, ...]
+    gtin: str  # the EAN-13 printed on its box
 
 
 PRODUCTS: tuple[DemoProduct, ...] = (
@@ -61,27 +62,31 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         short_zh="焕活修护精华液", kind_zh="精华液", short_en="Radiance Renewal Serum", size="30ml",
         suggested=Decimal("680"), floor=Decimal("580"),
         keywords=("露米娜精华液", "焕活精华", "精华液", "Lumina serum", "Radiance Renewal Serum", "serum"),
-        references=(Reference("LM-100-front", "coffee"), Reference("LM-100-box", "rocket")),
+        references=(Reference("LM-100-front", "coffee"), Reference("LM-100-box", "rocket"),
+                    Reference("LM-100-pack", "pack:LM-100")),
+        gtin="6971234500014",
     ),
     DemoProduct(
         sku="LM-200", name_en="Lumina Hydra Balance Cream 50g", name_zh="露米娜水润平衡面霜 50g",
         short_zh="水润平衡面霜", kind_zh="面霜", short_en="Hydra Balance Cream", size="50g",
         suggested=Decimal("480"), floor=Decimal("400"),
         keywords=("露米娜面霜", "水润面霜", "面霜", "Lumina cream", "Hydra Balance Cream", "cream"),
-        references=(Reference("LM-200-front", "chelsea"), Reference("LM-200-texture", "immunohistochemistry")),
+        references=(Reference("LM-200-front", "chelsea"), Reference("LM-200-texture", "immunohistochemistry"),
+                    Reference("LM-200-pack", "pack:LM-200")),
+        gtin="6971234500021",
     ),
     DemoProduct(
         sku="LM-300", name_en="Lumina Velvet Matte Lipstick 3.5g", name_zh="露米娜丝绒哑光口红 3.5g",
         short_zh="丝绒哑光口红", kind_zh="口红", short_en="Velvet Matte Lipstick", size="3.5g",
         suggested=Decimal("260"), floor=Decimal("220"),
         keywords=("露米娜口红", "丝绒口红", "口红", "唇膏", "Lumina lipstick", "Velvet Matte Lipstick", "lipstick"),
-        references=(Reference("LM-300-front", "astronaut"),),
+        references=(Reference("LM-300-front", "astronaut"), Reference("LM-300-pack", "pack:LM-300")),
+        gtin="6971234500038",
     ),
 )
 
-# Photos that are not the brand's: what counterfeiters photograph their own fakes with, and what unrelated
-# listings show. None is within a 64-bit pHash distance of 20 of any reference above.
-FAKE_PHOTOS = ("cell", "clock", "coins")
+# Photos that are not the brand's: what unrelated listings show. None is within a 64-bit pHash distance of 20
+# of any reference above. (Counterfeiters' photos of their fakes are drawn boxes: packs.py.)
 UNRELATED_PHOTOS = (
     "camera", "moon", "page", "brick", "grass", "gravel", "hubble_deep_field", "retina", "motorcycle_left",
 )
@@ -131,7 +136,8 @@ AUTHORISED: tuple[DemoSeller, ...] = (
                elsewhere=("陕西 西安", "湖北 武汉")),
 )
 
-# Shops with no contract. Several sell both diverted genuine goods and fakes, as such shops do.
+# Shops with no contract. Several sell both diverted genuine goods and fakes, as such shops do. The held-out
+# market (surfaces.py) has shops of the same kinds under other names.
 _UNAUTHORISED_BASE: tuple[tuple[str, str, str, str, str], ...] = (
     # key, demo-shop id, demo-js id, name, location
     ("putian", "putian-youpin", "310877", "莆田优品美妆", "福建 莆田"),
@@ -142,11 +148,18 @@ _UNAUTHORISED_BASE: tuple[tuple[str, str, str, str, str], ...] = (
     ("hongkong", "hk-daigou", "720456", "香港免税代购", "香港"),
     ("usa", "us-beauty-outlet", "830901", "US Beauty Outlet", "Los Angeles, United States"),
 )
-UNAUTHORISED: tuple[DemoSeller, ...] = tuple(
-    DemoSeller(key, market, sid, name, (loc,))
-    for key, shop_id, js_id, name, loc in _UNAUTHORISED_BASE
-    for market, sid in (("demo-shop", shop_id), ("demo-js", js_id))
-)
+
+
+def shops_on_both(rows: tuple[tuple[str, str, str, str, str], ...]) -> tuple[DemoSeller, ...]:
+    """Unauthorised shops from (key, demo-shop id, demo-js id, name, location) rows, one per marketplace."""
+    return tuple(
+        DemoSeller(key, market, sid, name, (loc,))
+        for key, shop_id, js_id, name, loc in rows
+        for market, sid in (("demo-shop", shop_id), ("demo-js", js_id))
+    )
+
+
+UNAUTHORISED = shops_on_both(_UNAUTHORISED_BASE)
 # Who sells what among the unauthorised (keys; repeated keys weigh the draw).
 DIVERTERS = ("hongkong", "hongkong", "usa", "wuhan", "linyi", "baiyun", "yiwu")
 COUNTERFEITERS = ("putian", "putian", "yiwu", "baiyun", "linyi", "usa")
@@ -158,11 +171,7 @@ OTHER_SHOPS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sport", "qz-yundong", "163402", "泉州悦动运动专营", "福建 泉州"),
     ("mall", "suzhou-meizhuang", "174519", "苏州美妆集合馆", "江苏 苏州"),
 )
-OTHERS: tuple[DemoSeller, ...] = tuple(
-    DemoSeller(key, market, sid, name, (loc,))
-    for key, shop_id, js_id, name, loc in OTHER_SHOPS
-    for market, sid in (("demo-shop", shop_id), ("demo-js", js_id))
-)
+OTHERS = shops_on_both(OTHER_SHOPS)
 
 
 def seller(marketplace: str, key: str, pool: tuple[DemoSeller, ...]) -> DemoSeller:

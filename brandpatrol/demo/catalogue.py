@@ -1,7 +1,8 @@
 """The demo catalogue: every listing on both demo marketplaces, with the truth about each.
 
 Built from a seed, so the same seed gives the same listings, prices, photos and bytes on every machine with the
-same Pillow. Four kinds of listing, constructed so no single signal sorts them but all together do:
+same Pillow. Four labels, each made of cases (market.py lists them with their rates and builds the hard ones);
+the plain cases, made here, are constructed so no single signal sorts them but all together do:
 
 - genuine: an authorised shop shipping from a region its contract allows, at or above the floor, with the
   brand's own photos resized and recompressed, and a batch code of its own distributor;
@@ -10,7 +11,8 @@ same Pillow. Four kinds of listing, constructed so no single signal sorts them b
   under the floor (60-85% of suggested); some titles say 清仓/尾货/内部渠道/已刮码; and some cleared stock
   (撤柜尾货) far under the floor (30-48%), priced like fakes, which shows its distributor's code;
 - counterfeit: unauthorised shops at 15-45% of suggested, with the brand's photos copied and altered (crop,
-  mirror, watermark, border, rotation, heavy recompression) or a photo of the fake itself; only some titles
+  mirror, watermark, border, rotation, heavy recompression; photos of the fake itself are market.py's
+  own-photo cases); only some titles
   carry a tell (高仿, 1:1, A货, 原单, replica); and some "premium" fakes at 52-75%, priced like diverted stock,
   which print a made-up batch code to look genuine;
 - unrelated: what a search for "Lumina"/"露米娜" also returns: lamps, phone cases, other brands' cosmetics.
@@ -20,28 +22,30 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
 from brandpatrol.demo import brand
 from brandpatrol.demo.brand import DemoProduct, DemoSeller
-from brandpatrol.demo.photos import CORNERS, PhotoRecipe, render_jpeg
+from brandpatrol.demo.packs import OwnPhoto
+from brandpatrol.demo.photos import CORNERS, PhotoRecipe, photo_jpeg, render_jpeg
+from brandpatrol.demo.surfaces import Surface, case_counts
 
 LABELS = ("genuine", "diversion", "counterfeit", "unrelated")
-# Shares of each marketplace's listings.
-LABEL_SHARES = {"genuine": 0.30, "diversion": 0.25, "counterfeit": 0.25, "unrelated": 0.20}
+Photo = PhotoRecipe | OwnPhoto
 REFERENCE_SIZE = 600
 ROUTE_PREFIX = {"demo-shop": "shop", "demo-js": "js"}
 CENT = Decimal("0.01")
 # Counterfeit photo alterations a plain 64-bit pHash (with its mirror) still matches within distance 10;
 # corner crops and rotations need hashes of cropped/rotated reference variants (see photos.py).
 PLAIN_MATCH_KINDS = ("recompressed", "mirrored", "watermarked", "white border", "bordered and watermarked")
-# Listings whose price points the wrong way, so price bands overlap and only other evidence tells them apart.
-CLEARANCE_SHARE = 0.3  # of diversions: cleared stock far under the floor
-PREMIUM_FAKE_SHARE = 0.3  # of counterfeits: fakes priced like diverted stock
+# How often counterfeiters alter the brand's photo each way (relative weights).
+COPY_WEIGHTS = {"recompressed": 1.0, "corner crop": 1.5, "mirrored": 1.5, "watermarked": 1.5, "white border": 1.0,
+                "rotated": 1.0, "cropped and mirrored": 1.0, "bordered and watermarked": 1.0}
+COPY_KINDS = tuple(COPY_WEIGHTS)
 
 T = TypeVar("T")
 
@@ -62,6 +66,8 @@ class DemoListing:
     label: str  # one of LABELS
     sku: str | None  # the brand product it is (or imitates); None for unrelated listings
     reason: str = ""  # why it carries its label, for people reading evaluation output
+    case: str = ""  # how it was built, a key of market.CASES: the evaluation reports each case apart
+    distributor: str = ""  # diverted stock: the distributor it leaked from, when the listing shows it
 
     @property
     def item_path(self) -> str:
@@ -84,9 +90,12 @@ def _fold(text: str) -> str:
 class DemoCatalogue:
     seed: int
     listings: list[DemoListing]
-    recipes: dict[str, PhotoRecipe] = field(repr=False)
+    recipes: dict[str, Photo] = field(repr=False)
     products: tuple[DemoProduct, ...] = brand.PRODUCTS
     sellers: tuple[DemoSeller, ...] = brand.AUTHORISED + brand.UNAUTHORISED + brand.OTHERS
+    market: str = "tuning"
+    # The brand's code system export (一物一码): (serial, distributor, sku) for every serial it issued.
+    issued_codes: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {(x.marketplace, x.external_id): x for x in self.listings}
@@ -119,8 +128,7 @@ class DemoCatalogue:
 
     def image_bytes(self, name: str) -> bytes:
         """JPEG bytes of a listing image, by name with or without '.jpg'. KeyError when unknown."""
-        recipe = self.recipes[name.removesuffix(".jpg")]
-        return render_jpeg(recipe)
+        return photo_jpeg(self.recipes[name.removesuffix(".jpg")])
 
     def reference_bytes(self, ref_id: str) -> bytes:
         """JPEG bytes of a brand reference photo, e.g. 'LM-100-front'. KeyError when unknown."""
@@ -143,21 +151,15 @@ def reference_recipe(source: str) -> PhotoRecipe:
     return PhotoRecipe(source, size=REFERENCE_SIZE, quality=95)
 
 
-def label_counts(n: int) -> dict[str, int]:
-    """Listings per label for n listings: the shares, rounded so they add up to n (largest remainder)."""
-    exact = {label: n * share for label, share in LABEL_SHARES.items()}
-    counts = {label: int(value) for label, value in exact.items()}
-    by_remainder = sorted(exact, key=lambda label: exact[label] - counts[label], reverse=True)
-    for label in by_remainder[: n - sum(counts.values())]:
-        counts[label] += 1
-    return counts
-
-
 class _Builder:
     """Makes one marketplace's listings from its own random stream, so marketplaces do not disturb each other."""
 
-    def __init__(self, seed: int, marketplace: str, recipes: dict[str, PhotoRecipe], taken: set[str]):
-        self.rng = random.Random(f"lumina-demo:{seed}:{marketplace}")
+    def __init__(self, surface: Surface, seed: int, marketplace: str, recipes: dict[str, Photo],
+                 taken: set[str]):
+        # The tuning market keeps the stream name it always had, so its listings stay put across changes.
+        stream = "lumina-demo" if surface.name == "tuning" else f"lumina-{surface.name}"
+        self.rng = random.Random(f"{stream}:{seed}:{marketplace}")
+        self.surface = surface
         self.marketplace = marketplace
         self.recipes = recipes
         self.taken = taken
@@ -168,13 +170,17 @@ class _Builder:
         return options[self.rng.randrange(len(options))]
 
     def build(self, n: int) -> list[DemoListing]:
-        labels = [label for label, count in label_counts(n).items() for _ in range(count)]
-        self.rng.shuffle(labels)  # the order is also the search order, so pagination mixes the kinds
-        makers = {
-            "genuine": self.genuine, "diversion": self.diversion,
-            "counterfeit": self.counterfeit, "unrelated": self.unrelated,
-        }
-        return [makers[label](self.new_id()) for label in labels]
+        cases = [case for case, count in case_counts(n).items() for _ in range(count)]
+        self.rng.shuffle(cases)  # the order is also the search order, so pagination mixes the kinds
+        listings = []
+        for case in cases:
+            maker: Callable[[str], DemoListing] = getattr(self, case)
+            listings.append(replace(maker(self.new_id()), case=case))
+        return listings
+
+    def shop(self, key: str) -> DemoSeller:
+        """This market's unauthorised shop of a role (a key of brand.UNAUTHORISED) on this marketplace."""
+        return brand.seller(self.marketplace, key, self.surface.unauthorised)
 
     # --- pieces ---
 
@@ -221,7 +227,7 @@ class _Builder:
                 return price
         return (product.suggested * Decimal(str((low + high) / 2))).quantize(Decimal(1))
 
-    def images(self, external_id: str, recipes: list[PhotoRecipe]) -> list[str]:
+    def images(self, external_id: str, recipes: list[Photo]) -> list[str]:
         names = []
         for i, recipe in enumerate(recipes, start=1):
             name = f"{external_id}-{i}"
@@ -231,12 +237,12 @@ class _Builder:
 
     def listing(self, external_id: str, seller: DemoSeller, location: str, *, title: str, price: Decimal,
                 image_names: list[str], description: str, sales: int, label: str, sku: str | None,
-                reason: str) -> DemoListing:
+                reason: str, distributor: str = "") -> DemoListing:
         return DemoListing(
             marketplace=self.marketplace, external_id=external_id, title=title,
             price=price.quantize(CENT), currency=brand.CURRENCY, seller_name=seller.name,
             seller_id=seller.seller_id, location=location, image_names=image_names, description=description,
-            sales=sales, label=label, sku=sku, reason=reason,
+            sales=sales, label=label, sku=sku, reason=reason, distributor=distributor,
         )
 
     def genuine_photo(self, product: DemoProduct, *, quality: tuple[int, int], sizes: tuple[int, ...],
@@ -245,7 +251,7 @@ class _Builder:
         return PhotoRecipe(ref.source, size=self.pick(sizes), quality=self.rng.randint(*quality),
                            watermark=watermark)
 
-    # --- the four kinds ---
+    # --- the plain cases ---
 
     def genuine(self, external_id: str) -> DemoListing:
         product = self.product()
@@ -255,8 +261,8 @@ class _Builder:
         # At the floor, at suggested, or in between; never under the floor.
         price = self.pick([product.suggested, product.suggested, product.suggested - 20, product.floor + 30,
                            product.floor])
-        photos = [PhotoRecipe(product.references[0].source, size=self.pick((760, 800, 800, 820)),
-                              quality=self.rng.randint(82, 92))]
+        photos: list[Photo] = [PhotoRecipe(product.references[0].source, size=self.pick((760, 800, 800, 820)),
+                                           quality=self.rng.randint(82, 92))]
         for _ in range(self.rng.randint(0, 2)):
             photos.append(self.genuine_photo(product, quality=(80, 92), sizes=(640, 750, 800)))
         return self.listing(
@@ -271,82 +277,102 @@ class _Builder:
                    f"price {price} >= floor {product.floor}; own photos; batch {batch}",
         )
 
-    def diversion(self, external_id: str) -> DemoListing:
-        product = self.product()
-        if self.rng.random() < CLEARANCE_SHARE:
-            return self.cleared_stock(external_id, product)
+    def diversion_price(self, product: DemoProduct) -> Decimal:
         price = self.price_between(product, 0.60, 0.84)
-        price = min(price, product.floor - 10)  # "moderately under the floor", never at it
-        photos = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
+        return min(price, product.floor - 10)  # "moderately under the floor", never at it
+
+    def diversion_photos(self, product: DemoProduct) -> list[Photo]:
+        photos: list[Photo] = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
         if self.rng.random() < 0.4:
             photos.append(self.genuine_photo(product, quality=(70, 88), sizes=(640, 800)))
+        return photos
+
+    def diversion_outside_region(self, external_id: str) -> DemoListing:
+        """An authorised shop selling outside the regions its contract gives it."""
+        product = self.product()
+        price = self.diversion_price(product)
+        shop = self.pick([s for s in self.authorised if s.elsewhere])
+        location = self.pick(shop.elsewhere)
+        batch = self.batch(shop.batch_prefixes[0])
+        title = self.text(self.pick(brand.DIVERSION_TITLES[:3] + brand.GENUINE_TITLES[:2]), product)
+        return self.listing(
+            external_id, shop, location, title=title,
+            price=price, image_names=self.images(external_id, self.diversion_photos(product)),
+            description=self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:3]), product, batch),
+            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku, distributor=shop.distributor or "",
+            reason=f"authorised seller {shop.name} ships from {location}, outside {', '.join(shop.regions)}; "
+                   f"price {price} < floor {product.floor}; batch {batch} is its own",
+        )
+
+    def diversion_by_unauthorised(self, external_id: str, *, scratched: bool) -> DemoListing:
+        """Genuine stock from an unauthorised shop: its code names the leaking distributor, unless scratched off."""
+        product = self.product()
+        price = self.diversion_price(product)
+        photos = self.diversion_photos(product)
         leaker = self.pick(self.authorised)
-        if self.rng.random() < 0.4:
-            # An authorised shop selling outside the regions its contract gives it.
-            shop = self.pick([s for s in self.authorised if s.elsewhere])
-            location = self.pick(shop.elsewhere)
-            batch = self.batch(shop.batch_prefixes[0])
-            title = self.text(self.pick(brand.DIVERSION_TITLES[:3] + brand.GENUINE_TITLES[:2]), product)
-            description = self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:3]), product, batch)
-            reason = (f"authorised seller {shop.name} ships from {location}, outside {', '.join(shop.regions)}; "
-                      f"price {price} < floor {product.floor}; batch {batch} is its own")
+        shop = self.shop(self.pick(brand.DIVERTERS))
+        location = shop.home[0]
+        batch = self.batch(leaker.batch_prefixes[0])
+        if scratched:
+            title = self.text(brand.DIVERSION_TITLES[3], product)
+            description = self.text(brand.DIVERSION_DESCRIPTIONS[3], product, batch)
+        elif shop.key in brand.DIVERSION_ABROAD and self.rng.random() < 0.7:
+            title_t, desc_t = brand.DIVERSION_ABROAD[shop.key]
+            title, description = self.text(title_t, product), self.text(desc_t, product, batch)
         else:
-            shop = brand.seller(self.marketplace, self.pick(brand.DIVERTERS), brand.UNAUTHORISED)
-            location = shop.home[0]
-            batch = self.batch(leaker.batch_prefixes[0])
-            if shop.key in brand.DIVERSION_ABROAD and self.rng.random() < 0.7:
-                title_t, desc_t = brand.DIVERSION_ABROAD[shop.key]
-                title, description = self.text(title_t, product), self.text(desc_t, product, batch)
-            else:
-                title = self.text(self.pick(brand.DIVERSION_TITLES), product)
-                # A title that admits the code is scratched off gets the description that says so.
-                descriptions = brand.DIVERSION_DESCRIPTIONS[3:] if "刮码" in title else brand.DIVERSION_DESCRIPTIONS
-                description = self.text(self.pick(descriptions), product, batch)
-            if self.rng.random() < 0.3:
-                # Diverters stamp genuine photos with their shop mark, as counterfeiters do.
-                photos[0] = self.genuine_photo(product, quality=(70, 85), sizes=(800,), watermark="SHOP DEAL")
-            shown = batch in description
-            reason = (f"unauthorised seller {shop.name} ({location}); genuine photos; price {price} < floor "
-                      f"{product.floor}; " + (f"batch {batch} leaked by {leaker.distributor}" if shown
-                                              else "batch code scratched off"))
+            title = self.text(self.pick([t for t in brand.DIVERSION_TITLES if "刮码" not in t]), product)
+            description = self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:3]), product, batch)
+        if self.rng.random() < 0.3:
+            # Diverters stamp genuine photos with their shop mark, as counterfeiters do.
+            photos[0] = self.genuine_photo(product, quality=(70, 85), sizes=(800,), watermark="SHOP DEAL")
+        shown = batch in description
         return self.listing(
             external_id, shop, location, title=title, price=price,
             image_names=self.images(external_id, photos), description=description,
-            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku, reason=reason,
+            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku,
+            distributor=(leaker.distributor or "") if shown else "",
+            reason=f"unauthorised seller {shop.name} ({location}); genuine photos; price {price} < floor "
+                   f"{product.floor}; " + (f"batch {batch} leaked by {leaker.distributor}" if shown
+                                           else "batch code scratched off"),
         )
 
-    def cleared_stock(self, external_id: str, product: DemoProduct) -> DemoListing:
+    def control_diversion_title_code(self, external_id: str) -> DemoListing:
+        return self.diversion_by_unauthorised(external_id, scratched=False)
+
+    def diversion_code_scratched(self, external_id: str) -> DemoListing:
+        return self.diversion_by_unauthorised(external_id, scratched=True)
+
+    def cleared_stock(self, external_id: str) -> DemoListing:
         """Diverted stock cleared far under the floor, priced like a fake: its distributor's code tells them apart."""
-        shop = brand.seller(self.marketplace, self.pick(brand.DIVERTERS), brand.UNAUTHORISED)
+        product = self.product()
+        shop = self.shop(self.pick(brand.DIVERTERS))
         leaker = self.pick(self.authorised)
         batch = self.batch(leaker.batch_prefixes[0])
         price = self.price_between(product, 0.30, 0.48)
-        photos = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
+        photos: list[Photo] = [self.genuine_photo(product, quality=(70, 88), sizes=(640, 700, 800))]
         return self.listing(
             external_id, shop, shop.home[0], title=self.text(self.pick(brand.DIVERSION_TITLES[:2]), product),
             price=price, image_names=self.images(external_id, photos),
             description=self.text(self.pick(brand.DIVERSION_DESCRIPTIONS[:2]), product, batch),
-            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku,
+            sales=self.rng.randint(3, 600), label="diversion", sku=product.sku, distributor=leaker.distributor or "",
             reason=f"unauthorised seller {shop.name} clears genuine stock at {price / product.suggested:.0%} of "
                    f"suggested; genuine photos; batch {batch} leaked by {leaker.distributor}",
         )
 
-    def counterfeit(self, external_id: str) -> DemoListing:
+    def copy_listing(self, external_id: str, *, unbranded: bool) -> DemoListing:
+        """A fake sold with the brand's own photo, altered; with the brand's name, or (unbranded) none at all."""
         product = self.product()
-        shop = brand.seller(self.marketplace, self.pick(brand.COUNTERFEITERS), brand.UNAUTHORISED)
-        if self.rng.random() < PREMIUM_FAKE_SHARE:
-            return self.premium_fake(external_id, product, shop)
+        shop = self.shop(self.pick(brand.COUNTERFEITERS))
         price = self.price_between(product, 0.15, 0.45)
-        kind, photo = self.fake_photo(product)
-        photos = [photo]
+        kind, photo = self.fake_photo(product, PLAIN_MATCH_KINDS if unbranded else COPY_KINDS)
+        photos: list[Photo] = [photo]
         for _ in range(self.rng.randint(0, 2)):
-            photos.append(self.fake_photo(product)[1])
+            photos.append(self.fake_photo(product, COPY_KINDS)[1])
         tell = self.rng.random() < 0.55
         title = self.text(self.pick(brand.COUNTERFEIT_TITLES_TELL if tell else brand.COUNTERFEIT_TITLES_PLAIN),
                           product)
         batch = self.batch(self.pick(brand.COUNTERFEIT_BOGUS_PREFIXES))
         description = self.text(self.pick(brand.COUNTERFEIT_DESCRIPTIONS), product, batch)
-        unbranded = kind in PLAIN_MATCH_KINDS and self.rng.random() < 0.2
         if unbranded:
             # No brand name anywhere: only the copied photo ties it to the brand.
             tell = False
@@ -363,10 +389,18 @@ class _Builder:
                       else "tell word in title" if tell else "no tell word in title"),
         )
 
-    def premium_fake(self, external_id: str, product: DemoProduct, shop: DemoSeller) -> DemoListing:
+    def control_copy(self, external_id: str) -> DemoListing:
+        return self.copy_listing(external_id, unbranded=False)
+
+    def unbranded_copy(self, external_id: str) -> DemoListing:
+        return self.copy_listing(external_id, unbranded=True)
+
+    def premium_fake(self, external_id: str) -> DemoListing:
         """A fake priced like diverted stock, with no tell word: the made-up batch code it prints gives it away."""
+        product = self.product()
+        shop = self.shop(self.pick(brand.COUNTERFEITERS))
         price = self.price_between(product, 0.52, 0.75)
-        kind, photo = self.fake_photo(product)
+        kind, photo = self.fake_photo(product, COPY_KINDS)
         batch = self.batch(self.pick(brand.COUNTERFEIT_BOGUS_PREFIXES))
         return self.listing(
             external_id, shop, shop.home[0], title=self.text(self.pick(brand.COUNTERFEIT_TITLES_PLAIN), product),
@@ -377,18 +411,14 @@ class _Builder:
                    f"first photo: {kind}; made-up batch {batch}; no tell word in title",
         )
 
-    def fake_photo(self, product: DemoProduct) -> tuple[str, PhotoRecipe]:
-        """A counterfeiter's photo: the brand's own, altered, or one of the fake itself."""
+    def fake_photo(self, product: DemoProduct, kinds: tuple[str, ...]) -> tuple[str, PhotoRecipe]:
+        """A counterfeiter's copy of the brand's own photo, altered in one of `kinds` (a key of COPY_WEIGHTS)."""
         source = self.pick(product.references).source
         quality = self.rng.randint(45, 80)
         corner = self.pick(CORNERS)
         angle = self.pick((-8.0, -5.0, -3.0, 3.0, 5.0, 8.0))
         mark = self.pick(("1:1 COPY", "FACTORY DIRECT", "TOP QUALITY", "BEST PRICE"))
-        kind = self.rng.choices(
-            ["recompressed", "corner crop", "mirrored", "watermarked", "white border", "rotated",
-             "cropped and mirrored", "bordered and watermarked", "photo of the fake"],
-            weights=[1, 1.5, 1.5, 1.5, 1, 1, 1, 1, 2.5],
-        )[0]
+        kind = self.rng.choices(kinds, weights=[COPY_WEIGHTS[k] for k in kinds])[0]
         recipes = {
             "recompressed": PhotoRecipe(source, size=700, quality=self.rng.randint(30, 45)),
             "corner crop": PhotoRecipe(source, crop_corner=corner, quality=quality),
@@ -398,8 +428,6 @@ class _Builder:
             "rotated": PhotoRecipe(source, rotate=angle, quality=quality),
             "cropped and mirrored": PhotoRecipe(source, crop_corner=corner, mirror=True, quality=quality),
             "bordered and watermarked": PhotoRecipe(source, border=0.10, watermark=mark, quality=quality),
-            "photo of the fake": PhotoRecipe(self.pick(brand.FAKE_PHOTOS), quality=quality,
-                                             view=self.view()),
         }
         return kind, recipes[kind]
 
@@ -418,23 +446,11 @@ class _Builder:
         else:
             shop = brand.seller(self.marketplace, "mall" if kind == "beauty" else kind, brand.OTHERS)
         price = self.shop_price(Decimal(self.rng.randint(low, high)))
-        photos = [PhotoRecipe(self.pick(brand.UNRELATED_PHOTOS), view=self.view(),
-                              quality=self.rng.randint(75, 92)) for _ in range(self.rng.randint(1, 2))]
+        photos: list[Photo] = [PhotoRecipe(self.pick(brand.UNRELATED_PHOTOS), view=self.view(),
+                                           quality=self.rng.randint(75, 92)) for _ in range(self.rng.randint(1, 2))]
         return self.listing(
             external_id, shop, self.pick(shop.home), title=title, price=max(price, Decimal(1)),
             image_names=self.images(external_id, photos), description=description,
             sales=self.rng.randint(0, 2000), label="unrelated", sku=None,
             reason="not a Lumina product: a search for the brand name returns it anyway",
         )
-
-
-def build_catalogue(seed: int = 7, listings_per_marketplace: int = 40) -> DemoCatalogue:
-    """The demo catalogue for `seed`: `listings_per_marketplace` listings on each of demo-shop and demo-js."""
-    if listings_per_marketplace < 0:
-        raise ValueError("listings_per_marketplace must not be negative")
-    recipes: dict[str, PhotoRecipe] = {}
-    taken: set[str] = set()
-    listings: list[DemoListing] = []
-    for marketplace in brand.MARKETPLACES:
-        listings += _Builder(seed, marketplace, recipes, taken).build(listings_per_marketplace)
-    return DemoCatalogue(seed=seed, listings=listings, recipes=recipes)

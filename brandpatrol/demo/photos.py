@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from brandpatrol.demo.packs import OwnPhoto, own_photo_jpeg, reference_artwork
+
 
 def _motorcycle_left() -> np.ndarray:
     import skimage.data
@@ -65,13 +67,25 @@ class PhotoRecipe:
     watermark: str | None = None  # semi-transparent text across the photo
 
 
+def register_source(name: str, loader: Callable[[], np.ndarray]) -> str:
+    """Add a generated source photo (another brand's pack, say) under `name`; the first loader given wins."""
+    SOURCES.setdefault(name, loader)
+    return name
+
+
+PACK_SOURCE = "pack:"  # "pack:LM-100": the flat front of that product's box, drawn by packs.py
+
+
 @lru_cache(maxsize=32)
 def base_photo(source: str) -> Image.Image:
     """The source photo as an RGB square of BASE_SIDE; callers must not modify the returned image."""
+    if source.startswith(PACK_SOURCE):
+        return Image.fromarray(reference_artwork(source.removeprefix(PACK_SOURCE), BASE_SIDE))
     try:
         loader = SOURCES[source]
     except KeyError:
-        raise KeyError(f"unknown demo photo source {source!r}; known: {', '.join(sorted(SOURCES))}") from None
+        raise KeyError(f"unknown demo photo source {source!r}; known: {', '.join(sorted(SOURCES))}, "
+                       f"or {PACK_SOURCE}<sku>") from None
     array = loader()
     if array.dtype != np.uint8:  # e.g. boolean masks; scale into grey levels
         array = (array.astype(np.float64) / max(float(array.max()), 1.0) * 255).astype(np.uint8)
@@ -140,3 +154,8 @@ def render_jpeg(recipe: PhotoRecipe) -> bytes:
     # No EXIF, no timestamps, no optimisation passes that vary: the same recipe always gives the same bytes.
     render_image(recipe).save(out, format="JPEG", quality=recipe.quality)
     return out.getvalue()
+
+
+def photo_jpeg(recipe: PhotoRecipe | OwnPhoto) -> bytes:
+    """JPEG bytes of any demo listing photo: an altered source photo, or a seller's own photo of a box."""
+    return own_photo_jpeg(recipe) if isinstance(recipe, OwnPhoto) else render_jpeg(recipe)

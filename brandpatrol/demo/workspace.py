@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 YAML_NAME = "brandpatrol.yaml"
 LABELS_NAME = "labels.csv"
+CODES_NAME = "codes.csv"
 REFERENCES_DIR = "references"
+LABEL_COLUMNS = ["marketplace", "external_id", "label", "case", "distributor"]
 
 
 def _q(value: str) -> str:
@@ -39,10 +41,15 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
         "# BrandPatrol demo workspace, written by the bundled demo (brandpatrol.demo).",
         "# The brand, its distribution contracts and two local demo marketplaces. Edit it freely: it is",
         "# validated when loaded, and errors name the line and the fix. labels.csv beside it says which demo",
-        "# listings are genuine, diverted (串货), counterfeit or unrelated: the answer key to score matching.",
+        "# listings are genuine, diverted (串货), counterfeit or unrelated, and how each was made (its case):",
+        f"# the answer key to score matching. Evaluation market: {catalogue.market}.",
         "",
         "brand:",
         f"  name: {_q(brand.BRAND_NAME)}",
+        "  # The brand's code system export (一物一码): every serial printed on a box, with the distributor it was",
+        "  # shipped to (an authorised seller's `distributor`). A serial never issued is counterfeit evidence; one",
+        "  # issued to a distributor names where diverted stock leaked from.",
+        f"  issued_codes: {_q(CODES_NAME)}",
         "  names:  # per language; matching looks for every one of them in listing text",
         *(f"    {lang}: {_q(name)}" for lang, name in brand.BRAND_NAMES.items()),
         "  rights_holder:  # who the takedown notices are written for",
@@ -66,6 +73,7 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
             f"      en: {_q(product.name_en)}",
             f"      zh: {_q(product.name_zh)}",
             f"    keywords: {_list(product.keywords)}",
+            f"    gtins: [{_q(product.gtin)}]  # the EAN-13 on the box",
             "    prices:",
             f"      - {{currency: {brand.CURRENCY}, suggested: {product.suggested}, floor: {product.floor}}}",
             "    reference_images:",
@@ -131,9 +139,19 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
 def labels_csv(catalogue: DemoCatalogue) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["marketplace", "external_id", "label"])
+    writer.writerow(LABEL_COLUMNS)
     for listing in catalogue.listings:
-        writer.writerow([listing.marketplace, listing.external_id, listing.label])
+        writer.writerow([listing.marketplace, listing.external_id, listing.label, listing.case,
+                         listing.distributor])
+    return buffer.getvalue()
+
+
+def codes_csv(catalogue: DemoCatalogue) -> str:
+    """The issued serials as the brand's code system exports them: code,distributor,sku."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "distributor", "sku"])
+    writer.writerows(catalogue.issued_codes)
     return buffer.getvalue()
 
 
@@ -145,6 +163,7 @@ def write_workspace(catalogue: DemoCatalogue, directory: Path, base_url: str) ->
         for ref in product.references:
             (references / f"{ref.id}.jpg").write_bytes(catalogue.reference_bytes(ref.id))
     (directory / LABELS_NAME).write_text(labels_csv(catalogue), encoding="utf-8")
+    (directory / CODES_NAME).write_text(codes_csv(catalogue), encoding="utf-8")
     path = directory / YAML_NAME
     path.write_text(yaml_text(catalogue, base_url), encoding="utf-8")
     return path

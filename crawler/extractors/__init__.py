@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from scrapy.http import TextResponse
 
-from crawler.extractors import aliexpress, amazon, demo, ebay, etsy, generic, taobao
+from crawler.extractors import aliexpress, amazon, demo, ebay, etsy, generic, jd, lazada, taobao, wholesale1688
 from crawler.extractors.charset import readable
 from crawler.extractors.common import split_url
 from crawler.items import ListingItem
@@ -41,12 +41,16 @@ PAGE_EXTRACTORS: dict[str, PageExtractor] = {
     "aliexpress": aliexpress.extract_page,
     "taobao": taobao.extract_page,
     "etsy": etsy.extract_page,
+    # Search cards of the marketplaces where diversion is sold (item pages by their schema.org data).
+    "jd": jd.extract_page,
+    "1688": wholesale1688.extract_page,
+    "lazada": lazada.extract_page,
 }
 
 
 # Hosts of the marketplaces with their own extractor; a saved page is recognised by its canonical URL.
 HOSTS = {"ebay": "ebay", "amazon": "amazon", "aliexpress": "aliexpress", "taobao": "taobao", "tmall": "taobao",
-         "etsy": "etsy"}
+         "etsy": "etsy", "jd": "jd", "1688": "1688", "lazada": "lazada"}
 
 
 def extractor_for(response: TextResponse) -> str | None:

@@ -1,7 +1,10 @@
 """Extraction driven by selectors from the brand configuration, for marketplaces no code knows.
 
-A selector is CSS (with Scrapy's `::text` / `::attr(name)`) or XPath when prefixed with `xpath:`. Fields a page
-does not give through selectors fall back to the page's schema.org data. Links and photos are resolved with
+A selector is CSS (with Scrapy's `::text` / `::attr(name)`), XPath when prefixed with `xpath:`, or JMESPath over the
+page's data (`selectors.data`: JSON in a script, `__NEXT_DATA__`, JSON-LD, a JSON API response or JSON the browser
+saw; see jsondata) when prefixed with `json:`. A `json:` item selector makes each card a piece of that data, and the
+card's own `json:` fields are read relative to it. Fields a page does not give through selectors fall back to the
+page's schema.org data. Links and photos are resolved with
 common.absolute: one that cannot be parsed or fetched is left out (that card, that photo), never raised on.
 """
 
@@ -9,17 +12,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from core.config import FieldSelectors
-from crawler.extractors import generic
+from core.jsonpath import is_json_selector
+from crawler.extractors import generic, jsondata
 from crawler.extractors.charset import readable
 from crawler.extractors.common import absolute, unique_urls
 from crawler.items import ListingItem, SearchCard, SearchPage
 
 LISTING_FIELDS = ("title", "price", "currency", "seller", "seller_id", "location", "image", "external_id")
+
+
+@dataclass(frozen=True)
+class JsonNode:
+    """A piece of a page's JSON data that `json:` selectors read (the whole document, or one card of it)."""
+
+    value: Any
+
+
+Scope = Selector | SelectorList[Selector] | JsonNode
 
 
 def _apply(node: Selector | SelectorList[Selector], expression: str) -> SelectorList[Selector]:
@@ -28,9 +43,15 @@ def _apply(node: Selector | SelectorList[Selector], expression: str) -> Selector
     return node.css(expression)
 
 
-def select_all(node: Selector | SelectorList[Selector], expression: str | None) -> list[str]:
+def select_all(node: Scope, expression: str | None) -> list[str]:
+    """Every value `expression` selects below `node`: `json:` selectors read JSON nodes, CSS/XPath read markup; a
+    selector of one kind finds nothing in a node of the other."""
     if not expression:
         return []
+    if isinstance(node, JsonNode) or is_json_selector(expression):
+        if not isinstance(node, JsonNode) or not is_json_selector(expression):
+            return []
+        return jsondata.values(node.value, expression)
     values = []
     for found in _apply(node, expression):
         text = found.get() if found.root is None or isinstance(found.root, str) else " ".join(
@@ -40,26 +61,61 @@ def select_all(node: Selector | SelectorList[Selector], expression: str | None) 
     return values
 
 
-def select_first(node: Selector | SelectorList[Selector], expression: str | None) -> str | None:
+def select_first(node: Scope, expression: str | None) -> str | None:
     values = select_all(node, expression)
     return values[0] if values else None
 
 
+class PageData:
+    """A page's markup and, where the marketplace names one, its JSON document: the root each selector reads."""
+
+    def __init__(self, response: TextResponse, selectors: FieldSelectors):
+        self.markup = response.selector
+        self.warnings: list[str] = []
+        self.document: JsonNode | None = None
+        if selectors.data:
+            found = jsondata.document(response, selectors.data)
+            if found is None:
+                self.warnings.append(f"no JSON data ({selectors.data}) on {response.url[:200]}")
+            else:
+                self.document = JsonNode(found)
+
+    def root(self, expression: str | None) -> Scope:
+        if is_json_selector(expression):
+            return self.document or JsonNode(None)
+        return self.markup
+
+    def first(self, expression: str | None) -> str | None:
+        return select_first(self.root(expression), expression)
+
+    def all(self, expression: str | None) -> list[str]:
+        return select_all(self.root(expression), expression)
+
+    def items(self, expression: str) -> list[Scope]:
+        root = self.root(expression)
+        if isinstance(root, JsonNode):
+            return [JsonNode(value) for value in jsondata.scopes(root.value, expression)]
+        return list(_apply(root, expression))
+
+
 def extract_search(response: TextResponse, selectors: FieldSelectors) -> SearchPage:
     response = readable(response)
+    data = PageData(response, selectors)
     cards: list[SearchCard] = []
-    scopes = _apply(response.selector, selectors.item) if selectors.item else [response.selector]
+    scopes: list[Scope] = data.items(selectors.item) if selectors.item else [data.root(selectors.link)]
     for scope in scopes:
         links = select_all(scope, selectors.link) if selectors.link else []
         for link in links[:1] if selectors.item else links:
             url = absolute(response, link)
             if url is None:
                 continue  # a link no request can be made to costs its own card only
-            cards.append(SearchCard(url=url, external_id=None,
-                                    title=select_first(scope, selectors.title) if selectors.item else None,
-                                    price_text=select_first(scope, selectors.price) if selectors.item else None,
-                                    location_text=select_first(scope, selectors.location) if selectors.item else None))
-    return SearchPage(cards=cards, next_url=absolute(response, select_first(response.selector, selectors.next_page)))
+            card = scope if selectors.item else None
+            cards.append(SearchCard(url=url, external_id=select_first(card, selectors.external_id) if card else None,
+                                    title=select_first(card, selectors.title) if card else None,
+                                    price_text=select_first(card, selectors.price) if card else None,
+                                    location_text=select_first(card, selectors.location) if card else None))
+    return SearchPage(cards=cards, next_url=absolute(response, data.first(selectors.next_page)),
+                      warnings=data.warnings)
 
 
 @dataclass
@@ -76,9 +132,12 @@ def id_from_url(url: str, pattern: str | None) -> str | None:
 def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSelectors,
                     id_pattern: str | None = None) -> ConfiguredExtraction:
     response = readable(response)
-    values = {name: select_first(response.selector, getattr(selectors, name)) for name in LISTING_FIELDS}
+    data = PageData(response, selectors)
+    values = {name: data.first(getattr(selectors, name)) for name in LISTING_FIELDS}
     missing = [name for name in LISTING_FIELDS if getattr(selectors, name) and values[name] is None]
-    images = select_all(response.selector, selectors.image)
+    if data.warnings:
+        missing.insert(0, "data")
+    images = data.all(selectors.image)
     # The page's structured data fills what the selectors did not give; read only when something is missing.
     needs_fallback = not (values["title"] and values["price"] and values["seller"]) or (
         not images and not selectors.image)

@@ -1,4 +1,5 @@
-"""Taobao and Tmall item pages (item.taobao.com / detail.tmall.com), which are often GBK-encoded.
+"""Taobao and Tmall item pages (item.taobao.com / detail.tmall.com), which are often GBK-encoded, and search pages
+(their cards are JSON in a script: see taobao_search).
 
 The page is first re-decoded with the charset it declares (`charset.with_declared_charset`). The seller is the
 shop keeper (掌柜, the account that owns the shop, with its numeric user id); the shop's own name and id go to
@@ -14,6 +15,8 @@ from urllib.parse import parse_qs
 
 from scrapy.http import TextResponse
 
+from crawler.extractors import taobao_search
+from crawler.extractors.cards import search_page
 from crawler.extractors.charset import readable, with_declared_charset
 from crawler.extractors.common import (
     ALICDN_SIZE_SUFFIX,
@@ -32,7 +35,7 @@ from crawler.extractors.common import (
     unique_urls,
 )
 from crawler.extractors.structured import product_data
-from crawler.items import ListingItem
+from crawler.items import ListingItem, SearchPage
 
 _TITLE_SUFFIX = re.compile(r"\s*[-–]\s*(淘宝网|tmall\.com天猫|天猫Tmall\.com|天猫)\s*$", re.IGNORECASE)
 _KEEPER_LABEL = re.compile(r"^\s*(掌柜|店主|卖家)\s*[:：]\s*")
@@ -143,8 +146,15 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
     )
 
 
+def extract_search(response: TextResponse) -> SearchPage:
+    return search_page(taobao_search.extract_cards(readable(response)))
+
+
 def extract_page(response: TextResponse, marketplace: str = "taobao") -> list[ListingItem]:
-    """The listing of an item page. Search pages (which need a login) are not read."""
+    """The cards of a search page (see taobao_search), else the listing of an item page."""
     response = readable(response)
+    cards = taobao_search.extract_cards(response, marketplace)
+    if cards:
+        return cards
     listing = extract_listing(response, marketplace)
     return [listing] if listing else []

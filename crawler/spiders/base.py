@@ -91,6 +91,8 @@ class MarketplaceSpider(scrapy.Spider):
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
         assert isinstance(response, TextResponse)
         page = self.search_page(response)
+        if page.warnings:
+            self.count_miss("data", response.url)
         if not page.cards:
             self.count_miss("listing links", response.url)
         for card in page.cards:
@@ -119,7 +121,7 @@ class MarketplaceSpider(scrapy.Spider):
         """A page that gave nothing where something was expected: counted per field in the crawl run."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"brandpatrol/selector_miss/{what}")
-        self.logger.info("found no %s on %s", what, url[:200])
+        self.logger.warning("found no %s on %s", what, url[:200])
 
     def page_request(self, url: str, callback: Any, *, evidence: bool = False, **kwargs: Any) -> scrapy.Request:
         """A request rendered in Chromium when the marketplace needs JavaScript; a screenshot for evidence."""

@@ -1,4 +1,5 @@
-"""Spiders for marketplaces with their own extractors (eBay, Amazon, AliExpress, Taobao/Tmall, Etsy).
+"""Spiders for marketplaces with their own extractors (eBay, Amazon, AliExpress, Taobao/Tmall, Etsy, JD, 1688,
+Lazada).
 
 Each reads search pages with its marketplace's search extractor where one exists, else with the selectors the
 brand's YAML gives for search pages, and listing pages with its listing extractor.
@@ -12,7 +13,7 @@ from types import ModuleType
 from scrapy.http import TextResponse
 
 from core.config import FieldSelectors
-from crawler.extractors import aliexpress, amazon, configured, ebay, etsy, taobao
+from crawler.extractors import aliexpress, amazon, configured, ebay, etsy, jd, lazada, taobao, wholesale1688
 from crawler.items import ListingItem, SearchPage
 from crawler.spiders.base import MarketplaceSpider
 
@@ -56,6 +57,22 @@ class EtsySpider(KnownMarketplaceSpider):
     extractors = etsy
 
 
+class JdSpider(KnownMarketplaceSpider):
+    name = "jd"
+    extractors = jd
+
+
+class Wholesale1688Spider(KnownMarketplaceSpider):
+    name = "1688"
+    extractors = wholesale1688
+
+
+class LazadaSpider(KnownMarketplaceSpider):
+    name = "lazada"
+    extractors = lazada
+
+
 KNOWN_SPIDERS: dict[str, type[MarketplaceSpider]] = {
-    spider.name: spider for spider in (EbaySpider, AmazonSpider, AliExpressSpider, TaobaoSpider, EtsySpider)
+    spider.name: spider for spider in (EbaySpider, AmazonSpider, AliExpressSpider, TaobaoSpider, EtsySpider,
+                                       JdSpider, Wholesale1688Spider, LazadaSpider)
 }

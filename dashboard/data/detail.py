@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from core.money import to_decimal
 from dashboard.data.common import reason_text, utc_opt
 from dashboard.data.evidence import EvidenceInfo, evidence_infos
 from dashboard.data.reviews import ReviewInfo
+from matching.photos.draw import render_photo_reading
 
 HISTORY_LIMIT = 1000  # newest snapshots shown on a detail page
 
@@ -251,3 +253,25 @@ def _listing_thumbnail(session: Session, listing_id: int, matched_image_id: int 
         .order_by(ListingImage.position, ListingImage.id)
         .limit(1)
     )
+
+
+def photo_readings(db: Database, finding_id: int) -> list[tuple[int, bytes]]:
+    """(photo position, PNG with the boxes drawn) of each photo a finding's photo signals quote, words the reasons
+    rest on in red; only photos that were read, from stored bytes (matching.photos.draw)."""
+    with db.read() as session:
+        signals: dict[str, Any] = session.scalar(select(Finding.signals).where(Finding.id == finding_id)) or {}
+    quoted: dict[str, set[str]] = {}
+    positions: dict[str, int] = {}
+    for name in ("photo.text", "text.counterfeit", "batch_code", "photo.codes"):
+        evidence = (signals.get(name) or {}).get("evidence") or {}
+        for photo in [evidence.get("photo"), *(evidence.get("photos") or [])]:
+            if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
+                positions.setdefault(photo["sha256"], int(photo.get("position") or 0))
+                quoted.setdefault(photo["sha256"], set()).update(str(m[0]) for m in photo.get("matched") or [])
+    out = []
+    with db.read() as session:
+        for sha, position in sorted(positions.items(), key=lambda kv: kv[1])[:6]:
+            drawn = render_photo_reading(session, sha, quoted.get(sha, set()))
+            if drawn is not None:
+                out.append((position, drawn))
+    return out

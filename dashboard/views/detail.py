@@ -13,7 +13,7 @@ import streamlit as st
 from core.db import Database
 from core.models import ReviewDecision
 from dashboard import auth, present, ui
-from dashboard.data.detail import listing_detail
+from dashboard.data.detail import listing_detail, photo_readings
 from dashboard.data.evidence import evidence_content
 from dashboard.data.reviews import NOTE_MAX, review
 
@@ -94,6 +94,13 @@ with right:
         st.text(auth.t("detail.reference_id", ref=detail.reference_ref_id))
 if finding.image_distance is not None:
     st.text(auth.t("detail.hamming", bits=finding.image_distance))
+
+# --- read on the photos (OCR and codes, boxes drawn on the stored copy) ----------------------------------------
+readings = photo_readings(db, finding.id)
+if readings:
+    st.subheader(auth.t("detail.photo_reading"))
+    for position, drawn in readings:
+        st.image(drawn, width=480, caption=auth.t("detail.photo_reading_caption", position=position + 1))
 
 # --- reasons ------------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.why"))

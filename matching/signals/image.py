@@ -1,12 +1,14 @@
 """Image signal: does a listing photo match one of the brand's reference photos?
 
 The distance of a photo to a reference is the smallest over the reference's views (see matching.references):
-pHash and dHash must both agree, after trimming borders, against the photo as given, mirrored, cropped or tilted.
+pHash and dHash must both agree, after trimming borders, against the photo as given, mirrored, turned or flipped
+(any of the 8 orientations), cropped or tilted.
   - distance <= threshold (thresholds.image_distance): a match;
   - threshold < distance <= confirm_distance (thresholds.image_confirm_distance): borderline, a match only when
     the keypoint check on both thumbnails confirms it (matching.confirm); without thumbnails it stays unconfirmed;
     a match through a tilted view within the threshold is checked too, since the white corners of a tilt look
     alike on flat photos: it stands unless keypoints refute it (too plain to judge, or no thumbnails: it stands);
+    a match through a wide turn (15-45 degrees) stands only when keypoints confirm it, at any distance;
   - farther: no match.
 MATCH names the best match (strong matches first, then the nearest confirmed one); evidence["matched_by_sku"]
 lists every product with a matching photo, which the relevance signal reads. Photos without hashes (blank,
@@ -42,12 +44,16 @@ class PhotoMatch:
 
 
 def describe_match(nearest: Nearest, position: int, confirmation: Confirmation | None = None) -> str:
-    """'photo 1 matches reference LM-100-front at distance 4 after mirroring'."""
-    how = [nearest.view.label] if nearest.view.derived else []
-    if nearest.view.mirrored:
+    """'photo 1 matches reference LM-100-front at distance 4 after mirroring', 'photo 2 matches reference
+    LM-100-front turned 90° clockwise at distance 3'."""
+    view = nearest.view
+    how = [view.label] if view.derived and view.orientation is None else []
+    if view.mirrored:
         how.append("mirroring")
     after = f" after {' and '.join(how)}" if how else ""
-    said = f"photo {position + 1} matches reference {nearest.reference.ref_id} at distance {nearest.distance}{after}"
+    turned = f" {view.orientation}" if view.orientation else ""
+    said = (f"photo {position + 1} matches reference {nearest.reference.ref_id}{turned} at distance "
+            f"{nearest.distance}{after}")
     if confirmation is not None:
         said += f", {confirmation.describe()}"
     return said
@@ -58,7 +64,7 @@ def _check(img: ImageFacts, near: Nearest, confirmer: Confirmer | None) -> Confi
     if confirmer is None or not img.thumbnail or not ref.thumbnail:
         return None
     listing_key = img.sha256 or (img.image_id, img.position, len(img.thumbnail))
-    return confirmer.check(listing_key, img.thumbnail, id(ref), ref.thumbnail)
+    return confirmer.check(listing_key, img.thumbnail, id(ref), ref.thumbnail, near.view.turn)
 
 
 def image_signal(images: Sequence[ImageFacts], index: ReferenceIndex, threshold: int,
@@ -114,7 +120,8 @@ def image_signal(images: Sequence[ImageFacts], index: ReferenceIndex, threshold:
                 continue
             confirmation = _check(img, near, confirmer)
             checks += confirmation is not None
-            tilted_within = near.distance <= threshold  # a tilted view: only keypoints that disagree refute it
+            # A tilted view: only keypoints that disagree refute it; a wide turn needs keypoints that agree.
+            tilted_within = near.distance <= threshold and not near.view.requires_keypoints
             if tilted_within and (confirmation is None or confirmation.inconclusive):
                 matches.append(PhotoMatch(near, img, confirmation))
                 matched_skus.add(near.reference.sku)
@@ -152,6 +159,7 @@ def _matched(matches: list[PhotoMatch], evidence: dict[str, object], threshold: 
         "sku": near.reference.sku,
         "view": near.view.label,
         "mirrored": near.view.mirrored,
+        "orientation": near.view.orientation or "upright",
         "listing_image_id": img.image_id,
         "listing_image_position": img.position,
         "keypoints": best.confirmation.to_dict() if best.confirmation is not None else None,
@@ -181,6 +189,8 @@ def _unmatched(nearest: tuple[ImageFacts, Nearest], unconfirmed: list[tuple[Imag
         evidence["keypoints"] = c.to_dict()
     elif unconfirmed:
         i, n, _ = unconfirmed[0]
-        reason += (f"; photo {i.position + 1} against {n.reference.ref_id} at distance {n.distance} is borderline, "
+        why = (f"after {n.view.label}, a turn only keypoints can confirm" if n.view.requires_keypoints
+               else "is borderline")
+        reason += (f"; photo {i.position + 1} against {n.reference.ref_id} at distance {n.distance} {why}, "
                    "and without both thumbnails it could not be checked by keypoints")
     return no_match(NAME, reason, float(distance), **evidence)
