@@ -75,9 +75,9 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
 
     Photos with no hash match: when the text points at the brand, a product, another brand or counterfeit tells,
     against the named products' references (all of them, when none is named and they are few). Photos with a
-    hash match: only to learn how strongly they show the product (mirrors tried too), when the title names
-    another brand or another of the brand's products than the photo, or when nothing but a borderline match
-    says the listing is the brand's (matching.signals.relevance).
+    hash match: only to learn how strongly they show the product (mirrors tried too), when neither the text nor
+    a photo's print names the brand (a hash alone may be a look-alike in the brand's trade dress), or when the
+    text names another of the brand's products than the photo (matching.signals.relevance).
     """
     folded = FoldedText.of(facts.text)
     words = brand_terms(ctx.config.brand)
@@ -86,9 +86,8 @@ def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, othe
     named = {p.sku for p in ctx.config.products if any(folded.has_term(t) for t in product_terms(p, words))}
     matched_by: dict[str, dict[str, object]] = image.evidence.get("matched_by_sku", {}) if image.matched else {}
     matched = set(matched_by)
-    borderline = any(m.get("confirmed_by_keypoints") for m in matched_by.values())
     if matched:
-        if not ((others and not ours) or (brand_named and named and not named & matched) or (borderline and not ours)):
+        if ours and not (brand_named and named and not named & matched):
             return None
         skus = matched
     elif brand_named or named or others or tells.matched:

@@ -46,7 +46,8 @@ def own_photo_signal(images: Sequence[ImageFacts], references: Sequence[Referenc
     photos = [(img, data) for img in images
               if not (img.sha256 and img.sha256 in allowed_sha256) and (data := _photo_bytes(img))][:MAX_PHOTOS]
     artworks = [ref for ref in references if ref.thumbnail]
-    evidence: dict[str, object] = {"photos_compared": len(photos), "references_tried": len(artworks)}
+    evidence: dict[str, object] = {"photos_compared": len(photos), "references_tried": len(artworks),
+                                   "checked_skus": sorted({ref.sku for ref in artworks})}
     if matcher is None or not photos or not artworks:
         what = ("no photo of the listing is kept" if not photos else "no reference artwork is kept"
                 if not artworks else "the keypoint matcher is off")

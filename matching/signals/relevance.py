@@ -9,7 +9,8 @@ The brand's word alone is weak: other goods share it ("Lumina LED 台灯"), and 
 Whose product first: when the title names another brand (matching.brands) and not ours, a photo that resembles
 one of our packs is not enough; it takes a STRONG artwork match or the brand's name read on the photo
 (`brand_read_in_photo`, set by photo reading) to call the listing ours. Without the brand's name in the text or on
-the photo, a weak artwork match and a borderline hash match that keypoints confirmed are shape-alikes too, and
+the photo, a weak artwork match, a borderline hash match that keypoints confirmed, and any hash match the artwork
+check found weak are shape-alikes too (a look-alike pack in the brand's trade dress hashes near its photos), and
 need the same strong match (copies of the brand's photos match strongly, cropped, tilted or watermarked).
 Which product: MATCH names the best product in evidence["sku"]: photo and text together first, then a strong
 artwork match, then the text's product (brand and product named: the title wins over a photo that only weakly
@@ -88,6 +89,8 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     matched: dict[str, Any] = dict(image.evidence.get("matched_by_sku", {}))
     shots: dict[str, Any] = dict(own_photo.evidence.get("matched_by_sku", {})) if own_photo is not None else {}
     strong = {sku for sku, found in shots.items() if found.get("strong")}
+    checked = set(own_photo.evidence.get("checked_skus", ())) if own_photo is not None and not own_photo.unknown \
+        else set()
     ours_said = bool(brand_found) or brand_read_in_photo
     # Another brand's name in the title, ours neither there nor read on the pack: only a strong artwork match counts.
     others = list(other_brands) if not ours_said else []
@@ -98,9 +101,12 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
         photo = sku in matched
         # A weak artwork match alone is a shape-alike; it helps pick the product when the brand is named or read.
         shot = sku in shots and (sku in strong or ours_said)
-        # So is a photo at a borderline hash distance that keypoints confirmed: alone it needs a strong match too.
-        borderline = photo and bool(matched[sku].get("confirmed_by_keypoints")) and not ours_said
-        if (photo or shot) and sku not in strong and (others or borderline):
+        # So is a photo tied to us by its hash alone, when the artwork check ran and found it weak (look-alike packs
+        # in the brand's trade dress hash near its photos; copies of those photos match strongly), or when the hash
+        # was only borderline and keypoints confirmed it.
+        borderline = bool(matched[sku].get("confirmed_by_keypoints")) if photo else False
+        unproven = photo and not ours_said and (borderline or sku in checked)
+        if (photo or shot) and sku not in strong and (others or unproven):
             set_aside.append(sku)
             continue
         distance = int(matched[sku]["distance"]) if photo else nearest.get(sku)
