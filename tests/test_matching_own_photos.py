@@ -174,6 +174,22 @@ def test_a_borderline_photo_alone_needs_a_strong_match(plain: BrandConfig) -> No
     assert branded.outcome is Outcome.MATCH and branded.evidence["sku"] == "LM-100"
 
 
+def test_a_hash_match_the_artwork_check_found_weak_is_a_lookalike(plain: BrandConfig) -> None:
+    """A look-alike pack in the brand's trade dress, titled with a name no list knows, hashes within the threshold
+    of the brand's photo; the artwork check that ran says it is not the pack, so the hash alone does not decide."""
+    image = _image_match("LM-300", 8)
+    title = "Julie Rouge朱丽雾面唇膏 3.5g 正品"
+    checked_weak = no_match("own_photo", "not found", 0.0, checked_skus=["LM-300"], matched_by_sku={})
+    refused = relevance_signal(title, plain.brand, plain.products, image, own_photo=checked_weak)
+    assert refused.outcome is Outcome.NO_MATCH and refused.evidence["set_aside"] == ["LM-300"], refused.reason
+    strong = relevance_signal(title, plain.brand, plain.products, image, own_photo=_own("LM-300", strong=True))
+    assert strong.outcome is Outcome.MATCH  # a copy of the brand's photo: strong
+    unchecked = relevance_signal(title, plain.brand, plain.products, image)
+    assert unchecked.outcome is Outcome.MATCH  # no check ran (over the run's budget): the hash stands
+    named = relevance_signal("露米娜 口红 3.5g", plain.brand, plain.products, image, own_photo=checked_weak)
+    assert named.outcome is Outcome.MATCH  # the brand's name in the title: the photo picks the product
+
+
 def test_the_title_wins_over_a_photo_weakly_resembling_another_product(plain: BrandConfig) -> None:
     title = "露米娜 水润面霜 50g"
     weak = relevance_signal(title, plain.brand, plain.products, _image_match("LM-100", 8))
