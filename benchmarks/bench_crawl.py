@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import yaml
@@ -82,7 +83,7 @@ def pipeline_rate(base_url: str, workdir: Path, *, javascript: bool) -> dict[str
                           "price": ".price::text", "seller": ".seller::text", "location": ".location::text",
                           "external_id": ".sku::text", "image": "img.photo::attr(src)"},
         }],
-        "egress": {"allow_private_hosts": ["127.0.0.1"]},
+        "egress": {"allow_private_hosts": [urlsplit(base_url).netloc]},
     }
     path = workdir / f"bench-{'js' if javascript else 'html'}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -122,7 +122,7 @@ def altered(image: Image.Image, transform: str, rng: random.Random) -> bytes:
         return jpeg(ImageOps.expand(image, border=(bw, bh, bw, bh), fill=(255, 255, 255)), quality)
     if transform == "watermark":
         return jpeg(watermark(image, rng.choice(MARKS)), quality)
-    if transform.startswith("rotation"):
+    if transform in ("rotation up to 8°", "rotation 8°"):
         angle = rng.choice((-8.0, 8.0)) if transform == "rotation 8°" else rng.uniform(-8, 8)
         return jpeg(image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255)), quality)
     if transform in ORIENTED:

@@ -201,7 +201,12 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
     return results
 
 
+REFERENCE_PROBLEMS = "reference_problems"  # the match summary's list of reference photos it had to do without
+
+
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
+    """Sync the catalogue and match; the summary names every reference photo that could not be used (with its
+    path and the fix) under REFERENCE_PROBLEMS, so neither the command nor the nightly run record is silent."""
     from core.catalogue import sync_catalogue
     from matching.run import run_matching
 
@@ -209,11 +214,11 @@ def match(settings: Settings, config_path: Path, *, full: bool = False, progress
     db = open_database(settings)
     progress("hashing reference photos ...")
     sync = sync_catalogue(db, config)
-    for problem in getattr(sync, "errors", []):
+    for problem in sync.errors:
         progress(f"  reference problem: {problem}")
     progress("matching listings ...")
     summary = run_matching(db, config, full=full)
-    return summary.to_dict() if hasattr(summary, "to_dict") else dict(vars(summary))
+    return {**summary.to_dict(), REFERENCE_PROBLEMS: list(sync.errors)}
 
 
 def evaluate(settings: Settings, labels: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.config import BrandConfig
 from core.db import Database
-from core.egress import EgressBlocked, EgressPolicy, FetchFailed, FetchResult, fetch
+from core.egress import EgressBlocked, EgressPolicy, FetchFailed, FetchResult, Proxy, fetch
 from core.images import hamming
 from core.models import (
     SUSPECT_VERDICTS,
@@ -34,6 +34,7 @@ from core.models import (
     Finding,
     Listing,
     ListingImage,
+    Marketplace,
     Notice,
     NoticeListing,
     NoticeStatus,
@@ -54,7 +55,7 @@ REMOVED_MARKERS = (
     "this listing is no longer available", "the item you requested is not available",
 )
 PAGE_SCAN_BYTES = 4 * 1024 * 1024  # the removal notice is near the top of a page; the rest is not read
-Fetcher = Callable[[str], FetchResult]
+Fetcher = Callable[[str, str], FetchResult]  # (listing URL, marketplace name): its page
 
 
 class Presence(enum.StrEnum):
@@ -94,9 +95,9 @@ def judge_page(listing_url: str, external_id: str, final_url: str, body: bytes, 
 _HTTP_STATUS = re.compile(r"^HTTP (\d{3}) ")
 
 
-def probe_listing(listing_url: str, external_id: str, fetcher: Fetcher) -> Probe:
+def probe_listing(listing_url: str, external_id: str, fetcher: Fetcher, marketplace: str) -> Probe:
     try:
-        result = fetcher(listing_url)
+        result = fetcher(listing_url, marketplace)
     except EgressBlocked as exc:
         return Probe(Presence.UNKNOWN, f"refused by the egress gate: {exc.reason}")
     except FetchFailed as exc:
@@ -108,11 +109,13 @@ def probe_listing(listing_url: str, external_id: str, fetcher: Fetcher) -> Probe
 
 
 def egress_fetcher(settings: Settings, config: BrandConfig) -> Fetcher:
+    """Through the egress gate, and through the listing's marketplace's proxy when it has one."""
     policy = EgressPolicy.from_hosts(config.egress.allow_private_hosts)
+    proxies = {m.name: Proxy.from_url(m.proxy) for m in config.marketplaces if m.proxy}
 
-    def get(url: str) -> FetchResult:
+    def get(url: str, marketplace: str) -> FetchResult:
         return fetch(url, policy, max_bytes=settings.page_max_bytes, timeout=settings.fetch_timeout_s,
-                     accept="text/html,*/*")
+                     accept="text/html,*/*", proxy=proxies.get(marketplace))
 
     return get
 
@@ -145,18 +148,19 @@ def check_removals(db: Database, config: BrandConfig, fetcher: Fetcher, *,
     summary = RemovalSummary()
     with db.read() as session:
         pending = session.execute(
-            select(Listing.id, Listing.url, Listing.external_id, Listing.gone)
+            select(Listing.id, Listing.url, Listing.external_id, Listing.gone, Marketplace.name)
+            .join(Marketplace, Marketplace.id == Listing.marketplace_id)
             .join(NoticeListing, NoticeListing.listing_id == Listing.id)
             .join(Notice, Notice.id == NoticeListing.notice_id)
             .where(Notice.status == NoticeStatus.FILED).distinct().order_by(Listing.id)
         ).all()
-    for listing_id, url, external_id, gone in pending:
+    for listing_id, url, external_id, gone, marketplace in pending:
         summary.checked += 1
         if gone:
             summary.gone += 1
             continue
         # One network request per listing, outside any transaction.
-        probe = probe_listing(url, external_id, fetcher)
+        probe = probe_listing(url, external_id, fetcher, marketplace)
         if probe.presence is Presence.PRESENT:
             summary.present += 1
         elif probe.presence is Presence.UNKNOWN:

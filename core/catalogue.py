@@ -150,11 +150,43 @@ def _sync_references(session: Session, config: cfg.BrandConfig, product: Product
     report.references_not_in_config += [f"{product_cfg.sku}/{ref_id}" for ref_id in gone]
 
 
+def reference_problems(config: cfg.BrandConfig) -> list[str]:
+    """Every reference photo file the config names that sync_catalogue could not hash (missing, unreadable, too
+    large, not a usable picture), each as a sentence with the product, the reference id, the path and the fix.
+
+    What `brandpatrol check-config` adds to the schema's checks; it reads the files and touches no database.
+    URL references are left to the sync.
+    """
+    problems: list[str] = []
+    for product_cfg in config.products:
+        for ref_cfg in product_cfg.reference_images:
+            if is_url(ref_cfg.path):
+                continue
+            path = config.resolve_path(ref_cfg.path)
+            where = _where(product_cfg.sku, ref_cfg, path)
+            data = _read_reference(path, where, problems)
+            if data is not None:
+                try:
+                    hash_image(data)
+                except ImageRejected as exc:
+                    problems.append(_rejected(where, exc))
+    return problems
+
+
+def _where(sku: str, ref_cfg: cfg.ReferenceImage, path: Path) -> str:
+    return f"product {sku}, reference '{ref_cfg.id}', file {path}"
+
+
+def _rejected(where: str, exc: ImageRejected) -> str:
+    return (f"{where}: {exc.reason} ({exc.status.value}) — replace it with a clear JPEG, PNG, WebP or GIF "
+            "photo of the product")
+
+
 def _hash_reference_file(config: cfg.BrandConfig, sku: str, ref_cfg: cfg.ReferenceImage, row: ReferenceImage,
                          label: str, report: CatalogueSyncReport) -> None:
     path = config.resolve_path(ref_cfg.path)
-    where = f"product {sku}, reference '{ref_cfg.id}', file {path}"
-    data = _read_reference(path, where, report)
+    where = _where(sku, ref_cfg, path)
+    data = _read_reference(path, where, report.errors)
     if data is None:
         _mark_failed(row, ImageStatus.FETCH_FAILED)
         report.references_failed.append(label)
@@ -166,10 +198,7 @@ def _hash_reference_file(config: cfg.BrandConfig, sku: str, ref_cfg: cfg.Referen
     try:
         hashes = hash_image(data, thumbnail=True)
     except ImageRejected as exc:
-        report.errors.append(
-            f"{where}: {exc.reason} ({exc.status.value}) — replace it with a clear JPEG, PNG, WebP or GIF "
-            "photo of the product"
-        )
+        report.errors.append(_rejected(where, exc))
         _mark_failed(row, exc.status)
         report.references_failed.append(label)
         return
@@ -178,22 +207,21 @@ def _hash_reference_file(config: cfg.BrandConfig, sku: str, ref_cfg: cfg.Referen
     report.references_hashed.append(label)
 
 
-def _read_reference(path: Path, where: str, report: CatalogueSyncReport) -> bytes | None:
+def _read_reference(path: Path, where: str, errors: list[str]) -> bytes | None:
+    """The file's bytes, or None with the reason appended to `errors`."""
     fix = "fix the path in the config (it is relative to the config file) or put the file there"
     try:
         size = path.stat().st_size
         if size > DEFAULT_MAX_BYTES:
-            report.errors.append(
-                f"{where}: {size} bytes is over the {DEFAULT_MAX_BYTES}-byte cap — save a smaller copy"
-            )
+            errors.append(f"{where}: {size} bytes is over the {DEFAULT_MAX_BYTES}-byte cap — save a smaller copy")
             return None
         return path.read_bytes()
     except FileNotFoundError:
-        report.errors.append(f"{where}: file not found — {fix}")
+        errors.append(f"{where}: file not found — {fix}")
     except IsADirectoryError:
-        report.errors.append(f"{where}: is a folder, not an image file — {fix}")
+        errors.append(f"{where}: is a folder, not an image file — {fix}")
     except OSError as exc:
-        report.errors.append(f"{where}: cannot be read ({exc.strerror or exc}) — check the file's permissions")
+        errors.append(f"{where}: cannot be read ({exc.strerror or exc}) — check the file's permissions")
     return None
 
 

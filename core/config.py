@@ -7,6 +7,7 @@ necessarily the person who wrote it.
 from __future__ import annotations
 
 import re
+import string
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic import (
 from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
+from core.egress import Proxy, parse_exemption
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
 
@@ -51,18 +53,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _iso_currency(value: str) -> str:
+    code = value.strip().upper()
+    if code not in CURRENCY_CODES:
+        raise ValueError(f"'{value}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR")
+    return code
+
+
+def _currency_pair(pair: str) -> str:
+    """'USD/CNY', both sides ISO 4217; the error names the side that is not."""
+    if not re.fullmatch(r"[A-Z]{3}/[A-Z]{3}", pair):
+        raise ValueError(f"'{pair}' is not a currency pair; write it as 'USD/CNY'")
+    unknown = [code for code in pair.split("/") if code not in CURRENCY_CODES]
+    if unknown:
+        verb = "is not an ISO 4217 currency code" if len(unknown) == 1 else "are not ISO 4217 currency codes"
+        raise ValueError(f"{' and '.join(unknown)} in '{pair}' {verb}; write a pair of codes such as USD/CNY")
+    return pair
+
+
+CurrencyCode = Annotated[str, AfterValidator(_iso_currency)]
+CurrencyPair = Annotated[str, AfterValidator(_currency_pair)]
+
+SEARCH_URL_PLACEHOLDERS = ("query", "page")
+
+
+def search_url_problem(template: str) -> str | None:
+    """Why a search_url template cannot be filled with {query} and {page}, or None when it can."""
+    allowed = " and ".join("{" + name + "}" for name in SEARCH_URL_PLACEHOLDERS)
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        return f"{exc}; write a literal brace as {{{{ or }}}}"
+    unknown = sorted({name for name in fields if name not in SEARCH_URL_PLACEHOLDERS})
+    if unknown:
+        named = ", ".join("{" + name + "}" for name in unknown)
+        return f"placeholder {named} is not known; the placeholders allowed are {allowed}"
+    if "query" not in fields:
+        return "search_url must contain {query} where the search term goes"
+    try:
+        template.format(query="q", page=1)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        return f"cannot be filled in ({exc}); use plain {allowed}"
+    return None
+
+
 class PricePoint(_Strict):
-    currency: str = Field(description="ISO 4217 code, e.g. CNY")
+    currency: CurrencyCode = Field(description="ISO 4217 code, e.g. CNY")
     suggested: Decimal = Field(gt=0, description="suggested retail price")
     floor: Decimal = Field(gt=0, description="lowest price an authorised seller may advertise")
-
-    @field_validator("currency")
-    @classmethod
-    def _iso_currency(cls, v: str) -> str:
-        code = v.strip().upper()
-        if code not in CURRENCY_CODES:
-            raise ValueError(f"'{v}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR")
-        return code
 
     @model_validator(mode="after")
     def _floor_below_suggested(self) -> PricePoint:
@@ -171,6 +209,8 @@ class FieldSelectors(_Strict):
     location: str | None = None
     image: str | None = None
     external_id: str | None = None
+    # Every block of the item page's free text (description, seller's notes): contact details hide there.
+    description: str | None = None
 
     @field_validator("data")
     @classmethod
@@ -211,7 +251,7 @@ class Marketplace(_Strict):
     concurrency: int = Field(4, ge=1, le=64)
     obey_robots: bool = True
     autothrottle: bool = Field(True, description="adapt the pace to the site's response times (Scrapy AutoThrottle)")
-    currency: str | None = Field(None, description="currency to assume where the page shows only a symbol")
+    currency: CurrencyCode | None = Field(None, description="currency to assume where the page shows only a symbol")
     proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent with every request")
@@ -221,14 +261,26 @@ class Marketplace(_Strict):
     max_errors: int = Field(500, ge=0, le=1_000_000,
                             description="pages whose parsing raised after which the crawl stops (0: never)")
 
+    @field_validator("search_url")
+    @classmethod
+    def _fillable_search_url(cls, v: str | None) -> str | None:
+        if v is not None and (problem := search_url_problem(v)):
+            raise ValueError(f"'{v}': {problem}")
+        return v
+
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, v: str | None) -> str | None:
+        if v is not None:
+            Proxy.from_url(v)  # ValueError names the proxy with its credentials masked
+        return v
+
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:
         if not (self.start_urls or (self.search_url and self.search_terms)):
             raise ValueError(
                 f"marketplace '{self.name}' has nowhere to start; give start_urls, or search_url with search_terms"
             )
-        if self.search_url and "{query}" not in self.search_url:
-            raise ValueError("search_url must contain {query} where the search term goes")
         if self.id_from_url:
             try:
                 re.compile(self.id_from_url)
@@ -385,6 +437,15 @@ class Thresholds(_Strict):
     reference_flood_share: float = Field(
         0.5, ge=0, le=1, description="...and distrusted when this share of them do not name the brand"
     )
+    # How near a spelling must be to read as the brand's or a product's name (matching.names): rapidfuzz's
+    # normalised Indel similarity. At 0.88 a 6-7 letter name tolerates one letter dropped or added, not one
+    # replaced ("Lumiina" is Lumina, "Lumena" is not); 8-15 letters one replaced. Set from the evaluation market.
+    name_fuzzy_ratio: float = Field(
+        0.88, ge=0.75, le=1, description="a word spelled at least this alike to a brand or product name names it"
+    )
+    name_fuzzy_min_length: int = Field(
+        6, ge=4, le=64, description="names shorter than this (in letters) must match exactly, never fuzzily"
+    )
 
 
 class AllowedSeller(_Strict):
@@ -421,9 +482,16 @@ class AllowList(_Strict):
 
 
 class Egress(_Strict):
-    """Hosts the crawler may reach although they resolve to private or loopback addresses."""
+    """Services the crawler may reach although they resolve to private or loopback addresses."""
 
-    allow_private_hosts: list[str] = Field(default_factory=list)
+    allow_private_hosts: list[str] = Field(default_factory=list, description="host:port entries, e.g. 127.0.0.1:8123")
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _host_and_port(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            parse_exemption(entry)  # ValueError names the entry and the fix
+        return v
 
 
 # Registers a trademark can be recorded in besides a country: EU trade marks (EUIPO) and Madrid (WIPO).
@@ -513,7 +581,7 @@ class BrandConfig(_Strict):
     alerts: Alerts = Alerts()
     privacy: Privacy = Privacy()
     thresholds: Thresholds = Thresholds()
-    exchange_rates: dict[str, Decimal] = Field(
+    exchange_rates: dict[CurrencyPair, Decimal] = Field(
         default_factory=dict, description="'USD/CNY': 7.2 means 1 USD = 7.2 CNY"
     )
     egress: Egress = Egress()
@@ -535,8 +603,6 @@ class BrandConfig(_Strict):
     @classmethod
     def _pairs(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
         for pair, rate in v.items():
-            if not re.fullmatch(r"[A-Z]{3}/[A-Z]{3}", pair):
-                raise ValueError(f"'{pair}' is not a currency pair; write it as 'USD/CNY'")
             if rate <= 0:
                 raise ValueError(f"rate for {pair} must be positive")
         return v
@@ -600,7 +666,7 @@ def _describe(error: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> str:
     while probe and line is None:
         line = lines.get(probe)
         probe = probe[:-1]
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = ".".join(str(p) for p in loc if p != "[key]") or "(top level)"  # a mapping key's own error
     where = f"line {line}" if line else "file"
     kind = error["type"]
     msg = str(error["msg"]).removeprefix("Value error, ")
@@ -614,14 +680,77 @@ def _describe(error: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> str:
 
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
+# Values that aliases (*name, and << merges) may add to a document beyond those written in it. Sharing a block
+# between a few marketplaces or products adds hundreds; a "billion laughs" of 414 bytes would add 10^9.
+MAX_ALIAS_EXPANSION = 50_000
+
+
+class AliasExpansionError(yaml.YAMLError):
+    """Aliases that would expand the document past MAX_ALIAS_EXPANSION values."""
+
+    def __init__(self, alias: str, mark: yaml.Mark, *, recursive: bool = False):
+        self.problem_mark = mark
+        self.problem = (
+            f"alias *{alias} refers to a value that contains it, which never ends; refer to a finished value"
+            if recursive else
+            f"alias *{alias} makes the document's aliases repeat more than {MAX_ALIAS_EXPANSION:,} values "
+            "(nested aliases multiply: a 'billion laughs'); write the repeated values out, or use fewer nested "
+            "aliases"
+        )
+        super().__init__(self.problem)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A SafeLoader that counts, while composing, what each alias would add once expanded, and stops at the bound.
+
+    The size of each composed node (itself plus everything under it, aliases expanded) is kept by node identity,
+    so the count costs one addition per node and per alias, however deep the aliases nest; the sum over aliases
+    of their targets' sizes is exactly what expansion adds to the written document.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._expanded_size: dict[int, int] = {}
+        self._repeated = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = super().compose_node(parent, index)
+            if id(target) not in self._expanded_size:  # its anchor is still open: the value would contain itself
+                raise AliasExpansionError(str(event.anchor), event.start_mark, recursive=True)
+            self._repeated += self._expanded_size[id(target)]
+            if self._repeated > MAX_ALIAS_EXPANSION:
+                raise AliasExpansionError(str(event.anchor), event.start_mark)
+            return target
+        node = super().compose_node(parent, index)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        self._expanded_size[id(node)] = 1 + sum(self._expanded_size.get(id(c), 1) for c in children)
+        return node
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node graph (for line numbers) and its data, parsed once with aliases bounded."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 
 def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     if len(text.encode("utf-8", "replace")) > MAX_CONFIG_BYTES:
         raise ConfigError(source, [f"file is larger than {MAX_CONFIG_BYTES} bytes; split or trim it"])
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_construct(text)
+    except AliasExpansionError as exc:
+        raise ConfigError(source, [f"line {exc.problem_mark.line + 1}: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

@@ -567,3 +567,92 @@ class SellerCluster(Base):
     links: Mapped[list[Any]] = mapped_column(default=list)  # [{"a": id, "b": id, "kind": ..., "detail": ...}]
     confirmed_findings: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- partner banks: offenders shared between brands (core/banks.py, matching/banks.py) ----------------------
+
+class BankEntryStatus(enum.StrEnum):
+    QUARANTINED = "quarantined"  # imported, not used until an admin accepts it
+    ACCEPTED = "accepted"  # used by matching (the partner signal)
+    REVOKED = "revoked"  # withdrawn by a later file of the partner
+
+
+class Partner(Base):
+    """A partner brand whose bank files this brand takes: the public key it was trusted with, by fingerprint."""
+
+    __tablename__ = "partner"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "name", name="uq_partner_brand_name"),
+        UniqueConstraint("brand_id", "fingerprint", name="uq_partner_brand_fingerprint"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"))  # the brand that trusts it
+    name: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the raw public key, hex
+    public_key: Mapped[str] = mapped_column(String(64))  # the 32 raw bytes, hex
+    last_sequence: Mapped[int] = mapped_column(BigInteger, default=0)  # of the newest file imported
+    trusted_by: Mapped[str] = mapped_column(String(200))
+    trusted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BankImport(Base):
+    """One bank file taken from a partner: what it said and what it changed."""
+
+    __tablename__ = "bank_import"
+    __table_args__ = (UniqueConstraint("partner_id", "sequence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    issuer_name: Mapped[str] = mapped_column(String(200))  # as the file names itself
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(default=0)
+    added: Mapped[int] = mapped_column(default=0)  # new entries, now in quarantine
+    revoked: Mapped[int] = mapped_column(default=0)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BankEntry(Base):
+    """A seller or photo a partner reported, by the partner's stable entry id."""
+
+    __tablename__ = "bank_entry"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "entry_id"),
+        Index("ix_bank_entry_seller", "marketplace", "seller_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    entry_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # seller | photo
+    marketplace: Mapped[str | None] = mapped_column(String(40))
+    seller_id: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    phash: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    dhash: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    confirmed: Mapped[int] = mapped_column(default=1)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[BankEntryStatus] = mapped_column(_enum(BankEntryStatus), default=BankEntryStatus.QUARANTINED)
+    import_id: Mapped[int] = mapped_column(ForeignKey("bank_import.id"))  # the file that last said it
+    accepted_by: Mapped[str | None] = mapped_column(String(200))
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    partner: Mapped[Partner] = relationship()
+
+
+class BankExport(Base):
+    """A bank file this brand wrote: its sequence number and which entries it shared or revoked."""
+
+    __tablename__ = "bank_export"
+    __table_args__ = (UniqueConstraint("brand_id", "sequence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    entry_ids: Mapped[list[Any]] = mapped_column(default=list)
+    revocations: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(200))

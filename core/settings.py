@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     ocr_run_budget_s: float = Field(
         300.0, ge=0, description="OCR time per matching run; photos past it wait for the next run (0: no limit)")
 
+    # Partner banks (core/banks.py): this brand's signing key, and the largest bank file taken from a partner.
+    bank_key_file: Path | None = Field(
+        None, description="Ed25519 key that signs this brand's bank files (mode 0600); empty: data_dir/bank-key.pem")
+    bank_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="largest partner bank file imported")
+
+    def bank_key_path(self) -> Path:
+        return self.bank_key_file or self.data_dir / "bank-key.pem"
+
     def browser_executable(self) -> Path | None:
         """The Chromium binary Playwright should launch, or None to use Playwright's own download."""
         if self.chromium_path:

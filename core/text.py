@@ -20,8 +20,9 @@ def clean_text(value: object, limit: int = TEXT_MAX, *, single_line: bool = Fals
     """NFC-normalise, drop NULs/controls/invisible marks, fold whitespace, cap at `limit` characters."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value)[: limit * 4])
-    text = _INVISIBLE.sub("", text)
+    # Marks out before normalising: one between a letter and its accent ('A' U+FEFF U+0300) would otherwise
+    # leave the pair decomposed, and the same title cleaned again would differ from what was stored.
+    text = unicodedata.normalize("NFC", _INVISIBLE.sub("", str(value)[: limit * 4]))
     text = re.sub(r"\s+", " ", text) if single_line else re.sub(r"[ \t\r\f\v]+", " ", text)
     return text.strip()[:limit]
 
@@ -30,6 +31,16 @@ def clean_line(value: object, limit: int = TITLE_MAX) -> str:
     return clean_text(value, limit, single_line=True)
 
 
+def nfkc_casefold(text: str) -> str:
+    """NFKC, casefold, NFKC again: Unicode's caseless match form ('ß' plus an accent casefolds to 'ss' plus an
+    accent, which composes only when normalised again)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
 def fold_for_match(text: str) -> str:
-    """Case-, width- and space-insensitive form for comparing names (ＬＵＭＩＮＡ == lumina)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+    """Case-, width- and space-insensitive form for comparing names (ＬＵＭＩＮＡ == lumina).
+
+    Normalised again once the spaces are out: a space a seller puts before an accent ('a' ' ' U+0300) would
+    otherwise leave a decomposed 'à' that never equals the name written plainly.
+    """
+    return unicodedata.normalize("NFKC", re.sub(r"\s+", "", nfkc_casefold(text)))

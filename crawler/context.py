@@ -1,4 +1,4 @@
-"""What one crawl process shares: its settings, brand configuration, database and egress policy.
+"""What one crawl process shares: its settings, brand configuration, database, egress policy and proxy.
 
 Scrapy components reach it through `crawl_context(crawler)`, built once per process from the spider's
 arguments and the typed settings object.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.config import BrandConfig, Marketplace, load_config
 from core.db import Database
-from core.egress import EgressPolicy
+from core.egress import EgressPolicy, Proxy
 from core.settings import Settings, get_settings
 
 
@@ -23,10 +23,21 @@ class CrawlContext:
     marketplace: Marketplace
     db: Database
     egress: EgressPolicy
+    proxy: Proxy | None = None  # the marketplace's: every fetch of the crawl goes through it
 
 
 class CrawlSetupError(RuntimeError):
     """A crawl that cannot start (no config, unknown marketplace), with the fix."""
+
+
+def require_browser(market: Marketplace, settings: Settings) -> None:
+    """A marketplace rendered in Chromium needs the browser; say so, and how to install it, before crawling."""
+    browser = settings.browser_executable()
+    if market.javascript and browser is not None and not browser.is_file():
+        raise CrawlSetupError(
+            f"marketplace '{market.name}' renders its pages in Chromium (javascript: true), but the browser is "
+            f"missing: {browser} does not exist. Install it (`apt-get install chromium`) or set "
+            "BRANDPATROL_CHROMIUM_PATH to the Chromium executable")
 
 
 @lru_cache(maxsize=8)
@@ -51,4 +62,5 @@ def build_context(marketplace: str, config_path: str | Path | None = None, db_ur
         marketplace=market,
         db=_database(db_url or settings.db),
         egress=EgressPolicy.from_hosts(config.egress.allow_private_hosts),
+        proxy=Proxy.from_url(market.proxy) if market.proxy else None,
     )

@@ -24,8 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 class EgressGateMiddleware:
-    """Refuses any request the egress gate refuses. Redirects come back through `process_request` as new
-    requests, so every hop is checked; robots.txt requests are checked like any other."""
+    """Refuses any request the egress gate refuses, and sends the rest through the marketplace's proxy. Redirects
+    come back through `process_request` as new requests, so every hop is checked; robots.txt requests are checked
+    and proxied like any other (they carry no meta of the spider's). Scrapy's HttpProxyMiddleware (after this one)
+    turns the proxy's credentials into a Proxy-Authorization header. Browser requests are left to the browser's
+    own proxy (crawler.browser): a Proxy-Authorization header among a page's request headers would be sent on,
+    through a CONNECT tunnel, to the marketplace itself."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -34,18 +38,17 @@ class EgressGateMiddleware:
     def from_crawler(cls, crawler: Crawler) -> EgressGateMiddleware:
         return cls(crawler)
 
-    def _policy(self) -> EgressPolicy:
-        context = getattr(self.crawler.spider, "context", None)
-        return context.egress if context is not None else EgressPolicy()
-
     def process_request(self, request: Request, spider: Any = None) -> None:
+        context = getattr(self.crawler.spider, "context", None)
         try:
-            check_url(request.url, self._policy())
+            check_url(request.url, context.egress if context is not None else EgressPolicy())
         except EgressBlocked as exc:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("brandpatrol/egress_blocked")
             logger.warning("egress gate refused %s", exc)
             raise IgnoreRequest(f"egress gate: {exc.reason}") from None
+        if context is not None and context.proxy is not None and not request.meta.get("playwright"):
+            request.meta["proxy"] = context.marketplace.proxy
 
 
 class PageSafeMetaRefreshMiddleware(MetaRefreshMiddleware):

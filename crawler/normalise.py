@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.money import parse_price
+from core.money import currency_from_text, parse_price
 from core.regions import locate
 from core.text import NAME_MAX, TEXT_MAX, TITLE_MAX, clean_line, clean_text
 from crawler.items import ListingItem
@@ -32,6 +32,9 @@ def normalise_listing(item: ListingItem, default_currency: str | None = None) ->
     item.seller_id = clean_line(item.seller_id, NAME_MAX) or None
     item.location_text = clean_line(item.location_text, 300) or None
     item.condition = clean_line(item.condition, 100) or None
+    if item.currency is not None:
+        # What a page calls its currency ('usd', 'US $', JSON-LD's `false`) as ISO 4217, else the marketplace's.
+        item.currency = currency_from_text(clean_line(item.currency, 40), default_currency)
     if item.price is None and item.price_text:
         parsed = parse_price(item.price_text, item.currency or default_currency)
         if parsed is not None:

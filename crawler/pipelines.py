@@ -63,7 +63,7 @@ class NormalisePipeline(_CrawlerComponent):
 
 
 class ImagePipeline(_CrawlerComponent):
-    """Fetch each listing photo through the egress gate (in a worker thread) and hash it.
+    """Fetch each listing photo through the egress gate and the marketplace's proxy (in a worker thread), hash it.
 
     A photo that is refused, unreachable or not an image is recorded with its status; the listing is kept.
     """
@@ -72,7 +72,7 @@ class ImagePipeline(_CrawlerComponent):
         settings = context.settings
         try:
             result = fetch(url, context.egress, max_bytes=settings.image_max_bytes,
-                           timeout=settings.fetch_timeout_s, accept="image/*")
+                           timeout=settings.fetch_timeout_s, accept="image/*", proxy=context.proxy)
             hashes = hash_image(result.body, thumbnail=True, max_bytes=settings.image_max_bytes,
                                 max_pixels=settings.image_max_pixels)
             # Print is unreadable at thumbnail size; matching reads this copy from the database (matching/photos).

@@ -13,8 +13,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from core.config import ConfigError
+from core.egress import EgressPolicy
 from core.models import RunStatus
-from crawler.context import CrawlSetupError
+from crawler.context import CrawlSetupError, require_browser
 from crawler.spiders.base import MarketplaceSpider
 
 EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 3, RunStatus.FAILED: 4}
@@ -34,12 +35,16 @@ def spider_class(name: str) -> type[MarketplaceSpider]:
 
 def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO") -> RunStatus:
     from core.config import load_config
+    from core.settings import get_settings
 
-    market = load_config(config).marketplace(marketplace)
+    brand_config = load_config(config)
+    market = brand_config.marketplace(marketplace)
+    require_browser(market, get_settings())
     settings = Settings()
     # The module, not scrapy.cfg, so a crawl started from any working directory has the project's settings.
     settings.setmodule("crawler.settings", priority="project")
     settings.set("LOG_LEVEL", log_level)
+    settings.set("BRANDPATROL_EGRESS_POLICY", EgressPolicy.from_hosts(brand_config.egress.allow_private_hosts))
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_class(market.spider))
     process.crawl(crawler, marketplace=marketplace, config=config, db=db)

@@ -12,6 +12,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 USER_AGENT = "BrandPatrol/0.1 (brand-protection monitor; +https://github.com/brandpatrol/brandpatrol)"
 ROBOTSTXT_OBEY = True
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# The address Twisted connects to passes the egress gate too (a DNS answer that changed since the URL's check).
+TWISTED_DNS_RESOLVER = "crawler.resolver.GatedResolver"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 10.0  # the parent process relays these page counts as progress
@@ -52,9 +54,11 @@ DOWNLOAD_HANDLERS = {
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "headless": True,
-    # Background networking calls home; on a closed network it only produces refused connections.
+    # Background networking calls home; on a closed network it only produces refused connections. The browser's
+    # only way out is the egress gate's proxy (crawler.browser); WebRTC would otherwise send UDP around it.
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"],
 }
 PLAYWRIGHT_MAX_CONTEXTS = 2
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4

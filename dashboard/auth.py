@@ -109,9 +109,24 @@ def require(page_key: str) -> Account:
     return account
 
 
+SIGNED_OUT_KEY = "_signed_out"
+
+
 def sign_out() -> None:
     for key in (ACCOUNT_KEY, LANGUAGE_KEY):
         st.session_state.pop(key, None)
+    st.session_state[SIGNED_OUT_KEY] = True
+
+
+def _forget_downloads() -> None:
+    """Run the page once more after a sign-out, so Streamlit drops the files downloaded in the session.
+
+    A download button's file is made when it is clicked and served once from /media/<hash>; Streamlit marks such
+    a file at the end of the next script run and deletes it at the end of the one after. The sign-out's own run
+    and this rerun are those two, so no download of the session answers once the sign-in page shows.
+    """
+    if st.session_state.pop(SIGNED_OUT_KEY, False):
+        st.rerun()
 
 
 def _submit_login() -> None:
@@ -165,6 +180,7 @@ def navigation() -> Any:
     """The st.navigation of this session: the sign-in page, an access-denied page, or the role's pages."""
     account = current_account()
     if account is None:
+        _forget_downloads()
         return st.navigation([st.Page(login_page, title=t("page.login"), url_path="login", default=True)],
                              position="hidden")
     sidebar(account)

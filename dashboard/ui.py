@@ -2,17 +2,20 @@
 
 Safety rule for every page: scraped values (titles, seller names, reasons, URLs) go only through `st.text`,
 `st.code` or `st.dataframe`, never through markdown-rendering calls (st.markdown/write/caption/metric labels,
-widget labels), never with raw HTML switched on, never as a link; images only from stored thumbnail bytes.
+widget labels), never with raw HTML switched on, never as a link; images only from stored thumbnail bytes,
+and only through `picture` (inline, never a /media address).
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 
 import streamlit as st
 
 from core.db import Database, DatabaseError
+from core.images import sniff_media_type
 from core.settings import get_settings
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -66,3 +69,16 @@ def keep_state(*keys: str) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+
+
+def picture(data: bytes | None) -> str | None:
+    """Stored picture bytes (PNG, JPEG or WebP by their first bytes) as a data: URI for st.image; None otherwise.
+
+    Evidence never gets a URL. Given bytes, st.image files them in Streamlit's media store and the browser loads
+    them from /media/<hash>, which answers anyone who has the address, with no session, until Streamlit drops the
+    file. A data: URI travels inside the signed-in session's own messages and exists nowhere else.
+    """
+    media_type = sniff_media_type(data) if data else None
+    if data is None or media_type is None:
+        return None
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"

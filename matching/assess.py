@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from matching.brands import other_brands_named
 from matching.context import MatchContext
 from matching.facts import ListingFacts
+from matching.names import NameRules
 from matching.photos.signals import PhotoEvidence, photo_evidence
 from matching.signals import (
     SignalResult,
@@ -17,6 +18,7 @@ from matching.signals import (
     counterfeit_tells_signal,
     diversion_tells_signal,
     image_signal,
+    network_signal,
     price_history_signal,
     price_signal,
     region_signal,
@@ -26,6 +28,7 @@ from matching.signals import (
     seller_signal,
 )
 from matching.signals.own_photo import own_photo_signal
+from matching.signals.partner import partner_signal
 from matching.signals.relevance import brand_terms, product_terms
 from matching.signals.result import match
 from matching.terms import FoldedText
@@ -114,6 +117,16 @@ def _read_on_photos(relevance: SignalResult, photos: PhotoEvidence) -> SignalRes
         terms = [*relevance.evidence.get("brand_terms", []), *(f"{b} (read on a photo)" for b in photos.brand_read)]
         return dataclasses.replace(relevance, evidence={**relevance.evidence, "brand_terms": terms})
     return relevance
+def _standalone(signals: Signals) -> Signals:
+    """The signals with what the verdict would be without the network, kept in the network's evidence: only
+    findings that stand on their own evidence taint a network (matching.network_facts), or two shops tied to
+    each other would keep each other flagged after the evidence that started it is gone."""
+    network = signals.network
+    assert network is not None
+    alone = decide(dataclasses.replace(signals, network=None))
+    without = {"verdict": alone.verdict.value, "score": alone.score}
+    network = dataclasses.replace(network, evidence={**network.evidence, "without_network": without})
+    return dataclasses.replace(signals, network=network)
 
 
 def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
@@ -125,11 +138,12 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     tells = counterfeit_tells_signal(facts.text)
     if not tells.matched and photos.tells is not None:
         tells = photos.tells  # a stamp printed on the pack or the photo, read by OCR
+    rules = NameRules(thresholds.name_fuzzy_ratio, thresholds.name_fuzzy_min_length)
     others = other_brands_named(facts.title, ctx.other_brands)
     brand_read = bool(photos.brand_read)
     own_photo = _own_photo(facts, ctx, image_any, others, tells, brand_read)
     relevance = _read_on_photos(
-        relevance_signal(facts.text, config.brand, config.products, image_any, own_photo=own_photo,
+        relevance_signal(facts.text, config.brand, config.products, image_any, rules, own_photo=own_photo,
                          other_brands=others, brand_read_in_photo=brand_read),
         photos,
     )
@@ -173,8 +187,13 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         photo_text=photos.text,
         photo_codes=photos.codes,
         cloned_code=photos.cloned,
+        network=network_signal(facts.network) if facts.network is not None else None,
+        partner=partner_signal(ctx.partner_bank, facts.marketplace, facts.seller_name, facts.seller_external_id,
+                               facts.images, thresholds.image_distance),
     )
     verdict = decide(signals)
+    if signals.network is not None and signals.network.matched:
+        signals = _standalone(signals)
     matched = image.matched
     return Assessment(
         verdict=verdict,

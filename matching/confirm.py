@@ -118,6 +118,13 @@ def compare(listing: Keypoints, reference: Keypoints, *, min_inliers: int = MIN_
         return Confirmation(False, 0, 0, mirrored)
     pairs = _MATCHER.knnMatch(listing.descriptors, reference.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    # One match per reference keypoint, the best: the straight edges a turn leaves against its white fill give
+    # many look-alike keypoints, and many matched to one point make a degenerate transform (scale 0) win RANSAC.
+    best: dict[int, cv2.DMatch] = {}
+    for m in good:
+        if m.trainIdx not in best or m.distance < best[m.trainIdx].distance:
+            best[m.trainIdx] = m
+    good = list(best.values())
     if len(good) < min(min_inliers, 6) or len(good) < 3:
         return Confirmation(False, 0, len(good), mirrored)
     source = listing.points[[m.queryIdx for m in good]]

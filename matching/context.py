@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from core.config import BrandConfig, Product
 from core.images import HASH_VERSION
-from core.models import Brand, ImageStatus, ReferenceImage
+from core.models import BankEntry, BankEntryStatus, Brand, ImageStatus, Partner, ReferenceImage
 from core.models import Product as ProductRow
 from matching.artwork import ArtworkMatcher
 from matching.brands import other_brand_names
 from matching.confirm import Confirmer
 from matching.references import Reference, ReferenceIndex, reference
+from matching.signals.partner import PartnerBank, PartnerReport
 
 
 class CatalogueNotSynced(RuntimeError):
@@ -39,6 +40,8 @@ class MatchContext:
     distrusted: frozenset[str] = frozenset()
     artwork: ArtworkMatcher = field(default_factory=ArtworkMatcher, compare=False)  # own photos (matching.artwork)
     other_brands: tuple[str, ...] = ()  # names that make a title another brand's (matching.brands)
+    # Entries of trusted partners' banks that an admin accepted (matching/banks.py).
+    partner_bank: PartnerBank = field(default_factory=PartnerBank, compare=False)
 
     @classmethod
     def build(cls, config: BrandConfig, references: list[Reference],
@@ -98,4 +101,19 @@ def load_context(session: Session, config: BrandConfig) -> MatchContext:
                         official_use_ok=configured.official_use_ok)
         if ref is not None:
             references.append(ref)
-    return MatchContext.build(config, references, {sku: rows[sku].id for sku in sku_of.values()})
+    ctx = MatchContext.build(config, references, {sku: rows[sku].id for sku in sku_of.values()})
+    bank = _partner_bank(session, brand.id)
+    if not len(bank):
+        return ctx
+    fingerprint = hashlib.sha256(f"{ctx.fingerprint}\npartners {bank.digest()}".encode()).hexdigest()
+    return dataclasses.replace(ctx, partner_bank=bank, fingerprint=fingerprint)
+
+
+def _partner_bank(session: Session, brand_id: int) -> PartnerBank:
+    rows = session.execute(
+        select(Partner.name, BankEntry.entry_id, BankEntry.kind, BankEntry.confirmed, BankEntry.marketplace,
+               BankEntry.seller_id, BankEntry.phash, BankEntry.dhash)
+        .join(Partner, Partner.id == BankEntry.partner_id)
+        .where(Partner.brand_id == brand_id, BankEntry.status == BankEntryStatus.ACCEPTED)
+        .order_by(BankEntry.id))
+    return PartnerBank(tuple(PartnerReport(*row) for row in rows))

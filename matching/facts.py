@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +60,30 @@ class SellerRecord:
 
 
 @dataclass(frozen=True)
+class LinkedShop:
+    """Another shop of the seller's network that was found selling copies."""
+
+    name: str
+    marketplace: str
+    confirmed: int  # counterfeit findings reviewers confirmed
+    flagged: int  # counterfeit findings awaiting review, flagged on their own evidence (not on the network's)
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """The seller's network of shops (matching.clusters) and what its other shops were found to be."""
+
+    size: int
+    marketplaces: tuple[str, ...]
+    ties: tuple[str, ...]  # how this seller is tied in, in words: "the same wechat mei2688 as 美美小店"
+    counterfeit_shops: tuple[LinkedShop, ...] = ()
+
+    def key(self) -> str:
+        """A short fingerprint: a finding judged on other facts is judged again."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class ListingFacts:
     marketplace: str
     external_id: str
@@ -83,6 +108,7 @@ class ListingFacts:
     readings: tuple[PhotoRead, ...] = ()
     code_sightings: dict[str, tuple[Sighting, ...]] = field(default_factory=dict)
     photos_unavailable: str | None = None  # why no photo could be read in this run (OCR off or not loadable)
+    network: NetworkFacts | None = None  # None: in no network of shops, or not looked up
 
     @property
     def text(self) -> str:
@@ -90,7 +116,7 @@ class ListingFacts:
 
     @classmethod
     def from_listing(cls, listing: Listing, *, seller_record: SellerRecord | None = None,
-                     taken_down: tuple[TakenDown, ...] = ()) -> ListingFacts:
+                     taken_down: tuple[TakenDown, ...] = (), network: NetworkFacts | None = None) -> ListingFacts:
         """Facts of a Listing row with its marketplace, seller, images and snapshots loaded."""
         seller = listing.seller
         country, region, text = listing.country, listing.region, listing.location_text
@@ -135,4 +161,5 @@ class ListingFacts:
             ),
             seller_record=seller_record,
             taken_down=taken_down,
+            network=network,
         )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.images import THUMBNAIL_SIDE, ImageRejected, decode, hash_set, trim_border
+from core.images import THUMBNAIL_SIDE, ImageRejected, decode, fit_within, hash_set, trim_border
 from matching.index import match_all
 
 CROP_SCALES = (0.9, 0.8, 0.7)
@@ -130,15 +130,6 @@ def _turned(image: Image.Image, angle: float, *, canvas: bool = False) -> Image.
     return image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255), expand=canvas)
 
 
-def _fitted(image: Image.Image, side: int) -> Image.Image:
-    """The picture scaled down to fit within `side` pixels (as it is when it fits)."""
-    scale = side / max(image.size)
-    if scale >= 1:
-        return image
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                        Image.Resampling.BOX)
-
-
 def derived_views(thumbnail: bytes) -> list[HashView]:
     """The mirror of a stored reference thumbnail as given, its other orientations, then its crop and tilt views,
     plain and mirrored, and its wide turns."""
@@ -166,7 +157,7 @@ def derived_views(thumbnail: bytes) -> list[HashView]:
             continue  # a near-blank crop carries no identity
         views.append(HashView(label, False, True, hashes.phash, hashes.dhash, tilted, turn=turn))
         views.append(HashView(label, True, True, hashes.phash_mirror, hashes.dhash_mirror, tilted, turn=-turn))
-    small = _fitted(content, WIDE_TURN_SIDE)
+    small = fit_within(content, WIDE_TURN_SIDE, Image.Resampling.BOX)
     for angle in WIDE_TURNS:
         for canvas in (False, True):
             try:

@@ -10,14 +10,17 @@ only suspect verdicts scoring at least thresholds.min_score.
 Before judging a batch, the past is looked up (matching.past): reviewers' confirmed findings on each seller's
 other listings, and listings taken down that this one may bring back. The flood guard (matching.flood) watches
 which reference each finding's photo matched; a flooding reference is distrusted, remembered in MatchState, and
-the listings it matched are judged again without it. Last, sellers are grouped into networks (matching.clusters).
+the listings it matched are judged again without it. Last, sellers are grouped into networks (matching.clusters),
+and every listing whose seller's network facts (matching.network_facts) are not the ones its finding was judged
+on is judged again, so a shop tied to a copy shop confirmed or flagged tonight is flagged tonight. Network facts
+rest only on findings that stand without the network, so one pass settles them.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +38,7 @@ from matching.clusters import update_clusters
 from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
 from matching.flood import FloodWatch
+from matching.network_facts import NetworkIndex, load_network_index
 from matching.photos.batch import PhotoBatch
 from matching.photos.store import PhotoReader
 from matching.verdicts import RULE_SET_VERSION
@@ -68,6 +72,7 @@ class MatchSummary:
     # Reading the photos (matching/photos): whether OCR ran, photos read, cached, skipped by the budget and why.
     photos: dict[str, Any] = field(default_factory=dict)
     awaiting_photos: int = 0  # listings left in the queue because the budget left their photos unread
+    reexamined_for_networks: int = 0  # listings judged again because their seller's network facts changed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,11 +145,12 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         thresholds = config.thresholds
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
+        networks = load_network_index(session, thresholds.min_score)
     watch = FloodWatch(thresholds.reference_flood_listings, thresholds.reference_flood_share)
     verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
     for chunk in _chunks(ids, batch_size):
         with db.session() as session:
-            _match_batch(session, chunk, ctx, summary, verdicts, takedowns, watch, reader)
+            _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, watch, reader)
     floods = watch.floods(ctx.distrusted)
     if floods:
         ctx = ctx.distrusting([f.reference for f in floods])
@@ -153,7 +159,7 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         summary.reexamined_after_flood = len(again)
         for chunk in _chunks(again, batch_size):
             with db.session() as session:
-                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, None, reader, again=True)
+                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
     summary.distrusted_references = sorted(ctx.distrusted)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
@@ -169,14 +175,43 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         reader.prune(session)
     summary.photos = reader.report.to_dict()
     if clusters:
-        networks = update_clusters(db, ctx)
-        summary.seller_networks, summary.largest_network = networks.clusters, networks.largest
+        grouped = update_clusters(db, ctx)
+        summary.seller_networks, summary.largest_network = grouped.clusters, grouped.largest
+        with db.read() as session:
+            before, networks = networks, load_network_index(session, thresholds.min_score)
+            again = _judged_on_other_networks(session, networks, before.facts.keys() | networks.facts.keys())
+        summary.reexamined_for_networks = len(again)
+        for chunk in _chunks(again, batch_size):
+            with db.session() as session:
+                _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
+        summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
+        summary.queued = sum(queued for _, queued in verdicts.values())
     return summary
 
 
+def _judged_on_other_networks(session: Session, networks: NetworkIndex, sellers: Collection[int]) -> list[int]:
+    """Listings of `sellers` (in a network before this run's clustering or after it) still on sale and not reviewed,
+    whose finding was judged on network facts other than the seller's now."""
+    again: list[int] = []
+    for chunk in _chunks(sorted(sellers), BATCH_SIZE):
+        rows: Sequence[Any] = session.execute(
+            select(Listing.id, Listing.seller_id, Finding.signals)
+            .join(Finding, Finding.listing_id == Listing.id)
+            .where(Listing.seller_id.in_(chunk), Listing.gone.is_(False), ~Finding.reviews.any())
+        ).all()
+        for listing_id, seller_id, signals in rows:
+            stored: dict[str, Any] = signals or {}
+            network: dict[str, Any] = stored.get("network") or {}
+            judged = (network.get("evidence") or {}).get("key")
+            now = networks.facts_for(int(seller_id))
+            if judged != (now.key() if now is not None else None):
+                again.append(int(listing_id))
+    return sorted(again)
+
+
 def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summary: MatchSummary,
-                 verdicts: dict[int, tuple[str, bool]], takedowns: past.TakedownIndex, watch: FloodWatch | None,
-                 reader: PhotoReader, *, again: bool = False) -> None:
+                 verdicts: dict[int, tuple[str, bool]], takedowns: past.TakedownIndex, networks: NetworkIndex,
+                 watch: FloodWatch | None, reader: PhotoReader, *, again: bool = False) -> None:
     listings = session.scalars(
         select(Listing)
         .where(Listing.id.in_(ids))
@@ -210,6 +245,7 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
         to_assess.append((listing, ListingFacts.from_listing(
             listing, seller_record=past.record_for(records, listing.seller_id, listing.id),
             taken_down=past.takedowns_for(takedowns, listing, threshold),
+            network=networks.facts_for(listing.seller_id),
         )))
     photos = PhotoBatch(session, reader, ctx, [facts for _, facts in to_assess])
     for listing, facts in to_assess:

@@ -8,14 +8,13 @@ alone ("cream" is not found in "icecream"); CJK words are found anywhere, since 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
 import numpy as np
 
-from core.text import fold_for_match
+from core.text import fold_for_match, nfkc_casefold
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +32,13 @@ def _simplified() -> np.ndarray:
     return lookup
 
 
+def simplified_char(ch: str) -> str:
+    """One character's simplified form (itself unless it is a traditional character)."""
+    lookup = _simplified()
+    point = ord(ch)
+    return chr(lookup[point]) if point < lookup.size else ch
+
+
 def fold_script(text: str) -> str:
     """Traditional Chinese characters as simplified; everything else unchanged."""
     if text.isascii():
@@ -46,7 +52,7 @@ def fold_script(text: str) -> str:
 def fold_keep_spaces(text: str) -> str:
     """NFKC + casefold with runs of whitespace as one space, traditional characters as simplified: the form
     listing text is searched in (fold_for_match keeps no word breaks)."""
-    return fold_script(re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).casefold()))
+    return fold_script(re.sub(r"\s+", " ", nfkc_casefold(text)))
 
 
 def fold_compact(text: str) -> str:

@@ -22,8 +22,13 @@ The rules, in order (RULE_SET_VERSION names this set; findings record it):
     with its distributor's code and 尾货 in the title is diversion even when far under the floor. A seller's own
     photo of the brand's pack (the own-photo signal) weighs for neither side: genuine resellers shoot them too.
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
-adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender
-and a relisting after a takedown add weight to any suspect verdict. Unknowns add nothing, and are said.
+adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender,
+a relisting after a takedown and a seller in a network of shops selling copies add weight to any suspect verdict;
+the network also weighs for a copy in rule 4, as does the brand's name written only bent to dodge keyword filters
+(spaced, dotted, digits, another script's letters, pinyin, homophones: matching.names), which also adds weight to
+a counterfeit. None of them makes a listing that is not the brand's product suspect.
+A trusted partner's report adds weight to any suspect verdict too (never to ok or unrelated: a partner's report
+alone decides nothing). Unknowns add nothing, and are said.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.5-read-photos-own-photos"
+RULE_SET_VERSION = "2026.6-read-photos-bent-names-networks-own-photos"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7
@@ -69,6 +74,11 @@ W_CLONED_CODE = 0.6  # one serial on several sellers' packs: a copied code (matc
 W_PRICE_DROP = 0.3
 W_REPEAT_OFFENDER = 0.3
 W_RELISTING = 0.5
+W_NETWORK = 0.5  # the seller's network includes shops confirmed or flagged selling copies
+W_SPLIT_NETWORK = 0.5
+W_EVASIVE_NAME = 0.3  # the brand's name only ever bent to slip past keyword filters (L.umina, Lum1na, 璐米娜)
+W_SPLIT_EVASIVE_NAME = 0.4
+W_PARTNER = 0.3  # a trusted partner brand reported the seller or a photo (never a verdict on its own)
 W_OK_AUTHORISED = 0.8
 W_OK_IN_REGION = 0.3
 W_OK_PRICE = 0.3
@@ -98,11 +108,14 @@ class Signals:
     photo_text: SignalResult | None = None
     photo_codes: SignalResult | None = None
     cloned_code: SignalResult | None = None  # present only when a serial is also on other sellers' packs
+    network: SignalResult | None = None  # present only when the seller belongs to a network of shops
+    partner: SignalResult | None = None  # present only when partner bank entries are accepted
 
     def all(self) -> list[SignalResult]:
         found = [self.allow_list, self.relevance, self.image, self.own_photo, self.price, self.price_history,
                  self.seller, self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells,
-                 self.seller_history, self.relisting, self.photo_text, self.photo_codes, self.cloned_code]
+                 self.seller_history, self.relisting, self.photo_text, self.photo_codes, self.cloned_code,
+                 self.network, self.partner]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -204,7 +217,15 @@ def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
         copy.add(W_SPLIT_CLONED_CODE, "a serial copied onto other sellers' packs")
     if signals.diversion_tells.matched:
         diverted.add(W_SPLIT_DIVERSION_TELLS, "words of cleared or diverted stock")
+    if signals.network is not None and signals.network.matched:
+        copy.add(W_SPLIT_NETWORK, "a seller tied to shops selling copies")
+    if _evasive_name(signals):
+        copy.add(W_SPLIT_EVASIVE_NAME, "the brand's name bent to slip past filters")
     return copy, diverted
+
+
+def _evasive_name(signals: Signals) -> list[str]:
+    return list(signals.relevance.evidence.get("brand_evasive") or []) if signals.relevance.matched else []
 
 
 def _weighed(chosen: str, other: str, won: _Case, lost: _Case) -> str:
@@ -259,6 +280,10 @@ def _history(case: _Case, signals: Signals, *, price_drop: bool = True) -> None:
         case.add(W_REPEAT_OFFENDER, signals.seller_history.reason)
     if signals.relisting is not None and signals.relisting.matched:
         case.add(W_RELISTING, signals.relisting.reason)
+    if signals.network is not None and signals.network.matched:
+        case.add(W_NETWORK, signals.network.reason)
+    if signals.partner is not None and signals.partner.matched:
+        case.add(W_PARTNER, signals.partner.reason)
 
 
 def _photo_is_official(image: SignalResult) -> bool:
@@ -293,6 +318,10 @@ def _counterfeit(signals: Signals, sku: str, *, weighed: str | None = None) -> V
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
     if signals.cloned_code is not None and signals.cloned_code.matched:
         case.add(W_CLONED_CODE, signals.cloned_code.reason)
+    evasive = _evasive_name(signals)
+    if evasive:
+        case.add(W_EVASIVE_NAME, f"the text writes the brand's name only bent ({', '.join(evasive)}), as sellers "
+                 "of copies do to slip past keyword filters")
     _history(case, signals)
     if weighed:
         case.note(weighed)

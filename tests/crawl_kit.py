@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -41,6 +43,26 @@ def search_page(*item_ids: str) -> bytes:
     return "".join(f"<a class=item href='/item/{n}'>{n}</a>" for n in item_ids).encode()
 
 
+# A marketplace rendered in Chromium, whose pages say when their data is in.
+JS = {"javascript": True, "wait_for": "body[data-ready]"}
+
+
+def rendered(title: str, extra: str = "") -> bytes:
+    """A listing page whose data only exists after its script runs."""
+    script = (f"document.body.insertAdjacentHTML('afterbegin', {item_page(title).decode()!r});"
+              "document.body.dataset.ready='1';")
+    return f"<html><body>{extra}<script>{script}</script></body></html>".encode()
+
+
+def ready_search(*items: str) -> bytes:
+    return search_page(*items) + b"<script>document.body.dataset.ready='1'</script>"
+
+
+def needs_chromium() -> None:
+    if get_settings().browser_executable() is None:
+        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
+
+
 def shop_routes(*item_ids: str) -> dict[str, Route]:
     routes: dict[str, Route] = {"/search": reply(search_page(*item_ids))}
     for item in item_ids:
@@ -58,7 +80,7 @@ def write_config(path: Path, base_url: str, *, marketplace: dict[str, Any] | Non
             "name": "shop", "spider": "configured", "base_url": base_url, "start_urls": [base_url + "/search"],
             "currency": "USD", "id_from_url": r"/item/(\w+)", "selectors": SELECTORS, **(marketplace or {}),
         }],
-        "egress": {"allow_private_hosts": ["127.0.0.1"]},
+        "egress": {"allow_private_hosts": [urlsplit(base_url).netloc]},
     }
     if thresholds:
         data["thresholds"] = thresholds

@@ -5,6 +5,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -211,3 +220,34 @@ def all_rows(db: Database, model: type[Any]) -> list[Any]:
         rows: list[Any] = list(s.scalars(select(model).order_by(model.id)))
         s.expunge_all()
         return rows
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_dashboard(db_url: str, cwd: Path, *options: str) -> Iterator[str]:
+    """`brandpatrol dashboard` on 127.0.0.1 and a free port, once it answers its health check; its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brandpatrol.cli", "dashboard", "--port", str(port), "--db", db_url, *options],
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, "the dashboard did not answer within 120 s"
+                time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=60)

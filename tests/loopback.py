@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import threading
 import time
 from collections import Counter, defaultdict
@@ -9,6 +11,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 
@@ -47,11 +50,13 @@ class LocalServer:
 
 
 class LoopbackServer(LocalServer):
-    """Routes map a path to a handler function; `hits` and `hit_times` record what was asked for."""
+    """Routes map a path to a handler function; `hits` and `hit_times` record what was asked for, `direct_hits`
+    what was asked for without passing a RecordingProxy."""
 
     def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1"):
         self.routes = routes
         self.hits: Counter[str] = Counter()
+        self.direct_hits: Counter[str] = Counter()
         self.hit_times: defaultdict[str, list[float]] = defaultdict(list)
         server = self
 
@@ -59,6 +64,8 @@ class LoopbackServer(LocalServer):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.hits[path] += 1
+                if RecordingProxy.VIA not in (self.headers.get("Via") or ""):
+                    server.direct_hits[path] += 1
                 server.hit_times[path].append(time.monotonic())
                 route = server.routes.get(path)
                 if route is None:
@@ -79,6 +86,16 @@ def reply(body: bytes, content_type: str = "text/html", status: int = 200,
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(body)
+
+    return handle
+
+
+def redirect_to(url: str, status: int = 302) -> Route:
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", url)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     return handle
 
@@ -113,3 +130,54 @@ def never_answer(seconds: float) -> Route:
         time.sleep(seconds)
 
     return handle
+
+
+class RecordingProxy(LocalServer):
+    """A forwarding HTTP proxy for http:// URLs (absolute-form requests; no CONNECT) that asks for Basic
+    credentials with 407 as real proxies do, records each request as (URL, Proxy-Authorization or None), and
+    marks what it forwards with a Via header, so the origin can tell proxied requests from direct ones."""
+
+    VIA = "1.1 brandpatrol-test-proxy"
+
+    def __init__(self, username: str, password: str):
+        self.expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.requests: list[tuple[str, str | None]] = []
+        proxy = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                auth = self.headers.get("Proxy-Authorization")
+                proxy.requests.append((self.path, auth))
+                if auth != proxy.expected:
+                    self.send_response(407)
+                    self.send_header("Proxy-Authenticate", 'Basic realm="test"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                target = urlsplit(self.path)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("proxy-authorization", "proxy-connection", "connection")}
+                conn = http.client.HTTPConnection(target.hostname or "", target.port or 80, timeout=30)
+                try:
+                    conn.request("GET", target.path + (f"?{target.query}" if target.query else ""),
+                                 headers={**headers, "Via": proxy.VIA, "Connection": "close"})
+                    response = conn.getresponse()
+                    body = response.read()
+                finally:
+                    conn.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+
+    def url(self, username: str, password: str) -> str:
+        return f"http://{username}:{password}@{self.host_port}"
+
+    def paths(self, *, authorised: bool = True) -> list[str]:
+        """Paths of the URLs asked for (with the right credentials, or without them)."""
+        return [urlsplit(url).path for url, auth in self.requests if (auth == self.expected) == authorised]

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -114,7 +115,7 @@ class Webhook(LocalServer):
 
 
 def write_config(folder: Path, shop_url: str | None, *, schedule: str = "", alerts: str = "",
-                 extra_marketplaces: str = "") -> Path:
+                 extra_marketplaces: str = "", private_hosts: tuple[str, ...] = ()) -> Path:
     """A Lumina brand whose reference photo is the coffee sample; `shop` is crawled at `shop_url`."""
     refs = folder / "refs"
     refs.mkdir(exist_ok=True)
@@ -147,7 +148,7 @@ products:
     reference_images: [{{id: front, path: refs/front.jpg}}]
 marketplaces:{(chr(10) + marketplaces) if marketplaces else " []"}
 egress:
-  allow_private_hosts: ["127.0.0.1"]
+  allow_private_hosts: {json.dumps([*([urlsplit(shop_url).netloc] if shop_url else []), *private_hosts])}
 schedule:
   timezone: Asia/Shanghai
 {schedule}alerts:

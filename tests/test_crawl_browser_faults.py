@@ -20,29 +20,25 @@ from sqlalchemy import select
 from brandpatrol import jobs
 from core.models import Listing, ListingSnapshot, RunStatus
 from core.settings import get_settings
-from crawler.browser import wait_for_css
-from tests.crawl_kit import configured_shop, item_page, last_run, scrapy_crawl, search_page, stored_ids
+from crawler.page_methods import wait_for_css
+from tests.crawl_kit import (
+    JS,
+    configured_shop,
+    last_run,
+    needs_chromium,
+    ready_search,
+    rendered,
+    scrapy_crawl,
+    stored_ids,
+)
 from tests.loopback import LoopbackServer, Route, reply, sequence
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.browser]
-JS = {"javascript": True, "wait_for": "body[data-ready]"}
 
 
 @pytest.fixture(autouse=True)
 def _needs_chromium() -> None:
-    if get_settings().browser_executable() is None:
-        pytest.skip("Chromium is not installed and could not be installed here (run tools/install-system-packages.sh)")
-
-
-def rendered(title: str, extra: str = "") -> bytes:
-    """A listing page whose data only exists after its script runs."""
-    script = (f"document.body.insertAdjacentHTML('afterbegin', {item_page(title).decode()!r});"
-              "document.body.dataset.ready='1';")
-    return f"<html><body>{extra}<script>{script}</script></body></html>".encode()
-
-
-def ready_search(*items: str) -> bytes:
-    return search_page(*items) + b"<script>document.body.dataset.ready='1'</script>"
+    needs_chromium()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from core.models import (
     RunStatus,
 )
 from core.settings import Settings, get_settings
+from core.text import clean_text
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -59,6 +60,10 @@ def test_server_rendered_shop_crawled_completely(demo: tuple[DemoServer, Path, S
         assert stored == expected
         sample = session.scalars(select(Listing).where(Listing.marketplace.has(name="demo-shop"))).first()
         assert sample is not None and sample.price is not None and sample.currency == "CNY"
+        descriptions = dict(session.execute(select(Listing.external_id, Listing.description)
+                                            .where(Listing.marketplace.has(name="demo-shop"))).all())
+        truth = {x.external_id: x.description for x in build_catalogue().listings if x.marketplace == "demo-shop"}
+        assert descriptions == {i: clean_text(text) or None for i, text in truth.items()}
         assert session.scalar(select(func.count()).select_from(ListingImage)
                               .where(ListingImage.status == ImageStatus.OK, ListingImage.thumbnail.is_not(None))) > 0
         assert session.scalar(select(func.count()).select_from(ListingSnapshot)
@@ -118,6 +123,7 @@ def test_unreachable_marketplace_fails_clearly_and_loses_nothing(demo: tuple[Dem
     broken.write_text(config.read_text(encoding="utf-8").replace(server.base_url, f"http://127.0.0.1:{closed_port}"),
                       encoding="utf-8")
     (tmp_path / "references").symlink_to(config.parent / "references")
+    (tmp_path / "codes.csv").symlink_to(config.parent / "codes.csv")
     result = jobs.crawl_one(settings, broken, "demo-shop")
     assert result.status == RunStatus.FAILED
     assert "check the marketplace's base_url" in result.summary()
@@ -150,6 +156,7 @@ def _with_configured_marketplace(config: Path, base_url: str, target: Path) -> P
             "seller_id": "xpath://a[contains(@class, 'shop-name')]/@data-shop-id",
             "location": ".ship-from::text",
             "image": ".gallery img::attr(src)",
+            "description": ".item-desc",
         },
     })
     # The brand's distribution contracts on the JavaScript shop hold on the configured view of it too.
@@ -173,6 +180,8 @@ def test_marketplace_described_only_in_yaml(demo: tuple[DemoServer, Path, Settin
         for row in rows:
             assert row.price == truth[row.external_id].price
             assert row.seller is not None and row.seller.external_id == truth[row.external_id].seller_id
+            # The page's free text is crawled as the description: contact details hide there.
+            assert row.description == clean_text(truth[row.external_id].description)
 
     # Flagged like any other marketplace: the same listings get the verdicts their labels call for.
     jobs.match(settings, configured)

@@ -297,6 +297,7 @@ def test_detail_page_renders_and_reviews(world: World, opened_files: list[str]) 
     assert [c.value for c in at.code] == [f"https://item.example/{fid}"]  # the URL as text, not a link
     assert not at.get("link_button") and not at.get("page_link")
     assert len(at.image) == 3  # listing thumbnail, reference thumbnail, PNG screenshot
+    assert all(i.url.startswith("data:image/") for e in at.image for i in e.proto.imgs)  # inline, no /media
     assert [d.label for d in at.download_button] == ["Download HTML captured 2026-03-03 08:00 UTC"]
     assert len(at.get("vega_lite_chart")) == 1
     # the scraped image URL was never opened or shown

@@ -4,13 +4,6 @@ it and downloads the notice as PDF through the page's button; screenshots of eac
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +17,11 @@ from core.db import Database
 from core.models import AuditLog, Notice, Review, ReviewDecision
 from core.settings import get_settings
 from dashboard import accounts
+from tests.dashboard_support import running_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 PASSWORD = "browser test password"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +44,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 @pytest.fixture
 def dashboard(crawled: tuple[str, Path], tmp_path: Path) -> Iterator[str]:
     db_url, config = crawled
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "brandpatrol.cli", "dashboard", "--port", str(port), "--db", db_url, "-c", str(config)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.communicate()[1][-2000:]
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "the dashboard did not answer within 120 s"
-                time.sleep(0.5)
+    with running_dashboard(db_url, tmp_path, "-c", str(config)) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.communicate(timeout=60)
 
 
 def wait_idle(page: Any) -> None:

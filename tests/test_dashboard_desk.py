@@ -159,7 +159,7 @@ def test_record_a_test_buy_with_a_photo(world: World) -> None:
     assert [s.value for s in at.success] == [f"Recorded test buy {buy.id} with 1 photo(s)."]
     assert ("Code GD240311 (prefix GD24) was shipped to South China Beauty Trading (authorised for CN-GD)."
             in texts(at))
-    assert len(at.image) == 1 and at.image[0].proto.imgs  # the stored photo, from bytes
+    assert len(at.image) == 1 and at.image[0].proto.imgs[0].url.startswith("data:image/jpeg;base64,")  # inline
     assert_no_markdown_carries(at, JS_LINK)
 
     at.selectbox(key=f"tb_set_{buy.id}").set_value("counterfeit")

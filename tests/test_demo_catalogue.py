@@ -140,7 +140,7 @@ def test_workspace_loads_with_the_real_config_loader(catalogue: DemoCatalogue, t
     assert js.search_url == "http://127.0.0.1:8123/js/search?q={query}&page={page}"
     assert (shop.javascript, js.javascript) == (False, True)
     assert shop.spider == js.spider == "demo" and shop.search_terms == ["露米娜", "Lumina"]
-    assert config.egress.allow_private_hosts == ["127.0.0.1"]
+    assert config.egress.allow_private_hosts == ["127.0.0.1:8123"]
     assert {s.marketplace for s in config.authorised_sellers} == {"demo-shop", "demo-js"}
     for product in config.products:
         assert 2 <= len(product.reference_images) <= 3

@@ -441,3 +441,25 @@ def test_demo_shop_pages_with_unusable_links(start: bytes) -> None:
     listing = demo.extract_listing(HtmlResponse(url="http://demo.example/item/a1", body=item), "demo")
     assert listing is not None and listing.title == "Acme widget" and listing.price_text == "¥ 88"
     assert listing.image_urls == ["http://demo.example/img/a.jpg"] and listing.sales is None
+
+
+def test_the_item_pages_free_text_is_crawled_as_the_description() -> None:
+    # Contact details hide in the description and the seller's notes: every block is kept, one per line.
+    blocks = "<div class=desc>正品 <b>包邮</b></div><div class=notes>加V: mei2688</div></body>"
+    body = ITEM.format(bad="").replace("</body>", blocks).encode()
+    response = HtmlResponse(url="http://shop.example/item/w1", body=body)
+    selectors = FieldSelectors(**SELECTORS, description="div.desc, div.notes")
+    result = configured.extract_listing(response, "shop", selectors, r"/item/(\w+)")
+    assert result.item is not None and result.item.description == "正品 包邮\n加V: mei2688"
+    assert result.missing == []
+    # Without the blocks, the selector is reported missing and the page's schema.org description is read.
+    bare = ITEM.format(bad="").replace("</body>", '<script type="application/ld+json">{"@type": "Product", '
+                                       '"name": "Acme widget", "description": "QQ 12345678"}</script></body>')
+    result = configured.extract_listing(HtmlResponse(url="http://shop.example/item/w1", body=bare.encode()), "shop",
+                                        selectors, r"/item/(\w+)")
+    assert result.missing == ["description"]
+    assert result.item is not None and result.item.description == "QQ 12345678"
+    demo_page = ("<h1 class=item-title>A</h1><div class=item-desc>正品 <b>包邮</b></div>"
+                 "<div class=item-notes>薇: mei2688</div>").encode()
+    listing = demo.extract_listing(HtmlResponse(url="http://demo.example/item/a1", body=demo_page), "demo")
+    assert listing is not None and listing.description == "正品 包邮\n薇: mei2688"

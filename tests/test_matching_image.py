@@ -231,3 +231,18 @@ def test_a_wide_turn_view_never_matches_on_the_hash_alone(coffee_reference: Refe
     given = ref.views[0]
     phashes, dhashes = np.array([wide.phash, given.phash], np.uint64), np.array([wide.dhash, given.dhash], np.uint64)
     assert coffee_reference.matches_any(phashes, dhashes, 18).tolist() == [False, True]
+
+
+def test_a_turn_on_a_white_canvas_is_not_lost_to_a_degenerate_fit() -> None:
+    # A brick wall turned on white: many of its look-alike keypoints match one reference keypoint, and without
+    # one match per reference keypoint RANSAC's best fit squeezes them onto that point (scale 0).
+    brick = photo("brick").crop((0, 0, 256, 256)).resize((640, 640))
+    reference_points = keypoints_of(_thumb(brick))
+    assert reference_points is not None
+    for angle in (-40.0, 20.0):
+        turned = brick.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255), expand=True)
+        points = keypoints_of(_thumb(turned))
+        assert points is not None
+        result = compare(points, reference_points, turn=angle)
+        assert result.confirmed, (angle, result.describe())
+        assert result.scale is not None and 1.2 <= result.scale <= 1.7  # the photo is smaller on its canvas

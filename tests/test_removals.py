@@ -27,7 +27,7 @@ from core.models import (
 from core.operations import REMOVAL_CHECK
 from core.settings import get_settings
 from tests.dashboard_support import World
-from tests.loopback import LoopbackServer, Route, reply
+from tests.loopback import LoopbackServer, RecordingProxy, Route, reply
 from tests.scheduler_kit import Webhook, write_config
 
 NOW = datetime.now(UTC)
@@ -104,7 +104,7 @@ def test_removals_recorded_notices_closed_relistings_flagged(tmp_path: Path) -> 
             photo = session.scalars(select(ListingImage).where(ListingImage.listing_id == same_photo)).one()
             photo.phash = "0f0f0f0f0f0f0f0e"  # one bit from the removed listing's photo
 
-        config = write_config(tmp_path, None)
+        config = write_config(tmp_path, None, private_hosts=(server.host_port,))
         settings = get_settings().model_copy(update={"db": world.db.url})
         fetcher = egress_fetcher(settings, load_config(config))
         summary = check_removals(world.db, load_config(config), fetcher, now=NOW)
@@ -146,7 +146,7 @@ def test_removed_listing_seen_again_is_flagged(tmp_path: Path) -> None:
         session.get(Notice, notice).closed_at = NOW - timedelta(days=1)  # type: ignore[union-attr]
     config = load_config(write_config(tmp_path, None))
 
-    def no_fetch(url: str) -> FetchResult:
+    def no_fetch(url: str, marketplace: str) -> FetchResult:
         raise AssertionError(f"{url} fetched, but its notice is closed")
 
     summary = check_removals(world.db, config, no_fetch, now=NOW)
@@ -188,7 +188,7 @@ def test_removal_check_job_alerts_once(tmp_path: Path) -> None:
     with LoopbackServer({}) as server, Webhook() as hook:  # every URL answers 404: the listing is gone
         _point_at(world, listing_id, f"{server.base_url}/item/a1", "a1")
         notice = _notice(world, [listing_id])
-        config = write_config(tmp_path, None, alerts=f"  urls: ['{hook.url}']\n")
+        config = write_config(tmp_path, None, alerts=f"  urls: ['{hook.url}']\n", private_hosts=(server.host_port,))
         detail = removal_check(str(config), world.db.url)
         assert detail["notices_removed"] == [notice]
         [message] = hook.received()
@@ -200,4 +200,20 @@ def test_removal_check_job_alerts_once(tmp_path: Path) -> None:
         runs = session.scalars(select(JobRun).where(JobRun.job_id == REMOVAL_CHECK.id)).all()
         assert [r.status for r in runs] == [JobRunStatus.OK, JobRunStatus.OK]
         assert "1 notices removed" in runs[0].summary
+    world.db.dispose()
+
+
+def test_removal_check_does_not_bypass_the_marketplace_proxy(tmp_path: Path) -> None:
+    world = World.create(tmp_path)
+    listing_id = world.listing_id(world.add_finding(score=0.9))
+    with LoopbackServer({"/item/a1": reply(_page("In stock"))}) as shop, RecordingProxy("bob", "hunter2") as proxy:
+        _point_at(world, listing_id, f"{shop.base_url}/item/a1", "a1")
+        _notice(world, [listing_id])
+        taobao = (f"  - name: taobao\n    start_urls: ['{shop.base_url}/search']\n"
+                  f"    proxy: '{proxy.url('bob', 'hunter2')}'\n")
+        config = load_config(write_config(tmp_path, None, extra_marketplaces=taobao,
+                                          private_hosts=(shop.host_port,)))
+        summary = check_removals(world.db, config, egress_fetcher(get_settings(), config), now=NOW)
+    assert summary.present == 1
+    assert proxy.paths() == ["/item/a1"] and shop.direct_hits == {}
     world.db.dispose()

@@ -35,7 +35,8 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
 
 def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
     base = base_url.rstrip("/")
-    host = urlsplit(base).hostname or "127.0.0.1"
+    parts = urlsplit(base)
+    service = f"{parts.hostname or '127.0.0.1'}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
     rights = brand.RIGHTS_HOLDER
     out = [
         "# BrandPatrol demo workspace, written by the bundled demo (brandpatrol.demo).",
@@ -127,10 +128,10 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
         "  min_score: 0.5  # findings scoring under this are not queued for review",
         "  gone_after_runs: 3  # a listing missing from this many crawls in a row is marked gone",
         "",
-        "# The crawler refuses private and loopback addresses unless a host is listed here; the demo",
-        "# marketplace runs on this machine, so its host is.",
+        "# The crawler refuses private and loopback addresses unless a host and port is listed here; the",
+        "# demo marketplace runs on this machine, so its address and port are.",
         "egress:",
-        f"  allow_private_hosts: [{_q(host)}]",
+        f"  allow_private_hosts: [{_q(service)}]",
         "",
     ]
     return "\n".join(out)

@@ -20,6 +20,7 @@ from crawler.extractors.common import (
     MAX_CARDS,
     MAX_IMAGES,
     amount,
+    attr,
     canonical_url,
     cap,
     count_in,
@@ -125,7 +126,7 @@ def extract_cards(response: TextResponse, marketplace: str = "amazon") -> list[L
     listings: list[ListingItem] = []
     seen: set[str] = set()
     for card in response.css('[data-component-type="s-search-result"][data-asin]')[: MAX_CARDS * 2]:
-        asin = card.attrib.get("data-asin", "")
+        asin = (attr(card, "data-asin") or "")
         if not _ASIN.match(asin) or asin in seen:
             continue
         listing = _card(card, asin, marketplace, origin, currency, response)
@@ -170,7 +171,7 @@ def _offer_line(response: TextResponse, feature: str, label: str) -> str | None:
 def _seller(response: TextResponse) -> tuple[str | None, str | None]:
     trigger = response.css("#sellerProfileTriggerId")
     if trigger:
-        parts = split_url(trigger[0].attrib.get("href", ""))
+        parts = split_url(attr(trigger[0], "href") or "")
         seller = parse_qs(parts.query).get("seller", [None])[0] if parts else None
         return text_of(trigger[0]), seller if seller and re.fullmatch(r"[A-Z0-9]{5,20}", seller) else None
     sold_by = _offer_line(response, "merchantInfoFeature", "Sold by")
@@ -192,16 +193,16 @@ def _images(response: TextResponse, structured: list[str]) -> list[str]:
     landing = response.css("#landingImage, #imgBlkFront, #ebooksImgBlkFront, #main-image")
     candidates: list[str | None] = [*structured]
     if landing:
-        candidates.append(landing[0].attrib.get("data-old-hires"))
+        candidates.append(attr(landing[0], "data-old-hires"))
         # {"url": [width, height], ...}: the largest first.
-        sizes = load_json((landing[0].attrib.get("data-a-dynamic-image") or "")[:20_000])
+        sizes = load_json((attr(landing[0], "data-a-dynamic-image") or "")[:20_000])
         if isinstance(sizes, dict):
             candidates.extend(sorted((u for u in sizes if isinstance(u, str)), key=lambda u: -_largest_side(sizes[u])))
     # hiRes photos of the gallery, from the image block's script (the first one is the landing image).
     for script in response.xpath("//script[contains(., 'colorImages')]/text()").getall()[:3]:
         candidates.extend(_HIRES.findall(script[:500_000])[:MAX_IMAGES])
     if landing:
-        candidates.append(landing[0].attrib.get("src"))
+        candidates.append(attr(landing[0], "src"))
     # One photo comes in many sizes (_SL1500_, _SX679_, ...): the first listed, the largest, is kept.
     urls = unique_urls(response, [u for u in candidates if u and not u.startswith("data:")], limit=200)
     return one_per_photo(urls, _PHOTO_ID)[:MAX_IMAGES]

@@ -69,6 +69,19 @@ def cap(value: str | None, limit: int = FIELD_MAX) -> str | None:
     return folded[:limit] or None
 
 
+def attr(node: Selector | SelectorList[Selector], name: str) -> str | None:
+    """One attribute of an element (of a list's first element, as `.attrib` reads it), or None without it.
+
+    Not `Selector.attrib`: that builds every attribute of the element, and lxml raises ValueError on one whose
+    name carries a control character (`<div data-asin=""\x1f ...>`), which its HTML parser lets through.
+    """
+    if isinstance(node, SelectorList):
+        if not node:
+            return None
+        node = node[0]
+    return node.xpath(f"@{name}").get()
+
+
 def text_of(node: Node, css: str | None = None, limit: int = FIELD_MAX) -> str | None:
     """The visible text of the first element `css` selects below `node` (of `node` itself without `css`)."""
     scope = node.selector if isinstance(node, TextResponse) else node

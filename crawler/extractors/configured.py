@@ -4,8 +4,9 @@ A selector is CSS (with Scrapy's `::text` / `::attr(name)`), XPath when prefixed
 page's data (`selectors.data`: JSON in a script, `__NEXT_DATA__`, JSON-LD, a JSON API response or JSON the browser
 saw; see jsondata) when prefixed with `json:`. A `json:` item selector makes each card a piece of that data, and the
 card's own `json:` fields are read relative to it. Fields a page does not give through selectors fall back to the
-page's schema.org data. Links and photos are resolved with
-common.absolute: one that cannot be parsed or fetched is left out (that card, that photo), never raised on.
+page's schema.org data. The description is every block the `description` selector matches (description, seller's
+notes), one per line, else the schema.org description. Links and photos are resolved with common.absolute: one
+that cannot be parsed or fetched is left out (that card, that photo), never raised on.
 """
 
 from __future__ import annotations
@@ -134,12 +135,14 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
     response = readable(response)
     data = PageData(response, selectors)
     values = {name: data.first(getattr(selectors, name)) for name in LISTING_FIELDS}
-    missing = [name for name in LISTING_FIELDS if getattr(selectors, name) and values[name] is None]
+    description = "\n".join(data.all(selectors.description)) or None
+    missing = [name for name in (*LISTING_FIELDS, "description")
+               if getattr(selectors, name) and (description if name == "description" else values[name]) is None]
     if data.warnings:
         missing.insert(0, "data")
     images = data.all(selectors.image)
     # The page's structured data fills what the selectors did not give; read only when something is missing.
-    needs_fallback = not (values["title"] and values["price"] and values["seller"]) or (
+    needs_fallback = not (values["title"] and values["price"] and values["seller"] and description) or (
         not images and not selectors.image)
     fallback = generic.extract_listing(response, marketplace) if needs_fallback else None
     title = values["title"] or (fallback.title if fallback else None)
@@ -159,6 +162,6 @@ def extract_listing(response: TextResponse, marketplace: str, selectors: FieldSe
         seller_id=values["seller_id"],
         location_text=values["location"],
         image_urls=unique_urls(response, images),
-        description=fallback.description if fallback else None,
+        description=description or (fallback.description if fallback else None),
     )
     return ConfiguredExtraction(item, missing)

@@ -11,7 +11,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from crawler.extractors.charset import readable
-from crawler.extractors.common import absolute, count_in, unique_urls
+from crawler.extractors.common import absolute, attr, count_in, unique_urls
 from crawler.extractors.structured import as_text, first_offer, image_list, jsonld_products
 from crawler.items import ListingItem, SearchCard, SearchPage
 
@@ -34,7 +34,7 @@ def extract_search(response: TextResponse) -> SearchPage:
         cards.append(
             SearchCard(
                 url=url,
-                external_id=card.attrib.get("data-id"),
+                external_id=attr(card, "data-id"),
                 title=_text(card, ".card-title"),
                 price_text=_text(card, ".card-price"),
                 location_text=_text(card, ".card-location"),
@@ -56,7 +56,7 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         return None
     price_node = response.css(".item-price")
     price_text = _text(response.selector, ".item-price")
-    currency = as_text(offer.get("priceCurrency")) or (price_node.attrib.get("data-currency") if price_node else None)
+    currency = as_text(offer.get("priceCurrency")) or (attr(price_node, "data-currency") if price_node else None)
     if offer.get("price") is not None:
         price_text = f"{currency or ''} {offer['price']}".strip()
     shop = response.css("a.shop-name")
@@ -71,9 +71,11 @@ def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | N
         price_text=price_text,
         currency=currency,
         seller_name=seller,
-        seller_id=shop.attrib.get("data-shop-id") if shop else None,
+        seller_id=attr(shop, "data-shop-id") if shop else None,
         location_text=location,
         image_urls=unique_urls(response, images),
-        description=_text(response.selector, ".item-desc") or as_text(product.get("description")),
+        # The description and the seller's notes, where shops leave contacts ("加V mei2688 拿货价").
+        description="\n".join(filter(None, (_text(block, "") for block in response.css(".item-desc, .item-notes"))))
+        or as_text(product.get("description")),
         sales=count_in(_text(response.selector, ".item-sales")),
     )

@@ -19,6 +19,7 @@ from crawler.extractors.common import (
     MAX_CARDS,
     absolute,
     amount,
+    attr,
     canonical_url,
     cap,
     count_in,
@@ -93,8 +94,8 @@ def _card_image(card: Selector) -> str | None:
     image = card.css("img.s-card__image, .s-item__image img, .s-item__image-wrapper img, img")
     if not image:
         return None
-    for attr in ("data-defer-load", "src", "data-src"):
-        url = image[0].attrib.get(attr)
+    for name in ("data-defer-load", "src", "data-src"):
+        url = attr(image[0], name)
         if url and not url.startswith("data:") and "ebaystatic.com" not in url:
             return url
     return None
@@ -182,7 +183,7 @@ def extract_cards(response: TextResponse, marketplace: str = "ebay") -> list[Lis
     seen: set[str] = set()
     cards = response.css(".s-card[data-listingid], li.s-item")
     for card in cards[: MAX_CARDS * 2]:
-        classes = card.attrib.get("class", "").split()
+        classes = (attr(card, "class") or "").split()
         listing = _new_card(card, marketplace, response) if "s-card" in classes \
             else _old_card(card, marketplace, response)
         if listing is None or listing.external_id in seen:
@@ -252,7 +253,7 @@ def _seller(response: TextResponse) -> tuple[str | None, str | None, dict[str, A
 def _images(response: TextResponse, structured: list[str]) -> list[str]:
     carousel = response.css(".ux-image-carousel-item img, .ux-image-filmstrip-carousel-item img, #icImg, "
                             "#vi_main_img_fs img")
-    large = [img.attrib.get("data-zoom-src") or img.attrib.get("src") or img.attrib.get("data-src")
+    large = [attr(img, "data-zoom-src") or attr(img, "src") or attr(img, "data-src")
              for img in carousel]
     og = response.css('meta[property="og:image"]::attr(content)').get()
     # One photo comes in several sizes (s-l1600, s-l500, ...): the first listed, the largest, is kept.

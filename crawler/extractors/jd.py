@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from crawler.extractors.cards import full_photo, search_page
 from crawler.extractors.charset import readable
-from crawler.extractors.common import MAX_CARDS, absolute, cap, count_in, first_text, money, text_of, unique_urls
+from crawler.extractors.common import MAX_CARDS, absolute, attr, cap, count_in, first_text, money, text_of, unique_urls
 from crawler.extractors.generic import extract_listing as generic_listing
 from crawler.items import ListingItem, SearchPage
 
@@ -29,7 +29,7 @@ _SELF_OPERATED = "自营"
 def _photo(card: Selector) -> str | None:
     image = card.css(".p-img img")
     for attribute in ("data-lazy-img", "source-data-lazy-img", "src"):
-        value = image.attrib.get(attribute) if image else None
+        value = attr(image, attribute) if image else None
         if value and value not in ("done", ""):
             return full_photo(value)
     return None
@@ -40,11 +40,11 @@ def _card(card: Selector, sku: str, marketplace: str, response: TextResponse) ->
     if not title:
         return None
     shop = card.css(".p-shop .curr-shop")
-    shop_name = cap(shop.attrib.get("title") or text_of(shop), 200) if shop else None
+    shop_name = cap(attr(shop, "title") or text_of(shop), 200) if shop else None
     badges = [cap(b, 40) or "" for b in card.css(".p-icons i::text").getall()[:10]]
     self_operated = _SELF_OPERATED in badges or (shop_name is not None and "京东自营" in shop_name)
     extra: dict[str, Any] = {"page": "search", "jd_self_operated": self_operated}
-    shop_id = _SHOP_ID.search(shop.attrib.get("href") or "") if shop else None
+    shop_id = _SHOP_ID.search(attr(shop, "href") or "") if shop else None
     if shop_id:
         extra["shop_id"] = shop_id.group(1)
     if badges:
@@ -72,7 +72,7 @@ def extract_cards(response: TextResponse, marketplace: str = "jd") -> list[Listi
     listings: list[ListingItem] = []
     seen: set[str] = set()
     for card in response.css("li.gl-item[data-sku]")[: MAX_CARDS * 2]:
-        sku = card.attrib.get("data-sku", "")
+        sku = attr(card, "data-sku") or ""
         if not _SKU.match(sku) or sku in seen:
             continue
         listing = _card(card, sku, marketplace, response)

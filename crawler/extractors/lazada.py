@@ -22,6 +22,7 @@ from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     MAX_CARDS,
     absolute,
+    attr,
     cap,
     count_in,
     split_url,
@@ -57,8 +58,8 @@ def _storefront(response: TextResponse) -> tuple[str | None, str | None]:
 def _card(card: Selector, item_id: str, marketplace: str, response: TextResponse, country: str | None,
           currency: str | None) -> ListingItem | None:
     link = card.css("a[title]")
-    title = cap(link.attrib.get("title") if link else None, 1000) or text_of(card, "a[title]")
-    url = absolute(response, link.attrib.get("href") if link else None)
+    title = cap(attr(link, "title") if link else None, 1000) or text_of(card, "a[title]")
+    url = absolute(response, attr(link, "href") if link else None)
     if not title or not url:
         return None
     url = url.split("?", 1)[0]
@@ -102,7 +103,7 @@ def extract_cards(response: TextResponse, marketplace: str = "lazada") -> list[L
     listings: list[ListingItem] = []
     seen: set[str] = set()
     for card in response.css('[data-qa-locator="product-item"][data-item-id]')[: MAX_CARDS * 2]:
-        item_id = card.attrib.get("data-item-id", "")
+        item_id = attr(card, "data-item-id") or ""
         if not _ITEM_ID.match(item_id) or item_id in seen:
             continue
         listing = _card(card, item_id, marketplace, response, country, currency)

@@ -11,7 +11,7 @@ from typing import Any
 
 from parsel import Selector
 
-from crawler.extractors.common import MAX_JSON_DEPTH, load_json
+from crawler.extractors.common import MAX_JSON_DEPTH, attr, load_json
 
 MAX_JSONLD_BYTES = 1_000_000
 MAX_STRUCTURED_IMAGES = 20
@@ -99,7 +99,7 @@ def _scope(selector: Selector, kinds: tuple[str, ...]) -> Selector | None:
 def _microdata_values(root: Selector, name: str) -> list[str]:
     found = []
     for node in root.xpath(f'.//*[@itemprop="{name}"]')[:MAX_STRUCTURED_IMAGES]:
-        value = (node.attrib.get("content") or node.attrib.get("src") or node.attrib.get("href")
+        value = (attr(node, "content") or attr(node, "src") or attr(node, "href")
                  or " ".join(node.xpath(".//text()").getall()).strip())
         if value:
             found.append(value)

@@ -21,6 +21,7 @@ from crawler.extractors.charset import readable, with_declared_charset
 from crawler.extractors.common import (
     ALICDN_SIZE_SUFFIX,
     amount,
+    attr,
     canonical_url,
     cap,
     count_in,
@@ -123,7 +124,7 @@ def extract_listing(response: TextResponse, marketplace: str = "taobao") -> List
     images_match = _IMAGES.search(scripts)
     listed = load_json(images_match.group(1)) if images_match else None
     script_images = [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
-    gallery = [img.attrib.get("data-src") or img.attrib.get("src") or ""
+    gallery = [attr(img, "data-src") or attr(img, "src") or ""
                for img in response.css("#J_UlThumb img")]
     images = script_images or [*structured.images, *(ALICDN_SIZE_SUFFIX.sub("", u) for u in gallery if u),
                                response.css("#J_ImgBooth::attr(src)").get() or ""]

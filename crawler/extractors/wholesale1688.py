@@ -20,7 +20,7 @@ from scrapy.http import TextResponse
 
 from crawler.extractors.cards import full_photo, search_page
 from crawler.extractors.charset import readable
-from crawler.extractors.common import MAX_CARDS, absolute, cap, count_in, money, text_of, unique_urls
+from crawler.extractors.common import MAX_CARDS, absolute, attr, cap, count_in, money, text_of, unique_urls
 from crawler.extractors.generic import extract_listing as generic_listing
 from crawler.items import ListingItem, SearchPage
 
@@ -52,8 +52,8 @@ def _card(card: Selector, marketplace: str, response: TextResponse) -> ListingIt
     if not title or not external_id or not link:
         return None
     nick_node = card.css("[data-nick]")
-    nick = nick_node.attrib.get("data-nick") if nick_node else None
-    if nick and nick_node.attrib.get("data-encode") == "true":
+    nick = attr(nick_node, "data-nick") if nick_node else None
+    if nick and attr(nick_node, "data-encode") == "true":
         nick = unquote(nick)
     extra: dict[str, Any] = {"page": "search"}
     if sponsored:

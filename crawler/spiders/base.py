@@ -16,10 +16,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
-from crawler.browser import capture_viewport, wait_for_css
-from crawler.context import CrawlContext, build_context
+from crawler.context import CrawlContext, build_context, require_browser
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
+from crawler.page_methods import capture_viewport, wait_for_css
 
 
 class MarketplaceSpider(scrapy.Spider):
@@ -51,10 +51,14 @@ class MarketplaceSpider(scrapy.Spider):
         settings.set("MEMUSAGE_LIMIT_MB", context.settings.crawl_memory_limit_mb, priority="spider")
         settings.set("AUTOTHROTTLE_ENABLED", market.autothrottle, priority="spider")
         settings.set("PLAYWRIGHT_ABORT_REQUEST", playwright_abort_predicate(context.egress), priority="spider")
+        # The browser's way out (crawler.browser): the same gate, as a local proxy, chained to the marketplace's.
+        settings.set("BRANDPATROL_EGRESS_POLICY", context.egress, priority="spider")
+        settings.set("BRANDPATROL_PROXY", context.proxy, priority="spider")
         if not market.javascript:
             # Plain HTTP for a marketplace that needs no browser: no Playwright handler in the download path.
             base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
             settings.set("DOWNLOAD_HANDLERS", {"http": base["http"], "https": base["https"]}, priority="spider")
+        require_browser(market, context.settings)
         browser = context.settings.browser_executable()
         if browser is not None:
             options = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
@@ -127,8 +131,6 @@ class MarketplaceSpider(scrapy.Spider):
         """A request rendered in Chromium when the marketplace needs JavaScript; a screenshot for evidence."""
         market = self.context.marketplace
         meta = dict(kwargs.pop("meta", {}) or {})
-        if market.proxy:
-            meta["proxy"] = market.proxy
         if market.headers:
             kwargs["headers"] = {**market.headers, **(kwargs.get("headers") or {})}
         if market.cookies:
@@ -144,10 +146,6 @@ class MarketplaceSpider(scrapy.Spider):
                 methods.append(PageMethod(capture_viewport))
             # dont_cache: a cached copy would skip the browser, so no page methods (wait, screenshot) would run.
             meta.update(playwright=True, playwright_page_methods=methods, dont_cache=True)
-            if market.proxy:
-                # Playwright takes a proxy per browser context, not per request.
-                meta.update(playwright_context=f"proxy-{market.name}",
-                            playwright_context_kwargs={"proxy": {"server": market.proxy}})
         return scrapy.Request(url, callback=callback, meta=meta, **kwargs)
 
     @staticmethod

@@ -36,6 +36,7 @@ from core.models import (
     as_utc,
 )
 from core.privacy import OPEN_NOTICE_STATUSES
+from core.reviews import latest_review_ids
 from core.text import NAME_MAX, clean_line, clean_text
 from dashboard.notices import testbuys
 from dashboard.notices.drafting import DraftError, DraftRequest, NoticeDraft, draft, evidence_basis
@@ -145,10 +146,6 @@ def _actor(actor: str) -> str:
     return name
 
 
-def _latest_review_ids() -> Any:
-    return select(Review.finding_id, func.max(Review.id).label("review_id")).group_by(Review.finding_id).subquery()
-
-
 def _open_notice_of(listing_id: Any) -> Any:
     return (
         select(func.max(Notice.id))
@@ -172,7 +169,7 @@ def confirmed_findings(
     limit: int = PICKER_LIMIT,
 ) -> list[ConfirmedRow]:
     """Findings whose latest review is a confirmation, highest score first, for drafting."""
-    latest = _latest_review_ids()
+    latest = latest_review_ids()
     open_notice = _open_notice_of(Listing.id)
     stmt = (
         select(
@@ -215,7 +212,7 @@ def confirmed_findings(
 
 def waiting_per_marketplace(db: Database) -> dict[int, int]:
     """Confirmed findings per marketplace id that no open notice covers yet and whose listing is still up."""
-    latest = _latest_review_ids()
+    latest = latest_review_ids()
     stmt = (
         select(Listing.marketplace_id, func.count())
         .select_from(Finding)
@@ -250,7 +247,7 @@ def _facts(session: Session, finding_ids: Sequence[int]) -> dict[int, tuple[List
 
 
 def _facts_batch(session: Session, finding_ids: list[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
-    latest = _latest_review_ids()
+    latest = latest_review_ids()
     stmt = (
         select(Finding, Listing, Marketplace.name, Seller, Review.decision, ReferenceImage.ref_id, Product)
         .join(Listing, Listing.id == Finding.listing_id)

@@ -80,14 +80,14 @@ st.text(listing.title)
 left, right = st.columns(2)
 with left:
     st.subheader(auth.t("detail.photo"))
-    if detail.listing_thumbnail:
-        st.image(detail.listing_thumbnail, width=320)  # stored thumbnail bytes, never a scraped URL
+    if listing_photo := ui.picture(detail.listing_thumbnail):  # stored thumbnail bytes, never a scraped URL
+        st.image(listing_photo, width=320)
     else:
         st.text(auth.t("detail.no_photo"))
 with right:
     st.subheader(auth.t("detail.reference"))
-    if detail.reference_thumbnail:
-        st.image(detail.reference_thumbnail, width=320)
+    if reference_photo := ui.picture(detail.reference_thumbnail):
+        st.image(reference_photo, width=320)
     else:
         st.text(auth.t("detail.no_reference"))
     if detail.reference_ref_id:
@@ -100,7 +100,8 @@ readings = photo_readings(db, finding.id)
 if readings:
     st.subheader(auth.t("detail.photo_reading"))
     for position, drawn in readings:
-        st.image(drawn, width=480, caption=auth.t("detail.photo_reading_caption", position=position + 1))
+        if drawn_photo := ui.picture(drawn):  # inline, like every photo here (see ui.picture)
+            st.image(drawn_photo, width=480, caption=auth.t("detail.photo_reading_caption", position=position + 1))
 
 # --- reasons ------------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.why"))
@@ -172,8 +173,8 @@ else:
     screenshot = next((e for e in detail.evidence if e.kind == "screenshot" and e.encoding == "identity"), None)
     if screenshot is not None:
         content = evidence_content(db, screenshot.sha256)
-        if content is not None and content.is_picture:
-            st.image(content.data, width="stretch")
+        if content is not None and content.is_picture and (shot := ui.picture(content.data)):
+            st.image(shot, width="stretch")
             st.text(auth.t("detail.screenshot_verified" if content.verified else "detail.screenshot_mismatch",
                            when=present.format_when(screenshot.snapshot_captured_at)))
     for item in [e for e in detail.evidence if e.kind == "html"][:MAX_DOWNLOADS]:

@@ -108,9 +108,9 @@ st.dataframe(present.localized(frames.purchases_frame(rows), auth.t), hide_index
 by_id = {r.id: r for r in rows}
 options = {i: auth.t("testbuys.option", id=i, order=r.order_number) for i, r in by_id.items()}
 chosen: int = st.selectbox(auth.t("testbuys.pick"), list(by_id), key="tb_pick", format_func=options.__getitem__)
-photos = testbuys.photos_of(db, chosen)
+photos = [shown for photo in testbuys.photos_of(db, chosen) if (shown := ui.picture(photo))]
 if photos:
-    st.image(photos, width=240)  # stored, re-encoded bytes only
+    st.image(photos, width=240)  # stored, re-encoded bytes only, inline
 else:
     st.text(auth.t("testbuys.no_photos"))
 st.selectbox(auth.t("testbuys.set_result"), list(TestBuyResult), format_func=result_labels.__getitem__,

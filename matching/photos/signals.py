@@ -23,6 +23,7 @@ from typing import Any
 
 from core.codes import IssuedCodes, gtin14
 from core.config import AuthorisedSeller, Brand, BrandConfig, Product
+from matching.names import find_names
 from matching.photos.codes import gtin_of, serial_tokens
 from matching.photos.reading import CodeRead, PhotoRead, Sighting, TextLine
 from matching.signals import batch as batch_mod
@@ -40,13 +41,18 @@ MAX_LINES_SHOWN = 30
 
 
 def names_in(text: str, brand: Brand, products: Sequence[Product]) -> tuple[list[str], dict[str, list[str]]]:
-    """(brand names found, SKU -> product names found) in `text`, read as titles are (matching.terms.FoldedText
-    over relevance's brand_terms and product_terms). The seam for bent-name matching: switch this function."""
-    folded = FoldedText.of(text)
+    """(brand names found, SKU -> product names found) in `text`, read as titles are: relevance's brand_terms and
+    product_terms found however bent (matching.names), OCR's misreadings of letters and digits included; a name
+    after 适用 / compatible with names an accessory for the goods, not the goods, and is left out."""
     brand_words = brand_terms(brand)
-    found_brand = [b for b in brand_words if folded.has_term(b)]
-    found = {p.sku: [t for t in product_terms(p, brand_words) if folded.has_term(t)] for p in products}
-    return found_brand, {sku: terms for sku, terms in found.items() if terms}
+
+    def found(terms: Sequence[str]) -> list[str]:
+        named = {hit.name for hit in find_names(text, list(terms)) if not hit.accessory}
+        return [t for t in terms if t in named]
+
+    found_brand = found(brand_words)
+    by_sku = {p.sku: found(product_terms(p, brand_words)) for p in products}
+    return found_brand, {sku: terms for sku, terms in by_sku.items() if terms}
 
 
 def _photo_no(photo: PhotoRead) -> str:

@@ -3,6 +3,7 @@
 from matching.signals.batch import batch_code_signal
 from matching.signals.history import price_history_signal, relisting_signal, seller_history_signal
 from matching.signals.image import image_signal
+from matching.signals.network import network_signal
 from matching.signals.price import price_signal
 from matching.signals.region import region_signal
 from matching.signals.relevance import relevance_signal
@@ -19,6 +20,7 @@ __all__ = [
     "counterfeit_tells_signal",
     "diversion_tells_signal",
     "image_signal",
+    "network_signal",
     "price_history_signal",
     "price_signal",
     "region_signal",

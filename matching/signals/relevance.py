@@ -6,6 +6,10 @@ The brand's word alone is weak: other goods share it ("Lumina LED 台灯"), and 
     brand's photos, and some leave the brand's name out of the title to slip past filters), or
   - a listing photo is the seller's own shot of its pack (the own-photo signal: the artwork found by keypoints), or
   - the text names the brand and one of the product's names, keywords or its SKU.
+Names are found however sellers bend them (matching.names: spacing, punctuation, digit and look-alike letter
+swaps, pinyin, near spellings), and the reason says how ('Lumina as "L.umina" (spacing and punctuation removed)').
+The brand named only as what an accessory fits ("适用 Lumina", "compatible with Lumina") is no claim to be its
+product: it does not count, and the reason says so.
 Whose product first: when the title names another brand (matching.brands) and not ours, a photo that resembles
 one of our packs is not enough; it takes a STRONG artwork match or the brand's name read on the photo
 (`brand_read_in_photo`, set by photo reading) to call the listing ours. Without the brand's name in the text or on
@@ -27,9 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import Brand, Product
+from matching.names import DEFAULT_RULES, Folded, NameHit, NameRules, NameSet
 from matching.signals.result import SignalResult, match, no_match, unknown
 from matching.terms import FoldedText
 from matching.wording import quoted
+
+MAX_HITS_KEPT = 12
 
 NAME = "relevance"
 
@@ -49,6 +56,40 @@ def product_terms(product: Product, brand_words: Sequence[str]) -> list[str]:
 def _top(terms: Sequence[str], n: int = 2) -> list[str]:
     """The most specific (longest) terms found, enough to quote."""
     return sorted(terms, key=len, reverse=True)[:n]
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Which of some names a text names, and how: the plainest hit of each, for the reason."""
+
+    names: list[str]
+    hits: dict[str, NameHit]
+    accessory: list[NameHit]  # names found only as what an accessory fits
+
+    @classmethod
+    def of(cls, text: FoldedText, skeleton: Folded, names: Sequence[str], rules: NameRules) -> _Found:
+        hits: dict[str, NameHit] = {}
+        accessory: dict[str, NameHit] = {}
+        for hit in NameSet.of(names, rules).find(skeleton):
+            if hit.accessory:
+                accessory.setdefault(hit.name, hit)
+            elif hit.name not in hits or (hits[hit.name].bent and not hit.bent):
+                hits[hit.name] = hit
+        # Words of a several-word name written apart ("Lumina 焕活 serum") still name it, plainly.
+        found = [n for n in names if n in hits or (n not in accessory and len(n.split()) > 1 and text.has_term(n))]
+        return cls(found, hits, [h for n, h in accessory.items() if n not in found])
+
+    def said(self, names: Sequence[str]) -> str:
+        """'Lumina', Lumière as "L.umiere" (spacing and punctuation removed)."""
+        return ", ".join(self.hits[n].describe() if n in self.hits else quoted([n]) for n in names)
+
+    def bent(self) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in self.hits.values() if h.bent][:MAX_HITS_KEPT]
+
+    def only_evasive(self) -> list[str]:
+        """The names, as bent, when every one found is bent to slip past filters (none written plainly)."""
+        hits = [self.hits.get(n) for n in self.names]
+        return [h.describe() for h in hits if h is not None] if hits and all(h and h.evasive for h in hits) else []
 
 
 @dataclass(frozen=True)
@@ -72,17 +113,20 @@ class _Candidate:
                 longest, -(self.distance if self.distance is not None else 65))
 
 
-def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image: SignalResult, *,
-                     own_photo: SignalResult | None = None, other_brands: Sequence[str] = (),
-                     brand_read_in_photo: bool = False) -> SignalResult:
+def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image: SignalResult,
+                     rules: NameRules = DEFAULT_RULES, *, own_photo: SignalResult | None = None,
+                     other_brands: Sequence[str] = (), brand_read_in_photo: bool = False) -> SignalResult:
     """`image` is the image signal over all of the brand's references; its evidence gives distances per SKU.
+    `rules`: how loosely names match (the brand's thresholds name_fuzzy_ratio and name_fuzzy_min_length).
 
     `own_photo` is the own-photo signal, when it ran; `other_brands` the other brands the title names
     (matching.brands); `brand_read_in_photo` whether photo reading found the brand's name on a listing photo.
     """
     folded = FoldedText.of(text)
+    skeleton = Folded.of(text)
     brand_words = brand_terms(brand)
-    brand_found = [b for b in brand_words if folded.has_term(b)]
+    brands = _Found.of(folded, skeleton, brand_words, rules)
+    brand_found = brands.names
     threshold = int(image.evidence.get("threshold", 0))
     nearest: dict[str, int] = dict(image.evidence.get("nearest_by_sku", {}))
     # Products with a matching photo (within the threshold, or borderline and confirmed by keypoints).
@@ -94,7 +138,9 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     ours_said = bool(brand_found) or brand_read_in_photo
     # Another brand's name in the title, ours neither there nor read on the pack: only a strong artwork match counts.
     others = list(other_brands) if not ours_said else []
-    named = {p.sku: tuple(t for t in product_terms(p, brand_words) if folded.has_term(t)) for p in products}
+    terms_of = {p.sku: product_terms(p, brand_words) for p in products}
+    words = _Found.of(folded, skeleton, list(dict.fromkeys(t for ts in terms_of.values() for t in ts)), rules)
+    named = {sku: tuple(t for t in ts if t in words.names) for sku, ts in terms_of.items()}
     candidates = []
     set_aside = []
     for sku, terms in named.items():
@@ -120,9 +166,16 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
         "image_outcome": image.outcome.value,
         "other_brands": list(other_brands),
         "brand_read_in_photo": brand_read_in_photo,
+        "bent_names": brands.bent() + words.bent(),
+        # The brand's name written only in forms that dodge keyword filters: weighs for a copy (matching.verdicts).
+        "brand_evasive": brands.only_evasive(),
+        "accessory_for": [h.to_dict() for h in brands.accessory],
     }
     if candidates:
-        return _identified(max(candidates, key=lambda c: c.rank), brand_found, shots, others, evidence)
+        best = max(candidates, key=lambda c: c.rank)
+        claim = (f"the text names the brand ({brands.said(brand_found)}) and {best.sku} "
+                 f"({words.said(_top(best.terms))})")
+        return _identified(best, claim, brand_found, shots, others, evidence)
     if others or set_aside:
         resembled = ", ".join(sorted(set_aside))
         likeness = (f"a photo resembles {resembled} only weakly, which is not enough to call it the brand's: "
@@ -132,13 +185,14 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
         return no_match(NAME, f"not the brand's product: {whose}{likeness}", 0.0, set_aside=sorted(set_aside),
                         **evidence)
     if brand_found:
-        text_part = f"the text names the brand ({quoted(brand_found)}) but none of its products"
+        text_part = f"the text names the brand ({brands.said(brand_found)}) but none of its products"
+    elif brands.accessory:
+        fits = ", ".join(f"'{h.accessory} {h.written}'" for h in brands.accessory)
+        text_part = (f"the text names the brand only as what an accessory fits ({fits}), not as the goods sold"
+                     + (f", beside product words ({quoted(_all_terms(named_products))})" if named_products else ""))
     elif named_products:
-        words = quoted(sorted({t for terms in named_products.values() for t in terms}))
-        text_part = (
-            f"the text uses product words ({words}) but not the brand's name, and such words name other "
-            "brands' goods too"
-        )
+        text_part = (f"the text uses product words ({quoted(_all_terms(named_products))}) but not the brand's name, "
+                     "and such words name other brands' goods too")
     else:
         text_part = "the text names neither the brand nor its products"
     if image.unknown:
@@ -152,13 +206,13 @@ def relevance_signal(text: str, brand: Brand, products: Sequence[Product], image
     return no_match(NAME, f"not the brand's product: {text_part}, and {photo_part}", 0.0, **evidence)
 
 
-def _identified(best: _Candidate, brand_found: list[str], shots: dict[str, Any], others: list[str],
+def _identified(best: _Candidate, claim: str, brand_found: list[str], shots: dict[str, Any], others: list[str],
                 evidence: dict[str, Any]) -> SignalResult:
     own = best.own_photo and not best.photo_match  # a copy of the brand's photo also shows the pack
     basis = [b for b, on in (("text", best.claimed), ("photo", best.photo_match), ("own photo", own)) if on]
     said = []
     if best.claimed:
-        said.append(f"the text names the brand ({quoted(brand_found)}) and {best.sku} ({quoted(_top(best.terms))})")
+        said.append(claim)
     if best.photo_match:
         said.append(f"a photo matches {best.sku}'s reference photos at distance {best.distance}")
     if own:
@@ -174,3 +228,7 @@ def _identified(best: _Candidate, brand_found: list[str], shots: dict[str, Any],
     measure = 1.0 if best.claimed and best.pictured else 0.8
     return match(NAME, reason, measure, sku=best.sku, basis=basis, image_distance=best.distance,
                  own_photo_strong=best.strong, **evidence)
+
+
+def _all_terms(named: dict[str, list[str]]) -> list[str]:
+    return sorted({t for terms in named.values() for t in terms})

@@ -1,6 +1,8 @@
 """Text signals: words sellers use for copies (counterfeit tells) and for off-channel stock (diversion tells).
 
-Each tell is a pattern over the NFKC-folded, lower-cased title and description. Patterns are narrow on purpose:
+Each tell is a pattern over the NFKC-folded, lower-cased title and description. Some need no brand name beside them
+(大牌同款, 某大牌, 专柜同款, 原单): they point at "the big brand" without naming it, so that a listing whose photo
+or bent name shows it is the brand's is a copy by its own words. Patterns are narrow on purpose:
 '仿' alone would also hit 仿真 (lifelike) and 模仿, and 'AAA' alone would hit AAA batteries, so those count only
 in their trade forms. MATCH means at least one tell was found; the text always exists, so there is no UNKNOWN.
 """
@@ -33,6 +35,10 @@ COUNTERFEIT_TELLS: tuple[tuple[str | None, str], ...] = (
     ("一比一", r"一比一"),
     ("专柜版", r"专柜版"),
     ("平替", r"平替"),  # "affordable substitute": a dupe sold on the brand's name
+    # Brandless tells: copies that leave the brand's name out to pass keyword filters, and point at it instead.
+    ("大牌同款", r"大牌同款"),  # "the same as the big brand's"
+    ("某大牌", r"某大牌"),  # "a certain big brand"
+    ("专柜同款", r"专柜同款"),  # "the same as in the department-store counter"
     ("平价替代", r"平价替代"),
     (None, rf"{_A}replicas?{_Z}"),
     (None, rf"{_A}inspired\s+by{_Z}"),

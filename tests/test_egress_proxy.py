@@ -1,0 +1,62 @@
+"""The egress gate as the browser's proxy (core/egress_proxy.py), spoken to as Chromium speaks to a proxy."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from core.egress import EgressPolicy, Proxy
+from core.egress_proxy import EgressProxy
+from tests.loopback import LoopbackServer, RecordingProxy, reply
+
+
+@contextmanager
+def gate(policy: EgressPolicy, upstream: Proxy | None = None) -> Iterator[tuple[EgressProxy, list[str]]]:
+    refused: list[str] = []
+    proxy = EgressProxy(policy, upstream, on_refused=lambda url, reason: refused.append(url)).start()
+    try:
+        yield proxy, refused
+    finally:
+        proxy.close()
+
+
+def get_through(proxy: EgressProxy, url: str) -> tuple[int, dict[str, str], bytes]:
+    host, port = proxy.server.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", url, headers={"Proxy-Connection": "keep-alive"})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def connect_through(proxy: EgressProxy, authority: str) -> bytes:
+    host, port = proxy.server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+        return sock.recv(4096)
+
+
+def test_gate_proxy_forwards_allowed_and_refuses_another_port_of_the_same_host() -> None:
+    with LoopbackServer({"/secret": reply(b"secret")}) as other, LoopbackServer({"/ok": reply(b"fine")}) as shop, \
+            gate(EgressPolicy.from_hosts([shop.host_port])) as (proxy, refused):
+        status, headers, body = get_through(proxy, shop.base_url + "/ok")
+        assert (status, body) == (200, b"fine")
+        assert headers["connection"] == "close"  # one request per connection: none can follow to another host
+        status, _, body = get_through(proxy, other.base_url + "/secret")
+        assert status == 403 and b"egress gate" in body
+        assert connect_through(proxy, other.host_port).startswith(b"HTTP/1.1 403")
+        assert connect_through(proxy, shop.host_port).startswith(b"HTTP/1.1 200")
+        assert dict(other.hits) == {} and refused == [other.base_url + "/secret", f"https://{other.host_port}/"]
+
+
+def test_gate_proxy_chains_to_the_marketplace_proxy_with_its_credentials() -> None:
+    with RecordingProxy("bob", "hunter2") as upstream, LoopbackServer({"/ok": reply(b"fine")}) as shop, \
+            gate(EgressPolicy.from_hosts([shop.host_port]), Proxy.from_url(upstream.url("bob", "hunter2"))) as (
+                proxy, _):
+        status, _, body = get_through(proxy, shop.base_url + "/ok")
+        assert (status, body) == (200, b"fine")
+        assert upstream.paths() == ["/ok"] and shop.direct_hits == {}
