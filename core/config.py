@@ -561,6 +561,11 @@ class Privacy(_Strict):
 class Brand(_Strict):
     name: str = Field(min_length=1, max_length=200)
     names: dict[Lang, str] = Field(default_factory=dict)
+    other_brands: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=2000,
+        description="competitors' names (any language): a title naming one needs more than a look-alike photo to be "
+                    "called the brand's; unset: matching.brands.DEFAULT_OTHER_BRANDS, [] for none",
+    )
     rights_holder: RightsHolder | None = None
     issued_codes: str | None = Field(
         None, description="CSV of the serial / QR codes the brand issued (code,distributor[,sku]), relative to the YAML"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from matching.brands import other_brands_named
 from matching.context import MatchContext
 from matching.facts import ListingFacts
 from matching.names import NameRules
@@ -26,11 +27,16 @@ from matching.signals import (
     seller_history_signal,
     seller_signal,
 )
+from matching.signals.own_photo import own_photo_signal
 from matching.signals.partner import partner_signal
+from matching.signals.relevance import brand_terms, product_terms
 from matching.signals.result import match
+from matching.terms import FoldedText
 from matching.verdicts import Signals, VerdictResult, decide
 
 ALLOW_LIST = "allow_list"
+# With no product named, a listing's photos are tried against every reference only when the brand has this few.
+MAX_REFERENCES_FOR_ALL = 12
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,39 @@ def _allow_list(facts: ListingFacts, ctx: MatchContext) -> SignalResult | None:
                  seller_id=entry.seller_id, name=entry.name, note=entry.note)
 
 
+def _own_photo(facts: ListingFacts, ctx: MatchContext, image: SignalResult, others: list[str],
+               tells: SignalResult, brand_read: bool) -> SignalResult | None:
+    """The keypoint search for the brand's packs, where it can change the answer (it costs ~20 ms a pair).
+
+    Photos with no hash match: when the text points at the brand, a product, another brand or counterfeit tells,
+    against the named products' references (all of them, when none is named and they are few). Photos with a
+    hash match: only to learn how strongly they show the product (mirrors tried too), when neither the text nor
+    a photo's print names the brand (a hash alone may be a look-alike in the brand's trade dress), or when the
+    text names another of the brand's products than the photo (matching.signals.relevance).
+    """
+    folded = FoldedText.of(facts.text)
+    words = brand_terms(ctx.config.brand)
+    brand_named = any(folded.has_term(b) for b in words)
+    ours = brand_named or brand_read
+    named = {p.sku for p in ctx.config.products if any(folded.has_term(t) for t in product_terms(p, words))}
+    matched_by: dict[str, dict[str, object]] = image.evidence.get("matched_by_sku", {}) if image.matched else {}
+    matched = set(matched_by)
+    if matched:
+        if ours and not (brand_named and named and not named & matched):
+            return None
+        skus = matched
+    elif brand_named or named or others or tells.matched:
+        skus = named or set(ctx.index.skus)
+        if not named and len(ctx.index.references) > MAX_REFERENCES_FOR_ALL:
+            return None
+    else:
+        return None
+    references = [r for r in ctx.index.references if r.sku in skus and r.ref_id not in ctx.distrusted]
+    # Mirrors only for hash-matched photos: sellers flip copies of the brand's photos; no camera mirrors a box.
+    return own_photo_signal(facts.images, references, ctx.artwork, allowed_sha256=ctx.allowed_sha256,
+                            mirror=bool(matched))
+
+
 def _read_on_photos(relevance: SignalResult, photos: PhotoEvidence) -> SignalResult:
     """Relevance with what the photos read: the product they name (or its GTIN) identifies the listing when the
     text and the photo hashes did not; the brand's name read on a photo counts as the brand named."""
@@ -96,8 +135,18 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
     image_any = _image(facts, ctx)
     photos = photo_evidence(facts.readings, facts.code_sightings, config, facts.marketplace, facts.seller_name,
                             facts.seller_external_id, facts.photos_unavailable)
+    tells = counterfeit_tells_signal(facts.text)
+    if not tells.matched and photos.tells is not None:
+        tells = photos.tells  # a stamp printed on the pack or the photo, read by OCR
     rules = NameRules(thresholds.name_fuzzy_ratio, thresholds.name_fuzzy_min_length)
-    relevance = _read_on_photos(relevance_signal(facts.text, config.brand, config.products, image_any, rules), photos)
+    others = other_brands_named(facts.title, ctx.other_brands)
+    brand_read = bool(photos.brand_read)
+    own_photo = _own_photo(facts, ctx, image_any, others, tells, brand_read)
+    relevance = _read_on_photos(
+        relevance_signal(facts.text, config.brand, config.products, image_any, rules, own_photo=own_photo,
+                         other_brands=others, brand_read_in_photo=brand_read),
+        photos,
+    )
     sku = relevance.evidence.get("sku") if relevance.matched else None
     image = image_any
     if sku is not None and image_any.evidence.get("sku") != sku:
@@ -116,9 +165,6 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
         region = region_signal(facts.country, facts.region, facts.location_source, auth, facts.location_text)
         price_history = price_history_signal(facts.price, facts.currency, facts.earlier_prices,
                                              thresholds.price_drop_ratio)
-    tells = counterfeit_tells_signal(facts.text)
-    if not tells.matched and photos.tells is not None:
-        tells = photos.tells  # a stamp printed on the pack or the photo, read by OCR
     batch = batch_code_signal(facts.text, facts.marketplace, facts.seller_name, facts.seller_external_id,
                               config.authorised_sellers)
     if batch.unknown and photos.batch is not None:
@@ -137,6 +183,7 @@ def assess(facts: ListingFacts, ctx: MatchContext) -> Assessment:
                                              thresholds.repeat_offender_findings),
         relisting=relisting_signal(facts.taken_down, sku),
         allow_list=_allow_list(facts, ctx),
+        own_photo=own_photo,
         photo_text=photos.text,
         photo_codes=photos.codes,
         cloned_code=photos.cloned,

@@ -82,15 +82,21 @@ _ORB = cv2.ORB.create(nfeatures=MAX_FEATURES, scaleFactor=1.2, nlevels=6, edgeTh
 _MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
 
 
-def keypoints_of(thumbnail: bytes, *, mirrored: bool = False) -> Keypoints | None:
-    """ORB keypoints of a stored thumbnail (or its mirror); None when it cannot be decoded."""
+def grey_pixels(data: bytes, side: int, *, mirrored: bool = False) -> np.ndarray | None:
+    """The photo's grey pixels (or its mirror's) through core.images.decode; None when it cannot be decoded."""
     try:
-        image, _ = decode(thumbnail, side=THUMBNAIL_SIDE, mode="L")
+        image, _ = decode(data, side=side, mode="L")
     except ImageRejected:
         return None
     pixels = np.asarray(image)
-    if mirrored:
-        pixels = np.ascontiguousarray(pixels[:, ::-1])
+    return np.ascontiguousarray(pixels[:, ::-1]) if mirrored else pixels
+
+
+def keypoints_of(thumbnail: bytes, *, mirrored: bool = False) -> Keypoints | None:
+    """ORB keypoints of a stored thumbnail (or its mirror); None when it cannot be decoded."""
+    pixels = grey_pixels(thumbnail, THUMBNAIL_SIDE, mirrored=mirrored)
+    if pixels is None:
+        return None
     found, descriptors = _ORB.detectAndCompute(pixels, None)
     points = np.array([k.pt for k in found], dtype=np.float32).reshape(-1, 2)
     return Keypoints(points, descriptors)

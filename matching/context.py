@@ -15,6 +15,8 @@ from core.config import BrandConfig, Product
 from core.images import HASH_VERSION
 from core.models import BankEntry, BankEntryStatus, Brand, ImageStatus, Partner, ReferenceImage
 from core.models import Product as ProductRow
+from matching.artwork import ArtworkMatcher
+from matching.brands import other_brand_names
 from matching.confirm import Confirmer
 from matching.references import Reference, ReferenceIndex, reference
 from matching.signals.partner import PartnerBank, PartnerReport
@@ -36,6 +38,8 @@ class MatchContext:
     allowed_sha256: frozenset[str] = frozenset()
     # ref_ids of references the flood guard stopped trusting in this run (matching.flood).
     distrusted: frozenset[str] = frozenset()
+    artwork: ArtworkMatcher = field(default_factory=ArtworkMatcher, compare=False)  # own photos (matching.artwork)
+    other_brands: tuple[str, ...] = ()  # names that make a title another brand's (matching.brands)
     # Entries of trusted partners' banks that an admin accepted (matching/banks.py).
     partner_bank: PartnerBank = field(default_factory=PartnerBank, compare=False)
 
@@ -62,6 +66,7 @@ class MatchContext:
             fingerprint=fingerprint,
             confirmer=Confirmer(config.thresholds.image_confirm_inliers),
             allowed_sha256=frozenset(config.allow_list.images),
+            other_brands=other_brand_names(config.brand),
         )
 
     def distrusting(self, ref_ids: Collection[str]) -> MatchContext:

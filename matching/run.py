@@ -62,6 +62,8 @@ class MatchSummary:
     by_verdict: dict[str, int] = field(default_factory=dict)
     queued: int = 0  # suspect findings at or over min_score
     keypoint_checks: int = 0  # borderline photo pairs checked by keypoints
+    artwork_checks: int = 0  # photo-reference pairs searched for the brand's pack artwork (matching.artwork)
+    artwork_skipped: int = 0  # photos left unchecked once the run's budget of artwork checks was spent
     flooded_references: list[dict[str, Any]] = field(default_factory=list)  # distrusted in this run
     distrusted_references: list[str] = field(default_factory=list)  # every reference distrusted now
     reexamined_after_flood: int = 0
@@ -167,6 +169,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
     summary.queued = sum(queued for _, queued in verdicts.values())
     summary.keypoint_checks = ctx.confirmer.checks
+    summary.artwork_checks = ctx.artwork.checks
+    summary.artwork_skipped = ctx.artwork.skipped
     with db.session() as session:
         reader.prune(session)
     summary.photos = reader.report.to_dict()

@@ -19,7 +19,8 @@ The rules, in order (RULE_SET_VERSION names this set; findings record it):
         import), a price only moderately under the floor;
     the heavier side wins, diversion on a tie (the lesser charge when the evidence cannot tell); the finding says
     what was weighed. So a fake priced near the floor with a made-up code is a counterfeit, and cleared stock
-    with its distributor's code and 尾货 in the title is diversion even when far under the floor.
+    with its distributor's code and 尾货 in the title is diversion even when far under the floor. A seller's own
+    photo of the brand's pack (the own-photo signal) weighs for neither side: genuine resellers shoot them too.
 The score combines the independent pieces of evidence for the verdict by noisy-OR, 1 - prod(1 - w): each piece
 adds weight, none alone is certain, and every piece becomes one reason. A sudden price drop, a repeat offender,
 a relisting after a takedown and a seller in a network of shops selling copies add weight to any suspect verdict;
@@ -40,7 +41,7 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.5-read-photos-bent-names-networks"
+RULE_SET_VERSION = "2026.6-read-photos-bent-names-networks-own-photos"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7
@@ -102,6 +103,7 @@ class Signals:
     seller_history: SignalResult | None = None
     relisting: SignalResult | None = None
     allow_list: SignalResult | None = None  # present only when the seller is on the brand's allow-list
+    own_photo: SignalResult | None = None  # the pack found in a photo by keypoints, when that check ran
     # What was read on the photos (matching/photos): shown with the finding; a cloned serial is weighed.
     photo_text: SignalResult | None = None
     photo_codes: SignalResult | None = None
@@ -110,9 +112,10 @@ class Signals:
     partner: SignalResult | None = None  # present only when partner bank entries are accepted
 
     def all(self) -> list[SignalResult]:
-        found = [self.allow_list, self.relevance, self.image, self.price, self.price_history, self.seller,
-                 self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells, self.seller_history,
-                 self.relisting, self.photo_text, self.photo_codes, self.cloned_code, self.network, self.partner]
+        found = [self.allow_list, self.relevance, self.image, self.own_photo, self.price, self.price_history,
+                 self.seller, self.region, self.batch_code, self.counterfeit_tells, self.diversion_tells,
+                 self.seller_history, self.relisting, self.photo_text, self.photo_codes, self.cloned_code,
+                 self.network, self.partner]
         return [s for s in found if s is not None]
 
     def as_dict(self) -> dict[str, dict[str, object]]:
@@ -166,6 +169,13 @@ def _unknowns(case: _Case, *signals: SignalResult | None) -> None:
             case.note(f"not known: {s.reason}")
 
 
+def _own_photo_of_pack(signals: Signals) -> bool:
+    """A photo shows the brand's pack, and it is not the brand's photo: the seller's own shot. Genuine resellers
+    take these as counterfeiters do, so it weighs for neither; in particular it is not a copied brand photo."""
+    own = signals.own_photo
+    return own is not None and own.matched and not signals.image.matched
+
+
 def _foreign_batch(signals: Signals) -> bool:
     batch = signals.batch_code
     return batch is not None and batch.matched and not batch.evidence.get("own", False)
@@ -201,7 +211,7 @@ def _weigh_copy_or_diverted(signals: Signals) -> tuple[_Case, _Case]:
         copy.add(W_SPLIT_MADE_UP_CODE, "a batch code no distributor was given")
     elif batch is not None and batch.matched:
         diverted.add(W_SPLIT_TRACED_CODE, "a batch code that traces to a distributor")
-    if image.unmatched:
+    if image.unmatched and not _own_photo_of_pack(signals):
         copy.add(W_SPLIT_PHOTO_NOT_BRANDS, "photos that are not the brand's")
     if signals.cloned_code is not None and signals.cloned_code.matched:
         copy.add(W_SPLIT_CLONED_CODE, "a serial copied onto other sellers' packs")
@@ -299,7 +309,10 @@ def _counterfeit(signals: Signals, sku: str, *, weighed: str | None = None) -> V
         case.add(W_BATCH_UNTRACED, f"{batch.reason}: copies print made-up codes")
     elif batch is not None and batch.matched:
         case.note(f"{batch.reason}; copies also quote real codes")
-    if image.unmatched:
+    if _own_photo_of_pack(signals):
+        assert signals.own_photo is not None
+        case.note(signals.own_photo.reason)
+    elif image.unmatched:
         case.add(W_PHOTO_NOT_BRANDS, f"{image.reason}, so the goods shown may not be the brand's")
     elif image.matched:
         case.note(f"{image.reason}: the brand's own photo, which copies also use")
@@ -383,6 +396,9 @@ def _diversion(signals: Signals, sku: str, *, weighed: str | None = None) -> Ver
         case.add(W_BRANDS_PHOTO, f"{image.reason}: the brand's own photo")
     elif image.matched:
         case.note(image.reason)
+    elif _own_photo_of_pack(signals):
+        assert signals.own_photo is not None
+        case.note(signals.own_photo.reason)
     elif image.unmatched:
         case.note(f"{image.reason}; the goods may be copies rather than diverted stock")
     _diversion_tells(case, signals)

@@ -209,6 +209,8 @@ def test_evidence_basis_reads_the_stored_signals() -> None:
         "photo_not_brands"}
     assert evidence_basis({}) == frozenset()
     assert evidence_basis({"price": "garbage"}) == frozenset()
+    # The seller's own photo of the brand's pack is no evidence of a copy (genuine resellers shoot their own).
+    assert evidence_basis({"image": {"outcome": "no_match"}, "own_photo": {"outcome": "match"}}) == frozenset()
 
 
 # --- splitting -------------------------------------------------------------------------------------------------

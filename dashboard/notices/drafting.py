@@ -129,7 +129,8 @@ def evidence_basis(signals: Mapping[str, Any]) -> frozenset[str]:
         found.add("diversion_tells")
     if _outcome(signals, "image") == "match":
         found.add("brand_photo")
-    elif _outcome(signals, "image") == "no_match":
+    elif _outcome(signals, "image") == "no_match" and _outcome(signals, "own_photo") != "match":
+        # A seller's own photo of the brand's pack is not the brand's photo, but genuine resellers take them too.
         found.add("photo_not_brands")
     if _outcome(signals, "region") == "no_match":
         found.add("out_of_region")
