@@ -87,6 +87,10 @@ class CrawlResult:
                 f"in {self.seconds:.1f} s")
         if self.errors.get("interrupted"):
             line += f"\n  {self.errors['interrupted']}"
+        elif self.status == RunStatus.BLOCKED:
+            line += (f"\n  the marketplace refused the crawl: {self.errors.get('blocked', 'see the run')}; the page is"
+                     f" kept as evidence and no listing was marked gone. Sign in by hand and export cookies"
+                     f" (cookie_file), or try later.")
         elif self.status == RunStatus.FAILED:
             line += (f"\n  no page could be fetched or the crawl could not start; stored listings are untouched."
                      f"\n  check the marketplace's base_url/search_url and that the site is reachable."

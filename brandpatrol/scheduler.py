@@ -43,6 +43,7 @@ from core.operations import (
     NIGHTLY,
     REMOVAL_CHECK,
     WATCHDOG,
+    blocked_since,
     marketplace_states,
     next_fire_times,
     overdue_marketplaces,
@@ -106,6 +107,8 @@ def failure_reason(result: jobs.CrawlResult) -> str:
     errors = result.errors or {}
     if errors.get("interrupted"):
         return str(errors["interrupted"])
+    if result.status == RunStatus.BLOCKED:
+        return f"blocked: {errors.get('blocked', 'the marketplace refused the crawl')}"
     kinds = [f"{key.rsplit('.', 1)[-1]} x{count}" for key, count in errors.items()
              if key.startswith("downloader/exception_type_count/")]
     if kinds:
@@ -115,6 +118,16 @@ def failure_reason(result: jobs.CrawlResult) -> str:
     if result.status == RunStatus.OK:
         return ""
     return f"finish reason {errors.get('finish_reason', 'unknown')}, {errors.get('log_count/ERROR', 0)} errors"
+
+
+def _with_since(db: Database, outcome: CrawlOutcome) -> str:
+    """The outcome's reason; for a blocked marketplace, since when it has been blocked (the first of the runs
+    blocked in a row), so the operator sees a block that lasts."""
+    reason = outcome.match_error or outcome.reason or outcome.status
+    if outcome.status != RunStatus.BLOCKED.value:
+        return reason
+    since = blocked_since(db, outcome.marketplace)
+    return f"{reason} (blocked since {since:%Y-%m-%d %H:%M} UTC)" if since is not None else reason
 
 
 def crawl_and_match(settings: Settings, config_path: Path, config: BrandConfig,
@@ -160,14 +173,14 @@ def nightly(config_path: str, db_url: str) -> dict[str, Any]:
             since = utcnow()
             outcomes = crawl_and_match(settings, Path(config_path), config, shutdown_requested)
             stopped = shutdown_requested.is_set()
-            failed = [o for o in outcomes if o.status == RunStatus.FAILED.value or o.match_error]
+            failed = [o for o in outcomes
+                      if o.status in (RunStatus.FAILED.value, RunStatus.BLOCKED.value) or o.match_error]
             sent: list[str] = []
             if not stopped:  # a shutdown is no failure to alert about, and matching did not finish
                 if (found := alerts.findings_alert(db, config, since)) is not None:
                     alerts.deliver(db, config.alerts.urls, found)
                     sent.append("findings")
-                failures = [alerts.FailedCrawl(o.marketplace, o.status, o.match_error or o.reason or o.status)
-                            for o in failed]
+                failures = [alerts.FailedCrawl(o.marketplace, o.status, _with_since(db, o)) for o in failed]
                 if (failure := alerts.failure_alert(config, failures, len(outcomes))) is not None:
                     alerts.deliver(db, config.alerts.urls, failure)
                     sent.append("failure")

@@ -95,6 +95,9 @@ class RunStatus(enum.StrEnum):
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
+    # The marketplace refused us (a captcha, a sign-in wall, pages emptied of results): never complete, so no
+    # listing is marked gone because of it. Stored as a string like the others (no schema change).
+    BLOCKED = "blocked"
 
 
 class ImageStatus(enum.StrEnum):

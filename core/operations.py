@@ -134,6 +134,23 @@ def _gone_crawl(session: Session, run: CrawlRun, marketplace: str, now: datetime
             "(the next crawl closes it)")
 
 
+def blocked_since(db: Database, marketplace: str) -> datetime | None:
+    """When the marketplace's current run of blocked crawls began (the first of the latest crawls blocked in a
+    row), or None when its latest crawl was not blocked."""
+    with db.read() as session:
+        runs = session.execute(
+            select(CrawlRun.status, CrawlRun.started_at).join(Marketplace, Marketplace.id == CrawlRun.marketplace_id)
+            .where(Marketplace.name == marketplace, CrawlRun.status != RunStatus.RUNNING)
+            .order_by(CrawlRun.id.desc()).limit(1000)
+        ).all()
+    since = None
+    for status, started in runs:
+        if status != RunStatus.BLOCKED:
+            break
+        since = as_utc(started)
+    return since
+
+
 def marketplace_states(db: Database, names: list[str], now: datetime | None = None) -> list[MarketplaceState]:
     now = now or utcnow()
     states = []

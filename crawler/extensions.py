@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.extensions.memusage import MemoryUsage
 
 from core.models import RunStatus
-from crawler.storage import captured_urls, close_run, open_run
+from crawler.storage import captured_urls, close_run, open_run, usual_cards_per_page
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,33 @@ def pages_fetched(stats: dict[str, Any]) -> int:
     return ok_count("downloader/response_status_count/") - ok_count("robotstxt/response_status_count/")
 
 
+# A run whose search pages give under this share of the cards the last complete run's gave, over at least
+# DROP_MIN_PAGES search pages, was emptied by the marketplace rather than by the market.
+DROP_SHARE = 1 / 3
+DROP_MIN_PAGES = 3
+
+
+def cards_per_search_page(stats: dict[str, Any]) -> float | None:
+    pages = int(stats.get("brandpatrol/search_pages", 0))
+    return int(stats.get("brandpatrol/search_cards", 0)) / pages if pages else None
+
+
+def sudden_drop(stats: dict[str, Any]) -> str | None:
+    """Why this run's search pages look emptied by the marketplace, compared with the last complete run's."""
+    usual = float(stats.get("brandpatrol/usual_cards_per_page") or 0)
+    now = cards_per_search_page(stats)
+    if not usual or now is None or int(stats.get("brandpatrol/search_pages", 0)) < DROP_MIN_PAGES:
+        return None
+    if now >= usual * DROP_SHARE:
+        return None
+    return f"listings per search page fell from {usual:.1f} (last complete run) to {now:.1f}"
+
+
 def run_status(finish_reason: str, stats: dict[str, Any]) -> RunStatus:
-    """failed: nothing fetched; partial: stopped early or errors along the way; ok: a complete crawl."""
+    """blocked: the marketplace refused us; failed: nothing fetched; partial: stopped early or errors along the
+    way; ok: a complete crawl."""
+    if stats.get("brandpatrol/blocked") or sudden_drop(stats):
+        return RunStatus.BLOCKED
     if pages_fetched(stats) <= 0:
         return RunStatus.FAILED
     errors = int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0))
@@ -54,6 +79,10 @@ class CrawlRunRecorder:
         if context is None:
             return
         run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url)
+        assert self.crawler.stats is not None
+        usual = usual_cards_per_page(context.db, context.marketplace.name)
+        if usual:
+            self.crawler.stats.set_value("brandpatrol/usual_cards_per_page", usual)
         spider.crawl_run_id = run_id  # type: ignore[attr-defined]
         spider.captured_urls = captured_urls(context.db, run_id)  # type: ignore[attr-defined]
         if spider.captured_urls:  # type: ignore[attr-defined]
@@ -79,6 +108,13 @@ class CrawlRunRecorder:
                                    "brandpatrol/selector_miss/"))
                   or k in ("log_count/ERROR", "retry/max_reached", "brandpatrol/egress_blocked")}
         errors["finish_reason"] = reason
+        blocked = stats.get("brandpatrol/blocked_reason") or sudden_drop(stats)
+        if status == RunStatus.BLOCKED and blocked:
+            errors["blocked"] = blocked
+            stats["brandpatrol/blocked_reason"] = blocked
+        per_page = cards_per_search_page(stats)
+        if per_page is not None:
+            stats["brandpatrol/cards_per_search_page"] = round(per_page, 2)
         safe_stats = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in stats.items()}
         close_run(context.db, run_id, status, pages=pages_fetched(stats),
                   items=int(stats.get("item_scraped_count", 0)), drops=drops, errors=errors, stats=safe_stats,

@@ -94,6 +94,29 @@ def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int
         return run.id
 
 
+def usual_cards_per_page(db: Database, marketplace: str) -> float | None:
+    """Search cards per search page in the marketplace's last complete (ok) run, the yardstick for a sudden drop."""
+    with db.read() as session:
+        stats: dict[str, Any] | None = session.scalars(
+            select(CrawlRun.stats).join(Marketplace, Marketplace.id == CrawlRun.marketplace_id)
+            .where(Marketplace.name == marketplace, CrawlRun.status == RunStatus.OK)
+            .order_by(CrawlRun.id.desc()).limit(1)
+        ).first()
+    value = (stats or {}).get("brandpatrol/cards_per_search_page")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def keep_page(db: Database, url: str, body: bytes) -> str:
+    """A page kept as evidence (a marketplace's refusal, say), content-addressed; its SHA-256."""
+    digest = hashlib.sha256(body).hexdigest()
+    with db.session() as session:
+        if session.get(Evidence, digest) is None:
+            session.add(Evidence(sha256=digest, kind="html", media_type="text/html", encoding="gzip",
+                                 size=len(body), content=gzip.compress(body, 1), captured_at=utcnow(),
+                                 url=url[:2048]))
+    return digest
+
+
 def _resume_chain(session: Session, run_id: int) -> list[int]:
     """The interrupted runs a run resumes, newest first (a resumed run may itself have been interrupted)."""
     chain: list[int] = []

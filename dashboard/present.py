@@ -71,6 +71,7 @@ RUN_STATUS_LABELS: dict[RunStatus, str] = {
     RunStatus.OK: "ok",
     RunStatus.PARTIAL: "partial",
     RunStatus.FAILED: "failed",
+    RunStatus.BLOCKED: "blocked",
 }
 # The verb on each review button and in messages.
 DECISION_VERBS: dict[ReviewDecision, str] = {

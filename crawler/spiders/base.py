@@ -14,12 +14,15 @@ from urllib.parse import quote
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
+from crawler.blocking import BlockSign, block_sign
 from crawler.context import CrawlContext, build_context, require_browser
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
 from crawler.page_methods import capture_viewport, wait_for_css
+from crawler.storage import keep_page
 
 
 class MarketplaceSpider(scrapy.Spider):
@@ -95,6 +98,16 @@ class MarketplaceSpider(scrapy.Spider):
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
         assert isinstance(response, TextResponse)
         page = self.search_page(response)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("brandpatrol/search_pages")
+        stats.inc_value("brandpatrol/search_cards", len(page.cards))
+        first = int(response.meta.get("page", 1)) == 1  # a later page may be empty where the results end
+        sign = block_sign(response, found=len(page.cards), cards_expected=first)
+        # No results is a refusal only where this marketplace's search pages usually give some.
+        if sign is not None and (sign.kind != "no_cards" or stats.get_value("brandpatrol/usual_cards_per_page")):
+            self.refused(response, sign)
+            return
         if page.warnings:
             self.count_miss("data", response.url)
         if not page.cards:
@@ -114,12 +127,28 @@ class MarketplaceSpider(scrapy.Spider):
         assert isinstance(response, TextResponse)
         item = self.listing_page(response)
         if item is None:
+            sign = block_sign(response)
+            if sign is not None:
+                self.refused(response, sign)
+                return
             self.count_miss("listing", response.url)
             return
         item.location_text = item.location_text or response.meta.get("card_location")
         item.html = response.body
         item.screenshot = self.screenshot_of(response)
         yield item
+
+    def refused(self, response: TextResponse, sign: BlockSign) -> None:
+        """The marketplace refused us: keep the page as evidence, record why, and stop asking (more requests would
+        only deepen the block). The run closes as blocked, so no listing is marked gone because of it."""
+        stats = self.crawler.stats
+        assert stats is not None and self.crawler.engine is not None
+        stats.inc_value("brandpatrol/blocked")
+        if not stats.get_value("brandpatrol/blocked_reason"):
+            stats.set_value("brandpatrol/blocked_reason", sign.describe(response.url))
+            stats.set_value("brandpatrol/blocked_evidence", keep_page(self.context.db, response.url, response.body))
+        self.logger.error("blocked by %s: %s", self.context.marketplace.name, sign.describe(response.url))
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="blocked"))
 
     def count_miss(self, what: str, url: str) -> None:
         """A page that gave nothing where something was expected: counted per field in the crawl run."""
