@@ -28,6 +28,7 @@ from pydantic import (
 from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
+from core.cookies import Cookie, CookieFileError, load_cookies
 from core.egress import Proxy, parse_exemption
 from core.money import CURRENCY_CODES
 from core.regions import is_region_code
@@ -255,6 +256,9 @@ class Marketplace(_Strict):
     proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent with every request")
+    cookie_file: str | None = Field(
+        None, min_length=1, description="cookies exported after signing in by hand (Netscape cookies.txt or "
+        "Playwright storage_state JSON), relative to this file; sent by the crawler and the browser")
     timeout_minutes: int = Field(180, ge=1, le=24 * 60, description="a crawl still running after this is closed")
     download_timeout_s: float = Field(30, gt=0, le=600, description="give up on one page after this long")
     retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
@@ -589,6 +593,11 @@ class BrandConfig(_Strict):
     # Where the file was read from, so relative reference image paths resolve against it.
     source_dir: Path | None = Field(None, exclude=True)
     _issued: IssuedCodes = PrivateAttr(default_factory=IssuedCodes)
+    _cookies: dict[str, list[Cookie]] = PrivateAttr(default_factory=dict)
+
+    def cookies_of(self, marketplace: str) -> list[Cookie]:
+        """The cookies of a marketplace's cookie_file, read and checked with the config; [] without one."""
+        return self._cookies.get(marketplace, [])
 
     @property
     def issued_codes(self) -> IssuedCodes:
@@ -777,6 +786,17 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
             where = f"line {line}" if line else "file"
             raise ConfigError(source, [f"brand.issued_codes ({where}): {path}: {p}" for p in exc.problems]
                               + ["correct those rows of the codes file; none of it was loaded"]) from None
+    problems = []
+    for index, market in enumerate(config.marketplaces):
+        if market.cookie_file:
+            line = lines.get(("marketplaces", index, "cookie_file"))
+            try:
+                config._cookies[market.name] = load_cookies(config.resolve_path(market.cookie_file))
+            except CookieFileError as exc:
+                problems.append(f"marketplaces.{index}.cookie_file ({f'line {line}' if line else 'file'}): {exc}; "
+                                "sign in to the marketplace by hand and export its cookies again")
+    if problems:
+        raise ConfigError(source, problems)
     return config
 
 

@@ -42,6 +42,11 @@ class Cookie:
         return {"name": self.name, "value": self.value, "domain": self.domain, "path": self.path,
                 "expires": self.expires, "secure": self.secure, "httpOnly": self.http_only}
 
+    def for_scrapy(self) -> dict[str, Any]:
+        """The cookie as scrapy.Request's `cookies` list takes it (its jar sends it only to matching hosts)."""
+        return {"name": self.name, "value": self.value, "domain": self.domain, "path": self.path,
+                "secure": self.secure}
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

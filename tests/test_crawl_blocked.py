@@ -5,17 +5,19 @@ because of it, the crawl stops asking, and the alert says which marketplace and 
 from __future__ import annotations
 
 import gzip
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from brandpatrol import alerts, jobs, scheduler
-from core.config import load_config
+from core.config import ConfigError, load_config
 from core.models import CrawlRun, Evidence, Listing, RunStatus
 from core.operations import blocked_since
 from core.settings import Settings
 from tests.crawl_kit import configured_shop, item_page, search_page, shop_routes
-from tests.loopback import reply
+from tests.loopback import Route, reply
 
 SLIDER = ("<html><body><div id='nc_1_wrapper'><span id='nc_1_n1z' class='btn_slide'></span></div>"
           "<p>请拖动下方滑块完成验证</p></body></html>").encode()
@@ -104,3 +106,43 @@ def test_no_results_on_a_first_crawl_is_no_block(tmp_path: Path) -> None:
     with configured_shop(tmp_path, routes) as (_server, config, settings):
         result = jobs.crawl_one(settings, config, "shop")
         assert result.status != RunStatus.BLOCKED, result.summary()
+
+
+def _signed_in_only(body: bytes) -> Route:
+    """A page only a signed-in visitor sees; anyone else is sent to sign in."""
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        if "session=abc123" in (handler.headers.get("Cookie") or ""):
+            reply(body)(handler)
+        else:
+            reply(b"", status=302, headers={"Location": "/member/login.jhtml?redirect=/"})(handler)
+    return handle
+
+
+def test_a_cookie_file_exported_after_signing_in_by_hand_lets_the_crawl_through(tmp_path: Path) -> None:
+    routes = shop_routes("a", "b")
+    routes = {path: _signed_in_only(search_page("a", "b") if path == "/search" else item_page(f"Acme widget {path}"))
+              for path in routes}
+    routes["/member/login.jhtml"] = reply(b"<html><form><input type=password></form></html>")
+    with configured_shop(tmp_path, routes) as (_server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+        assert result.status == RunStatus.BLOCKED and "a sign-in page" in result.errors["blocked"]
+        (tmp_path / "cookies.txt").write_text("# Netscape HTTP Cookie File\n"
+                                              "127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tabc123\n", encoding="utf-8")
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  name: shop\n", "  name: shop\n  cookie_file: cookies.txt\n"), encoding="utf-8")
+        assert load_config(config).cookies_of("shop")[0].value == "abc123"
+        result = jobs.crawl_one(settings, config, "shop")
+        assert result.status == RunStatus.OK, result.summary()
+        assert _live(settings) == {"a", "b"}
+
+
+def test_a_bad_cookie_file_is_named_by_check_config(tmp_path: Path) -> None:
+    with configured_shop(tmp_path, shop_routes("a")) as (_server, config, _settings):
+        (tmp_path / "cookies.txt").write_text("127.0.0.1\tFALSE\t/\n", encoding="utf-8")
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  name: shop\n", "  name: shop\n  cookie_file: cookies.txt\n"), encoding="utf-8")
+        with pytest.raises(ConfigError) as raised:
+            load_config(config)
+        message = str(raised.value)
+        assert "marketplaces.0.cookie_file (line" in message and "cookies.txt line 1" in message
+        assert "export its cookies again" in message

@@ -162,7 +162,12 @@ class MarketplaceSpider(scrapy.Spider):
         meta = dict(kwargs.pop("meta", {}) or {})
         if market.headers:
             kwargs["headers"] = {**market.headers, **(kwargs.get("headers") or {})}
-        if market.cookies:
+        exported = self.context.config.cookies_of(market.name)
+        if exported:
+            # The operator's own signed-in session (cookie_file): a list, so each keeps its domain and path.
+            kwargs["cookies"] = [*({"name": k, "value": v} for k, v in market.cookies.items()),
+                                 *(c.for_scrapy() for c in exported)]
+        elif market.cookies:
             kwargs["cookies"] = {**market.cookies, **(kwargs.get("cookies") or {})}
         if market.javascript:
             methods = []
@@ -175,6 +180,11 @@ class MarketplaceSpider(scrapy.Spider):
                 methods.append(PageMethod(capture_viewport))
             # dont_cache: a cached copy would skip the browser, so no page methods (wait, screenshot) would run.
             meta.update(playwright=True, playwright_page_methods=methods, dont_cache=True)
+            if exported:
+                # The browser context starts signed in as the operator was (its cookie jar, not a header).
+                meta["playwright_context_kwargs"] = {
+                    **(meta.get("playwright_context_kwargs") or {}),
+                    "storage_state": {"cookies": [c.for_playwright() for c in exported], "origins": []}}
         return scrapy.Request(url, callback=callback, meta=meta, **kwargs)
 
     @staticmethod
