@@ -93,8 +93,10 @@ def test_demo_serves_flagged_listings_and_reports_quality(tmp_path: Path) -> Non
     report = run_cli("evaluate", "--labels", str(workdir / "labels.csv"), "--db", db, "--json", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     quality = json.loads(report.stdout)
-    # Issue #4's targets, on the plain cases (the hard ones of issue #15 are measured per case); the demo's price
-    # bands overlap (fakes priced like diverted stock and the reverse).
+    # Issue #4's targets, now on every case, the hard ones of issue #15 included (the held-out market below
+    # asserts them per case); the demo's price bands overlap (fakes priced like diverted stock and the reverse).
+    assert quality["precision"] >= 0.95 and quality["recall"] >= 0.90, quality
+    assert quality["verdict_accuracy"] >= 0.85, quality
     plain = pool_cases(quality["cases"], PLAIN_CASES)
     assert plain["precision"] >= 0.95 and plain["recall"] >= 0.90, plain
     assert plain["verdict_accuracy"] >= 0.85, plain
@@ -146,8 +148,18 @@ def test_heldout_market_end_to_end_reports_every_case(tmp_path: Path) -> None:
             assert key in figures, (case, key)
     assert cases["printed_lot_diversion"]["distributor_labelled"] == cases["printed_lot_diversion"]["listings"]
     assert cases["control_diversion_title_code"]["distributor_labelled"] > 0
+    # Issue #15's targets, on the market detection was never tuned on: overall, then per hard case.
+    assert summary["precision"] >= 0.95 and summary["recall"] >= 0.90 and summary["verdict_accuracy"] >= 0.85
+    for case in ("own_photo_fake", "bent_name_fake"):
+        assert cases[case]["right_verdict"] >= 0.80, (case, cases[case])
+    assert cases["printed_lot_diversion"]["distributor_traced"] >= 0.80, cases["printed_lot_diversion"]
+    assert cases["network_shop"]["found"] >= 0.90, cases["network_shop"]
+    lookalikes = cases["lookalike_other_brand"]
+    assert lookalikes["flagged"] / lookalikes["listings"] <= 2 / 33, lookalikes
+    assert cases["genuine_own_photo"]["flagged"] == 0, cases["genuine_own_photo"]  # an own photo proves nothing
+    # The plain cases do not fall (before this work: precision 1.00, recall 0.98, verdict 0.92).
     plain = pool_cases(cases, PLAIN_CASES)
-    assert plain["precision"] >= 0.95 and plain["recall"] >= 0.90 and plain["verdict_accuracy"] >= 0.85, plain
+    assert plain["precision"] >= 1.0 and plain["recall"] >= 0.98 and plain["verdict_accuracy"] >= 0.92, plain
     control = pool_cases(cases, ["control_copy", "control_diversion_title_code"])
     assert control["recall"] >= 0.90 and control["verdict_accuracy"] >= 0.85, control
     assert cases["control_diversion_title_code"]["distributor_traced"] >= 0.9
