@@ -111,7 +111,8 @@ def probe_listing(listing_url: str, external_id: str, fetcher: Fetcher, marketpl
 def egress_fetcher(settings: Settings, config: BrandConfig) -> Fetcher:
     """Through the egress gate, and through the listing's marketplace's proxy when it has one."""
     policy = EgressPolicy.from_hosts(config.egress.allow_private_hosts)
-    proxies = {m.name: Proxy.from_url(m.proxy) for m in config.marketplaces if m.proxy}
+    # A marketplace with proxies in turn is checked through its first.
+    proxies = {m.name: Proxy.from_url(m.proxy or m.proxies[0]) for m in config.marketplaces if m.proxy or m.proxies}
 
     def get(url: str, marketplace: str) -> FetchResult:
         return fetch(url, policy, max_bytes=settings.page_max_bytes, timeout=settings.fetch_timeout_s,

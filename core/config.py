@@ -254,6 +254,13 @@ class Marketplace(_Strict):
     autothrottle: bool = Field(True, description="adapt the pace to the site's response times (Scrapy AutoThrottle)")
     currency: CurrencyCode | None = Field(None, description="currency to assume where the page shows only a symbol")
     proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
+    proxies: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="proxy URLs used in turn, one per crawl; one the marketplace blocked rests "
+        "(see proxy_backoff_minutes)")
+    proxy_backoff_minutes: float = Field(
+        60, gt=0, le=7 * 24 * 60,
+        description="how long a proxy rests after a blocked crawl; doubled for each block in a row")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent with every request")
     cookie_file: str | None = Field(
@@ -278,6 +285,20 @@ class Marketplace(_Strict):
         if v is not None:
             Proxy.from_url(v)  # ValueError names the proxy with its credentials masked
         return v
+
+    @field_validator("proxies")
+    @classmethod
+    def _http_proxies(cls, v: list[str]) -> list[str]:
+        for url in v:
+            Proxy.from_url(url)
+        return v
+
+    @model_validator(mode="after")
+    def _one_proxy_setting(self) -> Marketplace:
+        if self.proxy and self.proxies:
+            raise ValueError("give either proxy (one) or proxies (used in turn), not both; "
+                             "put the single proxy into the proxies list")
+        return self
 
     @model_validator(mode="after")
     def _has_a_start(self) -> Marketplace:

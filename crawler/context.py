@@ -7,6 +7,7 @@ arguments and the typed settings object.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from core.config import BrandConfig, Marketplace, load_config
 from core.db import Database
 from core.egress import EgressPolicy, Proxy
 from core.settings import Settings, get_settings
+from crawler.storage import proxy_in_turn
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class CrawlContext:
     db: Database
     egress: EgressPolicy
     proxy: Proxy | None = None  # the marketplace's: every fetch of the crawl goes through it
+    proxy_url: str | None = None  # the same, as configured (for Scrapy's request meta)
+    proxy_index: int | None = None  # which of the marketplace's `proxies` this crawl uses, when it has several
 
 
 class CrawlSetupError(RuntimeError):
@@ -56,11 +60,17 @@ def build_context(marketplace: str, config_path: str | Path | None = None, db_ur
         )
     config = load_config(path)
     market = config.marketplace(marketplace)
+    db = _database(db_url or settings.db)
+    index = (proxy_in_turn(db, market.name, len(market.proxies), timedelta(minutes=market.proxy_backoff_minutes))
+             if market.proxies else None)
+    proxy_url = market.proxies[index] if index is not None else market.proxy
     return CrawlContext(
         settings=settings,
         config=config,
         marketplace=market,
-        db=_database(db_url or settings.db),
+        db=db,
         egress=EgressPolicy.from_hosts(config.egress.allow_private_hosts),
-        proxy=Proxy.from_url(market.proxy) if market.proxy else None,
+        proxy=Proxy.from_url(proxy_url) if proxy_url else None,
+        proxy_url=proxy_url,
+        proxy_index=index,
     )

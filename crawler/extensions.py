@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.extensions.memusage import MemoryUsage
 
 from core.models import RunStatus
-from crawler.storage import captured_urls, close_run, open_run, usual_cards_per_page
+from crawler.storage import PROXY_INDEX_STAT, captured_urls, close_run, open_run, usual_cards_per_page
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ class CrawlRunRecorder:
         usual = usual_cards_per_page(context.db, context.marketplace.name)
         if usual:
             self.crawler.stats.set_value("brandpatrol/usual_cards_per_page", usual)
+        if context.proxy_index is not None:  # the next crawl takes the proxy after it, or rests it if blocked
+            self.crawler.stats.set_value(PROXY_INDEX_STAT, context.proxy_index)
         spider.crawl_run_id = run_id  # type: ignore[attr-defined]
         spider.captured_urls = captured_urls(context.db, run_id)  # type: ignore[attr-defined]
         if spider.captured_urls:  # type: ignore[attr-defined]

@@ -48,7 +48,7 @@ class EgressGateMiddleware:
             logger.warning("egress gate refused %s", exc)
             raise IgnoreRequest(f"egress gate: {exc.reason}") from None
         if context is not None and context.proxy is not None and not request.meta.get("playwright"):
-            request.meta["proxy"] = context.marketplace.proxy
+            request.meta["proxy"] = context.proxy_url
 
 
 class PageSafeMetaRefreshMiddleware(MetaRefreshMiddleware):

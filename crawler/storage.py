@@ -106,6 +106,47 @@ def usual_cards_per_page(db: Database, marketplace: str) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
+PROXY_INDEX_STAT = "brandpatrol/proxy_index"
+MAX_PROXY_REST = timedelta(days=1)
+
+
+def proxy_in_turn(db: Database, marketplace: str, count: int, backoff: timedelta,
+                  now: datetime | None = None) -> int:
+    """Which of a marketplace's `count` proxies its next crawl uses: the one after the last used, skipping those
+    resting after a blocked crawl (`backoff`, doubled for each block in a row of that proxy, at most a day).
+    Where every proxy rests, the one whose rest ends first."""
+    now = now or utcnow()
+    with db.read() as session:
+        runs = session.execute(
+            select(CrawlRun.status, CrawlRun.finished_at, CrawlRun.stats)
+            .join(Marketplace, Marketplace.id == CrawlRun.marketplace_id)
+            .where(Marketplace.name == marketplace, CrawlRun.status != RunStatus.RUNNING)
+            .order_by(CrawlRun.id.desc()).limit(50 * count)
+        ).tuples().all()
+    used: list[tuple[RunStatus, datetime | None, int]] = []
+    for status, finished, stats in runs:
+        index = (stats or {}).get(PROXY_INDEX_STAT)
+        if isinstance(index, int) and 0 <= index < count:
+            used.append((status, finished, index))
+    rest_until: dict[int, datetime] = {}
+    for index in range(count):
+        mine = [(s, f) for s, f, i in used if i == index]
+        blocks = 0
+        for status, _finished in mine:  # newest first: the blocks in a row that end its history
+            if status != RunStatus.BLOCKED:
+                break
+            blocks += 1
+        ended = mine[0][1] if mine else None
+        if blocks and ended is not None:
+            rest_until[index] = as_utc(ended) + min(backoff * 2 ** (blocks - 1), MAX_PROXY_REST)
+    last = used[0][2] if used else count - 1
+    for step in range(1, count + 1):
+        index = (last + step) % count
+        if rest_until.get(index, now) <= now:
+            return index
+    return min(rest_until, key=lambda i: rest_until[i])
+
+
 def keep_page(db: Database, url: str, body: bytes) -> str:
     """A page kept as evidence (a marketplace's refusal, say), content-addressed; its SHA-256."""
     digest = hashlib.sha256(body).hexdigest()

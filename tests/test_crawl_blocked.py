@@ -5,6 +5,7 @@ because of it, the crawl stops asking, and the alert says which marketplace and 
 from __future__ import annotations
 
 import gzip
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from sqlalchemy import select
 
 from brandpatrol import alerts, jobs, scheduler
 from core.config import ConfigError, load_config
-from core.models import CrawlRun, Evidence, Listing, RunStatus
+from core.models import CrawlRun, Evidence, Listing, RunStatus, utcnow
 from core.operations import blocked_since
 from core.settings import Settings
+from crawler.storage import proxy_in_turn
 from tests.crawl_kit import configured_shop, item_page, search_page, shop_routes
-from tests.loopback import Route, reply
+from tests.loopback import RecordingProxy, Route, reply
 
 SLIDER = ("<html><body><div id='nc_1_wrapper'><span id='nc_1_n1z' class='btn_slide'></span></div>"
           "<p>请拖动下方滑块完成验证</p></body></html>").encode()
@@ -146,3 +148,41 @@ def test_a_bad_cookie_file_is_named_by_check_config(tmp_path: Path) -> None:
         message = str(raised.value)
         assert "marketplaces.0.cookie_file (line" in message and "cookies.txt line 1" in message
         assert "export its cookies again" in message
+
+
+def test_proxies_are_used_in_turn_and_one_that_was_blocked_rests(tmp_path: Path) -> None:
+    routes = shop_routes("a", "b")
+    with RecordingProxy("u", "p1") as first, RecordingProxy("u", "p2") as second, RecordingProxy("u", "p3") as third:
+        proxies = [first.url("u", "p1"), second.url("u", "p2"), third.url("u", "p3")]
+        with configured_shop(tmp_path, routes, marketplace={"proxies": proxies, "proxy_backoff_minutes": 60}) as (
+                server, config, settings):
+            def night() -> tuple[RunStatus, list[int]]:
+                before = [len(p.requests) for p in (first, second, third)]
+                status = jobs.crawl_one(settings, config, "shop").status
+                return status, [len(p.requests) - b for p, b in zip((first, second, third), before, strict=True)]
+
+            status, used = night()
+            assert status == RunStatus.OK and used[0] > 0 and used[1:] == [0, 0]  # the first proxy
+            server.routes["/search"] = reply(SLIDER)
+            status, used = night()
+            assert status == RunStatus.BLOCKED and used[1] > 0 and used[0] == used[2] == 0  # then the second: blocked
+            server.routes["/search"] = reply(search_page("a", "b"))
+            status, used = night()
+            assert status == RunStatus.OK and used[2] > 0 and used[:2] == [0, 0]  # the third
+            status, used = night()
+            assert used[0] > 0 and used[1:] == [0, 0]  # the first again: the second rests for an hour
+            status, used = night()
+            assert used[2] > 0 and used[:2] == [0, 0]  # still resting
+            db = jobs.open_database(settings)
+            later = utcnow() + timedelta(minutes=61)
+            assert proxy_in_turn(db, "shop", 3, timedelta(minutes=60), later) == 0
+            assert proxy_in_turn(db, "shop", 3, timedelta(minutes=60)) == 0
+
+
+def test_proxy_and_proxies_together_are_refused(tmp_path: Path) -> None:
+    with configured_shop(tmp_path, shop_routes("a")) as (_server, config, _settings):
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  name: shop\n", "  name: shop\n  proxy: http://127.0.0.1:9\n  proxies: ['http://127.0.0.1:8']\n"),
+            encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"give either proxy \(one\) or proxies"):
+            load_config(config)
