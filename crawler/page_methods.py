@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import weakref
 from contextlib import suppress
+from typing import Any
 
 from playwright.async_api import CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from crawler.extractors.common import load_json
 
 _CDP: weakref.WeakKeyDictionary[Page, CDPSession] = weakref.WeakKeyDictionary()
 
@@ -60,3 +65,39 @@ async def wait_for_css(page: Page, selector: str, timeout_s: float = 15.0) -> No
             with suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(page.wait_for_load_state("domcontentloaded"), max(remaining, 0.001))
     raise PlaywrightTimeoutError(f"{selector!r} did not appear within {timeout_s:g} s")
+
+
+class JsonCapture:
+    """The JSON responses a rendered page receives for URLs matching a pattern (a configured marketplace's
+    `data: xhr:REGEX`), kept for its `json:` selectors: a page that loads its listings by XHR is read from that data,
+    not from the DOM drawn from it. Bounded: at most MAX_RESPONSES responses of at most `max_bytes` each."""
+
+    MAX_RESPONSES = 20
+
+    def __init__(self, pattern: str, max_bytes: int):
+        self.pattern = re.compile(pattern)
+        self.max_bytes = max_bytes
+        self.found: list[tuple[str, Any]] = []  # (URL, parsed JSON), shared with the request's meta
+
+    async def on_response(self, response: PlaywrightResponse) -> None:
+        if len(self.found) >= self.MAX_RESPONSES or not self.pattern.search(response.url):
+            return
+        if "json" not in (response.headers.get("content-type") or "").lower():
+            return
+        with suppress(PlaywrightError):
+            body = await response.body()
+            if len(body) <= self.max_bytes:
+                parsed = load_json(body.decode("utf-8", "replace"))
+                if parsed is not None:
+                    self.found.append((response.url, parsed))
+
+
+async def wait_for_capture(page: Page, capture: JsonCapture, timeout_s: float = 15.0) -> None:
+    """Wait until the page has received a JSON response the capture keeps (or the timeout; the extractor then warns
+    that the data is missing), then stop listening: pages are reused for other listings."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    try:
+        while not capture.found and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        page.remove_listener("response", capture.on_response)

@@ -18,7 +18,7 @@ from brandpatrol import jobs
 from core.config import ConfigError, FieldSelectors, load_config
 from core.models import Listing, RunStatus
 from crawler.extractors import configured, jsondata
-from tests.crawl_kit import configured_shop, write_config
+from tests.crawl_kit import configured_shop, needs_chromium, write_config
 from tests.loopback import reply
 
 CARDS = [{"id": 101, "name": "Acme widget one", "price": {"amount": "12.50"}, "shop": {"city": "深圳"},
@@ -156,3 +156,37 @@ def test_a_json_api_marketplace_is_crawled_from_its_yaml_alone(tmp_path: Path) -
         assert stored["A2"].title == "Acme Widget 2" and stored["A2"].price == Decimal("12.00")
         assert stored["A2"].country == "CN" and stored["A2"].region == "CN-GD"
         assert server.hits["/api/search"] == 1
+
+
+XHR_SHELL = """<html><body><div id=app>loading</div><script>
+fetch('/api/%s').then(r => r.json()).then(d => {
+  document.getElementById('app').textContent = JSON.stringify(d).length + ' bytes drawn';
+  document.body.dataset.ready = '1';
+});</script></body></html>"""
+
+
+@pytest.mark.browser
+def test_a_marketplace_that_serves_listings_only_through_xhr_is_crawled_from_the_json(tmp_path: Path) -> None:
+    needs_chromium()
+    cards = {"result": {"cards": [{"id": n, "name": f"card {n}", "href": f"/item/{n}"} for n in (1, 2)]}}
+    routes = {"/search": reply((XHR_SHELL % "search?q=acme").encode()),
+              "/api/search": reply(json.dumps(cards).encode(), "application/json")}
+    for n in (1, 2):
+        routes[f"/item/{n}"] = reply((XHR_SHELL % f"item/{n}").encode())
+        routes[f"/api/item/{n}"] = reply(json.dumps({"item": {
+            "id": f"X{n}", "title": f"Acme Widget {n}", "price": f"{20 + n}.50", "seller": {"name": "acme-outlet"},
+            "ships_from": "杭州", "photos": []}}).encode(), "application/json")
+    # JSON the browser kept is a list (a page may fetch several), so each expression starts with a projection.
+    selectors = {"data": "xhr:/api/(search|item)\\b", "item": "json:[].result.cards[]", "link": "json:href",
+                 **{name: "json:[]." + path.removeprefix("json:") for name, path in LISTING.items()}}
+    with configured_shop(tmp_path, routes, marketplace={"javascript": True, "id_from_url": None,
+                                                        "selectors": selectors}) as (server, config, settings):
+        result = jobs.crawl_one(settings, config, "shop")
+        assert result.status == RunStatus.OK, result.summary()
+        with jobs.open_database(settings).read() as session:
+            stored = {row.external_id: row for row in session.scalars(select(Listing))}
+    assert set(stored) == {"X1", "X2"}
+    assert stored["X2"].title == "Acme Widget 2" and stored["X2"].price == Decimal("22.50")
+    assert stored["X2"].region == "CN-ZJ"
+    # The listings came from the JSON the pages fetched: their HTML never held a title.
+    assert server.hits["/api/search"] == 1 and server.hits["/api/item/1"] == 1 and server.hits["/api/item/2"] == 1

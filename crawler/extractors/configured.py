@@ -26,6 +26,7 @@ from crawler.extractors.common import absolute, unique_urls
 from crawler.items import ListingItem, SearchCard, SearchPage
 
 LISTING_FIELDS = ("title", "price", "currency", "seller", "seller_id", "location", "image", "external_id")
+SEARCH_SELECTORS = ("item", "link", "next_page")
 
 
 @dataclass(frozen=True)

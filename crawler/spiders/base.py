@@ -17,11 +17,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
+from core.jsonpath import is_json_selector
 from crawler.blocking import BlockSign, block_sign
 from crawler.context import CrawlContext, build_context, require_browser
+from crawler.extractors.configured import LISTING_FIELDS, SEARCH_SELECTORS
+from crawler.extractors.jsondata import CAPTURED_JSON_META
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
-from crawler.page_methods import capture_viewport, wait_for_css
+from crawler.page_methods import JsonCapture, capture_viewport, wait_for_capture, wait_for_css
 from crawler.storage import keep_page
 
 
@@ -171,6 +174,13 @@ class MarketplaceSpider(scrapy.Spider):
             kwargs["cookies"] = {**market.cookies, **(kwargs.get("cookies") or {})}
         if market.javascript:
             methods = []
+            data = market.selectors.data if market.selectors else None
+            if data and data.startswith("xhr:") and self._reads_json(callback):
+                # Keep the JSON the page fetches (its listings' data) for the json: selectors to read.
+                capture = JsonCapture(data.removeprefix("xhr:"), self.context.settings.page_max_bytes)
+                meta[CAPTURED_JSON_META] = capture.found
+                meta["playwright_page_event_handlers"] = {"response": capture.on_response}
+                methods.append(PageMethod(wait_for_capture, capture, timeout_s=15.0))
             if self.wait_selector:
                 methods.append(PageMethod(wait_for_css, self.wait_selector, timeout_s=15.0))
             if evidence:
@@ -186,6 +196,15 @@ class MarketplaceSpider(scrapy.Spider):
                     **(meta.get("playwright_context_kwargs") or {}),
                     "storage_state": {"cookies": [c.for_playwright() for c in exported], "origins": []}}
         return scrapy.Request(url, callback=callback, meta=meta, **kwargs)
+
+    def _reads_json(self, callback: Any) -> bool:
+        """Whether the page a request fetches is read by json: selectors: search pages by their card selectors,
+        listing pages by their field selectors (a page that fetches no such JSON is not waited on for it)."""
+        selectors = self.context.marketplace.selectors
+        if selectors is None:
+            return False
+        names = SEARCH_SELECTORS if callback == self.parse_search else LISTING_FIELDS
+        return any(is_json_selector(getattr(selectors, name)) for name in names)
 
     @staticmethod
     def screenshot_of(response: Response) -> bytes | None:
