@@ -30,6 +30,18 @@ def item_html(n: int, javascript: bool) -> bytes:
     return f"<html><body><h1>{data['title']}</h1>{spans}{filler}</body></html>".encode()
 
 
+def search_json(page: int, pages: int) -> bytes:
+    """The same search page as a JSON API gives it: the cards' links and the next page."""
+    cards = [{"id": n, "href": f"/api/item/{n}"} for n in range((page - 1) * PER_PAGE, page * PER_PAGE)]
+    more = f"/api/search?page={page + 1}" if page < pages else None
+    return json.dumps({"result": {"cards": cards, "next": more}}).encode()
+
+
+def item_json(n: int) -> bytes:
+    """The same listing as a JSON API gives it (the data the JavaScript page draws, without the page around it)."""
+    return json.dumps({"item": listing(n)}).encode()
+
+
 def search_html(page: int, pages: int, prefix: str) -> bytes:
     links = "".join(f"<a class=item href='{prefix}/item/{n}'>{n}</a>"
                     for n in range((page - 1) * PER_PAGE, page * PER_PAGE))
@@ -50,7 +62,14 @@ class BenchShop(LocalServer):
                 path, _, query = self.path.partition("?")
                 javascript = path.startswith("/js/")
                 tail = path.removeprefix("/js")
-                if tail == "/search":
+                content_type = "text/html; charset=utf-8"
+                if path.startswith("/api/"):
+                    content_type = "application/json"
+                    if path == "/api/search":
+                        body = search_json(int(query.removeprefix("page=") or 1), shop.pages)
+                    else:
+                        body = item_json(int(path.rsplit("/", 1)[1]))
+                elif tail == "/search":
                     page = int(query.removeprefix("page=") or 1) if query.startswith("page=") else 1
                     body = search_html(page, shop.pages, "/js" if javascript else "")
                 elif tail.startswith("/item/"):
@@ -59,7 +78,7 @@ class BenchShop(LocalServer):
                     self.send_error(404)
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
