@@ -14,7 +14,10 @@ handed over by URL, so that proxy resolves the name (see SECURITY.md); tunnels g
 
 from __future__ import annotations
 
+import base64
+import hmac
 import logging
+import secrets
 import select
 import socket
 import socketserver
@@ -66,10 +69,10 @@ def _headers(lines: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _answer(sock: socket.socket, status: str, text: str) -> None:
+def _answer(sock: socket.socket, status: str, text: str, extra: str = "") -> None:
     body = text.encode("utf-8", "replace")
     head = (f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\nProxy-Connection: close\r\n\r\n")
+            f"{extra}Connection: close\r\nProxy-Connection: close\r\n\r\n")
     try:
         sock.sendall(head.encode("latin-1") + body)
     except OSError:
@@ -105,10 +108,17 @@ def _splice(a: socket.socket, b: socket.socket) -> None:
 class EgressProxy:
     """Start with `start()`, give the browser `server`, `close()` when the crawl ends."""
 
+    # The gate listens on 127.0.0.1 for the crawl's own browser only: every request must carry this crawl's random
+    # credentials (given to Chromium with the proxy), so no other local process can use it as a way into the crawl.
+    USERNAME = "brandpatrol"
+
     def __init__(self, policy: EgressPolicy, upstream: Proxy | None = None, on_refused: Refused | None = None):
         self.policy = policy
         self.upstream = upstream
         self.on_refused = on_refused
+        self.password = secrets.token_urlsafe(24)
+        token = base64.b64encode(f"{self.USERNAME}:{self.password}".encode()).decode()
+        self._authorization = f"Basic {token}"
         gate = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -123,6 +133,10 @@ class EgressProxy:
     def server(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def for_browser(self) -> dict[str, str]:
+        """Playwright's `proxy` option for a context: the gate with this crawl's credentials."""
+        return {"server": self.server, "username": self.USERNAME, "password": self.password}
 
     def start(self) -> EgressProxy:
         self._server.server_bind()
@@ -147,6 +161,11 @@ class EgressProxy:
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, target, _version = [*request_line.split(" "), "", ""][:3]
             headers = _headers(lines)
+            given = next((v for k, v in headers if k.lower() == "proxy-authorization"), "")
+            if not hmac.compare_digest(given.encode("latin-1", "replace"), self._authorization.encode("latin-1")):
+                _answer(client, "407 Proxy Authentication Required", "this gate serves its own crawl's browser only",
+                        'Proxy-Authenticate: Basic realm="brandpatrol"\r\n')
+                return
             if method == "CONNECT":
                 self._tunnel(client, target, rest)
             else:

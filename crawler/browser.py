@@ -116,7 +116,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.gate = EgressProxy(policy, upstream, on_refused=self._refused).start()
         # Every context gets the gate (pages, frames and workers are a context's); no request meta can replace it.
         # Chromium's own background calls (component updates, sign-in) stay outside it and fail on a closed network.
-        self.context_options = {"proxy": {"server": self.gate.server}, "service_workers": "block"}
+        self.context_options = {"proxy": self.gate.for_browser(), "service_workers": "block"}
         for name, options in self.config.startup_context_kwargs.items():
             self.config.startup_context_kwargs[name] = {**options, **self.context_options}
         self.pools: dict[str, PagePool] = defaultdict(lambda: PagePool(self.config.max_pages_per_context))
