@@ -6,6 +6,7 @@ end from the YAML alone.
 
 from __future__ import annotations
 
+import gzip
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from brandpatrol import jobs
 from core.config import ConfigError, FieldSelectors, load_config
-from core.models import Listing, RunStatus
+from core.models import Evidence, Listing, RunStatus
 from crawler.extractors import configured, jsondata
 from tests.crawl_kit import configured_shop, needs_chromium, write_config
 from tests.loopback import reply
@@ -190,3 +191,18 @@ def test_a_marketplace_that_serves_listings_only_through_xhr_is_crawled_from_the
     assert stored["X2"].region == "CN-ZJ"
     # The listings came from the JSON the pages fetched: their HTML never held a title.
     assert server.hits["/api/search"] == 1 and server.hits["/api/item/1"] == 1 and server.hits["/api/item/2"] == 1
+
+
+def test_json_that_does_not_parse_is_warned_about_and_the_page_kept(tmp_path: Path) -> None:
+    broken = b'{"result": {"cards": [{"id": 1, "href": "/api/item/1"'  # cut short
+    routes = {"/api/search": reply(broken, "application/json")}
+    market = {"start_urls": ["{base}/api/search?q=acme"], "id_from_url": None,
+              "selectors": {"data": "body", "item": "json:result.cards[]", "link": "json:href", **LISTING}}
+    with configured_shop(tmp_path, routes) as (server, config, settings):
+        write_config(config, server.base_url, marketplace=json.loads(
+            json.dumps(market).replace("{base}", server.base_url)))
+        result = jobs.crawl_one(settings, config, "shop")
+        assert result.errors["brandpatrol/selector_miss/data"] == 1, result.summary()
+        with jobs.open_database(settings).read() as session:
+            kept = session.scalars(select(Evidence).where(Evidence.url == f"{server.base_url}/api/search?q=acme")).one()
+        assert gzip.decompress(kept.content) == broken

@@ -112,7 +112,7 @@ class MarketplaceSpider(scrapy.Spider):
             self.refused(response, sign)
             return
         if page.warnings:
-            self.count_miss("data", response.url)
+            self.missing_data(response)
         if not page.cards:
             self.count_miss("listing links", response.url)
         for card in page.cards:
@@ -152,6 +152,13 @@ class MarketplaceSpider(scrapy.Spider):
             stats.set_value("brandpatrol/blocked_evidence", keep_page(self.context.db, response.url, response.body))
         self.logger.error("blocked by %s: %s", self.context.marketplace.name, sign.describe(response.url))
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="blocked"))
+
+    def missing_data(self, response: TextResponse) -> None:
+        """A page without the JSON its marketplace's json: selectors read (missing, or cut short so it does not
+        parse): counted and warned about with its URL, and the page kept as evidence to see what came instead."""
+        self.count_miss("data", response.url)
+        kept = keep_page(self.context.db, response.url, response.body)
+        self.logger.warning("kept %s as evidence (SHA-256 %s)", response.url[:200], kept)
 
     def count_miss(self, what: str, url: str) -> None:
         """A page that gave nothing where something was expected: counted per field in the crawl run."""

@@ -25,5 +25,8 @@ class ConfiguredSpider(MarketplaceSpider):
         market = self.context.marketplace
         result = extract.extract_listing(response, market.name, self.selectors, market.id_from_url)
         for name in result.missing:
-            self.count_miss(name, response.url)
+            if name == "data":
+                self.missing_data(response)
+            else:
+                self.count_miss(name, response.url)
         return result.item
