@@ -567,3 +567,15 @@ class SellerCluster(Base):
     links: Mapped[list[Any]] = mapped_column(default=list)  # [{"a": id, "b": id, "kind": ..., "detail": ...}]
     confirmed_findings: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NetworkIndexBlock(Base):
+    """What the last computation of the seller networks read, packed (matching/network_index.py), so the next one
+    reads only what changed: one row per part (photos, listing details, seller details) and block of ids."""
+
+    __tablename__ = "network_index_block"
+    part: Mapped[str] = mapped_column(String(20), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

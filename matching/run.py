@@ -10,7 +10,9 @@ only suspect verdicts scoring at least thresholds.min_score.
 Before judging a batch, the past is looked up (matching.past): reviewers' confirmed findings on each seller's
 other listings, and listings taken down that this one may bring back. The flood guard (matching.flood) watches
 which reference each finding's photo matched; a flooding reference is distrusted, remembered in MatchState, and
-the listings it matched are judged again without it. Last, sellers are grouped into networks (matching.clusters).
+the listings it matched are judged again without it. Last, sellers are grouped into networks: the examined
+listings join, split or merge the networks they touch (matching.network_update); a full run recomputes them all
+(matching.clusters).
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from core.models import Finding, Listing, MatchState, utcnow
 from core.settings import get_settings
 from matching import past
 from matching.assess import Assessment
-from matching.clusters import update_clusters
 from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
 from matching.flood import FloodWatch
+from matching.network_index import STATE_PENDING
+from matching.network_update import update_networks
 from matching.photos.batch import PhotoBatch
 from matching.photos.store import PhotoReader
 from matching.verdicts import RULE_SET_VERSION
@@ -63,6 +66,7 @@ class MatchSummary:
     reexamined_after_flood: int = 0
     seller_networks: int = 0
     largest_network: int = 0
+    networks_incremental: bool = False  # updated from the examined listings, not recomputed in full
     # Reading the photos (matching/photos): whether OCR ran, photos read, cached, skipped by the budget and why.
     photos: dict[str, Any] = field(default_factory=dict)
     awaiting_photos: int = 0  # listings left in the queue because the budget left their photos unread
@@ -138,6 +142,12 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         thresholds = config.thresholds
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
+    with db.session() as session:
+        # Marked before the first batch commits: a run that stops before its networks are updated (or skips them)
+        # leaves the mark, and the next run recomputes the networks in full.
+        networks_behind = _state(session, STATE_PENDING) == "1"
+        if ids:
+            _set_state(session, STATE_PENDING, "1")
     watch = FloodWatch(thresholds.reference_flood_listings, thresholds.reference_flood_share)
     verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
     for chunk in _chunks(ids, batch_size):
@@ -165,8 +175,10 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         reader.prune(session)
     summary.photos = reader.report.to_dict()
     if clusters:
-        networks = update_clusters(db, ctx)
+        # New and changed listings join the networks they touch; a full run recomputes them all.
+        networks = update_networks(db, ctx, None if summary.full or networks_behind else ids)
         summary.seller_networks, summary.largest_network = networks.clusters, networks.largest
+        summary.networks_incremental = networks.incremental
     return summary
 
 

@@ -1,0 +1,252 @@
+"""The seller-network index: what the last computation of the networks read, packed, so the next one reads only
+what changed (matching/network_update.py).
+
+Four parts, each a numpy structured array sorted by its owner's id and stored in blocks of 2^16 ids
+(core.models.NetworkIndexBlock), so a night's new listings rewrite a block or two, not the whole index:
+  - photos: every listing photo that can link sellers (status ok, a usable pHash, a seller, not the brand's own):
+    image id, listing, seller, pHash, dHash, the first 128 bits of its SHA-256, flags (has a dHash, has a SHA-256);
+  - listing details: (detail hash, seller, listing, kind) of each title key and contact detail in a listing's text;
+  - seller details: the same for each contact detail and shop name of a seller (listing 0);
+  - sellers: a digest of each seller's raw name (it is in the link sentences) and whether it is authorised.
+A detail is hashed to 64 bits (BLAKE2b of its kind and text); the link sentences are made again from the text.
+Reading every block back costs a fraction of a second at a million listings, against seconds for the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from core.models import MatchState, NetworkIndexBlock, utcnow
+
+STATE_INDEX = "seller_networks.index"  # the catalogue fingerprint the stored index was made under
+STATE_CHECKED = "seller_networks.checked_at"  # sellers seen or purged since then are looked at again
+STATE_PENDING = "seller_networks.pending"  # "1": listings were matched whose networks are not updated yet
+BLOCK_BITS = 16
+CONTACT, NAME, TITLE = 0, 1, 2  # detail kinds
+HAS_DHASH, HAS_SHA = 1, 2  # photo flags
+
+PHOTO = np.dtype([("image", "<i8"), ("listing", "<i8"), ("seller", "<i8"), ("phash", "<u8"), ("dhash", "<u8"),
+                  ("sha_hi", "<u8"), ("sha_lo", "<u8"), ("flags", "u1")])
+DETAIL = np.dtype([("key", "<u8"), ("seller", "<i8"), ("listing", "<i8"), ("kind", "u1")])
+SELLER = np.dtype([("seller", "<i8"), ("name", "<u8"), ("authorised", "u1")])
+# part -> (dtype, the field its blocks are cut by)
+PARTS: dict[str, tuple[np.dtype, str]] = {
+    "photos": (PHOTO, "image"),
+    "listing_details": (DETAIL, "listing"),
+    "seller_details": (DETAIL, "seller"),
+    "sellers": (SELLER, "seller"),
+}
+
+
+def detail_hash(kind: int, text: str) -> int:
+    """A detail (a title key, a contact detail, a shop name) as 64 bits, stable across processes."""
+    return int.from_bytes(hashlib.blake2b(f"{kind}\x1f{text}".encode(), digest_size=8).digest(), "little")
+
+
+def name_digest(name: str) -> int:
+    return detail_hash(255, name)
+
+
+def sha_parts(sha: str | None) -> tuple[int, int, bool]:
+    """The first 128 bits of a hex SHA-256 as two integers, and whether there was one."""
+    if not sha or len(sha) < 32:
+        return 0, 0, False
+    try:
+        return int(sha[:16], 16), int(sha[16:32], 16), True
+    except ValueError:
+        return 0, 0, False
+
+
+def sha_text(hi: int, lo: int) -> str:
+    return f"{hi:016x}{lo:016x}"
+
+
+def photo_rows(image: np.ndarray, listing: np.ndarray, seller: np.ndarray, phash: np.ndarray, dhash: np.ndarray,
+               has_dhash: np.ndarray, shas: Sequence[str | None]) -> np.ndarray:
+    rows = np.zeros(len(image), dtype=PHOTO)
+    rows["image"], rows["listing"], rows["seller"], rows["phash"], rows["dhash"] = image, listing, seller, phash, dhash
+    parts = _sha_columns(shas)
+    rows["sha_hi"], rows["sha_lo"] = parts[0], parts[1]
+    rows["flags"] = np.where(has_dhash, HAS_DHASH, 0) | np.where(parts[2], HAS_SHA, 0)
+    return rows
+
+
+def _sha_columns(shas: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first 128 bits of each hex SHA-256, in one conversion when all are well formed."""
+    present = np.array([s is not None and len(s) >= 32 for s in shas], dtype=bool)
+    try:
+        raw = bytes.fromhex("".join(s[:32] if ok and s else "0" * 32 for s, ok in zip(shas, present, strict=True)))
+        if len(raw) == 16 * len(shas):
+            words = np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 2)
+            return words[:, 0], words[:, 1], present
+    except ValueError:
+        pass
+    parsed = [sha_parts(s) for s in shas]
+    return (np.array([p[0] for p in parsed], dtype=np.uint64), np.array([p[1] for p in parsed], dtype=np.uint64),
+            np.array([p[2] for p in parsed], dtype=bool))
+
+
+def detail_rows(details: Sequence[tuple[int, int, int, int]]) -> np.ndarray:
+    """DETAIL rows from (hash, seller, listing, kind) tuples."""
+    return np.array(list(details), dtype=DETAIL) if details else np.zeros(0, dtype=DETAIL)
+
+
+def seller_rows_of(names: dict[int, str], authorised: Iterable[int]) -> np.ndarray:
+    rows = np.zeros(len(names), dtype=SELLER)
+    rows["seller"] = np.fromiter(names, dtype=np.int64, count=len(names))
+    rows["name"] = np.fromiter((name_digest(n) for n in names.values()), dtype=np.uint64, count=len(names))
+    rows["authorised"] = np.isin(rows["seller"], np.fromiter(authorised, dtype=np.int64))
+    return rows
+
+
+def get_state(session: Session, key: str) -> str | None:
+    row = session.get(MatchState, key)
+    return row.value if row is not None else None
+
+
+def set_state(session: Session, key: str, value: str) -> None:
+    row = session.get(MatchState, key)
+    if row is None:
+        session.add(MatchState(key=key, value=value, updated_at=utcnow()))
+    elif row.value != value:
+        row.value, row.updated_at = value, utcnow()
+
+
+def _sorted(rows: np.ndarray, field: str) -> np.ndarray:
+    return rows[np.argsort(rows[field], kind="stable")]
+
+
+@dataclass(frozen=True)
+class NetworkIndex:
+    photos: np.ndarray  # PHOTO rows, by image id
+    listing_details: np.ndarray  # DETAIL rows, by listing id
+    seller_details: np.ndarray  # DETAIL rows, by seller id
+    sellers: np.ndarray  # SELLER rows, by seller id
+
+    @classmethod
+    def build(cls, photos: np.ndarray, listing_details: np.ndarray, seller_details: np.ndarray,
+              sellers: np.ndarray) -> NetworkIndex:
+        return cls(_sorted(photos, "image"), _sorted(listing_details, "listing"),
+                   _sorted(seller_details, "seller"), _sorted(sellers, "seller"))
+
+    def part(self, name: str) -> np.ndarray:
+        rows: np.ndarray = getattr(self, name)
+        return rows
+
+    def replacing(self, name: str, field: str, owners: Iterable[int],
+                  rows: np.ndarray) -> tuple[NetworkIndex, np.ndarray]:
+        """The index with part `name`'s rows whose `field` is one of `owners` replaced by `rows`; and the rows
+        taken out."""
+        current = self.part(name)
+        gone = np.isin(current[field], np.fromiter(owners, dtype=np.int64))
+        kept = np.concatenate([current[~gone], rows.astype(current.dtype)])
+        return replace(self, **{name: _sorted(kept, PARTS[name][1])}), current[gone]
+
+    def blocks(self, name: str) -> dict[int, np.ndarray]:
+        field = PARTS[name][1]
+        rows = self.part(name)
+        cut = rows[field] >> BLOCK_BITS
+        edges = np.flatnonzero(np.diff(cut)) + 1
+        return {int(cut[chunk[0]]): rows[chunk] for chunk in np.split(np.arange(len(rows)), edges) if chunk.size}
+
+
+def blocks_of(ids: Iterable[int]) -> set[int]:
+    return {int(i) >> BLOCK_BITS for i in ids}
+
+
+def load_index(session: Session) -> NetworkIndex | None:
+    """The stored index, None when none is (a full computation writes one)."""
+    parts: dict[str, list[bytes]] = {name: [] for name in PARTS}
+    for part, data in session.execute(select(NetworkIndexBlock.part, NetworkIndexBlock.data)
+                                      .order_by(NetworkIndexBlock.part, NetworkIndexBlock.block)):
+        if part in parts:
+            parts[part].append(data)
+    if not parts["sellers"]:
+        return None
+    arrays = {name: np.frombuffer(b"".join(chunks), dtype=PARTS[name][0]).copy() for name, chunks in parts.items()}
+    return NetworkIndex(**arrays)
+
+
+def save_index(session: Session, index: NetworkIndex, touched: dict[str, set[int]] | None = None) -> None:
+    """Write the index: every block (touched None), else only the blocks named, per part."""
+    now = utcnow()
+    for name in PARTS:
+        blocks = index.blocks(name)
+        wanted: Sequence[int] | None = None if touched is None else sorted(touched.get(name, set()))
+        if wanted is None:
+            session.execute(delete(NetworkIndexBlock).where(NetworkIndexBlock.part == name))
+            wanted = sorted(blocks)
+        elif not wanted:
+            continue
+        else:
+            session.execute(delete(NetworkIndexBlock).where(NetworkIndexBlock.part == name,
+                                                            NetworkIndexBlock.block.in_(wanted)))
+        rows = [{"part": name, "block": block, "rows": len(blocks[block]), "data": blocks[block].tobytes(),
+                 "updated_at": now} for block in wanted if block in blocks]
+        if name == "sellers" and not rows and touched is None:
+            # The sellers part marks the index as written, even with no seller yet.
+            rows = [{"part": name, "block": -1, "rows": 0, "data": b"", "updated_at": now}]
+        for start in range(0, len(rows), 8):
+            session.execute(insert(NetworkIndexBlock), rows[start:start + 8])
+
+
+# --- near photos: which photos lie within NEAR_PHOTO bits of a few, among millions --------------------------
+
+
+def _chunks(radius: int) -> list[tuple[int, int]]:
+    out, shift = [], 0
+    for k in range(radius + 1):
+        bits = 64 // (radius + 1) + (k < 64 % (radius + 1))
+        out.append((shift, (1 << bits) - 1))
+        shift += bits
+    return out
+
+
+class NearPhotos:
+    """The pHashes of many photos, for "which of them lie within `radius` bits of these few".
+
+    Pigeonhole: cut into radius + 1 chunks, two pHashes within `radius` agree exactly on one of them; each chunk
+    has its photos sorted by value (a radix sort of 13-bit values), a query reads the bucket of each of its chunks
+    and checks the candidates in full by XOR-popcount. Every photo within `radius` is found."""
+
+    def __init__(self, phash: np.ndarray, radius: int):
+        self.phash = np.ascontiguousarray(phash, dtype=np.uint64)
+        self.radius = radius
+        self._tables: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        for shift, mask in _chunks(radius):
+            values = ((self.phash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint16)
+            order = np.argsort(values, kind="stable")
+            offsets = np.zeros(mask + 2, dtype=np.int64)
+            np.cumsum(np.bincount(values, minlength=mask + 1), out=offsets[1:])
+            self._tables.append((shift, mask, order, offsets))
+
+    def pairs(self, query: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """(query position, photo position) of every photo within the radius of each query pHash."""
+        query = np.asarray(query, dtype=np.uint64)
+        found_q: list[np.ndarray] = []
+        found_p: list[np.ndarray] = []
+        for start in range(0, len(query), batch):
+            q = query[start:start + batch]
+            for shift, mask, order, offsets in self._tables:
+                values = ((q >> np.uint64(shift)) & np.uint64(mask)).astype(np.int64)
+                starts, ends = offsets[values], offsets[values + 1]
+                lengths = ends - starts
+                total = int(lengths.sum())
+                if not total:
+                    continue
+                who = np.repeat(np.arange(len(q), dtype=np.int64), lengths)
+                slots = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+                positions = order[slots]
+                close = np.bitwise_count(self.phash[positions] ^ q[who]) <= self.radius
+                found_q.append(who[close] + start)
+                found_p.append(positions[close])
+        if not found_q:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        codes = np.unique(np.concatenate(found_q) * max(len(self.phash), 1) + np.concatenate(found_p))
+        return codes // max(len(self.phash), 1), codes % max(len(self.phash), 1)
