@@ -11,12 +11,13 @@ index (matching.network_index: every seller's and listing's details and photos a
      seller of every photo within NEAR_PHOTO bits of a photo added or taken away, unless that photo is common
      property before and after. So a detail crossing the MAX_SHARERS line either way, or a photo whose removal
      makes another the earliest of its group, brings in everybody it may link or unlink;
-  3. closed: with each seller comes its old network, every seller it shares a non-common contact or name with,
-     every seller it shares two non-common titles with, and every seller a group of near photos around its photos
-     ties it to (near photos found in the index by pigeonhole on the pHash: matching.network_index.NearPhotos);
+  3. with each of them comes its old network: a link the change neither made nor broke was there before, inside
+     an old network, and every link it made or broke is among the sellers of step 2;
   4. the links among those sellers are found by the same code as a full computation (matching.clusters.find_links
      and the photo groups), told which of their details are common among all sellers stored, with every photo near
-     theirs; the networks they form replace their old networks (matching.clusters.store).
+     theirs (found in the index by pigeonhole on the pHash: matching.network_index.NearPhotos); the networks they
+     form replace their old networks (matching.clusters.store). Should a link reach a seller outside (it cannot,
+     by the above), nothing is stored and the networks are recomputed in full instead, with a warning.
 Confirmed findings (a review may come at any time) are recounted for every network.
 
 What it cannot see, and so does in full (matching.clusters.update_clusters) instead: no index yet, or one made
@@ -30,7 +31,7 @@ SHA-256. `brandpatrol match --full` recomputes everything on demand.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,10 +59,8 @@ from matching.clusters import (
 )
 from matching.context import MatchContext
 from matching.network_index import (
-    CONTACT,
     HAS_DHASH,
     HAS_SHA,
-    NAME,
     STATE_CHECKED,
     STATE_INDEX,
     STATE_PENDING,
@@ -263,8 +262,7 @@ def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
 
 
 class _Networks:
-    """The index after the change, with what closing a set of sellers needs: old networks, detail holders, near
-    photos."""
+    """The index after the change, the old networks, and the near photos: what the links among some sellers need."""
 
     def __init__(self, session: Session, index: NetworkIndex, near: NearPhotos):
         self.index = index
@@ -276,7 +274,6 @@ class _Networks:
         self.members: dict[int, set[int]] = defaultdict(set)
         for seller, cluster in self.cluster_of.items():
             self.members[cluster].add(seller)
-        self.nearby: set[int] = set()  # photo positions near the photos of the sellers so far
 
     def _holders_of(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(key, seller, kind) of every row holding one of `keys`."""
@@ -286,52 +283,20 @@ class _Networks:
         return rows["key"], rows["seller"], rows["kind"]
 
     def close(self, first: set[int]) -> set[int]:
-        """The sellers with all they are, or were, networked with (step 3)."""
-        scope: set[int] = set()
-        frontier = set(first)
-        while frontier:
-            for seller in list(frontier):
-                cluster = self.cluster_of.get(seller)
-                if cluster is not None:
-                    frontier |= self.members[cluster]
-            frontier -= scope
-            scope |= frontier
-            found = self._by_details(frontier, scope) | self._by_photos(frontier, scope)
-            frontier = found - scope
+        """The sellers with every seller of their old networks (step 3): a link the change did not make or break
+        was there before, inside an old network, and the change makes or breaks links only among the first."""
+        scope = set(first)
+        for seller in first:
+            cluster = self.cluster_of.get(seller)
+            if cluster is not None:
+                scope |= self.members[cluster]
         return scope
-
-    def _by_details(self, frontier: set[int], scope: set[int]) -> set[int]:
-        own = self.details[np.isin(self.details["seller"], list(frontier))]
-        key, seller, kind = self._holders_of(np.unique(own["key"]))
-        sharers: dict[int, set[int]] = defaultdict(set)
-        for k, s in zip(key.tolist(), seller.tolist(), strict=True):
-            sharers[k].add(s)
-        kinds = dict(zip(key.tolist(), kind.tolist(), strict=True))
-        out: set[int] = set()
-        pairs: Counter[tuple[int, int]] = Counter()
-        for k, holders in sharers.items():
-            if not 2 <= len(holders) <= MAX_SHARERS:
-                continue
-            if kinds[k] in (CONTACT, NAME):
-                out |= holders
-            else:
-                inside = [h for h in holders if h in scope]
-                pairs.update((a, b) for a in inside for b in holders if b not in scope)
-        return out | {b for (_, b), count in pairs.items() if count >= 2}
-
-    def _by_photos(self, frontier: set[int], scope: set[int]) -> set[int]:
-        photos = self.index.photos
-        mine = np.flatnonzero(np.isin(photos["seller"], list(frontier)))
-        self.nearby |= set(mine.tolist())
-        if mine.size:
-            self.nearby |= set(self.near.pairs(photos["phash"][mine])[1].tolist())
-        return {s for link in _photo_links(*self._local(scope)) for s in (link.a, link.b) if s not in scope}
 
     def _local(self, scope: set[int]) -> tuple[PhotoHashes, np.ndarray, dict[int, int]]:
         """The photos of the sellers in scope and every photo near them, in id order, as the photo rules read."""
         photos = self.index.photos
         mine = np.flatnonzero(np.isin(photos["seller"], list(scope)))
-        rows = photos[np.unique(np.concatenate([mine, np.fromiter(self.nearby, dtype=np.int64)]))]
+        rows = photos[np.unique(np.concatenate([mine, self.near.pairs(photos["phash"][mine])[1]]))]
         shas: list[str | None] = [sha_text(hi, lo) if flags & HAS_SHA else None for hi, lo, flags in
                                   zip(rows["sha_hi"].tolist(), rows["sha_lo"].tolist(), rows["flags"].tolist(),
                                       strict=True)]
