@@ -63,10 +63,6 @@ def sha_parts(sha: str | None) -> tuple[int, int, bool]:
         return 0, 0, False
 
 
-def sha_text(hi: int, lo: int) -> str:
-    return f"{hi:016x}{lo:016x}"
-
-
 def photo_rows(image: np.ndarray, listing: np.ndarray, seller: np.ndarray, phash: np.ndarray, dhash: np.ndarray,
                has_dhash: np.ndarray, shas: Sequence[str | None]) -> np.ndarray:
     rows = np.zeros(len(image), dtype=PHOTO)
@@ -145,8 +141,11 @@ class NetworkIndex:
         taken out."""
         current = self.part(name)
         gone = np.isin(current[field], np.fromiter(owners, dtype=np.int64))
-        kept = np.concatenate([current[~gone], rows.astype(current.dtype)])
-        return replace(self, **{name: _sorted(kept, PARTS[name][1])}), current[gone]
+        kept, rows = current[~gone], _sorted(rows.astype(current.dtype), PARTS[name][1])
+        order = PARTS[name][1]
+        if not len(kept) or not len(rows) or kept[order][-1] <= rows[order][0]:  # a night's new ids: appended
+            return replace(self, **{name: np.concatenate([kept, rows])}), current[gone]
+        return replace(self, **{name: _sorted(np.concatenate([kept, rows]), order)}), current[gone]
 
     def blocks(self, name: str) -> dict[int, np.ndarray]:
         field = PARTS[name][1]
@@ -226,9 +225,14 @@ class NearPhotos:
             np.cumsum(np.bincount(values, minlength=mask + 1), out=offsets[1:])
             self._tables.append((shift, mask, order, offsets))
 
-    def pairs(self, query: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-        """(query position, photo position) of every photo within the radius of each query pHash."""
-        query = np.asarray(query, dtype=np.uint64)
+    def within(self, query: np.ndarray) -> np.ndarray:
+        """Positions (sorted) of every photo within the radius of one of the `query` pHashes."""
+        return np.unique(self.pairs(query)[2])
+
+    def pairs(self, query: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct `query` pHashes, and (which of them, photo position) for every photo within the radius of
+        one: each distinct pHash is looked up once, as a shop's own photo may be shown on hundreds of listings."""
+        query = np.unique(np.asarray(query, dtype=np.uint64))
         found_q: list[np.ndarray] = []
         found_p: list[np.ndarray] = []
         for start in range(0, len(query), batch):
@@ -247,6 +251,7 @@ class NearPhotos:
                 found_q.append(who[close] + start)
                 found_p.append(positions[close])
         if not found_q:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        codes = np.unique(np.concatenate(found_q) * max(len(self.phash), 1) + np.concatenate(found_p))
-        return codes // max(len(self.phash), 1), codes % max(len(self.phash), 1)
+            return query, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        span = max(len(self.phash), 1)
+        codes = np.unique(np.concatenate(found_q) * span + np.concatenate(found_p))  # found in several chunks
+        return query, codes // span, codes % span

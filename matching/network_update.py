@@ -74,7 +74,6 @@ from matching.network_index import (
     save_index,
     seller_rows_of,
     set_state,
-    sha_text,
 )
 from matching.past import confirmed_listing_ids
 from matching.signals.seller import authorisation_for
@@ -91,7 +90,7 @@ class Change:
     details: np.ndarray  # DETAIL rows taken out or put in
     removed: np.ndarray  # PHOTO rows taken out
     added: np.ndarray  # PHOTO rows put in
-    sellers: set[int]  # sellers whose own rows (name, contacts) or listings' rows changed
+    renamed: set[int]  # sellers whose raw name changed
     touched: dict[str, set[int]]
 
 
@@ -107,10 +106,9 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
     if index is None or change is None:
         return update_clusters(db, ctx)
     near = NearPhotos(change.after.photos["phash"], NEAR_PHOTO)
-    scope = _first_sellers(index, change, near)
     with db.read() as session:
         networks = _Networks(session, change.after, near)
-    scope = networks.close(scope)
+    scope = networks.close(_first_sellers(index, change, near, networks.cluster_of))
     with db.read() as session:
         links = networks.links(session, scope)
         if links is None:  # a link leaves the sellers looked at: cannot happen once closed; never store half
@@ -189,8 +187,7 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
                "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
                "sellers": blocks_of(rows)}
-    sellers = set(changed_details["seller"].tolist()) | set(np.concatenate([removed, added])["seller"].tolist())
-    return Change(after, changed_details, removed, added, sellers | renamed, touched)
+    return Change(after, changed_details, removed, added, renamed, touched)
 
 
 def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -227,23 +224,45 @@ def _all_details(index: NetworkIndex) -> np.ndarray:
     return np.concatenate([index.listing_details, index.seller_details])
 
 
-def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos) -> set[int]:
+def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, cluster_of: dict[int, int]) -> set[int]:
     """The sellers whose networks the change may alter (step 2 of the module's description); `near` holds the
-    photos after the change."""
-    out = set(change.sellers)
+    photos after the change. A detail or a group of near photos one seller alone holds, before and after, links
+    nobody either way: a night's new listings of their own move no network."""
+    out = {seller for seller in change.renamed if seller in cluster_of}  # its name is in its network's sentences
     keys = np.unique(change.details["key"])
     if keys.size:
         old, new = _holders(_all_details(before), keys), _holders(_all_details(change.after), keys)
         for key in keys.tolist():
-            if min(len(old.get(key, ())), len(new.get(key, ()))) <= MAX_SHARERS:
-                out |= old.get(key, set()) | new.get(key, set())
+            was, now = old.get(key, set()), new.get(key, set())
+            if len(was | now) > 1 and min(len(was), len(now)) <= MAX_SHARERS:
+                out |= was | now
     changed = np.concatenate([change.removed, change.added])
     if not len(changed):
         return out
-    after = change.after.photos[np.unique(near.pairs(changed["phash"])[1])]
+    # Photos near a changed one, after the change and among those taken away; only around a changed pHash
+    # whose neighbourhood holds two sellers or more (in either state) can a group link anybody.
+    queries, at, positions = near.pairs(changed["phash"])
+    gone_queries, gone_at, gone_positions = NearPhotos(change.removed["phash"], NEAR_PHOTO).pairs(queries)
+    assert np.array_equal(gone_queries, queries)
+    rows = np.concatenate([change.after.photos[positions], change.removed[gone_positions]])
+    which = np.concatenate([at, gone_at])
+    pairs = np.unique(np.stack([which, rows["seller"]], axis=1), axis=0)
+    # Around a pHash one seller holds, a changed photo later than every other photo there can be nobody's
+    # earliest either: nothing moves. An earlier one (a re-shot photo keeps its id) may start or end a group.
+    own = ~np.isin(rows["image"], changed["image"])
+    latest_other = np.full(len(queries), -1, dtype=np.int64)
+    np.maximum.at(latest_other, which[own], rows["image"][own])
+    earliest_changed = np.full(len(queries), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest_changed, np.searchsorted(queries, changed["phash"]), changed["image"])
+    shared = np.flatnonzero((np.bincount(pairs[:, 0], minlength=len(queries)) > 1)
+                            | (earliest_changed < latest_other))
+    rows = rows[np.isin(which, shared)]
+    if not len(rows):
+        return out
+    after = rows[: int(np.isin(at, shared).sum())]
     added = {row.tobytes() for row in change.added}
-    kept = after[np.array([row.tobytes() not in added for row in after], dtype=bool)] if len(after) else after
-    gone = change.removed[np.unique(NearPhotos(change.removed["phash"], NEAR_PHOTO).pairs(changed["phash"])[1])]
+    kept = after[np.array([row.tobytes() not in added for row in after], dtype=bool)]
+    gone = rows[len(after):]
     # Everybody at a photo's exact hashes is near it: the sellers per point are complete in both states.
     states = [_sellers_at(np.concatenate([kept, gone])), _sellers_at(after)]
     for point in states[0].keys() | states[1].keys():
@@ -267,20 +286,11 @@ class _Networks:
     def __init__(self, session: Session, index: NetworkIndex, near: NearPhotos):
         self.index = index
         self.details = _all_details(index)
-        self.order = np.argsort(self.details["key"], kind="stable")
-        self.keys = self.details["key"][self.order]
         self.near = near
         self.cluster_of = clustered_sellers(session)
         self.members: dict[int, set[int]] = defaultdict(set)
         for seller, cluster in self.cluster_of.items():
             self.members[cluster].add(seller)
-
-    def _holders_of(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(key, seller, kind) of every row holding one of `keys`."""
-        starts, ends = np.searchsorted(self.keys, keys, "left"), np.searchsorted(self.keys, keys, "right")
-        rows = self.details[self.order[np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-                                       if len(keys) else np.zeros(0, dtype=np.int64)]]
-        return rows["key"], rows["seller"], rows["kind"]
 
     def close(self, first: set[int]) -> set[int]:
         """The sellers with every seller of their old networks (step 3): a link the change did not make or break
@@ -296,10 +306,10 @@ class _Networks:
         """The photos of the sellers in scope and every photo near them, in id order, as the photo rules read."""
         photos = self.index.photos
         mine = np.flatnonzero(np.isin(photos["seller"], list(scope)))
-        rows = photos[np.unique(np.concatenate([mine, self.near.pairs(photos["phash"][mine])[1]]))]
-        shas: list[str | None] = [sha_text(hi, lo) if flags & HAS_SHA else None for hi, lo, flags in
-                                  zip(rows["sha_hi"].tolist(), rows["sha_lo"].tolist(), rows["flags"].tolist(),
-                                      strict=True)]
+        rows = photos[np.union1d(mine, self.near.within(photos["phash"][mine]))]
+        text = np.stack([rows["sha_hi"], rows["sha_lo"]], axis=1).astype(">u8").tobytes().hex()
+        shas: list[str | None] = [text[32 * i:32 * i + 32] if flags & HAS_SHA else None
+                                  for i, flags in enumerate(rows["flags"].tolist())]
         hashes = PhotoHashes(rows["listing"].astype(np.int64), shas, rows["phash"].astype(np.uint64),
                              rows["dhash"].astype(np.uint64), (rows["flags"] & HAS_DHASH) > 0,
                              rows["image"].astype(np.int64))
@@ -320,11 +330,8 @@ class _Networks:
                 select(Listing.id, Listing.seller_id, Listing.title, Listing.description)
                 .where(Listing.id.in_(listing_ids[start:start + _CHUNK]))) if sid is not None]
         listings.sort()
-        key, seller, _ = self._holders_of(np.unique(self.details["key"][np.isin(self.details["seller"], ordered)]))
-        count: dict[int, set[int]] = defaultdict(set)
-        for k, s in zip(key.tolist(), seller.tolist(), strict=True):
-            count[k].add(s)
-        common = {k for k, holders in count.items() if len(holders) > MAX_SHARERS}
+        holders = _holders(self.details, np.unique(self.details["key"][np.isin(self.details["seller"], ordered)]))
+        common = {k for k, sellers_of in holders.items() if len(sellers_of) > MAX_SHARERS}
         flags = self.index.sellers[np.isin(self.index.sellers["seller"], ordered)]
         authorised = set(flags["seller"][flags["authorised"] > 0].tolist())
         links = find_links(sellers, listings, PhotoHashes.from_rows([]), np.zeros(0, dtype=bool), authorised,

@@ -318,6 +318,17 @@ class Shops:
                     "sha256": hashlib.sha256(name.encode()).hexdigest(), "phash": f"{phash:016x}",
                     "dhash": f"{DHASH:016x}", "status": "ok"}]).scalar_one()
 
+    def second(self, name: str, phash: int) -> None:
+        """Another listing of the shop `name` (its seller), with one photo."""
+        with self.db.session() as s:
+            listing = s.execute(insert(Listing).returning(Listing.id), [{
+                "marketplace_id": self.world.markets[0], "external_id": f"{name}-2", "url": f"https://x/{name}-2",
+                "title": f"listing {name}", "description": "", "seller_id": self.seller_of[name]}]).scalar_one()
+            s.execute(insert(ListingImage), [{
+                "listing_id": listing, "url": f"https://img/{name}-2", "status": "ok",
+                "sha256": hashlib.sha256(f"{name}-2".encode()).hexdigest(), "phash": f"{phash:016x}",
+                "dhash": f"{DHASH:016x}"}])
+
     def rehash(self, name: str, phash: int) -> int:
         with self.db.session() as s:
             s.execute(update(ListingImage).where(ListingImage.id == self.image_of[name])
@@ -409,3 +420,17 @@ def test_a_contact_crossing_the_common_property_line_unties_or_ties_its_holders(
         changed = []
     networks = _agree(tmp_path, shops, ctx, changed)
     assert networks == (set() if direction == "up" else {frozenset(f"p{k}" for k in range(1, holders))})
+
+
+def test_a_shop_re_shooting_its_own_photo_can_untie_a_group_it_is_alone_around(tmp_path: Path) -> None:
+    # S's first photo (the earliest of all) is unrelated; its second is the centre of a group with Y's (3 bits
+    # off): S and Y are a network. S re-shoots its first photo 2 bits from its second (5 from Y's): around it is
+    # only S, yet it is now the earliest of the group, which links nobody any more.
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    shops, ctx = Shops(db), _context()
+    shops.shop("S", BASE ^ _bits(40, 41, 42, 43, 44, 45, 46, 47, 48))
+    shops.second("S", BASE)
+    shops.shop("Y", BASE ^ _bits(1, 2, 3))
+    update_clusters(db, ctx)
+    assert shops.networks() == {frozenset("SY")}
+    assert _agree(tmp_path, shops, ctx, [shops.rehash("S", BASE ^ _bits(20, 21))]) == set()
