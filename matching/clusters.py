@@ -228,7 +228,8 @@ def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tu
     return links
 
 
-def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int]) -> list[Link]:
+def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int],
+                 centres: np.ndarray | None = None) -> list[Link]:
     """Links by photos: the same bytes, then near-identical photos.
 
     A photo's near group is every photo whose pHash is within NEAR_PHOTO bits and, when the photo has a dHash,
@@ -236,6 +237,8 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
     one in its group gives no links), and links its sellers when they are 2 to MAX_SHARERS. Photos with identical
     hashes share a group, so the groups are found among distinct (pHash, dHash) pairs, all at once
     (matching.index.near_pairs); a photo without a dHash is looked up alone, in a HashIndex of the pHashes.
+    `centres`, when given: only groups whose earliest photo is one of them are taken (an incremental update
+    gives every photo near its sellers' ones, so the groups of the others may lack photos).
     """
     seller = _seller_per_photo(photos.listing, seller_of)
     own = np.flatnonzero(~np.asarray(brand_photo, dtype=bool) & (seller >= 0))
@@ -252,7 +255,8 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
     for sha, sharers in by_sha.items():
         if 2 <= len(sharers) <= MAX_SHARERS:
             links += [Link(a, b, "photo", f"the same photo (SHA-256 {sha[:12]}…)") for a, b in _pairs(sharers)]
-    groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own])
+    groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own],
+                          None if centres is None else np.asarray(centres, dtype=bool)[own])
     for _, sharers in sorted(groups, key=lambda group: group[0]):
         links += [Link(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)") for a, b in _pairs(sharers)]
     return links
@@ -268,8 +272,8 @@ def _seller_per_photo(listing: np.ndarray, seller_of: dict[int, int]) -> np.ndar
     return lookup[listing]
 
 
-def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
-                 seller: np.ndarray) -> list[tuple[int, set[int]]]:
+def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray, seller: np.ndarray,
+                 centres: np.ndarray | None = None) -> list[tuple[int, set[int]]]:
     """(earliest photo, its sellers) of every near group taken, that is whose earliest photo is the photo itself and
     whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order."""
     n = len(phash)
@@ -306,7 +310,8 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
             neighbours[a].append(b)
             neighbours[b].append(a)
     # A photo with a dHash: its group is its point and the neighbouring points.
-    taken = np.flatnonzero(has_dhash[first] & (first < earliest_neighbour)
+    centre = np.ones(n, dtype=bool) if centres is None else centres
+    taken = np.flatnonzero(has_dhash[first] & centre[first] & (first < earliest_neighbour)
                            & (count <= MAX_SHARERS) & ((count >= 2) | (earliest_neighbour < n)))
     out: list[tuple[int, set[int]]] = []
     for at in taken.tolist():
@@ -322,7 +327,7 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
         for k in alone.tolist():
             near = index.within(int(phash[k]), NEAR_PHOTO)
             sharers = set(seller[near].tolist())
-            if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k:
+            if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k and centre[k]:
                 out.append((k, sharers))
     return out
 

@@ -208,50 +208,76 @@ def _chunks(radius: int) -> list[tuple[int, int]]:
 
 
 class NearPhotos:
-    """The pHashes of many photos, for "which of them lie within `radius` bits of these few".
+    """Stored photos (PHOTO rows), for "which of them lie near these few": within `radius` bits on the pHash and
+    on the dHash (0 when unknown, as matching.clusters groups them), or on the pHash alone when either photo has no
+    dHash. A superset of every near-photo group either photo can be in, found exactly.
 
-    Pigeonhole: cut into radius + 1 chunks, two pHashes within `radius` agree exactly on one of them; each chunk
-    has its photos sorted by value (a radix sort of 13-bit values), a query reads the bucket of each of its chunks
-    and checks the candidates in full by XOR-popcount. Every photo within `radius` is found."""
+    Pigeonhole on both hashes: cut each into radius + 1 chunks; two photos near on both agree exactly on some chunk
+    of the pHash and on some chunk of the dHash. For each of the (radius + 1)^2 pairings the queries' two chunks
+    make a 26-bit key, marked in a bitmap; each stored photo's key is looked up there (a pass over the stored
+    photos, no sort), and the few it finds are checked in full. Photos without a dHash, few, are compared by pHash
+    alone, one by one."""
 
-    def __init__(self, phash: np.ndarray, radius: int):
-        self.phash = np.ascontiguousarray(phash, dtype=np.uint64)
+    def __init__(self, rows: np.ndarray, radius: int):
+        self.rows = rows
         self.radius = radius
-        self._tables: list[tuple[int, int, np.ndarray, np.ndarray]] = []
-        for shift, mask in _chunks(radius):
-            values = ((self.phash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint16)
-            order = np.argsort(values, kind="stable")
-            offsets = np.zeros(mask + 2, dtype=np.int64)
-            np.cumsum(np.bincount(values, minlength=mask + 1), out=offsets[1:])
-            self._tables.append((shift, mask, order, offsets))
+        self.chunks = _chunks(radius)
+        self.width = max(mask.bit_length() for _, mask in self.chunks)
+        self.phash = np.ascontiguousarray(rows["phash"], dtype=np.uint64)
+        self.dhash = np.ascontiguousarray(rows["dhash"], dtype=np.uint64)
+        self.p_parts = [((self.phash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32) << self.width
+                        for shift, mask in self.chunks]
+        self.d_parts = [((self.dhash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32)
+                        for shift, mask in self.chunks]
+        self.alone = np.flatnonzero((rows["flags"] & HAS_DHASH) == 0)
 
     def within(self, query: np.ndarray) -> np.ndarray:
-        """Positions (sorted) of every photo within the radius of one of the `query` pHashes."""
-        return np.unique(self.pairs(query)[2])
+        """Positions (sorted) of the stored photos near one of `query` (PHOTO rows)."""
+        return np.unique(self.pairs(query)[1])
 
-    def pairs(self, query: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The distinct `query` pHashes, and (which of them, photo position) for every photo within the radius of
-        one: each distinct pHash is looked up once, as a shop's own photo may be shown on hundreds of listings."""
-        query = np.unique(np.asarray(query, dtype=np.uint64))
+    def pairs(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query position, stored position) of every stored photo near a query photo, each pair once."""
+        qp = np.ascontiguousarray(query["phash"], dtype=np.uint64)
+        qd = np.ascontiguousarray(query["dhash"], dtype=np.uint64)
         found_q: list[np.ndarray] = []
-        found_p: list[np.ndarray] = []
-        for start in range(0, len(query), batch):
-            q = query[start:start + batch]
-            for shift, mask, order, offsets in self._tables:
-                values = ((q >> np.uint64(shift)) & np.uint64(mask)).astype(np.int64)
-                starts, ends = offsets[values], offsets[values + 1]
-                lengths = ends - starts
-                total = int(lengths.sum())
-                if not total:
-                    continue
-                who = np.repeat(np.arange(len(q), dtype=np.int64), lengths)
-                slots = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-                positions = order[slots]
-                close = np.bitwise_count(self.phash[positions] ^ q[who]) <= self.radius
-                found_q.append(who[close] + start)
-                found_p.append(positions[close])
+        found_s: list[np.ndarray] = []
+
+        def check(q: np.ndarray, stored: np.ndarray, both: bool) -> None:
+            close = np.bitwise_count(qp[q] ^ self.phash[stored]) <= self.radius
+            if both:
+                close &= np.bitwise_count(qd[q] ^ self.dhash[stored]) <= self.radius
+            found_q.append(q[close])
+            found_s.append(stored[close])
+
+        if len(query) and len(self.rows):
+            bitmap = np.zeros((1 << (2 * self.width)) // 8, dtype=np.uint8)
+            for (p_shift, p_mask), p_part in zip(self.chunks, self.p_parts, strict=True):
+                q_p = ((qp >> np.uint64(p_shift)) & np.uint64(p_mask)).astype(np.uint32) << self.width
+                for (d_shift, d_mask), d_part in zip(self.chunks, self.d_parts, strict=True):
+                    q_keys = q_p | ((qd >> np.uint64(d_shift)) & np.uint64(d_mask)).astype(np.uint32)
+                    bitmap[:] = 0
+                    np.bitwise_or.at(bitmap, q_keys >> 3, (1 << (q_keys & 7)).astype(np.uint8))
+                    keys = p_part | d_part
+                    hits = np.flatnonzero((bitmap[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1)
+                    if not hits.size:
+                        continue
+                    order = np.argsort(q_keys, kind="stable")
+                    sorted_keys = q_keys[order]
+                    starts = np.searchsorted(sorted_keys, keys[hits], "left")
+                    ends = np.searchsorted(sorted_keys, keys[hits], "right")
+                    lengths = ends - starts
+                    stored = np.repeat(hits, lengths)
+                    slots = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+                    check(order[slots], stored, both=True)
+            # Without a dHash on one side or the other: the pHash alone.
+            for one in np.flatnonzero((query["flags"] & HAS_DHASH) == 0).tolist():
+                stored = np.flatnonzero(np.bitwise_count(self.phash ^ qp[one]) <= self.radius)
+                check(np.full(len(stored), one, dtype=np.int64), stored, both=False)
+            for k in self.alone.tolist():
+                near = np.flatnonzero(np.bitwise_count(qp ^ self.phash[k]) <= self.radius)
+                check(near, np.full(len(near), k, dtype=np.int64), both=False)
         if not found_q:
-            return query, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        span = max(len(self.phash), 1)
-        codes = np.unique(np.concatenate(found_q) * span + np.concatenate(found_p))  # found in several chunks
-        return query, codes // span, codes % span
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        span = max(len(self.rows), 1)
+        codes = np.unique(np.concatenate(found_q).astype(np.int64) * span + np.concatenate(found_s))
+        return codes // span, codes % span

@@ -105,7 +105,7 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
         change = _read_change(session, ctx, index, sorted(set(listing_ids)), checked) if index is not None else None
     if index is None or change is None:
         return update_clusters(db, ctx)
-    near = NearPhotos(change.after.photos["phash"], NEAR_PHOTO)
+    near = NearPhotos(change.after.photos, NEAR_PHOTO)
     with db.read() as session:
         networks = _Networks(session, change.after, near)
     scope = networks.close(_first_sellers(index, change, near, networks.cluster_of))
@@ -241,19 +241,23 @@ def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, clust
         return out
     # Photos near a changed one, after the change and among those taken away; only around a changed pHash
     # whose neighbourhood holds two sellers or more (in either state) can a group link anybody.
-    queries, at, positions = near.pairs(changed["phash"])
-    gone_queries, gone_at, gone_positions = NearPhotos(change.removed["phash"], NEAR_PHOTO).pairs(queries)
-    assert np.array_equal(gone_queries, queries)
+    # Each distinct photo (its hashes) is looked up once: a shop's own photo may be on hundreds of listings.
+    hashes = np.stack([changed["phash"], changed["dhash"],
+                       changed["flags"].astype(np.uint64) & np.uint64(HAS_DHASH)], axis=1)
+    _, first, inverse = np.unique(hashes, axis=0, return_index=True, return_inverse=True)
+    queries = changed[first]
+    at, positions = near.pairs(queries)
+    gone_at, gone_positions = NearPhotos(change.removed, NEAR_PHOTO).pairs(queries)
     rows = np.concatenate([change.after.photos[positions], change.removed[gone_positions]])
     which = np.concatenate([at, gone_at])
     pairs = np.unique(np.stack([which, rows["seller"]], axis=1), axis=0)
-    # Around a pHash one seller holds, a changed photo later than every other photo there can be nobody's
+    # Around a photo one seller holds, a changed photo later than every other photo there can be nobody's
     # earliest either: nothing moves. An earlier one (a re-shot photo keeps its id) may start or end a group.
     own = ~np.isin(rows["image"], changed["image"])
     latest_other = np.full(len(queries), -1, dtype=np.int64)
     np.maximum.at(latest_other, which[own], rows["image"][own])
     earliest_changed = np.full(len(queries), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(earliest_changed, np.searchsorted(queries, changed["phash"]), changed["image"])
+    np.minimum.at(earliest_changed, inverse.reshape(-1), changed["image"])
     shared = np.flatnonzero((np.bincount(pairs[:, 0], minlength=len(queries)) > 1)
                             | (earliest_changed < latest_other))
     rows = rows[np.isin(which, shared)]
@@ -302,11 +306,11 @@ class _Networks:
                 scope |= self.members[cluster]
         return scope
 
-    def _local(self, scope: set[int]) -> tuple[PhotoHashes, np.ndarray, dict[int, int]]:
+    def _local(self, scope: set[int]) -> tuple[PhotoHashes, np.ndarray, dict[int, int], np.ndarray]:
         """The photos of the sellers in scope and every photo near them, in id order, as the photo rules read."""
         photos = self.index.photos
         mine = np.flatnonzero(np.isin(photos["seller"], list(scope)))
-        rows = photos[np.union1d(mine, self.near.within(photos["phash"][mine]))]
+        rows = photos[np.union1d(mine, self.near.within(photos[mine]))]
         text = np.stack([rows["sha_hi"], rows["sha_lo"]], axis=1).astype(">u8").tobytes().hex()
         shas: list[str | None] = [text[32 * i:32 * i + 32] if flags & HAS_SHA else None
                                   for i, flags in enumerate(rows["flags"].tolist())]
@@ -314,7 +318,7 @@ class _Networks:
                              rows["dhash"].astype(np.uint64), (rows["flags"] & HAS_DHASH) > 0,
                              rows["image"].astype(np.int64))
         seller_of = dict(zip(rows["listing"].tolist(), rows["seller"].tolist(), strict=True))
-        return hashes, np.zeros(len(rows), dtype=bool), seller_of
+        return hashes, np.zeros(len(rows), dtype=bool), seller_of, np.isin(rows["seller"], list(scope))
 
     def links(self, session: Session, scope: set[int]) -> list[Link] | None:
         """Every link among the sellers in scope, in the order a full computation finds them (step 4); None when

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import insert, select, update
 
@@ -31,8 +32,9 @@ from core.models import (
     Verdict,
     utcnow,
 )
-from matching.clusters import MAX_SHARERS, NetworkSummary, update_clusters
+from matching.clusters import MAX_SHARERS, NEAR_PHOTO, NetworkSummary, update_clusters
 from matching.context import MatchContext
+from matching.network_index import HAS_DHASH, PHOTO, NearPhotos
 from matching.network_update import update_networks
 from matching.references import Reference, reference
 
@@ -434,3 +436,29 @@ def test_a_shop_re_shooting_its_own_photo_can_untie_a_group_it_is_alone_around(t
     update_clusters(db, ctx)
     assert shops.networks() == {frozenset("SY")}
     assert _agree(tmp_path, shops, ctx, [shops.rehash("S", BASE ^ _bits(20, 21))]) == set()
+
+
+def test_near_photos_are_every_pair_a_scan_finds() -> None:
+    rng = random.Random(5)
+    base = [rng.getrandbits(64) for _ in range(30)]
+
+    def rows(count: int) -> np.ndarray:
+        out = np.zeros(count, dtype=PHOTO)
+        for k in range(count):
+            p = _flip(rng.choice(base), rng, rng.randint(0, 6))
+            d = _flip(rng.choice(base[:3]), rng, rng.randint(0, 6))
+            has_d = rng.random() > 0.1
+            out[k] = (k, k, k, p, d if has_d else 0, 0, 0, HAS_DHASH if has_d else 0)
+        return out
+
+    stored, query = rows(3000), rows(200)
+    scan = set()
+    for i, q in enumerate(query):
+        for j, s in enumerate(stored):
+            near_p = int(q["phash"] ^ s["phash"]).bit_count() <= NEAR_PHOTO
+            both = q["flags"] & s["flags"] & HAS_DHASH
+            if near_p and (not both or int(q["dhash"] ^ s["dhash"]).bit_count() <= NEAR_PHOTO):
+                scan.add((i, j))
+    found_q, found_s = NearPhotos(stored, NEAR_PHOTO).pairs(query)
+    assert set(zip(found_q.tolist(), found_s.tolist(), strict=True)) == scan and len(scan) > 100
+    assert NearPhotos(stored, NEAR_PHOTO).within(query).tolist() == sorted({j for _, j in scan})
