@@ -161,13 +161,15 @@ def _hashes(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
 
 def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tuple[int, int, str, str]],
                photos: PhotoHashes, brand_photo: np.ndarray, authorised: Collection[int] = (), *,
-               common: Collection[int] = (), details: list[tuple[int, int, int, int]] | None = None) -> list[Link]:
+               common: Collection[int] = (), details: list[tuple[int, int, int, int]] | None = None,
+               components: list[np.ndarray] | None = None) -> list[Link]:
     """Links between sellers. `sellers`: id -> (name, contact); `listings`: (listing id, seller id, title,
     description); `photos`: the listing photos; `brand_photo`: for each photo, whether it is the brand's (ignored);
     `authorised`: sellers with a contract, whose catalogue titles everyone copies (not linked by titles).
     `common`: hashes (matching.network_index.detail_hash) of details more than MAX_SHARERS sellers share among all
     stored, for when only some sellers are given (matching.network_update); `details`, when given, receives every
-    detail as (hash, seller, listing or 0 for the seller's own, kind), for the network index."""
+    detail as (hash, seller, listing or 0 for the seller's own, kind), and `components` the photos' near components
+    (_photo_links), for the network index."""
     seller_of = {listing_id: seller_id for listing_id, seller_id, _, _ in listings}
     hashes: dict[tuple[int, str], int] = {}
 
@@ -224,12 +226,12 @@ def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tu
         if len(keys) >= MIN_SHARED_TITLES:
             shown = ", ".join(f"'{k[:30]}'" for k in keys[:2])
             links.append(Link(a, b, "title", f"{len(keys)} identical titles ({shown})"))
-    links += _photo_links(photos, brand_photo, seller_of)
+    links += _photo_links(photos, brand_photo, seller_of, components=components)
     return links
 
 
 def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int],
-                 centres: np.ndarray | None = None) -> list[Link]:
+                 centres: np.ndarray | None = None, components: list[np.ndarray] | None = None) -> list[Link]:
     """Links by photos: the same bytes, then near-identical photos.
 
     A photo's near group is every photo whose pHash is within NEAR_PHOTO bits and, when the photo has a dHash,
@@ -238,10 +240,15 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
     hashes share a group, so the groups are found among distinct (pHash, dHash) pairs, all at once
     (matching.index.near_pairs); a photo without a dHash is looked up alone, in a HashIndex of the pHashes.
     `centres`, when given: only groups whose earliest photo is one of them are taken (an incremental update
-    gives every photo near its sellers' ones, so the groups of the others may lack photos).
+    gives every photo near its sellers' ones, so the groups of the others may lack photos). `components`, when
+    given, receives the photos' near components (_near_groups), for the photos that are not the brand's and have a
+    seller, in order.
     """
     seller = _seller_per_photo(photos.listing, seller_of)
     own = np.flatnonzero(~np.asarray(brand_photo, dtype=bool) & (seller >= 0))
+    component = np.arange(len(own), dtype=np.int64)
+    if components is not None:
+        components.append(component)
     if not own.size:
         return []
     links: list[Link] = []
@@ -256,7 +263,8 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
         if 2 <= len(sharers) <= MAX_SHARERS:
             links += [Link(a, b, "photo", f"the same photo (SHA-256 {sha[:12]}…)") for a, b in _pairs(sharers)]
     groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own],
-                          None if centres is None else np.asarray(centres, dtype=bool)[own])
+                          None if centres is None else np.asarray(centres, dtype=bool)[own],
+                          None if components is None else component)
     for _, sharers in sorted(groups, key=lambda group: group[0]):
         links += [Link(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)") for a, b in _pairs(sharers)]
     return links
@@ -273,9 +281,12 @@ def _seller_per_photo(listing: np.ndarray, seller_of: dict[int, int]) -> np.ndar
 
 
 def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray, seller: np.ndarray,
-                 centres: np.ndarray | None = None) -> list[tuple[int, set[int]]]:
+                 centres: np.ndarray | None = None,
+                 component: np.ndarray | None = None) -> list[tuple[int, set[int]]]:
     """(earliest photo, its sellers) of every near group taken, that is whose earliest photo is the photo itself and
-    whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order."""
+    whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order.
+    `component`, when given, receives for each photo the earliest photo of all it is near, directly or through
+    others (matching.network_index keeps it, so an update finds a photo's neighbours without a search)."""
     n = len(phash)
     # Distinct (pHash, dHash) points; the sort is stable, so each point's first photo is its earliest.
     order = np.lexsort((dhash, phash))
@@ -322,6 +333,7 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray, se
             out.append((int(first[at]), sharers))
     # A photo without one: every photo whose pHash is near, whatever its dHash.
     alone = np.flatnonzero(~has_dhash)
+    joins = pairs.tolist() if component is not None and len(pairs) else []
     if alone.size:
         index = HashIndex(phash)
         for k in alone.tolist():
@@ -329,7 +341,26 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray, se
             sharers = set(seller[near].tolist())
             if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k and centre[k]:
                 out.append((k, sharers))
+            if component is not None:
+                joins += [(int(point[k]), int(point[j])) for j in near.tolist()]
+    if component is not None:
+        component[:] = _components(first, joins)[point]
     return out
+
+
+def _components(first: np.ndarray, joins: list[tuple[int, int]]) -> np.ndarray:
+    """For each point, the earliest photo of the points joined to it, directly or not (joins are few)."""
+    union = _Union()
+    for a, b in joins:
+        union.join(a, b)
+    earliest = first.copy()
+    roots = {point: union.find(point) for point in list(union.parent)}
+    smallest: dict[int, int] = {}
+    for point, root in roots.items():
+        smallest[root] = min(smallest.get(root, int(first[point])), int(first[point]))
+    for point, root in roots.items():
+        earliest[point] = smallest[root]
+    return earliest
 
 
 def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
@@ -360,7 +391,8 @@ def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
     authorised = {sid for sid, market, name, external in seller_rows
                   if authorisation_for(market, name, external, ctx.config.authorised_sellers) is not None}
     details: list[tuple[int, int, int, int]] = []
-    links = find_links(sellers, listings, photos, brand_photo, authorised, details=details)
+    components: list[np.ndarray] = []
+    links = find_links(sellers, listings, photos, brand_photo, authorised, details=details, components=components)
     groups, union = connect(links)
     findings_of: dict[int, int] = defaultdict(int)
     for listing_id, seller_id, _, _ in listings:
@@ -371,7 +403,8 @@ def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
     image = photos.image if photos.image is not None else np.zeros(len(photos.listing), dtype=np.int64)
     index = NetworkIndex.build(
         photo_rows(image[own], photos.listing[own], seller[own], photos.phash[own], photos.dhash[own],
-                   photos.has_dhash[own], [photos.sha256[i] for i in np.flatnonzero(own).tolist()]),
+                   photos.has_dhash[own], [photos.sha256[i] for i in np.flatnonzero(own).tolist()],
+                   image[own][components[0]]),
         detail_rows([d for d in details if d[2]]), detail_rows([d for d in details if not d[2]]),
         seller_rows_of({sid: name for sid, (name, _) in sellers.items()}, authorised))
     with db.session() as session:

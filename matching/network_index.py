@@ -4,7 +4,9 @@ what changed (matching/network_update.py).
 Four parts, each a numpy structured array sorted by its owner's id and stored in blocks of 2^16 ids
 (core.models.NetworkIndexBlock), so a night's new listings rewrite a block or two, not the whole index:
   - photos: every listing photo that can link sellers (status ok, a usable pHash, a seller, not the brand's own):
-    image id, listing, seller, pHash, dHash, the first 128 bits of its SHA-256, flags (has a dHash, has a SHA-256);
+    image id, listing, seller, pHash, dHash, the first 128 bits of its SHA-256, flags (has a dHash, has a SHA-256),
+    and its near component: the lowest image id of the photos it is near, directly or through others (a superset
+    once photos go: components are joined as photos come, never split until the next full computation);
   - listing details: (detail hash, seller, listing, kind) of each title key and contact detail in a listing's text;
   - seller details: the same for each contact detail and shop name of a seller (listing 0);
   - sellers: a digest of each seller's raw name (it is in the link sentences) and whether it is authorised.
@@ -32,7 +34,7 @@ CONTACT, NAME, TITLE = 0, 1, 2  # detail kinds
 HAS_DHASH, HAS_SHA = 1, 2  # photo flags
 
 PHOTO = np.dtype([("image", "<i8"), ("listing", "<i8"), ("seller", "<i8"), ("phash", "<u8"), ("dhash", "<u8"),
-                  ("sha_hi", "<u8"), ("sha_lo", "<u8"), ("flags", "u1")])
+                  ("sha_hi", "<u8"), ("sha_lo", "<u8"), ("flags", "u1"), ("near", "<i8")])
 DETAIL = np.dtype([("key", "<u8"), ("seller", "<i8"), ("listing", "<i8"), ("kind", "u1")])
 SELLER = np.dtype([("seller", "<i8"), ("name", "<u8"), ("authorised", "u1")])
 # part -> (dtype, the field its blocks are cut by)
@@ -64,8 +66,10 @@ def sha_parts(sha: str | None) -> tuple[int, int, bool]:
 
 
 def photo_rows(image: np.ndarray, listing: np.ndarray, seller: np.ndarray, phash: np.ndarray, dhash: np.ndarray,
-               has_dhash: np.ndarray, shas: Sequence[str | None]) -> np.ndarray:
+               has_dhash: np.ndarray, shas: Sequence[str | None], near: np.ndarray | None = None) -> np.ndarray:
+    """PHOTO rows; `near` their near components (each its own when not given)."""
     rows = np.zeros(len(image), dtype=PHOTO)
+    rows["near"] = image if near is None else near
     rows["image"], rows["listing"], rows["seller"], rows["phash"], rows["dhash"] = image, listing, seller, phash, dhash
     parts = _sha_columns(shas)
     rows["sha_hi"], rows["sha_lo"] = parts[0], parts[1]
@@ -232,11 +236,24 @@ class NearPhotos:
         self.alone = np.flatnonzero((rows["flags"] & HAS_DHASH) == 0)
 
     def within(self, query: np.ndarray) -> np.ndarray:
-        """Positions (sorted) of the stored photos near one of `query` (PHOTO rows)."""
-        return np.unique(self.pairs(query)[1])
+        """Positions (sorted) of the stored photos near one of `query` (PHOTO rows); each distinct photo (its
+        hashes) is looked up once, as a shop's own photo may be on hundreds of its listings."""
+        hashes = np.stack([query["phash"], query["dhash"], query["flags"].astype(np.uint64) & np.uint64(HAS_DHASH)],
+                          axis=1)
+        _, first = np.unique(hashes, axis=0, return_index=True)
+        found = np.zeros(len(self.rows), dtype=bool)
+        found[self._candidates(query[first])[1]] = True
+        return np.flatnonzero(found)
 
     def pairs(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query position, stored position) of every stored photo near a query photo, each pair once."""
+        found_q, found_s = self._candidates(query)
+        span = max(len(self.rows), 1)
+        codes = np.unique(found_q * span + found_s)  # a pair agrees on several chunks
+        return codes // span, codes % span
+
+    def _candidates(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query position, stored position) of every near pair, some more than once."""
         qp = np.ascontiguousarray(query["phash"], dtype=np.uint64)
         qd = np.ascontiguousarray(query["dhash"], dtype=np.uint64)
         found_q: list[np.ndarray] = []
@@ -278,6 +295,4 @@ class NearPhotos:
                 check(near, np.full(len(near), k, dtype=np.int64), both=False)
         if not found_q:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        span = max(len(self.rows), 1)
-        codes = np.unique(np.concatenate(found_q).astype(np.int64) * span + np.concatenate(found_s))
-        return codes // span, codes % span
+        return np.concatenate(found_q).astype(np.int64), np.concatenate(found_s).astype(np.int64)

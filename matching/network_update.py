@@ -51,6 +51,7 @@ from matching.clusters import (
     PhotoHashes,
     _photo_links,
     _seller_per_photo,
+    _Union,
     clustered_sellers,
     connect,
     find_links,
@@ -105,10 +106,11 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
         change = _read_change(session, ctx, index, sorted(set(listing_ids)), checked) if index is not None else None
     if index is None or change is None:
         return update_clusters(db, ctx)
-    near = NearPhotos(change.after.photos, NEAR_PHOTO)
+    near_changed = _near_changed(change, NearPhotos(change.after.photos, NEAR_PHOTO))
+    _join_components(change, near_changed)
     with db.read() as session:
-        networks = _Networks(session, change.after, near)
-    scope = networks.close(_first_sellers(index, change, near, networks.cluster_of))
+        networks = _Networks(session, change.after)
+    scope = networks.close(_first_sellers(index, change, near_changed, networks.cluster_of))
     with db.read() as session:
         links = networks.links(session, scope)
         if links is None:  # a link leaves the sellers looked at: cannot happen once closed; never store half
@@ -136,10 +138,11 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     image_rows: list[Any] = []
     for start in range(0, len(listing_ids), _CHUNK):
         chunk = listing_ids[start:start + _CHUNK]
-        listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.execute(
+        # Core rows (the connection, not the ORM): tens of thousands of plain tuples.
+        listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
             select(Listing.id, Listing.seller_id, Listing.title, Listing.description).where(Listing.id.in_(chunk)))
             if sid is not None]
-        image_rows += session.execute(
+        image_rows += session.connection().execute(
             select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash,
                    ListingImage.id)
             .where(ListingImage.listing_id.in_(chunk), ListingImage.status == ImageStatus.OK)).all()
@@ -170,6 +173,7 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     image = photos.image if photos.image is not None else np.zeros(len(photos.listing), dtype=np.int64)
     new_photos = photo_rows(image[own], photos.listing[own], seller[own], photos.phash[own], photos.dhash[own],
                             photos.has_dhash[own], [photos.sha256[i] for i in np.flatnonzero(own).tolist()])
+    _keep_components(new_photos, old_photos)
     after, _ = index.replacing("photos", "listing", listing_ids, new_photos)
     after, _ = after.replacing("listing_details", "listing", listing_ids, detail_rows([d for d in details if d[2]]))
     after, old_own = after.replacing("seller_details", "seller", rows, detail_rows([d for d in details if not d[2]]))
@@ -188,6 +192,21 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
                "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
                "sellers": blocks_of(rows)}
     return Change(after, changed_details, removed, added, renamed, touched)
+
+
+def _keep_components(new: np.ndarray, old: np.ndarray) -> None:
+    """A photo read again as it was keeps its near component: it is no change."""
+    if not len(new) or not len(old):
+        return
+    was = old.copy()
+    was["near"] = 0
+    label = {row.tobytes(): int(near) for row, near in zip(was, old["near"].tolist(), strict=True)}
+    plain = new.copy()
+    plain["near"] = 0
+    for k, row in enumerate(plain):
+        found = label.get(row.tobytes())
+        if found is not None:
+            new["near"][k] = found
 
 
 def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -224,10 +243,11 @@ def _all_details(index: NetworkIndex) -> np.ndarray:
     return np.concatenate([index.listing_details, index.seller_details])
 
 
-def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, cluster_of: dict[int, int]) -> set[int]:
-    """The sellers whose networks the change may alter (step 2 of the module's description); `near` holds the
-    photos after the change. A detail or a group of near photos one seller alone holds, before and after, links
-    nobody either way: a night's new listings of their own move no network."""
+def _first_sellers(before: NetworkIndex, change: Change, near_changed: NearChanged,
+                   cluster_of: dict[int, int]) -> set[int]:
+    """The sellers whose networks the change may alter (step 2 of the module's description). A detail or a group
+    of near photos one seller alone holds, before and after, links nobody either way: a night's new listings of
+    their own move no network."""
     out = {seller for seller in change.renamed if seller in cluster_of}  # its name is in its network's sentences
     keys = np.unique(change.details["key"])
     if keys.size:
@@ -241,12 +261,7 @@ def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, clust
         return out
     # Photos near a changed one, after the change and among those taken away; only around a changed pHash
     # whose neighbourhood holds two sellers or more (in either state) can a group link anybody.
-    # Each distinct photo (its hashes) is looked up once: a shop's own photo may be on hundreds of listings.
-    hashes = np.stack([changed["phash"], changed["dhash"],
-                       changed["flags"].astype(np.uint64) & np.uint64(HAS_DHASH)], axis=1)
-    _, first, inverse = np.unique(hashes, axis=0, return_index=True, return_inverse=True)
-    queries = changed[first]
-    at, positions = near.pairs(queries)
+    queries, inverse, at, positions = near_changed
     gone_at, gone_positions = NearPhotos(change.removed, NEAR_PHOTO).pairs(queries)
     rows = np.concatenate([change.after.photos[positions], change.removed[gone_positions]])
     which = np.concatenate([at, gone_at])
@@ -257,15 +272,14 @@ def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, clust
     latest_other = np.full(len(queries), -1, dtype=np.int64)
     np.maximum.at(latest_other, which[own], rows["image"][own])
     earliest_changed = np.full(len(queries), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(earliest_changed, inverse.reshape(-1), changed["image"])
+    np.minimum.at(earliest_changed, inverse, changed["image"])
     shared = np.flatnonzero((np.bincount(pairs[:, 0], minlength=len(queries)) > 1)
                             | (earliest_changed < latest_other))
     rows = rows[np.isin(which, shared)]
     if not len(rows):
         return out
     after = rows[: int(np.isin(at, shared).sum())]
-    added = {row.tobytes() for row in change.added}
-    kept = after[np.array([row.tobytes() not in added for row in after], dtype=bool)]
+    kept = after[~np.isin(after["image"], change.added["image"])]  # in both states (a re-shot photo is not)
     gone = rows[len(after):]
     # Everybody at a photo's exact hashes is near it: the sellers per point are complete in both states.
     states = [_sellers_at(np.concatenate([kept, gone])), _sellers_at(after)]
@@ -274,6 +288,44 @@ def _first_sellers(before: NetworkIndex, change: Change, near: NearPhotos, clust
         if not (len(was) > MAX_SHARERS and len(now) > MAX_SHARERS):  # else common property either way
             out |= was | now
     return out
+
+
+NearChanged = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _near_changed(change: Change, near: NearPhotos) -> NearChanged:
+    """The changed photos' distinct hashes (PHOTO rows), which of them each changed photo has, and (which, stored
+    position) of every photo near one after the change. Each is looked up once: a shop's own photo may be on
+    hundreds of its listings."""
+    changed = np.concatenate([change.removed, change.added])
+    hashes = np.stack([changed["phash"], changed["dhash"],
+                       changed["flags"].astype(np.uint64) & np.uint64(HAS_DHASH)], axis=1)
+    _, first, inverse = np.unique(hashes, axis=0, return_index=True, return_inverse=True)
+    at, positions = near.pairs(changed[first])
+    return changed[first], inverse.reshape(-1), at, positions
+
+
+def _join_components(change: Change, near_changed: NearChanged) -> None:
+    """Each photo put in joins the near components of the photos near it (network_index: components only grow
+    between full computations)."""
+    _, inverse, at, positions = near_changed
+    photos = change.after.photos
+    added = np.searchsorted(photos["image"], change.added["image"])
+    query_of = inverse[len(change.removed):]
+    order = np.argsort(at, kind="stable")
+    starts = np.searchsorted(at[order], query_of, "left")
+    ends = np.searchsorted(at[order], query_of, "right")
+    union = _Union()
+    for row, start, end in zip(added.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        own = int(photos["near"][row])
+        for other in set(photos["near"][positions[order[start:end]]].tolist()) - {own}:
+            union.join(own, other)
+    if not union.parent:
+        return
+    labels = np.fromiter(union.parent, dtype=np.int64)
+    moved = np.flatnonzero(np.isin(photos["near"], labels))
+    photos["near"][moved] = [union.find(label) for label in photos["near"][moved].tolist()]
+    change.touched["photos"] |= blocks_of(photos["image"][moved].tolist())
 
 
 def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
@@ -287,10 +339,9 @@ def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
 class _Networks:
     """The index after the change, the old networks, and the near photos: what the links among some sellers need."""
 
-    def __init__(self, session: Session, index: NetworkIndex, near: NearPhotos):
+    def __init__(self, session: Session, index: NetworkIndex):
         self.index = index
         self.details = _all_details(index)
-        self.near = near
         self.cluster_of = clustered_sellers(session)
         self.members: dict[int, set[int]] = defaultdict(set)
         for seller, cluster in self.cluster_of.items():
@@ -310,7 +361,7 @@ class _Networks:
         """The photos of the sellers in scope and every photo near them, in id order, as the photo rules read."""
         photos = self.index.photos
         mine = np.flatnonzero(np.isin(photos["seller"], list(scope)))
-        rows = photos[np.union1d(mine, self.near.within(photos[mine]))]
+        rows = photos[np.isin(photos["near"], np.unique(photos["near"][mine]))]  # every photo near theirs, and more
         text = np.stack([rows["sha_hi"], rows["sha_lo"]], axis=1).astype(">u8").tobytes().hex()
         shas: list[str | None] = [text[32 * i:32 * i + 32] if flags & HAS_SHA else None
                                   for i, flags in enumerate(rows["flags"].tolist())]
@@ -330,7 +381,7 @@ class _Networks:
         listing_ids = sorted(set(details["listing"].tolist()))
         listings: list[tuple[int, int, str, str]] = []
         for start in range(0, len(listing_ids), _CHUNK):
-            listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.execute(
+            listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
                 select(Listing.id, Listing.seller_id, Listing.title, Listing.description)
                 .where(Listing.id.in_(listing_ids[start:start + _CHUNK]))) if sid is not None]
         listings.sort()

@@ -448,7 +448,7 @@ def test_near_photos_are_every_pair_a_scan_finds() -> None:
             p = _flip(rng.choice(base), rng, rng.randint(0, 6))
             d = _flip(rng.choice(base[:3]), rng, rng.randint(0, 6))
             has_d = rng.random() > 0.1
-            out[k] = (k, k, k, p, d if has_d else 0, 0, 0, HAS_DHASH if has_d else 0)
+            out[k] = (k, k, k, p, d if has_d else 0, 0, 0, HAS_DHASH if has_d else 0, k)
         return out
 
     stored, query = rows(3000), rows(200)
