@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.config import BrandConfig
 from core.db import Database
 from core.models import SUSPECT_VERDICTS as SUSPECT
-from core.models import Finding, Listing, MatchState, utcnow
+from core.models import Finding, Listing, utcnow
 from core.settings import get_settings
 from matching import past
 from matching.assess import Assessment
@@ -37,6 +37,8 @@ from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
 from matching.flood import FloodWatch
 from matching.network_index import STATE_PENDING
+from matching.network_index import get_state as _state
+from matching.network_index import set_state as _set_state
 from matching.network_update import update_networks
 from matching.photos.batch import PhotoBatch
 from matching.photos.store import PhotoReader
@@ -73,19 +75,6 @@ class MatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _state(session: Session, key: str) -> str | None:
-    row = session.get(MatchState, key)
-    return row.value if row is not None else None
-
-
-def _set_state(session: Session, key: str, value: str) -> None:
-    row = session.get(MatchState, key)
-    if row is None:
-        session.add(MatchState(key=key, value=value, updated_at=utcnow()))
-    elif row.value != value:
-        row.value, row.updated_at = value, utcnow()
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -347,6 +347,11 @@ class Shops:
         return {frozenset(m) for m in members.values()}
 
 
+@pytest.fixture
+def shops(tmp_path: Path) -> Shops:
+    return Shops(Database(f"sqlite:///{tmp_path / 'a.db'}"))
+
+
 DHASH = 0x5555_0000_FFFF_AAAA
 NUMERALS = str.maketrans("0123456789", "〇一二三四五六七八九")  # shop names differ after digits are folded away
 BASE = 0x0123_4567_89AB_CDEF
@@ -367,13 +372,12 @@ def _agree(tmp_path: Path, shops: Shops, ctx: MatchContext, listing_ids: list[in
     return shops.networks()
 
 
-def test_a_photo_that_becomes_the_earliest_of_a_group_unties_its_old_network(tmp_path: Path) -> None:
+def test_a_photo_that_becomes_the_earliest_of_a_group_unties_its_old_network(tmp_path: Path, shops: Shops) -> None:
     # E's photo comes first; A's photo is the centre of a group with B's and D's (3 bits off, on different bits:
     # B and D are 6 bits apart, no group of their own). Then E's photo is re-shot 2 bits from A's: E's is now the
     # earliest of A's group, which links nobody any more; E's own group holds only A's. B and D were in A's
     # network by A's group alone: only their old network brings them into the update.
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    shops, ctx = Shops(db), _context()
+    db, ctx = shops.db, _context()
     shops.shop("E", BASE ^ _bits(40, 41, 42, 43, 44, 45, 46, 47, 48))
     shops.shop("A", BASE)
     shops.shop("B", BASE ^ _bits(1, 2, 3))
@@ -383,13 +387,12 @@ def test_a_photo_that_becomes_the_earliest_of_a_group_unties_its_old_network(tmp
     assert _agree(tmp_path, shops, ctx, [shops.rehash("E", BASE ^ _bits(20, 21))]) == {frozenset("AE")}
 
 
-def test_a_photo_taken_away_lets_another_group_form_among_shops_it_never_touched(tmp_path: Path) -> None:
+def test_a_photo_taken_away_lets_another_group_form_among_shops_it_never_touched(tmp_path: Path, shops: Shops) -> None:
     # H's photo comes first and A's is 3 bits from it (H and A linked). F and G show one photo (the same hashes,
     # other bytes) 3 bits from A's but 6 from H's: A's comes earlier in their group, so they link nobody. A's photo
     # is taken away: H and A part, and F and G now form a network, though neither F nor G changed nor was in a
     # network; they are near the photo taken away.
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    shops, ctx = Shops(db), _context()
+    db, ctx = shops.db, _context()
     shops.shop("H", BASE)
     shops.shop("A", BASE ^ _bits(1, 2, 3))
     shops.shop("F", BASE ^ _bits(1, 2, 3, 10, 11, 12))
@@ -403,10 +406,9 @@ def test_a_photo_taken_away_lets_another_group_form_among_shops_it_never_touched
 
 
 @pytest.mark.parametrize("direction", ["up", "down"])
-def test_a_contact_crossing_the_common_property_line_unties_or_ties_its_holders(tmp_path: Path,
+def test_a_contact_crossing_the_common_property_line_unties_or_ties_its_holders(tmp_path: Path, shops: Shops,
                                                                                 direction: str) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    shops, ctx = Shops(db), _context()
+    db, ctx = shops.db, _context()
     holders = MAX_SHARERS if direction == "up" else MAX_SHARERS + 1
     for k in range(holders):
         shops.shop(f"p{k}", contact={"phone": "13800138000"})
@@ -424,12 +426,11 @@ def test_a_contact_crossing_the_common_property_line_unties_or_ties_its_holders(
     assert networks == (set() if direction == "up" else {frozenset(f"p{k}" for k in range(1, holders))})
 
 
-def test_a_shop_re_shooting_its_own_photo_can_untie_a_group_it_is_alone_around(tmp_path: Path) -> None:
+def test_a_shop_re_shooting_its_own_photo_can_untie_a_group_it_is_alone_around(tmp_path: Path, shops: Shops) -> None:
     # S's first photo (the earliest of all) is unrelated; its second is the centre of a group with Y's (3 bits
     # off): S and Y are a network. S re-shoots its first photo 2 bits from its second (5 from Y's): around it is
     # only S, yet it is now the earliest of the group, which links nobody any more.
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    shops, ctx = Shops(db), _context()
+    db, ctx = shops.db, _context()
     shops.shop("S", BASE ^ _bits(40, 41, 42, 43, 44, 45, 46, 47, 48))
     shops.second("S", BASE)
     shops.shop("Y", BASE ^ _bits(1, 2, 3))
