@@ -151,12 +151,16 @@ class NetworkIndex:
             return replace(self, **{name: np.concatenate([kept, rows])}), current[gone]
         return replace(self, **{name: _sorted(np.concatenate([kept, rows]), order)}), current[gone]
 
-    def blocks(self, name: str) -> dict[int, np.ndarray]:
+    def blocks(self, name: str, wanted: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+        """The rows of part `name` by block (only the `wanted` blocks, when given), each a slice: rows are sorted."""
         field = PARTS[name][1]
         rows = self.part(name)
         cut = rows[field] >> BLOCK_BITS
-        edges = np.flatnonzero(np.diff(cut)) + 1
-        return {int(cut[chunk[0]]): rows[chunk] for chunk in np.split(np.arange(len(rows)), edges) if chunk.size}
+        found = np.unique(cut) if wanted is None else np.array(sorted(wanted), dtype=np.int64)
+        starts = np.searchsorted(cut, found, "left")
+        ends = np.searchsorted(cut, found, "right")
+        return {int(block): rows[start:end] for block, start, end in zip(found.tolist(), starts.tolist(),
+                                                                          ends.tolist(), strict=True) if end > start}
 
 
 def blocks_of(ids: Iterable[int]) -> set[int]:
@@ -172,7 +176,9 @@ def load_index(session: Session) -> NetworkIndex | None:
             parts[part].append(data)
     if not parts["sellers"]:
         return None
-    arrays = {name: np.frombuffer(b"".join(chunks), dtype=PARTS[name][0]).copy() for name, chunks in parts.items()}
+    arrays = {name: np.concatenate([np.frombuffer(chunk, dtype=PARTS[name][0]) for chunk in chunks]
+                                   or [np.zeros(0, dtype=PARTS[name][0])])
+              for name, chunks in parts.items()}  # one copy, writable
     return NetworkIndex(**arrays)
 
 
@@ -180,8 +186,8 @@ def save_index(session: Session, index: NetworkIndex, touched: dict[str, set[int
     """Write the index: every block (touched None), else only the blocks named, per part."""
     now = utcnow()
     for name in PARTS:
-        blocks = index.blocks(name)
         wanted: Sequence[int] | None = None if touched is None else sorted(touched.get(name, set()))
+        blocks = index.blocks(name, wanted)
         if wanted is None:
             session.execute(delete(NetworkIndexBlock).where(NetworkIndexBlock.part == name))
             wanted = sorted(blocks)

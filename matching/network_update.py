@@ -89,6 +89,8 @@ class Change:
 
     after: NetworkIndex
     details: np.ndarray  # DETAIL rows taken out or put in
+    gone_details: np.ndarray  # DETAIL rows taken out
+    new_details: np.ndarray  # DETAIL rows put in
     removed: np.ndarray  # PHOTO rows taken out
     added: np.ndarray  # PHOTO rows put in
     renamed: set[int]  # sellers whose raw name changed
@@ -110,7 +112,7 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
     _join_components(change, near_changed)
     with db.read() as session:
         networks = _Networks(session, change.after)
-    scope = networks.close(_first_sellers(index, change, near_changed, networks.cluster_of))
+    scope = networks.close(_first_sellers(networks.details, change, near_changed, networks.cluster_of))
     with db.read() as session:
         links = networks.links(session, scope)
         if links is None:  # a link leaves the sellers looked at: cannot happen once closed; never store half
@@ -185,13 +187,14 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     before_details = np.concatenate([old_details, old_own])
     now_details = np.concatenate([detail_rows([d for d in details if d[2]]),
                                   detail_rows([d for d in details if not d[2]])])
-    changed_details = np.concatenate([before_details[~_in(before_details, now_details)],
-                                      now_details[~_in(now_details, before_details)]])
+    gone_details = before_details[~_in(before_details, now_details)]
+    new_details = now_details[~_in(now_details, before_details)]
+    changed_details = np.concatenate([gone_details, new_details])
     removed, added = old_photos[~_in(old_photos, new_photos)], new_photos[~_in(new_photos, old_photos)]
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
                "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
                "sellers": blocks_of(rows)}
-    return Change(after, changed_details, removed, added, renamed, touched)
+    return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched)
 
 
 def _keep_components(new: np.ndarray, old: np.ndarray) -> None:
@@ -230,9 +233,11 @@ def _seller_rows(session: Session, ids: list[int]) -> dict[int, tuple[str, dict[
     return dict(sorted(out.items()))
 
 
-def _holders(details: np.ndarray, keys: np.ndarray) -> dict[int, set[int]]:
-    """Detail hash -> the sellers holding it, for `keys`."""
+def _holders(details: np.ndarray, keys: np.ndarray, without: np.ndarray | None = None) -> dict[int, set[int]]:
+    """Detail hash -> the sellers holding it, for `keys` (rows equal to one `without` left out)."""
     rows = details[np.isin(details["key"], keys)]
+    if without is not None and len(without):
+        rows = rows[~_in(rows, without)]
     out: dict[int, set[int]] = defaultdict(set)
     for key, seller in zip(rows["key"].tolist(), rows["seller"].tolist(), strict=True):
         out[key].add(seller)
@@ -243,7 +248,7 @@ def _all_details(index: NetworkIndex) -> np.ndarray:
     return np.concatenate([index.listing_details, index.seller_details])
 
 
-def _first_sellers(before: NetworkIndex, change: Change, near_changed: NearChanged,
+def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChanged,
                    cluster_of: dict[int, int]) -> set[int]:
     """The sellers whose networks the change may alter (step 2 of the module's description). A detail or a group
     of near photos one seller alone holds, before and after, links nobody either way: a night's new listings of
@@ -251,7 +256,9 @@ def _first_sellers(before: NetworkIndex, change: Change, near_changed: NearChang
     out = {seller for seller in change.renamed if seller in cluster_of}  # its name is in its network's sentences
     keys = np.unique(change.details["key"])
     if keys.size:
-        old, new = _holders(_all_details(before), keys), _holders(_all_details(change.after), keys)
+        new = _holders(details, keys)
+        old = _holders(np.concatenate([details[np.isin(details["key"], keys)], change.gone_details]), keys,
+                       without=change.new_details)
         for key in keys.tolist():
             was, now = old.get(key, set()), new.get(key, set())
             if len(was | now) > 1 and min(len(was), len(now)) <= MAX_SHARERS:
