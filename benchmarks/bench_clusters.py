@@ -1,9 +1,10 @@
-"""Seller networks at scale: matching.clusters.update_clusters over 200,000 listings in SQLite.
+"""Seller networks at scale: matching.clusters.update_clusters over a million listings in SQLite, and the
+incremental update (matching.network_update) after a night of 10,000 new listings.
 
 The database is made at run time through the project's models (core.db.Database migrates it; rows go in with
-core SQL executemany, as in bench_queue): 40,000 sellers on 2 marketplaces, 200,000 listings with titles and
+core SQL executemany, as in bench_queue): 200,000 sellers on 2 marketplaces, a million listings with titles and
 descriptions, 1-4 photos each (3% failed to fetch) whose pHash and dHash are seeded uniform random 64-bit values,
-and 5,000 confirmed findings. On top of that noise, what a real crawl holds (about 580,000 hashed photos in all):
+and 5,000 confirmed findings. On top of that noise, what a real crawl holds (about 2.9 million hashed photos in all):
   - the brand's own photos (20 references): 15% of listings show one, re-encoded (a few bits off) or byte for
     byte; everybody does, so they must link nobody;
   - stock photos (a "7 days return" badge) shown by 25-80 sellers each, a platform hotline in 100 sellers'
@@ -14,13 +15,18 @@ and 5,000 confirmed findings. On top of that noise, what a real crawl holds (abo
     (1-3 bits off), the same phone in the shop's contact, the same WeChat id in listing text, the same shop name
     on the other marketplace, two copied titles.
 
-Timed: `update_clusters` (everything: reading, brand-photo exclusion, links, components, writing) once on the
-fresh database and once more with nothing changed (the nightly steady state). Baseline in the same run: reading
+Timed: `update_clusters` (everything: reading, brand-photo exclusion, links, components, writing the networks and
+the network index) once on the fresh database and once more with nothing changed. Baseline in the same run: reading
 the same rows the recomputation reads (sellers with contact, listings with title and description, photo hashes,
 marketplaces, confirmed findings) into Python tuples, median of 3 rounds; the ratio says how much the
 clustering costs beyond reading its input. The planted networks found whole are counted as a sanity check.
+Then a night (benchmarks/clusters_night.py: 10,000 new listings, 30% from new shops, some showing stored photos
+again or giving a stored shop's phone) is written and the networks updated from it (`update_networks`, timed), then
+recomputed in full from the same database (timed: the baseline), and the two are compared network by network and
+link by link; `incremental_speedup` is the full time over the incremental one.
 
-`python -m benchmarks.bench_clusters [LISTINGS]` prints one JSON object (sellers scale with listings, 1 per 5).
+`python -m benchmarks.bench_clusters [LISTINGS]` prints one JSON object (sellers scale with listings, 1 per 5);
+`python -m benchmarks clusters` runs it at a million (some 10 minutes of generating and filling first).
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ from matching.network_update import update_networks
 from matching.past import confirmed_listing_ids
 from matching.references import Reference, reference
 
-LISTINGS = 200_000
+LISTINGS = 1_000_000
 LISTINGS_PER_SELLER = 5
 MARKETPLACES = ("taobao", "pinduoduo")
 REFERENCES = 20
