@@ -1,9 +1,10 @@
-"""Seller networks at scale: matching.clusters.update_clusters over 200,000 listings in SQLite.
+"""Seller networks at scale: matching.clusters.update_clusters over a million listings in SQLite, and the
+incremental update (matching.network_update) after a night of 10,000 new listings.
 
 The database is made at run time through the project's models (core.db.Database migrates it; rows go in with
-core SQL executemany, as in bench_queue): 40,000 sellers on 2 marketplaces, 200,000 listings with titles and
+core SQL executemany, as in bench_queue): 200,000 sellers on 2 marketplaces, a million listings with titles and
 descriptions, 1-4 photos each (3% failed to fetch) whose pHash and dHash are seeded uniform random 64-bit values,
-and 5,000 confirmed findings. On top of that noise, what a real crawl holds (about 580,000 hashed photos in all):
+and 5,000 confirmed findings. On top of that noise, what a real crawl holds (about 2.9 million hashed photos in all):
   - the brand's own photos (20 references): 15% of listings show one, re-encoded (a few bits off) or byte for
     byte; everybody does, so they must link nobody;
   - stock photos (a "7 days return" badge) shown by 25-80 sellers each, a platform hotline in 100 sellers'
@@ -14,13 +15,18 @@ and 5,000 confirmed findings. On top of that noise, what a real crawl holds (abo
     (1-3 bits off), the same phone in the shop's contact, the same WeChat id in listing text, the same shop name
     on the other marketplace, two copied titles.
 
-Timed: `update_clusters` (everything: reading, brand-photo exclusion, links, components, writing) once on the
-fresh database and once more with nothing changed (the nightly steady state). Baseline in the same run: reading
+Timed: `update_clusters` (everything: reading, brand-photo exclusion, links, components, writing the networks and
+the network index) once on the fresh database and once more with nothing changed. Baseline in the same run: reading
 the same rows the recomputation reads (sellers with contact, listings with title and description, photo hashes,
 marketplaces, confirmed findings) into Python tuples, median of 3 rounds; the ratio says how much the
 clustering costs beyond reading its input. The planted networks found whole are counted as a sanity check.
+Then a night (benchmarks/clusters_night.py: 10,000 new listings, 30% from new shops, some showing stored photos
+again or giving a stored shop's phone) is written and the networks updated from it (`update_networks`, timed), then
+recomputed in full from the same database (timed: the baseline), and the two are compared network by network and
+link by link; `incremental_speedup` is the full time over the incremental one.
 
-`python -m benchmarks.bench_clusters [LISTINGS]` prints one JSON object (sellers scale with listings, 1 per 5).
+`python -m benchmarks.bench_clusters [LISTINGS]` prints one JSON object (sellers scale with listings, 1 per 5);
+`python -m benchmarks clusters` runs it at a million (some 10 minutes of generating and filling first).
 """
 
 from __future__ import annotations
@@ -58,18 +64,20 @@ from core.models import (
     SellerCluster,
     Verdict,
 )
-from matching.clusters import update_clusters
+from matching.clusters import NetworkSummary, update_clusters
 from matching.context import MatchContext
+from matching.network_update import update_networks
 from matching.past import confirmed_listing_ids
 from matching.references import Reference, reference
 
-LISTINGS = 200_000
+LISTINGS = 1_000_000
 LISTINGS_PER_SELLER = 5
 MARKETPLACES = ("taobao", "pinduoduo")
 REFERENCES = 20
 NETWORKS = 500
 STOCK_PHOTOS = 40
 CONFIRMED = 5_000
+NEW_LISTINGS = 10_000  # a night's crawl on top, for the incremental update
 BASELINE_ROUNDS = 3
 INSERT_CHUNK = 20_000
 
@@ -364,6 +372,21 @@ def planted_found(db: Database, world: World) -> int:
                and len({cluster_of.get(m + 1) for m in members}) == 1)
 
 
+def networks_stored(db: Database) -> tuple[dict[str, tuple[Any, ...]], dict[int, str]]:
+    """Every network by key, and each networked seller's network key: what two computations must agree on."""
+    with db.read() as session:
+        clusters = {c.key: (c.id, c.size, c.marketplaces, c.links, c.confirmed_findings)
+                    for c in session.scalars(select(SellerCluster))}
+        key_of = {row[0]: key for key, row in clusters.items()}
+        members = {sid: key_of[cid] for sid, cid in session.execute(
+            select(Seller.id, Seller.cluster_id).where(Seller.cluster_id.is_not(None)))}
+    return {key: row[1:] for key, row in clusters.items()}, members
+
+
+def _plain(summary: NetworkSummary) -> tuple[int, int, int]:
+    return summary.clusters, summary.largest, summary.sellers_in_networks
+
+
 def main(n: int = LISTINGS) -> dict[str, Any]:
     started = time.perf_counter()
     world = build(n)
@@ -384,6 +407,13 @@ def main(n: int = LISTINGS) -> dict[str, Any]:
         found = planted_found(db, world)
         with db.read() as session:
             stored = session.scalar(select(func.count()).select_from(SellerCluster))
+        from benchmarks.clusters_night import add_night  # it imports this module's world
+        new_ids = add_night(db, world, NEW_LISTINGS)
+        joined, incremental_seconds = _timed(lambda: update_networks(db, ctx, new_ids))
+        assert joined.incremental
+        incremental_networks = networks_stored(db)
+        full, full_seconds = _timed(lambda: update_clusters(db, ctx))
+        assert networks_stored(db) == incremental_networks and _plain(full) == _plain(joined), "not the same"
         db.dispose()
     photos = sum(p is not None for p in world.photo_phash)
     result: dict[str, Any] = {
@@ -406,11 +436,19 @@ def main(n: int = LISTINGS) -> dict[str, Any]:
         "baseline_rows": rows,
         "ratio_to_reading": round(again_seconds / read_seconds, 2),
         "extrapolated_1m_listings_s": round(again_seconds * 1_000_000 / n, 1),
+        "new_listings": len(new_ids),
+        "incremental_s": round(incremental_seconds, 2),
+        "full_after_night_s": round(full_seconds, 2),
+        "incremental_speedup": round(full_seconds / incremental_seconds, 1),
+        "networks_after_night": full.clusters,
+        "incremental_same_as_full": True,
     }
     print(f"seller networks over {n:,} listings ({len(world.names):,} sellers, {photos:,} photos): recomputed in "
           f"{first_seconds:.1f} s fresh, {again_seconds:.1f} s unchanged ({n / again_seconds:,.0f} listings/s); "
           f"reading the same rows {read_seconds:.1f} s, ratio {again_seconds / read_seconds:.1f}x; "
-          f"{summary.clusters} networks, {found}/{len(world.planted)} planted ones found whole")
+          f"{summary.clusters} networks, {found}/{len(world.planted)} planted ones found whole; "
+          f"{len(new_ids):,} new listings joined in {incremental_seconds:.2f} s against {full_seconds:.1f} s "
+          f"recomputing all ({full_seconds / incremental_seconds:.1f}x), the same networks")
     return result
 
 

@@ -659,3 +659,15 @@ class BankExport(Base):
     entry_ids: Mapped[list[Any]] = mapped_column(default=list)
     revocations: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class NetworkIndexBlock(Base):
+    """What the last computation of the seller networks read, packed (matching/network_index.py), so the next one
+    reads only what changed: one row per part (photos, listing details, seller details) and block of ids."""
+
+    __tablename__ = "network_index_block"
+    part: Mapped[str] = mapped_column(String(20), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

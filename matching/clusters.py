@@ -39,6 +39,21 @@ from core.models import ImageStatus, Listing, ListingImage, Marketplace, Seller,
 from matching.contacts import contacts_in_text, contacts_of_seller
 from matching.context import MatchContext
 from matching.index import HashIndex, near_pairs
+from matching.network_index import (
+    CONTACT,
+    NAME,
+    STATE_CHECKED,
+    STATE_INDEX,
+    STATE_PENDING,
+    TITLE,
+    NetworkIndex,
+    detail_hash,
+    detail_rows,
+    photo_rows,
+    save_index,
+    seller_rows_of,
+    set_state,
+)
 from matching.past import confirmed_listing_ids
 from matching.references import hash_int
 from matching.signals.seller import authorisation_for
@@ -64,6 +79,7 @@ class NetworkSummary:
     clusters: int
     largest: int
     sellers_in_networks: int
+    incremental: bool = False  # updated from what changed (matching.network_update), not recomputed in full
 
 
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
@@ -107,6 +123,7 @@ class PhotoHashes:
     phash: np.ndarray  # uint64
     dhash: np.ndarray  # uint64
     has_dhash: np.ndarray  # bool
+    image: np.ndarray | None = None  # int64 image ids, when the rows gave them (a fifth column)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]]) -> PhotoHashes:
@@ -115,6 +132,7 @@ class PhotoHashes:
         if not rows:
             return cls(np.zeros(0, dtype=np.int64), [], *(np.zeros(0, dtype=np.uint64),) * 2, np.zeros(0, dtype=bool))
         listing, sha, phash, dhash = ([row[i] for row in rows] for i in range(4))
+        image = np.array([row[4] for row in rows], dtype=np.int64) if len(rows[0]) > 4 else None
         p, has_p = _hashes(phash)
         d, has_d = _hashes(dhash)
         if not has_p.all():
@@ -122,7 +140,8 @@ class PhotoHashes:
             sha = [sha[i] for i in keep.tolist()]
             listing = [listing[i] for i in keep.tolist()]
             p, d, has_d = p[keep], d[keep], has_d[keep]
-        return cls(np.array(listing, dtype=np.int64), sha, p, d, has_d)
+            image = None if image is None else image[keep]
+        return cls(np.array(listing, dtype=np.int64), sha, p, d, has_d, image)
 
 
 def _hashes(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -141,38 +160,64 @@ def _hashes(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tuple[int, int, str, str]],
-               photos: PhotoHashes, brand_photo: np.ndarray, authorised: Collection[int] = ()) -> list[Link]:
+               photos: PhotoHashes, brand_photo: np.ndarray, authorised: Collection[int] = (), *,
+               common: Collection[int] = (), details: list[tuple[int, int, int, int]] | None = None,
+               components: list[np.ndarray] | None = None) -> list[Link]:
     """Links between sellers. `sellers`: id -> (name, contact); `listings`: (listing id, seller id, title,
     description); `photos`: the listing photos; `brand_photo`: for each photo, whether it is the brand's (ignored);
-    `authorised`: sellers with a contract, whose catalogue titles everyone copies (not linked by titles)."""
+    `authorised`: sellers with a contract, whose catalogue titles everyone copies (not linked by titles).
+    `common`: hashes (matching.network_index.detail_hash) of details more than MAX_SHARERS sellers share among all
+    stored, for when only some sellers are given (matching.network_update); `details`, when given, receives every
+    detail as (hash, seller, listing or 0 for the seller's own, kind), and `components` the photos' near components
+    (_photo_links), for the network index."""
     seller_of = {listing_id: seller_id for listing_id, seller_id, _, _ in listings}
+    hashes: dict[tuple[int, str], int] = {}
+
+    def hashed(kind: int, text: str) -> int:
+        found = hashes.get((kind, text))
+        if found is None:
+            found = hashes[(kind, text)] = detail_hash(kind, text)
+        return found
+
+    def note(kind: int, text: str, seller_id: int, listing_id: int) -> None:
+        if details is not None:
+            details.append((hashed(kind, text), seller_id, listing_id, kind))
+
     links: list[Link] = []
     by_contact: dict[tuple[str, str], set[int]] = defaultdict(set)
     for seller_id, (_, contact) in sellers.items():
         for detail in contacts_of_seller(contact):
             by_contact[detail].add(seller_id)
+            note(CONTACT, ":".join(detail), seller_id, 0)
     by_title: dict[str, set[int]] = defaultdict(set)
-    for _, seller_id, title, description in listings:
+    for listing_id, seller_id, title, description in listings:
         for detail in contacts_in_text(f"{title}\n{description}"):
             by_contact[detail].add(seller_id)
+            note(CONTACT, ":".join(detail), seller_id, listing_id)
         key = title_key(title)
         if len(key) >= MIN_TITLE and seller_id not in authorised:
             by_title[key].add(seller_id)
+            note(TITLE, key, seller_id, listing_id)
     by_name: dict[str, set[int]] = defaultdict(set)
     for seller_id, (name, _) in sellers.items():
         key = title_key(name)
         if len(key) >= 4:
             by_name[key].add(seller_id)
+            note(NAME, key, seller_id, 0)
+
+    def linking(kind: int, text: str, sharers: set[int]) -> bool:
+        return 2 <= len(sharers) <= MAX_SHARERS and not (common and hashed(kind, text) in common)
+
     for (kind, value), sharers in by_contact.items():
-        if 2 <= len(sharers) <= MAX_SHARERS:
+        if linking(CONTACT, f"{kind}:{value}", sharers):
             links += [Link(a, b, "contact", f"the same {kind} {value}") for a, b in _pairs(sharers)]
     for key, sharers in by_name.items():
-        if 2 <= len(sharers) <= MAX_SHARERS:
+        if linking(NAME, key, sharers):
             links += [Link(a, b, "name", f"the same shop name ('{key[:40]}')") for a, b in _pairs(sharers)]
     # Resellers copy one another's titles all the time; two titles copied between the same two shops is a pattern.
     shared_titles: dict[tuple[int, int], list[str]] = defaultdict(list)
     for key, sharers in by_title.items():
-        if 2 <= len(sharers) <= MAX_SHARERS:
+        if linking(TITLE, key, sharers):
             ordered = sorted(sharers)
             for i, a in enumerate(ordered):
                 for b in ordered[i + 1:]:
@@ -181,11 +226,12 @@ def find_links(sellers: dict[int, tuple[str, dict[str, Any]]], listings: list[tu
         if len(keys) >= MIN_SHARED_TITLES:
             shown = ", ".join(f"'{k[:30]}'" for k in keys[:2])
             links.append(Link(a, b, "title", f"{len(keys)} identical titles ({shown})"))
-    links += _photo_links(photos, brand_photo, seller_of)
+    links += _photo_links(photos, brand_photo, seller_of, components=components)
     return links
 
 
-def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int]) -> list[Link]:
+def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[int, int],
+                 centres: np.ndarray | None = None, components: list[np.ndarray] | None = None) -> list[Link]:
     """Links by photos: the same bytes, then near-identical photos.
 
     A photo's near group is every photo whose pHash is within NEAR_PHOTO bits and, when the photo has a dHash,
@@ -193,9 +239,16 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
     one in its group gives no links), and links its sellers when they are 2 to MAX_SHARERS. Photos with identical
     hashes share a group, so the groups are found among distinct (pHash, dHash) pairs, all at once
     (matching.index.near_pairs); a photo without a dHash is looked up alone, in a HashIndex of the pHashes.
+    `centres`, when given: only groups whose earliest photo is one of them are taken (an incremental update
+    gives every photo near its sellers' ones, so the groups of the others may lack photos). `components`, when
+    given, receives the photos' near components (_near_groups), for the photos that are not the brand's and have a
+    seller, in order.
     """
     seller = _seller_per_photo(photos.listing, seller_of)
     own = np.flatnonzero(~np.asarray(brand_photo, dtype=bool) & (seller >= 0))
+    component = np.arange(len(own), dtype=np.int64)
+    if components is not None:
+        components.append(component)
     if not own.size:
         return []
     links: list[Link] = []
@@ -209,7 +262,9 @@ def _photo_links(photos: PhotoHashes, brand_photo: np.ndarray, seller_of: dict[i
     for sha, sharers in by_sha.items():
         if 2 <= len(sharers) <= MAX_SHARERS:
             links += [Link(a, b, "photo", f"the same photo (SHA-256 {sha[:12]}…)") for a, b in _pairs(sharers)]
-    groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own])
+    groups = _near_groups(photos.phash[own], photos.dhash[own], photos.has_dhash[own], seller[own],
+                          None if centres is None else np.asarray(centres, dtype=bool)[own],
+                          None if components is None else component)
     for _, sharers in sorted(groups, key=lambda group: group[0]):
         links += [Link(a, b, "photo", f"near-identical photos (within {NEAR_PHOTO} bits)") for a, b in _pairs(sharers)]
     return links
@@ -225,10 +280,13 @@ def _seller_per_photo(listing: np.ndarray, seller_of: dict[int, int]) -> np.ndar
     return lookup[listing]
 
 
-def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
-                 seller: np.ndarray) -> list[tuple[int, set[int]]]:
+def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray, seller: np.ndarray,
+                 centres: np.ndarray | None = None,
+                 component: np.ndarray | None = None) -> list[tuple[int, set[int]]]:
     """(earliest photo, its sellers) of every near group taken, that is whose earliest photo is the photo itself and
-    whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order."""
+    whose sellers are 2 to MAX_SHARERS; photos are positions in the arrays, which are in reading order.
+    `component`, when given, receives for each photo the earliest photo of all it is near, directly or through
+    others (matching.network_index keeps it, so an update finds a photo's neighbours without a search)."""
     n = len(phash)
     # Distinct (pHash, dHash) points; the sort is stable, so each point's first photo is its earliest.
     order = np.lexsort((dhash, phash))
@@ -263,7 +321,8 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
             neighbours[a].append(b)
             neighbours[b].append(a)
     # A photo with a dHash: its group is its point and the neighbouring points.
-    taken = np.flatnonzero(has_dhash[first] & (first < earliest_neighbour)
+    centre = np.ones(n, dtype=bool) if centres is None else centres
+    taken = np.flatnonzero(has_dhash[first] & centre[first] & (first < earliest_neighbour)
                            & (count <= MAX_SHARERS) & ((count >= 2) | (earliest_neighbour < n)))
     out: list[tuple[int, set[int]]] = []
     for at in taken.tolist():
@@ -274,29 +333,54 @@ def _near_groups(phash: np.ndarray, dhash: np.ndarray, has_dhash: np.ndarray,
             out.append((int(first[at]), sharers))
     # A photo without one: every photo whose pHash is near, whatever its dHash.
     alone = np.flatnonzero(~has_dhash)
+    joins = pairs.tolist() if component is not None and len(pairs) else []
     if alone.size:
         index = HashIndex(phash)
         for k in alone.tolist():
             near = index.within(int(phash[k]), NEAR_PHOTO)
             sharers = set(seller[near].tolist())
-            if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k:
+            if 2 <= len(sharers) <= MAX_SHARERS and int(near.min()) == k and centre[k]:
                 out.append((k, sharers))
+            if component is not None:
+                joins += [(int(point[k]), int(point[j])) for j in near.tolist()]
+    if component is not None:
+        component[:] = _components(first, joins)[point]
     return out
 
 
+def _components(first: np.ndarray, joins: list[tuple[int, int]]) -> np.ndarray:
+    """For each point, the earliest photo of the points joined to it, directly or not (joins are few)."""
+    union = _Union()
+    for a, b in joins:
+        union.join(a, b)
+    earliest = first.copy()
+    roots = {point: union.find(point) for point in list(union.parent)}
+    smallest: dict[int, int] = {}
+    for point, root in roots.items():
+        smallest[root] = min(smallest.get(root, int(first[point])), int(first[point]))
+    for point, root in roots.items():
+        earliest[point] = smallest[root]
+    return earliest
+
+
 def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
-    """Recompute the seller networks and store what changed; returns how many and the largest."""
+    """Recompute the seller networks in full and store what changed, with the network index an incremental update
+    (matching.network_update) starts from; returns how many networks and the largest."""
     thresholds = ctx.config.thresholds
     limit = max(thresholds.image_distance, thresholds.image_confirm_distance)
+    started = utcnow()
     with db.read() as session:
+        # In id order, so "the earliest photo" and the order of the links are the same however they are read.
         sellers: dict[int, tuple[str, dict[str, Any]]] = {}
-        for row in session.execute(select(Seller.id, Seller.name, Seller.contact)):
+        for row in session.execute(select(Seller.id, Seller.name, Seller.contact).order_by(Seller.id)):
             sellers[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {})
         listings = [(lid, sid, title, desc or "") for lid, sid, title, desc in session.execute(
-            select(Listing.id, Listing.seller_id, Listing.title, Listing.description)) if sid is not None]
+            select(Listing.id, Listing.seller_id, Listing.title, Listing.description).order_by(Listing.id))
+            if sid is not None]
         photos = PhotoHashes.from_rows(session.execute(
-            select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash)
-            .where(ListingImage.status == ImageStatus.OK)
+            select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash,
+                   ListingImage.id)
+            .where(ListingImage.status == ImageStatus.OK).order_by(ListingImage.id)
         ).all())
         confirmed = confirmed_listing_ids(session)
         seller_rows = session.execute(select(Seller.id, Marketplace.name, Seller.name, Seller.external_id)
@@ -306,28 +390,61 @@ def update_clusters(db: Database, ctx: MatchContext) -> NetworkSummary:
     brand_photo = ctx.index.matches_any(photos.phash, photos.dhash, limit)
     authorised = {sid for sid, market, name, external in seller_rows
                   if authorisation_for(market, name, external, ctx.config.authorised_sellers) is not None}
-    links = find_links(sellers, listings, photos, brand_photo, authorised)
+    details: list[tuple[int, int, int, int]] = []
+    components: list[np.ndarray] = []
+    links = find_links(sellers, listings, photos, brand_photo, authorised, details=details, components=components)
+    groups, union = connect(links)
+    findings_of: dict[int, int] = defaultdict(int)
+    for listing_id, seller_id, _, _ in listings:
+        if listing_id in confirmed:
+            findings_of[seller_id] += 1
+    seller = _seller_per_photo(photos.listing, {lid: sid for lid, sid, _, _ in listings})
+    own = ~np.asarray(brand_photo, dtype=bool) & (seller >= 0)
+    image = photos.image if photos.image is not None else np.zeros(len(photos.listing), dtype=np.int64)
+    index = NetworkIndex.build(
+        photo_rows(image[own], photos.listing[own], seller[own], photos.phash[own], photos.dhash[own],
+                   photos.has_dhash[own], [photos.sha256[i] for i in np.flatnonzero(own).tolist()],
+                   image[own][components[0]]),
+        detail_rows([d for d in details if d[2]]), detail_rows([d for d in details if not d[2]]),
+        seller_rows_of({sid: name for sid, (name, _) in sellers.items()}, authorised))
+    with db.session() as session:
+        store(session, groups, links, union, sellers, markets, findings_of)
+        save_index(session, index)
+        set_state(session, STATE_INDEX, ctx.fingerprint)
+        set_state(session, STATE_CHECKED, started.isoformat())
+        set_state(session, STATE_PENDING, "0")
+    sizes = [len(ids) for ids in groups.values()]
+    return NetworkSummary(len(groups), max(sizes, default=0), sum(sizes))
+
+
+def connect(links: Iterable[Link]) -> tuple[dict[int, list[int]], _Union]:
+    """The networks the links make (root -> sorted seller ids, two or more), and the union that found them."""
     union = _Union()
     for link in links:
         union.join(link.a, link.b)
     members: dict[int, list[int]] = defaultdict(list)
     for seller_id in list(union.parent):
         members[union.find(seller_id)].append(seller_id)
-    groups = {root: sorted(ids) for root, ids in members.items() if len(ids) >= 2}
-    findings_of: dict[int, int] = defaultdict(int)
-    for listing_id, seller_id, _, _ in listings:
-        if listing_id in confirmed:
-            findings_of[seller_id] += 1
-    with db.session() as session:
-        _store(session, groups, links, union, sellers, markets, findings_of)
-    sizes = [len(ids) for ids in groups.values()]
-    return NetworkSummary(len(groups), max(sizes, default=0), sum(sizes))
+    return {root: sorted(ids) for root, ids in members.items() if len(ids) >= 2}, union
 
 
-def _store(session: Session, groups: dict[int, list[int]], links: list[Link], union: _Union,
-           sellers: dict[int, tuple[str, dict[str, Any]]], markets: dict[int, str],
-           findings_of: dict[int, int]) -> None:
-    """Write the networks, touching only what changed: networks new, changed or gone, and sellers that moved."""
+def clustered_sellers(session: Session, among: Collection[int] | None = None) -> dict[int, int]:
+    """Seller id -> network id of the sellers in a network (of those `among`, when given)."""
+    query = select(Seller.id, Seller.cluster_id).where(Seller.cluster_id.is_not(None))
+    if among is None:
+        return {int(s): int(c) for s, c in session.execute(query) if c is not None}
+    ordered, out = sorted(among), dict[int, int]()
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = query.where(Seller.id.in_(ordered[start:start + _CHUNK]))
+        out.update((int(s), int(c)) for s, c in session.execute(chunk) if c is not None)
+    return out
+
+
+def store(session: Session, groups: dict[int, list[int]], links: list[Link], union: _Union,
+          sellers: dict[int, tuple[str, dict[str, Any]]], markets: dict[int, str],
+          findings_of: dict[int, int], scope: Collection[int] | None = None) -> None:
+    """Write the networks, touching only what changed: networks new, changed or gone, and sellers that moved.
+    `scope`: the sellers recomputed (their old networks are replaced, no other is looked at); None for all."""
     links_of: dict[int, list[Link]] = defaultdict(list)
     for link in links:
         links_of[union.find(link.a)].append(link)
@@ -344,9 +461,17 @@ def _store(session: Session, groups: dict[int, list[int]], links: list[Link], un
             "confirmed_findings": sum(findings_of.get(i, 0) for i in ids),
         }
     now = utcnow()
-    stored = {row.key: row for row in session.execute(
-        select(SellerCluster.id, SellerCluster.key, SellerCluster.size, SellerCluster.marketplaces,
-               SellerCluster.links, SellerCluster.confirmed_findings))}
+    clusters = select(SellerCluster.id, SellerCluster.key, SellerCluster.size, SellerCluster.marketplaces,
+                      SellerCluster.links, SellerCluster.confirmed_findings)
+    current = clustered_sellers(session, scope)
+    if scope is None:
+        stored = {row.key: row for row in session.execute(clusters)}
+    else:
+        ids = sorted(set(current.values()))
+        stored = {}
+        for start in range(0, len(ids), _CHUNK):
+            stored.update((row.key, row) for row in session.execute(
+                clusters.where(SellerCluster.id.in_(ids[start:start + _CHUNK]))))
     cluster_id = {key: row.id for key, row in stored.items() if key in wanted}
     changed = [{"id": row.id, **wanted[key], "updated_at": now} for key, row in stored.items()
                if key in wanted and any(getattr(row, column) != value for column, value in wanted[key].items())]
@@ -358,7 +483,6 @@ def _store(session: Session, groups: dict[int, list[int]], links: list[Link], un
                                [{"key": key, **wanted[key], "updated_at": now} for key in new]).all()
         cluster_id.update(zip(new, made, strict=True))
     target = {seller_id: cluster_id[key] for key, ids in members_of.items() for seller_id in ids}
-    current = dict(session.execute(select(Seller.id, Seller.cluster_id).where(Seller.cluster_id.is_not(None))).all())
     moved = [{"id": seller_id, "cluster_id": target.get(seller_id)}
              for seller_id in sorted(current.keys() | target.keys()) if current.get(seller_id) != target.get(seller_id)]
     if moved:

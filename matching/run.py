@@ -10,10 +10,11 @@ only suspect verdicts scoring at least thresholds.min_score.
 Before judging a batch, the past is looked up (matching.past): reviewers' confirmed findings on each seller's
 other listings, and listings taken down that this one may bring back. The flood guard (matching.flood) watches
 which reference each finding's photo matched; a flooding reference is distrusted, remembered in MatchState, and
-the listings it matched are judged again without it. Last, sellers are grouped into networks (matching.clusters),
-and every listing whose seller's network facts (matching.network_facts) are not the ones its finding was judged
-on is judged again, so a shop tied to a copy shop confirmed or flagged tonight is flagged tonight. Network facts
-rest only on findings that stand without the network, so one pass settles them.
+the listings it matched are judged again without it. Last, sellers are grouped into networks: the examined
+listings join, split or merge the networks they touch (matching.network_update; a full run recomputes them all,
+matching.clusters), and every listing whose seller's network facts (matching.network_facts) are not the ones its
+finding was judged on is judged again, so a shop tied to a copy shop confirmed or flagged tonight is flagged
+tonight. Network facts rest only on findings that stand without the network, so one pass settles them.
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.config import BrandConfig
 from core.db import Database
 from core.models import SUSPECT_VERDICTS as SUSPECT
-from core.models import Finding, Listing, MatchState, utcnow
+from core.models import Finding, Listing, utcnow
 from core.settings import get_settings
 from matching import past
 from matching.assess import Assessment
-from matching.clusters import update_clusters
 from matching.context import MatchContext, load_context
 from matching.facts import ListingFacts
 from matching.flood import FloodWatch
 from matching.network_facts import NetworkIndex, load_network_index
+from matching.network_index import STATE_PENDING
+from matching.network_index import get_state as _state
+from matching.network_index import set_state as _set_state
+from matching.network_update import update_networks
 from matching.photos.batch import PhotoBatch
 from matching.photos.store import PhotoReader
 from matching.verdicts import RULE_SET_VERSION
@@ -69,6 +73,7 @@ class MatchSummary:
     reexamined_after_flood: int = 0
     seller_networks: int = 0
     largest_network: int = 0
+    networks_incremental: bool = False  # updated from the examined listings, not recomputed in full
     # Reading the photos (matching/photos): whether OCR ran, photos read, cached, skipped by the budget and why.
     photos: dict[str, Any] = field(default_factory=dict)
     awaiting_photos: int = 0  # listings left in the queue because the budget left their photos unread
@@ -76,19 +81,6 @@ class MatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _state(session: Session, key: str) -> str | None:
-    row = session.get(MatchState, key)
-    return row.value if row is not None else None
-
-
-def _set_state(session: Session, key: str, value: str) -> None:
-    row = session.get(MatchState, key)
-    if row is None:
-        session.add(MatchState(key=key, value=value, updated_at=utcnow()))
-    elif row.value != value:
-        row.value, row.updated_at = value, utcnow()
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -146,6 +138,12 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
         networks = load_network_index(session, thresholds.min_score)
+    with db.session() as session:
+        # Marked before the first batch commits: a run that stops before its networks are updated (or skips them)
+        # leaves the mark, and the next run recomputes the networks in full.
+        networks_behind = _state(session, STATE_PENDING) == "1"
+        if ids:
+            _set_state(session, STATE_PENDING, "1")
     watch = FloodWatch(thresholds.reference_flood_listings, thresholds.reference_flood_share)
     verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
     for chunk in _chunks(ids, batch_size):
@@ -175,8 +173,10 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         reader.prune(session)
     summary.photos = reader.report.to_dict()
     if clusters:
-        grouped = update_clusters(db, ctx)
+        # New and changed listings join the networks they touch; a full run recomputes them all.
+        grouped = update_networks(db, ctx, None if summary.full or networks_behind else ids)
         summary.seller_networks, summary.largest_network = grouped.clusters, grouped.largest
+        summary.networks_incremental = grouped.incremental
         with db.read() as session:
             before, networks = networks, load_network_index(session, thresholds.min_score)
             again = _judged_on_other_networks(session, networks, before.facts.keys() | networks.facts.keys())

@@ -274,8 +274,10 @@ def test_networks_are_rewritten_only_where_they_changed(db: Database, config: Br
     run_matching(db, config)
     assert _networks(db) == before  # nothing changed: nothing written, not even the time
     # The WeChat id goes from one listing (that network is gone), a third shop shows the photo (that one grows).
+    # As the crawler stores a change: the content version moves, so matching and the networks look again.
     with db.session() as session:
-        session.execute(update(Listing).where(Listing.id == second).values(description="包邮"))
+        session.execute(update(Listing).where(Listing.id == second)
+                        .values(description="包邮", content_version=Listing.content_version + 1))
     add_listing(db, "shop", "5", "露米娜口红", seller=("戊店", "e"), images=(own,))
     assert run_matching(db, config).seller_networks == 1
     after = _networks(db)
@@ -285,3 +287,21 @@ def test_networks_are_rewritten_only_where_they_changed(db: Database, config: Br
     with db.read() as session:
         assert {s.external_id: s.cluster_id for s in session.scalars(select(Seller))} == {
             "a": None, "b": None, "c": photo_network, "d": photo_network, "e": photo_network}
+
+
+def test_a_run_updates_the_networks_from_what_it_examined_unless_one_was_skipped(db: Database,
+                                                                                 config: BrandConfig) -> None:
+    own = photo("rocket")
+    add_listing(db, "shop", "1", "露米娜口红 限时", seller=("丙店", "c"), images=(own,))
+    assert not run_matching(db, config).networks_incremental  # the first: in full, and the index made
+    add_listing(db, "mall", "2", "Lumina lipstick sale", seller=("丁店", "d"), images=(own,))
+    summary = run_matching(db, config)
+    assert summary.networks_incremental and summary.seller_networks == 1
+    # A run that skips the networks (or stops before them) leaves its listings out: the next one is full.
+    add_listing(db, "shop", "3", "露米娜口红", seller=("戊店", "e"), images=(own,))
+    assert run_matching(db, config, clusters=False).examined == 1
+    add_listing(db, "shop", "4", "露米娜精华液", seller=("己店", "f"))
+    summary = run_matching(db, config)
+    assert not summary.networks_incremental and summary.largest_network == 3
+    assert run_matching(db, config).networks_incremental
+    assert not run_matching(db, config, full=True).networks_incremental

@@ -113,3 +113,24 @@ def test_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path, revision:
     command.downgrade(cfg, before_revision)
     assert dump(engine) == before
     engine.dispose()
+
+
+def test_network_index_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config(engine)
+    before_revision = revision_before("0006")
+    command.upgrade(cfg, before_revision)
+    fill(engine)
+    before = dump(engine)
+    assert all(before[name] for name in ROWS), "every table was filled"
+
+    command.upgrade(cfg, "0006")
+    after = dump(engine, [t for t in before if t != "alembic_version"])
+    assert after == {t: rows for t, rows in before.items() if t != "alembic_version"}
+    columns = {c["name"] for c in inspect(engine).get_columns("network_index_block")}
+    assert columns == {"part", "block", "rows", "data", "updated_at"}
+    assert inspect(engine).get_pk_constraint("network_index_block")["constrained_columns"] == ["part", "block"]
+
+    command.downgrade(cfg, before_revision)
+    assert dump(engine) == before
+    engine.dispose()
