@@ -138,17 +138,17 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
         networks = load_network_index(session, thresholds.min_score)
-    with db.session() as session:
-        # Marked before the first batch commits: a run that stops before its networks are updated (or skips them)
-        # leaves the mark, and the next run recomputes the networks in full.
         networks_behind = _state(session, STATE_PENDING) == "1"
-        if ids:
-            _set_state(session, STATE_PENDING, "1")
     watch = FloodWatch(thresholds.reference_flood_listings, thresholds.reference_flood_share)
     verdicts: dict[int, tuple[str, bool]] = {}  # listing id -> (verdict, queued)
-    for chunk in _chunks(ids, batch_size):
+    for number, chunk in enumerate(_chunks(ids, batch_size)):
         with db.session() as session:
             _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, watch, reader)
+            if number == 0:
+                # Marked with the first batch, after its findings are locked and written (a write of its own
+                # before them would let a reviewer in between): a run that stops before its networks are updated
+                # (or skips them) leaves the mark, and the next run recomputes the networks in full.
+                _set_state(session, STATE_PENDING, "1")
     floods = watch.floods(ctx.distrusted)
     if floods:
         ctx = ctx.distrusting([f.reference for f in floods])

@@ -41,7 +41,8 @@ from matching.signals import Outcome, SignalResult
 from matching.signals import price as price_mod
 from matching.signals import seller as seller_mod
 
-RULE_SET_VERSION = "2026.6-read-photos-bent-names-networks-own-photos"
+# Stored with every finding (finding.rule_set_version, at most 40 characters).
+RULE_SET_VERSION = "2026.6-photos-names-networks-own-photos"
 
 # Evidence weights (how strongly one piece alone would make the verdict right).
 W_COUNTERFEIT_TELLS = 0.7

@@ -181,8 +181,9 @@ from crawler.resolver import GatedResolver
 resolver = GatedResolver(reactor, 0, 5.0)
 resolver.policy = EgressPolicy.from_hosts(sys.argv[1:])
 outcome = []
-resolver.getHostByName("localhost").addCallbacks(outcome.append, lambda f: outcome.append(repr(f.value)))
-resolver.getHostByName("localhost").addBoth(lambda _: reactor.stop())
+looked_up = resolver.getHostByName("localhost")
+looked_up.addCallbacks(outcome.append, lambda f: outcome.append(repr(f.value)))
+looked_up.addBoth(lambda _: reactor.stop())  # the same look-up: a second one could finish first, with no outcome
 reactor.run()
 print(outcome[0])
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import BrandConfig
-from core.models import SUSPECT_VERDICTS, Verdict
+from core.models import SUSPECT_VERDICTS, Finding, Verdict
 from matching.assess import Assessment, assess
 from matching.context import MatchContext
 from matching.verdicts import RULE_SET_VERSION
@@ -194,3 +194,8 @@ def test_scores_are_in_range_and_rule_set_is_named(ctx: MatchContext) -> None:
         assert 0.0 <= a.verdict.score <= 1.0
         assert a.verdict.reasons
     assert RULE_SET_VERSION
+
+
+def test_the_rule_set_version_fits_the_column_it_is_stored_in() -> None:
+    # PostgreSQL refuses a longer value (SQLite would store it), which lost every finding of a run there.
+    assert len(RULE_SET_VERSION) <= Finding.__table__.c.rule_set_version.type.length
