@@ -22,7 +22,7 @@ from core import banks
 from core.banks import BankError, BankPayload, TrustedKey, UnknownPartnerKey
 from core.catalogue import sync_catalogue
 from core.config import BrandConfig
-from core.db import Database, alembic_config, make_engine
+from core.db import Database
 from core.models import Finding, ListingImage, ReviewDecision, Seller, Verdict
 from core.settings import get_settings
 from dashboard.data.reviews import review
@@ -40,7 +40,7 @@ from tests.matching_kit import (
     make_config,
     unrelated_photo,
 )
-from tests.test_migrations import ROWS, dump, fill, revision_before
+from tests.test_migrations import dump, fill, revision_before, upgraded_keeping_rows
 
 runner = CliRunner()
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -451,17 +451,8 @@ def test_a_partner_photo_matches_within_the_image_threshold_only(tmp_path: Path)
 # --- the schema -------------------------------------------------------------------------------------------------
 
 def test_migration_0007_keeps_every_row_and_downgrades(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    cfg = alembic_config(engine)
+    engine, cfg, before = upgraded_keeping_rows(tmp_path, "0007")
     previous = revision_before("0007")
-    command.upgrade(cfg, previous)
-    fill(engine)
-    before = dump(engine)
-    assert all(before[name] for name in ROWS), "every table was filled"
-
-    command.upgrade(cfg, "0007")
-    after = dump(engine, [t for t in before if t != "alembic_version"])
-    assert after == {t: rows for t, rows in before.items() if t != "alembic_version"}
     assert {"partner", "bank_import", "bank_entry", "bank_export"} <= set(inspect(engine).get_table_names())
     fill(engine, {
         "partner": [{"id": 1, "brand_id": 1, "name": "Aurora", "fingerprint": "a" * 64, "public_key": "b" * 64,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, inspect, select
 
@@ -93,19 +94,25 @@ def dump(engine: Engine, tables: list[str] | None = None) -> dict[str, list[dict
     return out
 
 
-@pytest.mark.parametrize("revision", ["0002"])
-def test_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path, revision: str) -> None:
+def upgraded_keeping_rows(tmp_path: Path, revision: str) -> tuple[Engine, Config, dict[str, Any]]:
+    """A database built at the revision before `revision`, filled (every table), then upgraded to `revision`; asserts
+    no row was lost or changed. Returns the engine, its Alembic config and the rows as they were before."""
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     cfg = alembic_config(engine)
-    before_revision = revision_before(revision)
-    command.upgrade(cfg, before_revision)
+    command.upgrade(cfg, revision_before(revision))
     fill(engine)
     before = dump(engine)
     assert all(before[name] for name in ROWS), "every table was filled"
-
     command.upgrade(cfg, revision)
     after = dump(engine, [t for t in before if t != "alembic_version"])
     assert after == {t: rows for t, rows in before.items() if t != "alembic_version"}
+    return engine, cfg, before
+
+
+@pytest.mark.parametrize("revision", ["0002"])
+def test_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path, revision: str) -> None:
+    engine, cfg, before = upgraded_keeping_rows(tmp_path, revision)
+    before_revision = revision_before(revision)
     tables = set(inspect(engine).get_table_names())
     assert {"photo_copy", "photo_reading", "photo_code"} <= tables
     assert "ix_listing_image_sha256" in {i["name"] for i in inspect(engine).get_indexes("listing_image")}
@@ -116,17 +123,8 @@ def test_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path, revision:
 
 
 def test_network_index_upgrade_keeps_every_row_and_downgrade_returns(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    cfg = alembic_config(engine)
+    engine, cfg, before = upgraded_keeping_rows(tmp_path, "0006")
     before_revision = revision_before("0006")
-    command.upgrade(cfg, before_revision)
-    fill(engine)
-    before = dump(engine)
-    assert all(before[name] for name in ROWS), "every table was filled"
-
-    command.upgrade(cfg, "0006")
-    after = dump(engine, [t for t in before if t != "alembic_version"])
-    assert after == {t: rows for t, rows in before.items() if t != "alembic_version"}
     columns = {c["name"] for c in inspect(engine).get_columns("network_index_block")}
     assert columns == {"part", "block", "rows", "data", "updated_at"}
     assert inspect(engine).get_pk_constraint("network_index_block")["constrained_columns"] == ["part", "block"]
