@@ -29,13 +29,12 @@ from core.models import (
     Finding,
     Listing,
     Marketplace,
-    Review,
-    ReviewDecision,
     RunStatus,
     Seller,
 )
 from core.money import tidy
 from core.privacy import redact as redact_value
+from core.reviews import confirmed_finding_ids, latest_decisions
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
 from crawler.storage import fail_open_runs
@@ -286,12 +285,13 @@ def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: boo
             query = query.where(Finding.verdict.in_(SUSPECT_VERDICTS))
         if marketplace:
             query = query.where(Marketplace.name == marketplace)
+        if confirmed_only:
+            query = query.where(Finding.id.in_(confirmed_finding_ids()))
+        found = session.execute(query).all()
+        decisions = latest_decisions(session, [finding.id for finding, *_ in found])
         rows = []
-        for finding, listing, market, seller in session.execute(query):
-            latest = session.scalar(select(Review.decision).where(Review.finding_id == finding.id)
-                                    .order_by(Review.id.desc()).limit(1))
-            if confirmed_only and latest != ReviewDecision.CONFIRMED:
-                continue
+        for finding, listing, market, seller in found:
+            latest = decisions.get(finding.id)
             rows.append([
                 finding.id, finding.verdict.value, round(finding.score, 3), market.name, listing.external_id,
                 listing.url, listing.title, tidy(listing.price), listing.currency, seller.name if seller else None,

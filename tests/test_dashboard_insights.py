@@ -107,6 +107,15 @@ def test_repeat_offenders_relisting_and_networks(world: World) -> None:
     assert sum(w.listings for w in weeks) == 3 and all(w.week.weekday() == 0 for w in weeks)
 
 
+def test_an_overridden_confirmation_no_longer_counts_for_a_repeat_offender(world: World) -> None:
+    a1, a2 = (world.add_finding(score=s, seller="Twice shop") for s in (0.9, 0.8))
+    one_seller(world, [a1, a2])
+    review(world.db, [a1, a2], ReviewDecision.CONFIRMED, "ana")
+    review(world.db, [a2], ReviewDecision.DISMISSED, "bo", override=True)  # bo looked again: not a fake
+    [offender] = insights.repeat_offenders(world.db)
+    assert (offender.suspect_listings, offender.confirmed) == (2, 1)
+
+
 def test_next_crawl_from_the_schedule() -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
     fire = insights.next_crawl(Schedule(cron="0 2 * * *", timezone="Asia/Shanghai"), now)

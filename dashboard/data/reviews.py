@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.models import AuditLog, Finding, Review, ReviewDecision
+from core.reviews import latest_decisions
 from core.text import NAME_MAX, clean_line, clean_text
 
 NOTE_MAX = 4000
@@ -74,7 +74,7 @@ def review(
         # PostgreSQL; SQLite's BEGIN IMMEDIATE already does. In id order, as matching locks them: no deadlock.
         found = set(session.scalars(
             select(Finding.id).where(Finding.id.in_(ids)).order_by(Finding.id).with_for_update()))
-        previous = _latest_decisions(session, found)
+        previous = latest_decisions(session, found)
         reviewed: list[int] = []
         skipped: list[int] = []
         for finding_id in ids:
@@ -99,14 +99,3 @@ def review(
             reviewed.append(finding_id)
     missing = [i for i in ids if i not in found]
     return ReviewResult(decision=decision, reviewed=reviewed, skipped=skipped, missing=missing)
-
-
-def _latest_decisions(session: Session, finding_ids: set[int]) -> dict[int, ReviewDecision]:
-    if not finding_ids:
-        return {}
-    rows = session.execute(
-        select(Review.finding_id, Review.decision)
-        .where(Review.finding_id.in_(sorted(finding_ids)))
-        .order_by(Review.created_at, Review.id)
-    )
-    return {fid: ReviewDecision(dec) for fid, dec in rows}  # later rows win: the latest decision
