@@ -16,7 +16,7 @@ from brandpatrol import jobs, takedown
 from core.catalogue import reference_problems
 from core.config import BrandConfig, ConfigError, load_config
 from core.db import Database, DatabaseError
-from core.settings import Settings, get_settings
+from core.settings import SETTINGS_ERRORS, Settings, describe_settings_error, get_settings
 
 app = typer.Typer(
     name="brandpatrol",
@@ -526,6 +526,9 @@ def main() -> None:
         app()
     except (ConfigError, DatabaseError, jobs.JobError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except SETTINGS_ERRORS as exc:
+        typer.echo(f"error: the settings in the environment cannot be used: {describe_settings_error(exc)}", err=True)
         sys.exit(2)
 
 

@@ -8,8 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DB_URL = "sqlite:///brandpatrol.db"
 
@@ -155,6 +155,18 @@ class Settings(BaseSettings):
             if found:
                 return Path(found)
         return None
+
+
+SETTINGS_ERRORS = (ValidationError, SettingsError)
+
+
+def describe_settings_error(exc: Exception) -> str:
+    """A settings error as 'BRANDPATROL_FIELD: problem' lines, never quoting the value (it may be a secret)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"BRANDPATROL_{str(e['loc'][0]).upper()}"
+            f"{''.join(f'[{p}]' for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    return str(exc).replace('"', "'")
 
 
 @lru_cache(maxsize=1)
