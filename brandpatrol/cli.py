@@ -166,6 +166,27 @@ def notice_draft(
     typer.echo(f"drafted notice(s) {ids} from {summary.findings} confirmed findings")
 
 
+@notice_app.command("collective")
+def notice_collective(
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m", help="the marketplace the notice goes to")],
+    seller: Annotated[str, typer.Option("--seller", "-s", help="the seller's id on the marketplace, or its shop name")],
+    holder: Annotated[list[Path], typer.Option(
+        "--holder", "-H", help="a rights holder's brand configuration (give two or more), in the notice's order")],
+    template: Annotated[str, typer.Option(
+        "--template", "-t", help="the marketplace's IP form: alibaba_ipp, jd, pinduoduo, amazon_rav, ebay_vero, "
+                                 "dsa_art16")],
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Draft one collective notice against one seller for several rights holders, each with its own trademarks
+    and its own confirmed counterfeit findings; prints the notice id."""
+    notice_id, findings = takedown.draft_collective(
+        _settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
+        actor=actor)
+    typer.echo(f"drafted collective notice {notice_id} for {len(holder)} rights holders from {findings} "
+               "confirmed findings")
+
+
 @notice_app.command("list")
 def notice_list(
     status: Annotated[list[str] | None, typer.Option("--status", help="drafted, filed, removed, rejected")] = None,

@@ -133,13 +133,26 @@ class NoticeDocument:
         return Party.from_dict(self.context.get("party") or {})
 
     @property
+    def collective(self) -> bool:
+        """A notice for several rights holders against one seller (dashboard/notices/collective.py)."""
+        return bool(self.context.get("collective"))
+
+    def parties_of(self, listing: ListingFacts) -> list[Party]:
+        """Whose rights a listing is claimed under: the notice's party, or on a collective notice its holder."""
+        holders = (self.context.get("collective") or {}).get("holders") or []
+        if not holders:
+            return [self.party]
+        return [Party.from_dict(h.get("party") or {}) for h in holders
+                if listing.listing_id in (h.get("listing_ids") or [])]
+
+    @property
     def title(self) -> str:
         part = f" (part {self.part} of {self.parts})" if self.parts > 1 else ""
         return f"Notice {self.id} — {self.marketplace} — {self.template}{part}"
 
 
 
-def _actor(actor: str) -> str:
+def acting_person(actor: str) -> str:
     name = clean_line(actor, NAME_MAX)
     if not name:
         raise ValueError("this needs the name of the person doing it; enter it in the sidebar (or --actor)")
@@ -238,7 +251,9 @@ def _batches(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
         yield unique[start : start + size]
 
 
-def _facts(session: Session, finding_ids: Sequence[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def finding_facts(
+    session: Session, finding_ids: Sequence[int]
+) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     """Facts of each finding's listing with its latest review decision (None: never reviewed)."""
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for batch in _batches(finding_ids):
@@ -320,14 +335,14 @@ def draft_notices(
     Raises DraftError, with every problem, when a finding is not confirmed, is already on an open notice, or
     the drafting checks refuse; nothing is written then.
     """
-    actor = _actor(actor)
+    actor = acting_person(actor)
     ids = list(dict.fromkeys(int(i) for i in finding_ids))
     today = today or datetime.now(UTC).date()
     with db.session() as session:
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         for batch in _batches(ids):
             session.scalars(select(Finding.id).where(Finding.id.in_(batch)).with_for_update()).all()
-        facts = _facts(session, ids)
+        facts = finding_facts(session, ids)
         problems: list[str] = []
         missing = [i for i in ids if i not in facts]
         if missing:
@@ -429,7 +444,7 @@ def change_status(
     Filing needs the marketplace's reference and the filing date; a date in the future is refused.
     """
     status = NoticeStatus(status)
-    actor = _actor(actor)
+    actor = acting_person(actor)
     on = on or datetime.now(UTC).date()
     if on > datetime.now(UTC).date() + timedelta(days=1):  # a day of slack for time zones east of UTC
         raise ValueError(f"{on.isoformat()} is in the future; give the date it happened")
@@ -469,7 +484,7 @@ def record_export(db: Database, notice_id: int, fmt: str, *, actor: str, redacte
     with db.session() as session:
         session.add(
             AuditLog(
-                actor=_actor(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
+                actor=acting_person(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
                 detail={"format": fmt, "redacted": redacted},
             )
         )
