@@ -151,6 +151,7 @@ def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_list
     pdf = export_notice(alliance.db, notice_id, "pdf", redacted=True).data
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "AuroraSkincareGmbH" in text.replace(" ", "") and "77000123" in text
+    assert "Collective complaint for 2 rights holders" in text
 
 
 def test_each_marketplace_form_gets_its_own_statements() -> None:

@@ -137,13 +137,21 @@ class NoticeDocument:
         """A notice for several rights holders against one seller (dashboard/notices/collective.py)."""
         return bool(self.context.get("collective"))
 
+    @property
+    def holders(self) -> list[Party]:
+        """The rights holders the notice is filed for: its party, or the holders of a collective notice."""
+        return [Party.from_dict(h.get("party") or {}) for h in self._holder_entries()] or [self.party]
+
     def parties_of(self, listing: ListingFacts) -> list[Party]:
         """Whose rights a listing is claimed under: the notice's party, or on a collective notice its holder."""
-        holders = (self.context.get("collective") or {}).get("holders") or []
-        if not holders:
+        entries = self._holder_entries()
+        if not entries:
             return [self.party]
-        return [Party.from_dict(h.get("party") or {}) for h in holders
+        return [Party.from_dict(h.get("party") or {}) for h in entries
                 if listing.listing_id in (h.get("listing_ids") or [])]
+
+    def _holder_entries(self) -> list[dict[str, Any]]:
+        return list((self.context.get("collective") or {}).get("holders") or [])
 
     @property
     def title(self) -> str:
