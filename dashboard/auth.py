@@ -173,6 +173,26 @@ def sign_out() -> None:
     st.session_state[SIGNED_OUT_KEY] = True
 
 
+SSO_SIGN_OUT_KEY = "_sso_sign_out"
+
+
+def _request_sso_sign_out() -> None:
+    st.session_state[SSO_SIGN_OUT_KEY] = "asked"
+    st.session_state.pop(SSO_AUDITED_KEY, None)
+
+
+def _sso_sign_out_when_asked() -> None:
+    """st.logout in the run after the click's: like `_forget_downloads` for database accounts, the two runs after
+    which Streamlit has dropped the session's downloads, while the session still runs."""
+    step = st.session_state.get(SSO_SIGN_OUT_KEY)
+    if step == "asked":
+        st.session_state[SSO_SIGN_OUT_KEY] = "rerun"
+        st.rerun()
+    elif step == "rerun":
+        del st.session_state[SSO_SIGN_OUT_KEY]
+        st.logout()
+
+
 def _forget_downloads() -> None:
     """Run the page once more after a sign-out, so Streamlit drops the files downloaded in the session.
 
@@ -256,15 +276,14 @@ def sidebar(account: Account) -> None:
                          format_func=i18n.LANGUAGE_NAMES.__getitem__, on_change=_save_language)
     st.sidebar.caption(t("sidebar.audit"))
     if account.id == SSO_ACCOUNT_ID:
-        if st.sidebar.button(t("sidebar.sign_out"), key="sign_out"):
-            st.session_state.pop(SSO_AUDITED_KEY, None)
-            st.logout()
+        st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=_request_sso_sign_out)
     else:
         st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=sign_out)
 
 
 def navigation() -> Any:
     """The st.navigation of this session: the sign-in page, an access-denied page, or the role's pages."""
+    _sso_sign_out_when_asked()
     signed = sso_sign_in()
     if isinstance(signed, sso.SsoRefused):
         return st.navigation([st.Page(sso_refused_page(signed), title=t("page.denied"), url_path="denied",

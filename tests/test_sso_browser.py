@@ -102,6 +102,9 @@ def test_sso_sign_in_maps_groups_to_roles_and_refuses_bad_tokens(tmp_path: Path)
                 expect(page.get_by_role("heading", name="Draft from confirmed findings")).to_be_visible()
                 assert page.get_by_role("link", name="Review queue").count() == 0  # not an analyst page
                 page.screenshot(path=str(tmp_path / "2-signed-in.png"), full_page=True)
+                page.get_by_role("button", name="Sign out").click()
+                expect(page.get_by_text("Sign in to BrandPatrol")).to_be_visible()
+                assert not any(c["name"].startswith("_streamlit_user") for c in page.context.cookies())
                 browser.close()
 
     with world.db.read() as s:
