@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -29,7 +29,6 @@ from core.models import (
     Seller,
     Verdict,
 )
-from core.privacy import OPEN_NOTICE_STATUSES
 from core.reviews import confirmed_finding_ids
 from dashboard.notices import testbuys
 from dashboard.notices.collective import (
@@ -42,7 +41,7 @@ from dashboard.notices.collective import (
 )
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.registry import TemplateSpec
-from dashboard.notices.store import acting_person, finding_facts
+from dashboard.notices.store import acting_person, finding_facts, on_open_notice
 
 SELLER_CHOICES_SHOWN = 10
 
@@ -74,17 +73,13 @@ def find_seller(session: Session, marketplace: str, seller: str) -> Seller:
 def holder_findings(session: Session, seller_id: int, brand: str) -> list[int]:
     """Confirmed counterfeit findings of this seller's listings that belong to the brand, still up and on no
     open notice, highest score first."""
-    on_open_notice = (
-        exists().where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-        .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-    )
     stmt = (
         select(Finding.id)
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Product, Product.id == Finding.product_id)
         .join(Brand, Brand.id == Product.brand_id)
         .where(Listing.seller_id == seller_id, _brand_is(brand), Finding.verdict == Verdict.COUNTERFEIT)
-        .where(Finding.id.in_(confirmed_finding_ids()), Listing.gone.is_(False), ~on_open_notice)
+        .where(Finding.id.in_(confirmed_finding_ids()), Listing.gone.is_(False), ~on_open_notice(Listing.id))
         .order_by(Finding.score.desc(), Finding.id)
     )
     return list(session.scalars(stmt))

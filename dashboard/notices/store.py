@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.config import AuthorisedSeller, Privacy
@@ -167,6 +167,13 @@ def acting_person(actor: str) -> str:
     return name
 
 
+def on_open_notice(listing_id: Any) -> ColumnElement[bool]:
+    """Whether a listing is on an open (drafted or filed) notice: the clause every query here uses."""
+    return (exists()
+            .where(NoticeListing.listing_id == listing_id, NoticeListing.notice_id == Notice.id)
+            .where(Notice.status.in_(OPEN_NOTICE_STATUSES)))
+
+
 def _open_notice_of(listing_id: Any) -> Any:
     return (
         select(func.max(Notice.id))
@@ -212,11 +219,7 @@ def confirmed_findings(
     if verdicts:
         stmt = stmt.where(Finding.verdict.in_(sorted(set(verdicts))))
     if not include_on_notice:
-        stmt = stmt.where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        stmt = stmt.where(~on_open_notice(Listing.id))
     if not include_gone:
         stmt = stmt.where(Listing.gone.is_(False))
     with db.read() as session:
@@ -241,11 +244,7 @@ def waiting_per_marketplace(db: Database) -> dict[int, int]:
         .join(Review, Review.id == latest.c.review_id)
         .join(Listing, Listing.id == Finding.listing_id)
         .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False))
-        .where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        .where(~on_open_notice(Listing.id))
         .group_by(Listing.marketplace_id)
     )
     with db.read() as session:
