@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from core.settings import get_settings
 from dashboard import accounts, i18n, sso, ui
@@ -118,7 +119,8 @@ def install_brands() -> tuple[str, ...]:
 def sso_sign_in() -> Account | sso.SsoRefused | None:
     """The person single sign-on signed in (as an Account without a row), why they are refused, or None."""
     settings = get_settings()
-    if not settings.sso_enabled or not st.user.is_logged_in:
+    # .get: st.user has no is_logged_in at all when Streamlit was started without the [auth] secrets
+    if not settings.sso_enabled or not st.user.get("is_logged_in"):
         return None
     brands = install_brands()
     db = ui.database()
@@ -226,7 +228,11 @@ def _sso_button() -> None:
         st.text("\n".join(problems))
         return
     if st.button(t("login.sso", label=settings.sso_label), key="login_sso", type="primary"):
-        st.login(sso.PROVIDER)
+        try:
+            st.login(sso.PROVIDER)
+        except StreamlitAuthError as exc:  # started without `brandpatrol dashboard`, which writes the secrets
+            st.error(t("login.sso_unavailable"))
+            st.text(str(exc))
     st.caption(t("login.local"))
 
 
@@ -248,8 +254,7 @@ def sso_refused_page(refusal: sso.SsoRefused) -> Callable[[], None]:
         st.error(t("sso.refused"))
         st.text(refusal.message(language()))  # holds the provider's name for the person: shown as text only
         st.text(t("sso.groups", groups=", ".join(refusal.groups)) if refusal.groups else t("sso.no_groups"))
-        if st.button(t("sidebar.sign_out"), key="sso_refused_sign_out"):
-            st.logout()
+        st.button(t("sidebar.sign_out"), key="sso_refused_sign_out", on_click=st.logout)
 
     return page
 
