@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from brandpatrol.cli import app
 from core.config import load_config
+from core.db import Database
 from core.models import (
     AuditLog,
     Brand,
@@ -53,8 +54,8 @@ HOSTILE_TITLE = '=HYPERLINK("http://x","y") 奥罗拉 {{ 7*7 }} 高仿'
 class Alliance:
     """Two brands in one database (Lumina, Aurora), one seller offering fakes of both, and their configurations."""
 
-    def __init__(self, tmp_path: Path):
-        self.world = World.create(tmp_path)
+    def __init__(self, tmp_path: Path, db: Database | None = None):
+        self.world = World.create(tmp_path, db)
         self.db = self.world.db
         self.lumina_cfg = write_config(tmp_path)
         self.aurora_cfg = tmp_path / "aurora.yaml"
@@ -111,7 +112,16 @@ def alliance(tmp_path: Path) -> Alliance:
     return Alliance(tmp_path)
 
 
-def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_listings(alliance: Alliance) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_alliance(request: pytest.FixtureRequest, tmp_path: Path) -> Alliance:
+    """The alliance in SQLite, and in PostgreSQL (Debian's server on 127.0.0.1) for teams."""
+    if request.param == "sqlite":
+        return Alliance(tmp_path)
+    return Alliance(tmp_path, Database(request.getfixturevalue("postgres_url")))
+
+
+def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_listings(any_alliance: Alliance) -> None:
+    alliance = any_alliance
     lumina = [alliance.finding(alliance.world.product_id, f"露米娜焕活精华液 高仿 {i}") for i in range(2)]
     aurora = alliance.finding(alliance.aurora_product, HOSTILE_TITLE)
     alliance.finding(alliance.aurora_product, "奥罗拉 别家店", seller_id=alliance.other_shop)  # another seller
