@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -162,6 +163,9 @@ def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_list
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "AuroraSkincareGmbH" in text.replace(" ", "") and "77000123" in text
     assert "Collective complaint for 2 rights holders" in text
+    bundle = zipfile.ZipFile(io.BytesIO(export_notice(alliance.db, notice_id, "zip", redacted=True).data))
+    assert len({n.split("/")[1] for n in bundle.namelist() if n.startswith("listings/")}) == 3
+    assert "Aurora Skincare GmbH" in bundle.read("listings.csv").decode("utf-8-sig")
 
 
 def test_each_marketplace_form_gets_its_own_statements() -> None:
