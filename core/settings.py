@@ -116,6 +116,9 @@ class Settings(BaseSettings):
                                     description="the claim that names the person in reviews and the audit log")
     sso_roles_claim: str = Field("groups", min_length=1, max_length=100,
                                  description="the claim listing the person's groups (or roles)")
+    sso_session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="a sign-in older than this is refused until the person signs in again, so "
+        "groups removed at the provider stop counting (Streamlit's sign-in cookie itself lasts 30 days)")
     sso_roles: tuple[SsoRoleGrant, ...] = Field(
         (), description='JSON list: [{"group": "acme-legal", "role": "legal", "brand": "acme"}]; the first entry '
         "matching one of the person's groups decides the role on a brand; no brand: every brand")

@@ -59,6 +59,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
               "Sign out and sign in again.",
         "zh": "此登录是为其他应用签发的（受众不是本仪表板的客户端 ID）。请退出后重新登录。",
     },
+    "sso.refused.expired": {
+        "en": "Your single sign-on is older than {hours} hours. Sign out and sign in again, so your identity "
+              "provider confirms your groups.",
+        "zh": "您的单点登录已超过 {hours} 小时。请退出后重新登录，以便身份提供方确认您所在的组。",
+    },
     "sso.refused.username_claim": {
         "en": "The identity provider did not send the claim '{claim}' that names you here. Ask an administrator "
               "to set BRANDPATROL_SSO_USERNAME_CLAIM to a claim your provider sends (email, preferred_username).",

@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def settings(**overrides: Any) -> Settings:
 
 def claims(*groups: str, **overrides: Any) -> dict[str, Any]:
     return {"iss": ISSUER, "aud": ["dash"], "sub": "u-1", "email": "lee@acme.example", "groups": list(groups),
-            **overrides}
+            "iat": int(time.time()) - 60, **overrides}
 
 
 def test_settings_read_the_role_map_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,6 +103,9 @@ def test_the_first_matching_entry_decides_the_role_on_each_brand() -> None:
     ({**claims("acme-legal"), "email": None}, "username_claim"),
     (claims("marketing", "sales"), "no_role"),
     (claims("staff"), "other_brands"),  # staff holds a role only on globex
+    (claims("acme-legal", iat=int(time.time()) - 13 * 3600), "expired"),  # groups as of 13 hours ago
+    ({k: v for k, v in claims("acme-legal").items() if k != "iat"}, "expired"),
+    (claims("acme-legal", iat="yesterday"), "expired"),
 ])
 def test_claims_that_may_not_enter_are_refused_with_the_reason(token: dict[str, Any], reason: str) -> None:
     with pytest.raises(sso.SsoRefused) as refused:
@@ -111,6 +115,15 @@ def test_claims_that_may_not_enter_are_refused_with_the_reason(token: dict[str, 
         assert refused.value.groups == ("marketing", "sales")
         assert "none of your groups (claim 'groups') gives a role" in refused.value.message()
         assert "lee@acme.example" in refused.value.message("zh")
+
+
+def test_a_sign_in_counts_for_the_configured_hours() -> None:
+    issued = claims("acme-legal", iat=1_000_000)
+    assert sso.identity(issued, settings(sso_session_hours=2), ["acme"], now=1_000_000 + 2 * 3600).username
+    with pytest.raises(sso.SsoRefused) as refused:
+        sso.identity(issued, settings(sso_session_hours=2), ["acme"], now=1_000_000 + 2 * 3600 + 1)
+    assert refused.value.message() == ("Your single sign-on is older than 2 hours. Sign out and sign in again, so "
+                                       "your identity provider confirms your groups.")
 
 
 def test_a_provider_cannot_act_under_a_database_accounts_name() -> None:

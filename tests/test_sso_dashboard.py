@@ -5,6 +5,7 @@ text, the audit rows, signing out, and st.user ignored while single sign-on is o
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
 def signed_in(*groups: Any, email: str = "lee@lumina.example", **claims: Any) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.user = {"is_logged_in": True, "iss": ISSUER, "aud": "dash", "sub": "u1", "email": email,
-               "groups": list(groups), **claims}
+               "groups": list(groups), "iat": int(time.time()) - 60, **claims}
     return at.run()
 
 
