@@ -169,17 +169,28 @@ def notice_draft(
 @notice_app.command("collective")
 def notice_collective(
     marketplace: Annotated[str, typer.Option("--marketplace", "-m", help="the marketplace the notice goes to")],
-    seller: Annotated[str, typer.Option("--seller", "-s", help="the seller's id on the marketplace, or its shop name")],
     holder: Annotated[list[Path], typer.Option(
         "--holder", "-H", help="a rights holder's brand configuration (give two or more), in the notice's order")],
+    seller: Annotated[str | None, typer.Option(
+        "--seller", "-s", help="the seller's id on the marketplace, or its shop name; without it, list the sellers "
+                               "every holder could complain about")] = None,
     template: Annotated[str, typer.Option(
         "--template", "-t", help="the marketplace's IP form: alibaba_ipp, jd, pinduoduo, amazon_rav, ebay_vero, "
-                                 "dsa_art16")],
+                                 "dsa_art16")] = "dsa_art16",
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
 ) -> None:
     """Draft one collective notice against one seller for several rights holders, each with its own trademarks
-    and its own confirmed counterfeit findings; prints the notice id."""
+    and its own confirmed counterfeit findings; prints the notice id (without --seller: the candidate sellers)."""
+    if seller is None:
+        found = takedown.collective_candidates(_settings(db), marketplace=marketplace, holder_configs=holder)
+        for candidate in found:
+            counts = ", ".join(f"{brand} {n}" for brand, n in candidate.findings.items())
+            typer.echo(f"{candidate.seller.seller_id}\t{candidate.seller.name}\t{counts}")
+        if not found:
+            typer.echo(f"no seller on {marketplace} has confirmed counterfeit findings of every one of these brands "
+                       "that no open notice covers")
+        return
     notice_id, findings = takedown.draft_collective(
         _settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
         actor=actor)

@@ -32,7 +32,7 @@ from core.models import (
     Verdict,
 )
 from dashboard.notices import collective
-from dashboard.notices.collective_store import draft_collective_notice
+from dashboard.notices.collective_store import candidates, draft_collective_notice
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.exports import export_notice
 from dashboard.notices.model import Party, TrademarkRef
@@ -129,6 +129,10 @@ def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_list
     alliance.finding(alliance.aurora_product, "奥罗拉 未确认", decision=None)  # never reviewed
     alliance.finding(alliance.aurora_product, "奥罗拉 撤销", decision=ReviewDecision.DISMISSED)
 
+    # Only a seller with draftable findings of every brand is a candidate (the other shop sells Aurora fakes only).
+    [candidate] = candidates(alliance.db, ["Lumina", "aurora"], marketplace="taobao")
+    assert (candidate.seller.describe(), candidate.findings) == ("莆田优品美妆 (putian-youpin)",
+                                                                 {"Lumina": 2, "aurora": 1})
     notice_id = draft_collective_notice(alliance.db, marketplace="taobao", seller="putian-youpin",
                                         holders=alliance.holders(), template=template("alibaba_ipp"), actor="lee",
                                         today=TODAY)
@@ -166,6 +170,7 @@ def test_one_notice_against_one_seller_names_each_holder_with_its_marks_and_list
     bundle = zipfile.ZipFile(io.BytesIO(export_notice(alliance.db, notice_id, "zip", redacted=True).data))
     assert len({n.split("/")[1] for n in bundle.namelist() if n.startswith("listings/")}) == 3
     assert "Aurora Skincare GmbH" in bundle.read("listings.csv").decode("utf-8-sig")
+    assert candidates(alliance.db, ["Lumina", "Aurora"]) == []  # all on the open notice now
 
 
 def test_each_marketplace_form_gets_its_own_statements() -> None:
@@ -239,6 +244,8 @@ def test_bad_holders_and_sellers_are_refused_from_the_cli_with_nothing_stored(al
         assert result.exit_code != 0 and expected in str(result.exception), (args, result.output, result.exception)
     assert alliance.stored() == before
 
+    listed = runner.invoke(app, [*base, "-H", str(alliance.lumina_cfg), "-H", str(alliance.aurora_cfg)])
+    assert listed.exit_code == 0 and listed.output == "putian-youpin\t莆田优品美妆\tLumina 1, Aurora 1\n"
     ok = runner.invoke(app, [*base, "-s", "putian-youpin", "-H", str(alliance.lumina_cfg), "-H",
                              str(alliance.aurora_cfg)])
     assert ok.exit_code == 0, ok.output
@@ -246,3 +253,5 @@ def test_bad_holders_and_sellers_are_refused_from_the_cli_with_nothing_stored(al
     again = runner.invoke(app, [*base, "-s", "putian-youpin", "-H", str(alliance.lumina_cfg), "-H",
                                 str(alliance.aurora_cfg)])
     assert again.exit_code != 0 and "that no open notice covers" in str(again.exception)  # not twice
+    none = runner.invoke(app, [*base, "-H", str(alliance.lumina_cfg), "-H", str(alliance.aurora_cfg)])
+    assert none.exit_code == 0 and "no seller on taobao has confirmed counterfeit findings" in none.output

@@ -9,10 +9,13 @@ row in one transaction, or nothing (DraftError, every problem named).
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -70,19 +73,60 @@ def find_seller(session: Session, marketplace: str, seller: str) -> Seller:
     return rows[0]
 
 
-def holder_findings(session: Session, seller_id: int, brand: str) -> list[int]:
-    """Confirmed counterfeit findings of this seller's listings that belong to the brand, still up and on no
-    open notice, highest score first."""
-    stmt = (
-        select(Finding.id)
+def _draftable(*columns: Any) -> Select[Any]:
+    """Confirmed counterfeit findings whose listing is still up and on no open notice, with the listing and the
+    brand of the finding's product joined: the findings a collective notice may hold."""
+    return (
+        select(*columns)
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Product, Product.id == Finding.product_id)
         .join(Brand, Brand.id == Product.brand_id)
-        .where(Listing.seller_id == seller_id, _brand_is(brand), Finding.verdict == Verdict.COUNTERFEIT)
-        .where(Finding.id.in_(confirmed_finding_ids()), Listing.gone.is_(False), ~on_open_notice(Listing.id))
-        .order_by(Finding.score.desc(), Finding.id)
+        .where(Finding.verdict == Verdict.COUNTERFEIT, Finding.id.in_(confirmed_finding_ids()))
+        .where(Listing.gone.is_(False), ~on_open_notice(Listing.id))
     )
+
+
+def holder_findings(session: Session, seller_id: int, brand: str) -> list[int]:
+    """This seller's draftable findings that belong to the brand, highest score first."""
+    stmt = (_draftable(Finding.id).where(Listing.seller_id == seller_id, _brand_is(brand))
+            .order_by(Finding.score.desc(), Finding.id))
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A seller every one of the rights holders could complain about, with their draftable findings."""
+
+    marketplace: str
+    seller: SellerRef
+    findings: dict[str, int]  # brand -> draftable findings
+
+    @property
+    def total(self) -> int:
+        return sum(self.findings.values())
+
+
+def candidates(db: Database, brands: Sequence[str], *, marketplace: str | None = None,
+               limit: int = 50) -> list[Candidate]:
+    """Sellers with draftable findings of every one of these brands, the most findings first."""
+    wanted = {b.strip().lower(): b for b in brands}
+    stmt = (_draftable(Listing.seller_id, func.lower(Brand.name), func.count(Finding.id))
+            .where(func.lower(Brand.name).in_(sorted(wanted)))
+            .group_by(Listing.seller_id, func.lower(Brand.name)))
+    if marketplace is not None:
+        stmt = stmt.join(Marketplace, Marketplace.id == Listing.marketplace_id).where(Marketplace.name == marketplace)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    with db.read() as session:
+        rows: Sequence[Any] = session.execute(stmt).all()
+        for seller_id, brand, count in rows:
+            counts[int(seller_id)][wanted[str(brand)]] = int(count)
+        shared = [i for i, per_brand in counts.items() if len(per_brand) == len(wanted)]
+        shops = session.execute(
+            select(Seller, Marketplace.name).join(Marketplace, Marketplace.id == Seller.marketplace_id)
+            .where(Seller.id.in_(shared))).all() if shared else []
+        found = [Candidate(market, SellerRef(shop.name, shop.external_id or shop.seller_key),
+                           {b: counts[shop.id][b] for b in brands}) for shop, market in shops]
+    return sorted(found, key=lambda c: (-c.total, c.marketplace, c.seller.name))[:limit]
 
 
 def draft_collective_notice(
