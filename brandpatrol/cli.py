@@ -174,9 +174,9 @@ def notice_collective(
     seller: Annotated[str | None, typer.Option(
         "--seller", "-s", help="the seller's id on the marketplace, or its shop name; without it, list the sellers "
                                "every holder could complain about")] = None,
-    template: Annotated[str, typer.Option(
+    template: Annotated[str | None, typer.Option(
         "--template", "-t", help="the marketplace's IP form: alibaba_ipp, jd, pinduoduo, amazon_rav, ebay_vero, "
-                                 "dsa_art16")] = "dsa_art16",
+                                 "dsa_art16")] = None,
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
 ) -> None:
@@ -191,6 +191,9 @@ def notice_collective(
             typer.echo(f"no seller on {marketplace} has confirmed counterfeit findings of every one of these brands "
                        "that no open notice covers")
         return
+    if template is None:
+        raise jobs.JobError("give --template: the marketplace's IP form the notice is filed on (alibaba_ipp, jd, "
+                            "pinduoduo, amazon_rav, ebay_vero or dsa_art16)")
     notice_id, findings = takedown.draft_collective(
         _settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
         actor=actor)

@@ -244,6 +244,9 @@ def test_bad_holders_and_sellers_are_refused_from_the_cli_with_nothing_stored(al
         assert result.exit_code != 0 and expected in str(result.exception), (args, result.output, result.exception)
     assert alliance.stored() == before
 
+    no_form = runner.invoke(app, [*base[:4], *base[6:], "-s", "putian-youpin", "-H", str(alliance.lumina_cfg), "-H",
+                                  str(alliance.aurora_cfg)])
+    assert no_form.exit_code != 0 and "give --template" in str(no_form.exception)
     listed = runner.invoke(app, [*base, "-H", str(alliance.lumina_cfg), "-H", str(alliance.aurora_cfg)])
     assert listed.exit_code == 0 and listed.output == "putian-youpin\t莆田优品美妆\tLumina 1, Aurora 1\n"
     ok = runner.invoke(app, [*base, "-s", "putian-youpin", "-H", str(alliance.lumina_cfg), "-H",
