@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,14 +149,25 @@ def _audiences(value: Any) -> set[str]:
     return {a for a in value if isinstance(a, str)} if isinstance(value, list | tuple) else set()
 
 
+def _issued_at(claims: Mapping[str, Any]) -> float | None:
+    value = claims.get("iat")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def identity(claims: Mapping[str, Any], settings: Settings, brands: Sequence[str],
-             is_database_account: Callable[[str], bool] = lambda name: False) -> SsoIdentity:
+             is_database_account: Callable[[str], bool] = lambda name: False,
+             now: float | None = None) -> SsoIdentity:
     """Who the signed-in claims make a person here; SsoRefused (with the reason) when they may not enter."""
     issuer = str(claims.get("iss") or "")
     if issuer.rstrip("/") != (settings.sso_issuer or "").rstrip("/"):
         raise SsoRefused("issuer")
     if settings.sso_client_id not in _audiences(claims.get("aud")):
         raise SsoRefused("audience")
+    # The cookie keeps the token's claims for 30 days; groups are only as fresh as the sign-in that sent them.
+    issued = _issued_at(claims)
+    hours = settings.sso_session_hours
+    if issued is None or (now if now is not None else time.time()) - issued > hours * 3600:
+        raise SsoRefused("expired", hours=f"{hours:g}")
     raw_name = claims.get(settings.sso_username_claim)
     username = clean_line(raw_name, USERNAME_MAX) if isinstance(raw_name, str) else ""
     if not username:
