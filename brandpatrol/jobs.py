@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -381,11 +382,33 @@ def serve_dashboard(settings: Settings, host: str, port: int) -> int:
     command = [sys.executable, "-m", "streamlit", "run", app.origin, "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
-    try:
-        return subprocess.call(command, env=env)  # noqa: S603
-    except KeyboardInterrupt:
-        return 0
+    with tempfile.TemporaryDirectory(prefix="brandpatrol-auth-") as private:
+        if settings.sso_enabled:  # st.login reads its [auth] secrets from a file, written here for this run only
+            from dashboard import sso
+
+            try:
+                sso.check(settings, sso.install_brands(settings))
+            except sso.SsoConfigError as exc:
+                raise JobError(str(exc)) from None
+            redirect = settings.sso_redirect_uri or f"http://{host}:{port}/oauth2callback"
+            command += ["--secrets.files", str(sso.write_secrets(settings, redirect, Path(private)))]
+            print(f"single sign-on: {settings.sso_issuer} (redirect {redirect})", file=sys.stderr, flush=True)
+        print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
+        # SIGTERM unwinds like Ctrl-C, so the secrets file goes with the run (the default handler would leave it).
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        streamlit = subprocess.Popen(command, env=env)  # noqa: S603
+        try:
+            return streamlit.wait()
+        except KeyboardInterrupt:
+            streamlit.terminate()
+            streamlit.wait(timeout=30)
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def format_mapping(mapping: dict[str, Any]) -> str:
