@@ -56,7 +56,10 @@ BRAND_ROLES = ("analyst", "legal")  # roles held on one brand; admin is the agen
 T = TypeVar("T")
 
 # Tables whose rows carry their brand in a brand_id column.
-_OWNED: tuple[Any, ...] = (Finding, Notice, TestBuy, CrawlRun, AuditLog, AlertRecord, Product, Partner, BankExport)
+_OWNED: tuple[Any, ...] = (Finding, Notice, TestBuy, Product, Partner, BankExport)
+# ... or None for an install-wide row (a crawl run by hand, a sign-in, an alert about the scheduler), which anyone
+# who sees a brand may see.
+_NOTED: tuple[Any, ...] = (CrawlRun, AuditLog, AlertRecord)
 
 
 class ScopeError(ValueError):
@@ -99,6 +102,8 @@ class BrandScope:
             return true()
         if entity in _OWNED:
             return self._brand_in(entity.brand_id)
+        if entity in _NOTED:
+            return or_(entity.brand_id.is_(None), self._brand_in(entity.brand_id)) if self.brand_ids else false()
         if entity is Brand:
             return self._brand_in(Brand.id)
         if entity is BrandListing:
@@ -161,6 +166,12 @@ def brand_id(session: Session, name: str) -> int:
     return known[name]
 
 
+def brand_scope(session: Session, name: str) -> BrandScope:
+    """The scope of the brand named `name` (empty while that brand is not in the database yet)."""
+    found = session.scalar(select(Brand.id).where(Brand.name == name))
+    return BrandScope.of([found] if found is not None else [])
+
+
 def first_brand(session: Session) -> int | None:
     return session.scalar(select(func.min(Brand.id)))
 
@@ -182,21 +193,16 @@ def command_scope(session: Session, brand: str | None, configured: str | None = 
 
 # --- users' roles per brand ----------------------------------------------------------------------------------
 
-def roles_of(session: Session, user: User) -> dict[int, str]:
-    """Brand id to the user's role on it; an agency admin holds admin on every brand."""
-    if user.role == ADMIN:
+def roles_of(session: Session, user_id: int, account_role: str) -> dict[int, str]:
+    """Brand id to the user's role on it; an agency admin (account role admin) holds admin on every brand."""
+    if account_role == ADMIN:
         return {b: ADMIN for b in brand_ids(session).values()}
     held = {int(b): r for b, r in session.execute(
-        select(UserBrandRole.brand_id, UserBrandRole.role).where(UserBrandRole.user_id == user.id))}
+        select(UserBrandRole.brand_id, UserBrandRole.role).where(UserBrandRole.user_id == user_id))}
     if held:
         return held
     first = first_brand(session)  # an account from before workspaces, or on a single-brand install
-    return {first: user.role} if first is not None else {}
-
-
-def user_scope(session: Session, user: User) -> BrandScope:
-    """Every brand the user holds a role on (every brand for an agency admin)."""
-    return BrandScope.all_brands() if user.role == ADMIN else BrandScope.of(roles_of(session, user))
+    return {first: account_role} if first is not None else {}
 
 
 def grant_role(session: Session, user: User, brand: str, role: str, *, actor: str) -> UserBrandRole:
@@ -225,6 +231,16 @@ def revoke_role(session: Session, user: User, brand: str) -> bool:
         return False
     session.delete(held)
     return True
+
+
+def owning_brand(session: Session, scope: BrandScope, listing_id: int) -> int | None:
+    """The brand a record about this listing belongs to: the scope's one brand, else the one brand of the scope
+    that judged the listing. None when that is not one brand (the caller's default applies: the first brand)."""
+    if scope.single is not None:
+        return scope.single
+    brands = set(session.scalars(select(Finding.brand_id).where(Finding.listing_id == listing_id,
+                                                                scope.clause(Finding))))
+    return brands.pop() if len(brands) == 1 else None
 
 
 def pick(scope: BrandScope, mapping: Mapping[int, T]) -> dict[int, T]:

@@ -35,6 +35,7 @@ from core.models import (
     Review,
     ReviewDecision,
 )
+from core.reviews import confirmed_finding_ids
 from matching.facts import SellerRecord, TakenDown
 from matching.references import ReferenceIndex, hash_int
 
@@ -48,49 +49,58 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def latest_decisions(session: Session, listing_ids: Sequence[int] | None = None) -> dict[int, ReviewDecision]:
-    """Each reviewed listing's latest review decision (among `listing_ids`, or all): the latest one decides."""
-    query = (select(Finding.listing_id, Review.decision, Review.id)
+    """Each reviewed listing's decision (among `listing_ids`, or all): each finding's latest review decides it, and
+    a listing several brands judged counts as confirmed when any brand's reviewers confirmed it (a seller's record
+    counts across brands), else takes the latest of its findings' decisions."""
+    query = (select(Finding.listing_id, Finding.id, Review.decision)
              .join(Review, Review.finding_id == Finding.id)
              .order_by(Finding.listing_id, Review.created_at, Review.id))
+    per_finding: dict[int, tuple[int, ReviewDecision]] = {}
+    chunks = [None] if listing_ids is None else list(_chunks(list(listing_ids)))
+    for chunk in chunks:
+        stmt = query if chunk is None else query.where(Finding.listing_id.in_(chunk))
+        for listing_id, finding_id, decision in session.execute(stmt):
+            per_finding.pop(finding_id, None)  # re-inserted last: the listing's latest decision comes last
+            per_finding[finding_id] = (listing_id, ReviewDecision(decision))
     latest: dict[int, ReviewDecision] = {}
-    if listing_ids is None:
-        for listing_id, decision, _ in session.execute(query):
+    for listing_id, decision in per_finding.values():
+        if latest.get(listing_id) != ReviewDecision.CONFIRMED:
             latest[listing_id] = decision
-    else:
-        for chunk in _chunks(list(listing_ids)):
-            for listing_id, decision, _ in session.execute(query.where(Finding.listing_id.in_(chunk))):
-                latest[listing_id] = decision
     return latest
 
 
 def confirmed_listing_ids(session: Session, listing_ids: Sequence[int] | None = None) -> set[int]:
-    """Listings whose finding's latest review confirmed it (among `listing_ids`, or all)."""
+    """Listings a brand's reviewers confirmed: a finding's latest review is a confirmation (among `listing_ids`,
+    or all)."""
     latest = latest_decisions(session, listing_ids)
     return {listing_id for listing_id, decision in latest.items() if decision == ReviewDecision.CONFIRMED}
 
 
-def seller_records(session: Session, seller_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
-    """For each seller: (listing id, external id) of its listings with a confirmed finding."""
+def seller_records(session: Session, seller_ids: Iterable[int]) -> dict[int, list[tuple[int, str, int]]]:
+    """For each seller: (listing id, external id, brand id) of its listings with a confirmed finding, across every
+    brand of the install (an agency's repeat offender is one whatever brand caught it)."""
     wanted = sorted(set(seller_ids))
-    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    out: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        rows = session.execute(select(Listing.id, Listing.seller_id, Listing.external_id)
+        rows = session.execute(select(Listing.id, Listing.seller_id, Listing.external_id, Finding.brand_id)
                                .join(Finding, Finding.listing_id == Listing.id)
-                               .where(Listing.seller_id.in_(chunk))
-                               .order_by(Listing.id)).all()
-        confirmed = confirmed_listing_ids(session, [r[0] for r in rows])
-        for listing_id, seller_id, external_id in rows:
-            if listing_id in confirmed and seller_id is not None:
-                out[seller_id].append((listing_id, external_id))
+                               .where(Listing.seller_id.in_(chunk), Finding.id.in_(confirmed_finding_ids()))
+                               .order_by(Listing.id, Finding.brand_id)).all()
+        seen: set[int] = set()
+        for listing_id, seller_id, external_id, brand_id in rows:
+            if seller_id is not None and listing_id not in seen:
+                seen.add(listing_id)
+                out[seller_id].append((listing_id, external_id, brand_id))
     return out
 
 
-def record_for(records: dict[int, list[tuple[int, str]]], seller_id: int | None,
+def record_for(records: dict[int, list[tuple[int, str, int]]], seller_id: int | None,
                listing_id: int | None) -> SellerRecord | None:
     if seller_id is None:
         return None
-    others = [name for i, name in records.get(seller_id, []) if i != listing_id]
-    return SellerRecord(len(others), tuple(others[:EXAMPLES]))
+    others = [(name, brand) for i, name, brand in records.get(seller_id, []) if i != listing_id]
+    return SellerRecord(len(others), tuple(name for name, _ in others[:EXAMPLES]),
+                        brands=len({brand for _, brand in others}))
 
 
 @dataclass

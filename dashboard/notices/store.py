@@ -37,6 +37,7 @@ from core.models import (
 )
 from core.privacy import OPEN_NOTICE_STATUSES
 from core.reviews import latest_review_ids
+from core.scope import BrandScope
 from core.text import NAME_MAX, clean_line, clean_text
 from dashboard.notices import testbuys
 from dashboard.notices.drafting import DraftError, DraftRequest, NoticeDraft, draft, evidence_basis
@@ -146,13 +147,19 @@ def _actor(actor: str) -> str:
     return name
 
 
-def _open_notice_of(listing_id: Any) -> Any:
+def _open_notice_of(scope: BrandScope, listing_id: Any) -> Any:
     return (
         select(func.max(Notice.id))
         .join(NoticeListing, NoticeListing.notice_id == Notice.id)
-        .where(NoticeListing.listing_id == listing_id, Notice.status.in_(OPEN_NOTICE_STATUSES))
+        .where(NoticeListing.listing_id == listing_id, Notice.status.in_(OPEN_NOTICE_STATUSES), scope.clause(Notice))
         .scalar_subquery()
     )
+
+
+def _on_open_notice(scope: BrandScope) -> Any:
+    """The listing is on an open notice of the scope's brands (another brand's notice is its own matter)."""
+    return (exists().where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
+            .where(Notice.status.in_(OPEN_NOTICE_STATUSES), scope.clause(Notice)))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -170,7 +177,7 @@ def confirmed_findings(
 ) -> list[ConfirmedRow]:
     """Findings whose latest review is a confirmation, highest score first, for drafting."""
     latest = latest_review_ids()
-    open_notice = _open_notice_of(Listing.id)
+    open_notice = _open_notice_of(db.scope, Listing.id)
     stmt = (
         select(
             Finding.id, Finding.listing_id, Listing.marketplace_id, Marketplace.name, Finding.verdict, Finding.score,
@@ -182,7 +189,7 @@ def confirmed_findings(
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .outerjoin(Seller, Seller.id == Listing.seller_id)
-        .where(Review.decision == ReviewDecision.CONFIRMED)
+        .where(Review.decision == ReviewDecision.CONFIRMED, db.scope.clause(Finding))
         .order_by(Finding.score.desc(), Finding.id)
         .limit(max(1, min(int(limit), DRAFT_LIMIT)))
     )
@@ -191,11 +198,7 @@ def confirmed_findings(
     if verdicts:
         stmt = stmt.where(Finding.verdict.in_(sorted(set(verdicts))))
     if not include_on_notice:
-        stmt = stmt.where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        stmt = stmt.where(~_on_open_notice(db.scope))
     if not include_gone:
         stmt = stmt.where(Listing.gone.is_(False))
     with db.read() as session:
@@ -219,12 +222,8 @@ def waiting_per_marketplace(db: Database) -> dict[int, int]:
         .join(latest, latest.c.finding_id == Finding.id)
         .join(Review, Review.id == latest.c.review_id)
         .join(Listing, Listing.id == Finding.listing_id)
-        .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False))
-        .where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False), db.scope.clause(Finding))
+        .where(~_on_open_notice(db.scope))
         .group_by(Listing.marketplace_id)
     )
     with db.read() as session:
@@ -238,15 +237,17 @@ def _batches(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
         yield unique[start : start + size]
 
 
-def _facts(session: Session, finding_ids: Sequence[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def _facts(session: Session, scope: BrandScope,
+           finding_ids: Sequence[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     """Facts of each finding's listing with its latest review decision (None: never reviewed)."""
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for batch in _batches(finding_ids):
-        out.update(_facts_batch(session, batch))
+        out.update(_facts_batch(session, scope, batch))
     return out
 
 
-def _facts_batch(session: Session, finding_ids: list[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def _facts_batch(session: Session, scope: BrandScope,
+                 finding_ids: list[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     latest = latest_review_ids()
     stmt = (
         select(Finding, Listing, Marketplace.name, Seller, Review.decision, ReferenceImage.ref_id, Product)
@@ -257,7 +258,7 @@ def _facts_batch(session: Session, finding_ids: list[int]) -> dict[int, tuple[Li
         .outerjoin(Review, Review.id == latest.c.review_id)
         .outerjoin(ReferenceImage, ReferenceImage.id == Finding.matched_reference_id)
         .outerjoin(Product, Product.id == Finding.product_id)
-        .where(Finding.id.in_(finding_ids))
+        .where(Finding.id.in_(finding_ids), scope.clause(Finding))
     )
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for finding, listing, market, seller, decision, ref_id, product in session.execute(stmt):
@@ -323,11 +324,15 @@ def draft_notices(
     actor = _actor(actor)
     ids = list(dict.fromkeys(int(i) for i in finding_ids))
     today = today or datetime.now(UTC).date()
+    brand_id = db.scope.single
+    if brand_id is None:
+        raise DraftError(["a notice is drafted for one brand: choose the brand first (the dashboard's brand "
+                          "switcher, or --brand)"])
     with db.session() as session:
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         for batch in _batches(ids):
             session.scalars(select(Finding.id).where(Finding.id.in_(batch)).with_for_update()).all()
-        facts = _facts(session, ids)
+        facts = _facts(session, db.scope, ids)  # another brand's findings "do not exist" here
         problems: list[str] = []
         missing = [i for i in ids if i not in facts]
         if missing:
@@ -346,7 +351,8 @@ def draft_notices(
                 for listing_id, notice_id in session.execute(
                     select(NoticeListing.listing_id, func.max(Notice.id))
                     .join(Notice, Notice.id == NoticeListing.notice_id)
-                    .where(NoticeListing.listing_id.in_(batch), Notice.status.in_(OPEN_NOTICE_STATUSES))
+                    .where(NoticeListing.listing_id.in_(batch), Notice.status.in_(OPEN_NOTICE_STATUSES),
+                           db.scope.clause(Notice))
                     .group_by(NoticeListing.listing_id)
                 )
             )
@@ -357,7 +363,7 @@ def draft_notices(
             problems.append(f"findings {', '.join(on_notice)} are already on an open notice")
         if problems:
             raise DraftError(problems)
-        buys = testbuys.facts_for(session, listing_ids, with_photos=False)
+        buys = testbuys.facts_for(session, db.scope, listing_ids, with_photos=False)
         by_market: dict[str, list[ListingFacts]] = defaultdict(list)
         for i in ids:
             by_market[facts[i][0].marketplace].append(facts[i][0])
@@ -379,7 +385,8 @@ def draft_notices(
         for item in drafts:
             group = groups.setdefault(item.marketplace, uuid.uuid4().hex)
             notice = Notice(
-                marketplace_id=market_ids[item.marketplace], template=item.template, ground=item.ground.value,
+                brand_id=brand_id, marketplace_id=market_ids[item.marketplace], template=item.template,
+                ground=item.ground.value,
                 status=NoticeStatus.DRAFTED, body=item.body, created_by=actor, draft_group=group,
                 part=item.part, parts=item.parts, warnings=list(item.warnings), context=item.context,
             )
@@ -394,7 +401,8 @@ def draft_notices(
                 )
             session.add(
                 AuditLog(
-                    actor=actor, action="notice.draft", object_type="notice", object_id=str(notice.id),
+                    brand_id=brand_id, actor=actor, action="notice.draft", object_type="notice",
+                    object_id=str(notice.id),
                     detail={
                         "template": item.template, "ground": item.ground.value, "marketplace": item.marketplace,
                         "part": item.part, "parts": item.parts, "draft_group": group,
@@ -438,7 +446,7 @@ def change_status(
     if status is NoticeStatus.FILED and not reference:
         raise ValueError("filing needs the reference the marketplace gave the complaint (case or ticket number)")
     with db.session() as session:
-        notice = session.scalar(select(Notice).where(Notice.id == notice_id).with_for_update())
+        notice = session.scalar(db.scope.select(Notice).where(Notice.id == notice_id).with_for_update())
         if notice is None:
             raise NoticeStateError(f"there is no notice {notice_id}")
         current = NoticeStatus(notice.status)
@@ -457,7 +465,8 @@ def change_status(
             notice.status_note = note
         session.add(
             AuditLog(
-                actor=actor, action=STATUS_ACTIONS[status], object_type="notice", object_id=str(notice_id),
+                brand_id=notice.brand_id, actor=actor, action=STATUS_ACTIONS[status], object_type="notice",
+                object_id=str(notice_id),
                 detail={"from": current.value, "to": status.value, "date": on.isoformat(), "reference": reference,
                         "note": note},
             )
@@ -467,9 +476,11 @@ def change_status(
 def record_export(db: Database, notice_id: int, fmt: str, *, actor: str, redacted: bool) -> None:
     """Audit that a notice left the system, and in which form."""
     with db.session() as session:
+        brand_id = session.scalar(db.scope.select(Notice, Notice.brand_id).where(Notice.id == notice_id))
         session.add(
             AuditLog(
-                actor=_actor(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
+                brand_id=brand_id, actor=_actor(actor), action="notice.export", object_type="notice",
+                object_id=str(notice_id),
                 detail={"format": fmt, "redacted": redacted},
             )
         )
@@ -495,6 +506,7 @@ def notices(db: Database, *, statuses: Iterable[NoticeStatus] | None = None, lim
         select(Notice, Marketplace.name, counts.c.listings, counts.c.gone)
         .join(Marketplace, Marketplace.id == Notice.marketplace_id)
         .outerjoin(counts, counts.c.notice_id == Notice.id)
+        .where(db.scope.clause(Notice))
         .order_by(Notice.id.desc())
         .limit(max(1, min(int(limit), 5000)))
     )
@@ -521,7 +533,7 @@ def load_notice(db: Database, notice_id: int, *, with_photos: bool = False) -> N
         row = session.execute(
             select(Notice, Marketplace.name)
             .join(Marketplace, Marketplace.id == Notice.marketplace_id)
-            .where(Notice.id == notice_id)
+            .where(Notice.id == notice_id, db.scope.clause(Notice))
         ).first()
         if row is None:
             return None
@@ -546,7 +558,7 @@ def load_notice(db: Database, notice_id: int, *, with_photos: bool = False) -> N
             )
             if is_gone:
                 gone.add(link.listing_id)
-        buys = testbuys.facts_for(session, [f.listing_id for f in listings], with_photos=with_photos)
+        buys = testbuys.facts_for(session, db.scope, [f.listing_id for f in listings], with_photos=with_photos)
         return NoticeDocument(
             id=notice.id, marketplace=market, template=notice.template, ground=Ground(notice.ground),
             status=NoticeStatus(notice.status), part=notice.part, parts=notice.parts, draft_group=notice.draft_group,
