@@ -177,14 +177,16 @@ def first_brand(session: Session) -> int | None:
 
 
 def command_scope(session: Session, brand: str | None, configured: str | None = None) -> BrandScope:
-    """The scope of a command: `--brand NAME`, else the configuration's brand, else the database's only brand.
+    """The scope of a command: `--brand NAME` (which must exist), else the configuration's brand (nothing before
+    its first match), else the database's only brand.
 
     A database of several brands and no choice is a ScopeError: an export or a listing of findings is for one
     brand's lawyer, never every brand's by accident. A database with no brand yet gives an empty scope.
     """
-    name = brand or configured
-    if name is not None:
-        return BrandScope.of([brand_id(session, name)])
+    if brand is not None:
+        return BrandScope.of([brand_id(session, brand)])
+    if configured is not None:
+        return brand_scope(session, configured)  # empty until the configured brand's first match
     known = brand_ids(session)
     if len(known) > 1:
         raise ScopeError(f"this database holds brands {', '.join(known)}; say which with --brand NAME")

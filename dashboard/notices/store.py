@@ -21,6 +21,7 @@ from core.config import AuthorisedSeller, Privacy
 from core.db import Database
 from core.models import (
     AuditLog,
+    Brand,
     Finding,
     Listing,
     Marketplace,
@@ -324,15 +325,12 @@ def draft_notices(
     actor = _actor(actor)
     ids = list(dict.fromkeys(int(i) for i in finding_ids))
     today = today or datetime.now(UTC).date()
-    brand_id = db.scope.single
-    if brand_id is None:
-        raise DraftError(["a notice is drafted for one brand: choose the brand first (the dashboard's brand "
-                          "switcher, or --brand)"])
     with db.session() as session:
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         for batch in _batches(ids):
             session.scalars(select(Finding.id).where(Finding.id.in_(batch)).with_for_update()).all()
         facts = _facts(session, db.scope, ids)  # another brand's findings "do not exist" here
+        brand_id = _one_brand(session, db.scope, ids)
         problems: list[str] = []
         missing = [i for i in ids if i not in facts]
         if missing:
@@ -385,7 +383,8 @@ def draft_notices(
         for item in drafts:
             group = groups.setdefault(item.marketplace, uuid.uuid4().hex)
             notice = Notice(
-                brand_id=brand_id, marketplace_id=market_ids[item.marketplace], template=item.template,
+                **({"brand_id": brand_id} if brand_id is not None else {}),
+                marketplace_id=market_ids[item.marketplace], template=item.template,
                 ground=item.ground.value,
                 status=NoticeStatus.DRAFTED, body=item.body, created_by=actor, draft_group=group,
                 part=item.part, parts=item.parts, warnings=list(item.warnings), context=item.context,
@@ -412,6 +411,21 @@ def draft_notices(
             )
             notice_ids.append(notice.id)
     return notice_ids
+
+
+def _one_brand(session: Session, scope: BrandScope, finding_ids: Sequence[int]) -> int | None:
+    """The brand the notices are for: the scope's one brand, else the one brand of the findings (a notice speaks
+    for one rights holder; see collective complaints for several)."""
+    if scope.single is not None:
+        return scope.single
+    brands: set[int] = set()
+    for batch in _batches(finding_ids):
+        brands.update(session.scalars(select(Finding.brand_id).where(Finding.id.in_(batch), scope.clause(Finding))))
+    if len(brands) > 1:
+        names = session.scalars(select(Brand.name).where(Brand.id.in_(sorted(brands))).order_by(Brand.name))
+        raise DraftError([f"the findings are of brands {', '.join(names)}; a notice speaks for one brand, so draft "
+                          "each brand's apart (choose the brand first)"])
+    return brands.pop() if brands else None
 
 
 def _join(ids: Iterable[int]) -> str:
