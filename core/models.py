@@ -147,6 +147,9 @@ class BrandListing(Base):
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), primary_key=True, index=True)
     matched_version: Mapped[int] = mapped_column(default=0)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    # False: no crawl of the brand saw it; the brand's matching judged it because no brand's crawl did (a listing
+    # stored by hand or by a tool is judged by every brand).
+    crawled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class UserBrandRole(Base):

@@ -114,9 +114,11 @@ def _claim(session: Session, run_id: int | None, listing_ids: list[int]) -> None
     brand_id = session.scalar(select(CrawlRun.brand_id).where(CrawlRun.id == run_id)) if run_id else None
     if brand_id is None or not listing_ids:
         return
-    have = set(session.scalars(select(BrandListing.listing_id).where(
-        BrandListing.brand_id == brand_id, BrandListing.listing_id.in_(listing_ids))))
-    session.add_all(BrandListing(brand_id=brand_id, listing_id=i) for i in listing_ids if i not in have)
+    have = {row.listing_id: row for row in session.scalars(select(BrandListing).where(
+        BrandListing.brand_id == brand_id, BrandListing.listing_id.in_(listing_ids)))}
+    for row in have.values():
+        row.crawled = True  # judged before as nobody's, now seen by the brand's crawl
+    session.add_all(BrandListing(brand_id=brand_id, listing_id=i, crawled=True) for i in listing_ids if i not in have)
 
 
 def usual_cards_per_page(db: Database, marketplace: str) -> float | None:
@@ -227,7 +229,7 @@ def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items
         )
         if run.brand_id is not None:
             # A brand's crawl says nothing about listings only other brands' crawls look for.
-            claims = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id)
+            claims = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id, BrandListing.crawled)
             unseen = unseen & (~claims.exists() | claims.where(BrandListing.brand_id == run.brand_id).exists())
         session.execute(update(Listing).where(unseen).values(missed_runs=Listing.missed_runs + 1))
         session.execute(

@@ -130,13 +130,14 @@ class _BrandKeys:
 
 
 def _to_examine(brand_id: int | None, full: bool) -> Select[Any]:
-    """The listings a brand's run examines: those its crawls saw, and those no brand's crawl claimed (stored by
-    hand or by a tool), each when changed since this brand last judged it (all of them when `full`)."""
-    claimed = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id)
+    """The listings a brand's run examines: those its crawls saw, and those no brand's crawl saw (stored by hand
+    or by a tool: every brand judges them), each when changed since this brand last judged it (all when `full`)."""
+    claimed = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id, BrandListing.crawled)
     mine = (select(BrandListing.matched_version)
             .where(BrandListing.listing_id == Listing.id, BrandListing.brand_id == brand_id).scalar_subquery())
     query = select(Listing.id).where(or_(~claimed.exists(), Listing.id.in_(
-        select(BrandListing.listing_id).where(BrandListing.brand_id == brand_id)))).order_by(Listing.id)
+        select(BrandListing.listing_id).where(BrandListing.brand_id == brand_id, BrandListing.crawled))))
+    query = query.order_by(Listing.id)
     if not full:
         query = query.where(Listing.content_version > func.coalesce(mine, 0))
     return query
@@ -148,7 +149,7 @@ def _mine(brand_id: int | None) -> ColumnElement[bool]:
 
 
 def _mark_matched(session: Session, brand_id: int | None, versions: dict[int, int]) -> None:
-    """Remember the version of each listing this brand judged (a listing no crawl claimed becomes the brand's)."""
+    """Remember the version of each listing this brand judged."""
     if brand_id is None or not versions:
         return
     rows = {r.listing_id: r for r in session.scalars(select(BrandListing).where(
@@ -156,7 +157,8 @@ def _mark_matched(session: Session, brand_id: int | None, versions: dict[int, in
     for listing_id, version in versions.items():
         row = rows.get(listing_id)
         if row is None:
-            session.add(BrandListing(brand_id=brand_id, listing_id=listing_id, matched_version=version))
+            session.add(BrandListing(brand_id=brand_id, listing_id=listing_id, matched_version=version,
+                                     crawled=False))
         else:
             row.matched_version = version
 

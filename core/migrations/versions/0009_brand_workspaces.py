@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('listing_id', sa.Integer(), nullable=False),
     sa.Column('matched_version', sa.Integer(), nullable=False),
     sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('crawled', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['brand_id'], ['brand.id'], name=op.f('fk_brand_listing_brand_id_brand')),
     sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_brand_listing_listing_id_listing')),
     sa.PrimaryKeyConstraint('brand_id', 'listing_id', name=op.f('pk_brand_listing'))
@@ -83,8 +84,9 @@ def upgrade() -> None:
             owned = sa.table(table, sa.column('brand_id'))
             conn.execute(sa.update(owned).where(owned.c.brand_id.is_(None)).values(brand_id=brand))
         # Every listing stored so far was seen by the install's crawls; with the version matching last judged.
-        conn.execute(sa.text("INSERT INTO brand_listing (brand_id, listing_id, matched_version, first_seen) "
-                             "SELECT :b, id, matched_version, first_seen FROM listing"), {"b": brand})
+        conn.execute(sa.text("INSERT INTO brand_listing (brand_id, listing_id, matched_version, first_seen, crawled) "
+                             "SELECT :b, id, matched_version, first_seen, :crawled FROM listing"),
+                     {"b": brand, "crawled": True})
         for key in MATCH_STATE_KEYS:
             conn.execute(sa.text("UPDATE match_state SET key = :new WHERE key = :old"),
                          {"new": f"{key}@{brand}", "old": key})
