@@ -220,6 +220,7 @@ def assert_no_aurora(rendered: str, where: str) -> None:
 def test_each_page_for_a_lumina_analyst_shows_nothing_of_aurora(two: Two) -> None:
     at = signed_in("ana")
     assert SHARED_TITLE in visit(at, "queue")  # the queue is not empty: Lumina's unreviewed finding is there
+    assert set(queue_table(at)["Finding"]) == {two.shared_lumina}  # not Aurora's finding on the same listing
     for page in ANALYST_PAGES:
         assert_no_aurora(visit(at, page), page)
     # crafted ids in the URL: Aurora's finding, and Aurora's finding on the listing both brands saw
