@@ -553,3 +553,18 @@ def test_upgrade_assigns_every_row_to_the_install_s_brand_and_downgrade_returns(
     command.downgrade(cfg, revision_before("0009"))
     assert dump(engine) == before
     engine.dispose()
+
+
+def test_the_scheduler_s_jobs_run_for_each_brand_with_its_own_alerts(two: Two) -> None:
+    from brandpatrol.scheduler import weekly_digest
+    from core.models import AlertRecord
+
+    result = weekly_digest(str(two.config), two.db.url)
+    assert set(result) == {"Lumina", "Aurora"}
+    with two.db.read() as s:
+        sent = {r.brand_id: r.body for r in s.scalars(select(AlertRecord).where(AlertRecord.kind == "digest"))}
+    assert set(sent) == {two.lumina, two.aurora}
+    assert "for Lumina" in sent[two.lumina] and "for Aurora" in sent[two.aurora]
+    # each digest counts its own brand's notices: one drafted, none filed, in each
+    assert all("notices: 0 filed, 0 removed, 0 still open" in body for body in sent.values())
+    assert "waiting for review: 1" in sent[two.lumina] and "waiting for review: 1" in sent[two.aurora]
