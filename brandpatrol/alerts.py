@@ -34,6 +34,7 @@ from core.models import (
     utcnow,
 )
 from core.money import tidy
+from core.scope import brand_scope
 from core.text import clean_line
 
 logger = logging.getLogger(__name__)
@@ -55,11 +56,14 @@ class Alert:
     title: str
     body: str
     dedupe_key: str | None = None  # an alert with a key already delivered is not sent again
+    brand_id: int | None = None  # the brand it is about (None: install-wide)
 
 
-def already_delivered(db: Database, key: str) -> bool:
+def already_delivered(db: Database, key: str, brand_id: int | None = None) -> bool:
+    """Whether this alert (of this brand: two brands' digests of a day are two alerts) was delivered."""
+    same_brand = AlertRecord.brand_id.is_(None) if brand_id is None else AlertRecord.brand_id == brand_id
     with db.read() as session:
-        return session.scalar(select(AlertRecord.id).where(AlertRecord.dedupe_key == key,
+        return session.scalar(select(AlertRecord.id).where(AlertRecord.dedupe_key == key, same_brand,
                                                            AlertRecord.delivered.is_(True)).limit(1)) is not None
 
 
@@ -67,7 +71,7 @@ def deliver(db: Database, urls: Sequence[str], alert: Alert) -> bool:
     """Send `alert` to every target; record it. True when every target accepted it."""
     import apprise
 
-    if alert.dedupe_key and already_delivered(db, alert.dedupe_key):
+    if alert.dedupe_key and already_delivered(db, alert.dedupe_key, alert.brand_id):
         return True
     error: str | None = None
     delivered = False
@@ -85,7 +89,8 @@ def deliver(db: Database, urls: Sequence[str], alert: Alert) -> bool:
     if error:
         logger.warning("alert '%s' not delivered: %s", alert.title, error)
     with db.session() as session:
-        session.add(AlertRecord(kind=alert.kind, dedupe_key=alert.dedupe_key, title=alert.title[:300],
+        session.add(AlertRecord(brand_id=alert.brand_id, kind=alert.kind, dedupe_key=alert.dedupe_key,
+                                title=alert.title[:300],
                                 body=alert.body, sent_at=utcnow(), delivered=delivered, error=error))
     return delivered
 
@@ -100,6 +105,7 @@ def findings_alert(db: Database, config: BrandConfig, since: datetime) -> Alert 
     """New or newly changed suspect findings at or over alerts.min_score since `since`, not yet reviewed."""
     alerts = config.alerts
     with db.read() as session:
+        scope = brand_scope(session, config.brand.name)  # one brand's alert names only that brand's findings
         reviewed = select(Review.id).where(Review.finding_id == Finding.id).exists()
         query = (
             select(Finding, Listing, Marketplace, Seller)
@@ -108,7 +114,7 @@ def findings_alert(db: Database, config: BrandConfig, since: datetime) -> Alert 
             .outerjoin(Seller, Listing.seller_id == Seller.id)
             .where(Finding.verdict.in_(SUSPECT_VERDICTS), Finding.score >= alerts.min_score,
                    or_(Finding.created_at >= since, Finding.updated_at >= since),
-                   Listing.gone.is_(False), ~reviewed)
+                   Listing.gone.is_(False), ~reviewed, scope.clause(Finding))
             .order_by(Finding.score.desc(), Finding.id)
         )
         rows = session.execute(query).all()
@@ -132,7 +138,7 @@ def findings_alert(db: Database, config: BrandConfig, since: datetime) -> Alert 
     lines += ["", f"review queue: {alerts.dashboard_url}/queue"]
     title = f"BrandPatrol: {len(rows)} new high-score finding(s) — " + ", ".join(
         f"{count} {verdict}" for verdict, count in by_verdict.most_common())
-    return Alert("findings", title, "\n".join(lines))
+    return Alert("findings", title, "\n".join(lines), brand_id=scope.single)
 
 
 @dataclass(frozen=True)
@@ -182,31 +188,34 @@ def digest_alert(db: Database, config: BrandConfig, now: datetime, days: int = 7
     since = now - timedelta(days=days)
     min_score = config.thresholds.min_score
     with db.read() as session:
+        scope = brand_scope(session, config.brand.name)
         runs = session.execute(
             select(Marketplace.name, CrawlRun.status, func.count())
             .join(Marketplace, CrawlRun.marketplace_id == Marketplace.id)
-            .where(CrawlRun.started_at >= since).group_by(Marketplace.name, CrawlRun.status)
+            .where(CrawlRun.started_at >= since, scope.clause(CrawlRun))
+            .group_by(Marketplace.name, CrawlRun.status)
         ).all()
         new_findings = session.execute(
             select(Finding.verdict, func.count()).where(
-                Finding.created_at >= since, Finding.verdict.in_(SUSPECT_VERDICTS), Finding.score >= min_score)
+                Finding.created_at >= since, Finding.verdict.in_(SUSPECT_VERDICTS), Finding.score >= min_score,
+                scope.clause(Finding))
             .group_by(Finding.verdict)
         ).all()
         decisions = session.execute(
-            select(Review.decision, func.count()).where(Review.created_at >= since).group_by(Review.decision)
+            select(Review.decision, func.count()).where(Review.created_at >= since, scope.clause(Review))
+            .group_by(Review.decision)
         ).all()
         reviewed = select(Review.id).where(Review.finding_id == Finding.id).exists()
         waiting = session.scalar(
             select(func.count()).select_from(Finding).join(Listing, Finding.listing_id == Listing.id)
             .where(Finding.verdict.in_(SUSPECT_VERDICTS), Finding.score >= min_score, ~reviewed,
-                   Listing.gone.is_(False))) or 0
-        filed = session.scalar(select(func.count()).select_from(Notice).where(Notice.filed_at >= since)) or 0
-        removed = session.scalar(select(func.count()).select_from(Notice).where(
-            Notice.status == NoticeStatus.REMOVED, Notice.closed_at >= since)) or 0
-        open_notices = session.scalar(select(func.count()).select_from(Notice).where(
-            Notice.status == NoticeStatus.FILED)) or 0
+                   Listing.gone.is_(False), scope.clause(Finding))) or 0
+        notices = select(func.count()).select_from(Notice).where(scope.clause(Notice))
+        filed = session.scalar(notices.where(Notice.filed_at >= since)) or 0
+        removed = session.scalar(notices.where(Notice.status == NoticeStatus.REMOVED, Notice.closed_at >= since)) or 0
+        open_notices = session.scalar(notices.where(Notice.status == NoticeStatus.FILED)) or 0
         relistings = session.scalar(select(func.count()).select_from(Relisting).where(
-            Relisting.detected_at >= since)) or 0
+            Relisting.detected_at >= since, scope.clause(Relisting))) or 0
     per_market: dict[str, Counter[str]] = {}
     for name, status, count in runs:
         per_market.setdefault(name, Counter())[RunStatus(status).value] += count
@@ -221,7 +230,7 @@ def digest_alert(db: Database, config: BrandConfig, now: datetime, days: int = 7
     lines.append(f"possible relistings flagged: {relistings}")
     lines += ["", f"dashboard: {config.alerts.dashboard_url}/queue"]
     return Alert("digest", f"BrandPatrol weekly digest — {now:%Y-%m-%d}", "\n".join(lines),
-                 dedupe_key=f"digest:{now:%Y-%m-%d}")
+                 dedupe_key=f"digest:{now:%Y-%m-%d}", brand_id=scope.single)
 
 
 def _label(value: object) -> str:

@@ -14,8 +14,9 @@ import typer
 
 from brandpatrol import jobs, takedown
 from core.catalogue import reference_problems
-from core.config import BrandConfig, ConfigError, load_config
+from core.config import BrandConfig, ConfigError, load_brands, load_config
 from core.db import Database, DatabaseError
+from core.scope import ScopeError
 from core.settings import SETTINGS_ERRORS, Settings, describe_settings_error, get_settings
 
 app = typer.Typer(
@@ -29,15 +30,20 @@ app = typer.Typer(
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="brandpatrol.yaml (or BRANDPATROL_CONFIG)")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (or BRANDPATROL_DB); default sqlite:///brandpatrol.db")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+BrandOpt = Annotated[str | None, typer.Option(
+    "--brand", "-b", help="the brand to work for (or BRANDPATROL_BRAND): one of a configuration listing several, "
+                          "and the only brand whose findings, notices and sellers the command reads")]
 
 
-def _settings(db: str | None = None, config: Path | None = None) -> Settings:
+def _settings(db: str | None = None, config: Path | None = None, brand: str | None = None) -> Settings:
     base = get_settings()
     updates: dict[str, object] = {}
     if db:
         updates["db"] = db
     if config:
         updates["config"] = config
+    if brand:
+        updates["brand"] = brand
     return base.model_copy(update=updates)
 
 
@@ -49,14 +55,16 @@ def _config_path(settings: Settings) -> Path:
 
 @app.command("check-config")
 def check_config(path: Annotated[Path, typer.Argument(help="the brand configuration to check")]) -> None:
-    """Validate a brand configuration and the reference photos it names; errors name the field or file and the fix."""
-    config = load_config(path)
-    if problems := reference_problems(config):
+    """Validate a brand configuration (or every brand of a file listing several) and the reference photos it
+    names; errors name the field or file and the fix."""
+    configs = load_brands(path)
+    if problems := [p for config in configs for p in reference_problems(config)]:
         raise ConfigError(path, problems)
-    typer.echo(
-        f"{path}: OK — brand {config.brand.name}, {len(config.products)} products, "
-        f"{len(config.authorised_sellers)} authorised sellers, {len(config.marketplaces)} marketplaces"
-    )
+    for config in configs:
+        typer.echo(
+            f"{path}: OK — brand {config.brand.name}, {len(config.products)} products, "
+            f"{len(config.authorised_sellers)} authorised sellers, {len(config.marketplaces)} marketplaces"
+        )
 
 
 @app.command()
@@ -64,9 +72,10 @@ def crawl(
     config: ConfigOpt = None,
     db: DbOpt = None,
     marketplace: Annotated[list[str] | None, typer.Option("--marketplace", "-m", help="only these")] = None,
+    brand: BrandOpt = None,
 ) -> None:
-    """Crawl the configured marketplaces (one process each) and store what they list."""
-    settings = _settings(db, config)
+    """Crawl the configured marketplaces (one process each, for each brand of the file) and store what they list."""
+    settings = _settings(db, config, brand)
     results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
     for result in results:
         typer.echo(result.summary())
@@ -77,13 +86,16 @@ def crawl(
 @app.command()
 def match(config: ConfigOpt = None, db: DbOpt = None,
           full: Annotated[bool, typer.Option("--full", help="re-examine every listing")] = False,
-          as_json: JsonOpt = False) -> None:
-    """Run the matching pass over new and changed listings."""
-    settings = _settings(db, config)
-    summary = jobs.match(settings, _config_path(settings), full=full)
-    typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else jobs.format_mapping(summary))
-    for problem in summary[jobs.REFERENCE_PROBLEMS]:
-        typer.echo(f"reference photo problem (matched without it): {problem}", err=True)
+          as_json: JsonOpt = False, brand: BrandOpt = None) -> None:
+    """Run the matching pass over new and changed listings (for each brand of the file, or --brand's)."""
+    settings = _settings(db, config, brand)
+    summaries = jobs.match_brands(settings, _config_path(settings), full=full)
+    for name, summary in summaries.items():
+        if len(summaries) > 1 and not as_json:
+            typer.echo(f"brand {name}:")
+        typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else jobs.format_mapping(summary))
+        for problem in summary[jobs.REFERENCE_PROBLEMS]:
+            typer.echo(f"reference photo problem (matched without it): {problem}", err=True)
 
 
 @app.command()
@@ -91,11 +103,13 @@ def findings(
     db: DbOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
     include_all: Annotated[bool, typer.Option("--all", help="include ok and unrelated verdicts")] = False,
+    brand: BrandOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Print findings (suspects by default), highest score first."""
+    """Print one brand's findings (suspects by default), highest score first."""
     if fmt not in ("json", "csv"):
         raise typer.BadParameter("use --format json or --format csv", param_hint="--format")
-    jobs.print_findings(_settings(db), fmt, include_all, sys.stdout)
+    jobs.print_findings(_settings(db, config, brand), fmt, include_all, sys.stdout)
 
 
 @app.command()
@@ -104,9 +118,10 @@ def evaluate(
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    brand: BrandOpt = None,
 ) -> None:
     """Precision, recall and F1 of the suspect flags against labelled listings, and a confusion matrix."""
-    report = jobs.evaluate(_settings(db, config), labels)
+    report = jobs.evaluate(_settings(db, config, brand), labels)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else jobs.format_evaluation(report))
 
 
@@ -122,15 +137,17 @@ def export(
     notice: Annotated[int | None, typer.Option("--notice", help="export this notice instead")] = None,
     config: ConfigOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
+    brand: BrandOpt = None,
 ) -> None:
-    """Export confirmed findings per marketplace (formula-safe), or one notice as PDF, DOCX, CSV, XLSX or ZIP."""
+    """Export one brand's confirmed findings per marketplace (formula-safe), or one of its notices as PDF, DOCX,
+    CSV, XLSX or ZIP."""
     if notice is not None:
-        size = takedown.export(_settings(db, config), notice, out, actor=actor)
+        size = takedown.export(_settings(db, config, brand), notice, out, actor=actor)
         typer.echo(f"wrote notice {notice} to {out} ({size} bytes)")
         return
-    settings = _settings(db, config)
+    settings = _settings(db, config, brand)
     # With a configuration, its privacy.redact_exports decides; without one the export is as it always was.
-    redact = load_config(settings.config).privacy.redact_exports if settings.config else False
+    redact = load_config(settings.config, settings.brand).privacy.redact_exports if settings.config else False
     count = jobs.export_confirmed(settings, out, marketplace, redact=redact)
     typer.echo(f"wrote {count} confirmed listings to {out}")
 
@@ -157,10 +174,11 @@ def notice_draft(
     config: ConfigOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
+    brand: BrandOpt = None,
 ) -> None:
-    """Draft notices from confirmed findings (split at the form's link limit); prints the notice ids."""
+    """Draft notices from one brand's confirmed findings (split at the form's link limit); prints the notice ids."""
     summary = takedown.draft_notices(
-        _settings(db, config), marketplace=marketplace, template_name=template, ground=ground,
+        _settings(db, config, brand), marketplace=marketplace, template_name=template, ground=ground,
         finding_ids=finding or [], countries=countries.split(","), actor=actor)
     ids = ", ".join(str(i) for i in summary.notice_ids)
     typer.echo(f"drafted notice(s) {ids} from {summary.findings} confirmed findings")
@@ -206,9 +224,11 @@ def notice_list(
     status: Annotated[list[str] | None, typer.Option("--status", help="drafted, filed, removed, rejected")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    brand: BrandOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """The newest notices first, with how many of their listings the crawls no longer find."""
-    rows = takedown.list_notices(_settings(db), status or [])
+    """One brand's newest notices first, with how many of their listings the crawls no longer find."""
+    rows = takedown.list_notices(_settings(db, config, brand), status or [])
     if as_json:
         typer.echo(json.dumps([vars(r) for r in rows], ensure_ascii=False, indent=2, default=str))
         return
@@ -225,9 +245,12 @@ def notice_file(
     on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="filing date")] = None,
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
+    brand: BrandOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Mark a drafted notice filed, with the marketplace's reference."""
-    takedown.change_status(_settings(db), notice_id, "filed", on=on.date() if on else None, reference=reference,
+    takedown.change_status(_settings(db, config, brand), notice_id, "filed", on=on.date() if on else None,
+                           reference=reference,
                            note=None, actor=actor)
     typer.echo(f"notice {notice_id} filed")
 
@@ -241,11 +264,14 @@ def notice_close(
     = None,
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
+    brand: BrandOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Mark a filed notice removed or rejected."""
     if outcome not in ("removed", "rejected"):
         raise typer.BadParameter("use --outcome removed or --outcome rejected", param_hint="--outcome")
-    takedown.change_status(_settings(db), notice_id, outcome, on=on.date() if on else None, reference=None,
+    takedown.change_status(_settings(db, config, brand), notice_id, outcome, on=on.date() if on else None,
+                           reference=None,
                            note=note, actor=actor)
     typer.echo(f"notice {notice_id} {outcome}")
 
@@ -255,9 +281,10 @@ app.add_typer(privacy_app, name="privacy")
 
 
 @privacy_app.command("purge")
-def privacy_purge(config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR) -> None:
+def privacy_purge(config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+                  brand: BrandOpt = None) -> None:
     """Remove seller contact details unseen for privacy.seller_contact_retention_days (open notices keep theirs)."""
-    result = takedown.purge(_settings(db, config), actor=actor)
+    result = takedown.purge(_settings(db, config, brand), actor=actor)
     typer.echo(f"removed contact details of {result.sellers} sellers and {result.listings} listings last seen "
                f"before {result.cutoff:%Y-%m-%d}; kept {result.held} on open notices")
 
@@ -285,6 +312,9 @@ def user_add(
     reset: Annotated[bool, typer.Option("--reset", help="reset the password of an existing account")] = False,
     db: DbOpt = None,
     actor: ActorOpt = takedown.CLI_ACTOR,
+    brand: Annotated[list[str] | None, typer.Option(
+        "--brand", "-b", help="a brand the analyst or legal account works on (repeat for several); needed once "
+                              "the install has several brands; admins see every brand")] = None,
 ) -> None:
     """Create a dashboard account; the password is prompted without echo (or read from stdin), stored hashed."""
     from dashboard import accounts
@@ -292,7 +322,7 @@ def user_add(
     password = _read_password(password_stdin)
     try:
         account = accounts.add_user(jobs.open_database(_settings(db)), username, role, password, language=language,
-                                    actor=actor, replace=reset)
+                                    actor=actor, replace=reset, brands=brand or [])
     except accounts.AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -304,13 +334,51 @@ def user_list(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The dashboard accounts with role, language and whether they may sign in."""
     from dashboard import accounts
 
-    rows = accounts.list_users(jobs.open_database(_settings(db)))
+    database = jobs.open_database(_settings(db))
+    rows = [(a, accounts.brand_roles(database, a)) for a in accounts.list_users(database)]
     if as_json:
         typer.echo(json.dumps([{"username": a.username, "role": a.role, "language": a.language,
-                                "active": a.active} for a in rows], ensure_ascii=False))
+                                "active": a.active, **({"brands": roles} if roles else {})} for a, roles in rows],
+                              ensure_ascii=False))
         return
-    for a in rows:
-        typer.echo(f"{a.username}\t{a.role}\t{a.language}\t{'active' if a.active else 'disabled'}")
+    for a, roles in rows:
+        brands = "\t" + ", ".join(f"{b}: {r}" for b, r in roles.items()) if roles else ""
+        typer.echo(f"{a.username}\t{a.role}\t{a.language}\t{'active' if a.active else 'disabled'}{brands}")
+
+
+@user_app.command("grant")
+def user_grant(
+    username: Annotated[str, typer.Argument()],
+    brand: Annotated[str, typer.Option("--brand", "-b", help="the brand")],
+    role: Annotated[str, typer.Option("--role", help="analyst or legal, on that brand")],
+    db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Give an account a role on one brand (analyst for A, legal for B); it sees only its brands."""
+    from dashboard import accounts
+
+    try:
+        accounts.grant_brand_role(jobs.open_database(_settings(db)), username, brand, role, actor=actor)
+    except accounts.AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {username} is {role} on {brand}")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    username: Annotated[str, typer.Argument()],
+    brand: Annotated[str, typer.Option("--brand", "-b", help="the brand")],
+    db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Take an account's role on one brand away."""
+    from dashboard import accounts
+
+    try:
+        removed = accounts.revoke_brand_role(jobs.open_database(_settings(db)), username, brand, actor=actor)
+    except accounts.AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {username} no longer works on {brand}" if removed else f"user {username} had no role on {brand}")
 
 
 def _set_active(username: str, active: bool, db: str | None, actor: str) -> None:
@@ -358,12 +426,13 @@ KeyFileOpt = Annotated[Path | None, typer.Option(
     "--key-file", help="this brand's signing key (or BRANDPATROL_BANK_KEY_FILE); default data_dir/bank-key.pem")]
 
 
-def _bank_world(db: str | None, config: Path | None,
+def _bank_world(db: str | None, config: Path | None, brand: str | None,
                 key_file: Path | None = None) -> tuple[Settings, Database, BrandConfig]:
-    settings = _settings(db, config)
+    """The settings, database and the one brand's configuration (--brand picks one of a file listing several)."""
+    settings = _settings(db, config, brand)
     if key_file is not None:
         settings = settings.model_copy(update={"bank_key_file": key_file})
-    return settings, jobs.open_database(settings), load_config(_config_path(settings))
+    return settings, jobs.open_database(settings), load_config(_config_path(settings), settings.brand)
 
 
 @bank_app.command("keygen")
@@ -389,14 +458,15 @@ def bank_export(
     withhold: Annotated[list[str] | None, typer.Option(
         "--withhold", help="leave this entry id out (revoked if shared before)")] = None,
     key_file: KeyFileOpt = None,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
 ) -> None:
-    """Write a signed bank file of confirmed offenders for partner brands; revokes what is no longer shared."""
+    """Write a signed bank file of a brand's confirmed offenders for partner brands; revokes what is no longer
+    shared."""
     from matching.banks import export_bank
 
-    settings, database, brand = _bank_world(db, config, key_file)
+    settings, database, brand_config = _bank_world(db, config, brand, key_file)
     with _bank_errors():
-        result = export_bank(database, brand, settings.bank_key_path(), out, actor=actor, valid_days=valid_days,
+        result = export_bank(database, brand_config, settings.bank_key_path(), out, actor=actor, valid_days=valid_days,
                              sellers=sellers, photos=photos, withhold=withhold or [])
     typer.echo(f"wrote bank file {result.sequence} to {out}: {result.sellers} sellers, {result.photos} photos, "
                f"{result.revocations} revocations; valid until {result.expires_at}; key {result.fingerprint}")
@@ -407,26 +477,26 @@ def bank_trust(
     name: Annotated[str, typer.Argument(help="the partner's name, as its reports will say")],
     public_key_file: Annotated[Path, typer.Argument(help="the .pub file the partner's `bank keygen` wrote")],
     replace: Annotated[bool, typer.Option("--replace", help="the partner made a new key")] = False,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
 ) -> None:
     """Trust a partner brand's public key; compare the fingerprint printed with the partner first."""
     from matching.banks import trust_partner
 
-    _, database, brand = _bank_world(db, config)
+    _, database, brand_config = _bank_world(db, config, brand)
     with _bank_errors():
-        partner = trust_partner(database, brand, name, public_key_file, actor=actor, replace=replace)
+        partner = trust_partner(database, brand_config, name, public_key_file, actor=actor, replace=replace)
     typer.echo(f"trusted partner {partner.name}, key fingerprint {partner.fingerprint}")
 
 
 @bank_app.command("import")
 def bank_import(
     file: Annotated[Path, typer.Argument(help="a bank file from a trusted partner")],
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
 ) -> None:
     """Verify a partner's bank file and hold its entries in quarantine (`bank accept` puts them to use)."""
     from matching.banks import import_bank
 
-    settings, database, brand = _bank_world(db, config)
+    settings, database, brand_config = _bank_world(db, config, brand)
     with _bank_errors():
         if not file.is_file():
             from core.banks import BankError
@@ -434,7 +504,7 @@ def bank_import(
             raise BankError(f"no bank file at {file}")
         with file.open("rb") as handle:
             data = handle.read(settings.bank_max_bytes + 1)
-        result = import_bank(database, brand, data, actor=actor, max_bytes=settings.bank_max_bytes)
+        result = import_bank(database, brand_config, data, actor=actor, max_bytes=settings.bank_max_bytes)
     typer.echo(f"imported file {result.sequence} of partner {result.partner}: {result.entries} entries, "
                f"{result.added} new, {result.updated} updated, {result.revoked} revoked; {result.quarantined} "
                "in quarantine (`brandpatrol bank accept`)")
@@ -445,14 +515,14 @@ def bank_accept(
     entry_ids: Annotated[list[str] | None, typer.Argument(help="entry ids from `bank list`")] = None,
     accept_all: Annotated[bool, typer.Option("--all", help="every quarantined entry")] = False,
     partner: Annotated[str | None, typer.Option("--partner", help="only this partner's entries")] = None,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
+    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
 ) -> None:
     """Take quarantined partner entries into use; matching weighs them from its next run."""
     from matching.banks import accept_entries
 
-    _, database, brand = _bank_world(db, config)
+    _, database, brand_config = _bank_world(db, config, brand)
     with _bank_errors():
-        count = accept_entries(database, brand, entry_ids or [], accept_all=accept_all, partner=partner,
+        count = accept_entries(database, brand_config, entry_ids or [], accept_all=accept_all, partner=partner,
                                actor=actor)
     typer.echo(f"accepted {count} entries")
 
@@ -460,16 +530,16 @@ def bank_accept(
 @bank_app.command("list")
 def bank_list(
     status: Annotated[str | None, typer.Option("--status", help="quarantined, accepted or revoked")] = None,
-    config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
+    config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False, brand: BrandOpt = None,
 ) -> None:
-    """Trusted partners and the entries taken from them."""
+    """A brand's trusted partners and the entries taken from them."""
     from core.models import BankEntryStatus
     from matching.banks import list_bank
 
     if status is not None and status not in set(BankEntryStatus):
         raise typer.BadParameter("use quarantined, accepted or revoked", param_hint="--status")
-    _, database, brand = _bank_world(db, config)
-    listing = list_bank(database, brand, status=status)
+    _, database, brand_config = _bank_world(db, config, brand)
+    listing = list_bank(database, brand_config, status=status)
     if as_json:
         typer.echo(json.dumps({"partners": listing.partners, "entries": listing.entries}, ensure_ascii=False))
         return
@@ -486,9 +556,10 @@ def parse(
     marketplace: Annotated[str | None, typer.Option("--marketplace", "-m", help="extractor to use")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    brand: BrandOpt = None,
 ) -> None:
     """Print the listings an extractor finds in one page, to debug a marketplace."""
-    listings = jobs.parse_page(_settings(None, config), source, marketplace)
+    listings = jobs.parse_page(_settings(None, config, brand), source, marketplace)
     if as_json:
         typer.echo(json.dumps(listings, ensure_ascii=False, indent=2, default=str))
     else:
@@ -510,22 +581,22 @@ def dashboard(
 
 
 @app.command()
-def schedule(config: ConfigOpt = None, db: DbOpt = None) -> None:
+def schedule(config: ConfigOpt = None, db: DbOpt = None, brand: BrandOpt = None) -> None:
     """Run the schedule in the foreground: nightly crawl and match, removal checks, weekly digest, alerts."""
-    settings = _settings(db, config)
+    settings = _settings(db, config, brand)
     from brandpatrol.scheduler import run_scheduler
 
     raise typer.Exit(run_scheduler(settings, _config_path(settings)))
 
 
 @app.command()
-def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False, brand: BrandOpt = None) -> None:
     """Last runs, next fire times and anything overdue; exits 1 when something is overdue."""
     from core.operations import format_status, gather_status
 
-    settings = _settings(db, config)
-    brand = load_config(settings.config) if settings.config else None
-    report = gather_status(jobs.open_database(settings), brand)
+    settings = _settings(db, config, brand)
+    brand_config = load_config(settings.config, settings.brand) if settings.config else None
+    report = gather_status(jobs.open_database(settings), brand_config)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else format_status(report))
     if report.overdue:
         raise typer.Exit(1)
@@ -556,10 +627,41 @@ def demo(
                               as_json=as_json, market=market))
 
 
+@app.command()
+def offenders(
+    db: DbOpt = None,
+    brand: Annotated[list[str] | None, typer.Option(
+        "--brand", "-b", help="only these brands (repeat); default every brand of the install")] = None,
+    min_brands: Annotated[int, typer.Option("--min-brands", help="sellers offending at least this many brands")] = 2,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many sellers")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The agency's view: sellers offending several of its brands, worst first, with counts and evidence per brand."""
+    from core.agency import cross_brand_offenders
+    from core.scope import BrandScope, brand_id
+
+    database = jobs.open_database(_settings(db))
+    if brand:
+        with database.read() as session:
+            database = database.scoped(BrandScope.of(brand_id(session, name) for name in brand))
+    found = cross_brand_offenders(database, min_brands=min_brands, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=2))
+        return
+    for o in found:
+        typer.echo(f"{o.marketplace}\t{o.seller}\t{o.brands} brands\t{o.confirmed} confirmed\t"
+                   f"{o.suspect_findings} suspect")
+        for b in o.per_brand:
+            findings = ", ".join(str(e.finding_id) for e in b.evidence)
+            typer.echo(f"  {b.brand}: {b.suspect_findings} suspect, {b.confirmed} confirmed (findings {findings})")
+    if not found:
+        typer.echo(f"no seller offends {min_brands} or more brands")
+
+
 def main() -> None:
     try:
         app()
-    except (ConfigError, DatabaseError, jobs.JobError) as exc:
+    except (ConfigError, DatabaseError, jobs.JobError, ScopeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except SETTINGS_ERRORS as exc:

@@ -21,7 +21,7 @@ from typing import IO, Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from core.config import Thresholds, load_config
+from core.config import BrandConfig, Thresholds, load_brands, load_config
 from core.db import Database
 from core.export import write_csv, write_xlsx
 from core.models import (
@@ -36,6 +36,7 @@ from core.models import (
 from core.money import tidy
 from core.privacy import redact as redact_value
 from core.reviews import confirmed_finding_ids, latest_decisions
+from core.scope import command_scope
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
 from crawler.storage import fail_open_runs
@@ -65,7 +66,25 @@ def absolute_db_url(url: str) -> str:
 
 
 def open_database(settings: Settings) -> Database:
+    """The install's database, seen whole: for install-wide work (accounts, crawls, schedules, seller data)."""
     return Database(absolute_db_url(settings.db))
+
+
+def brand_configs(settings: Settings, config_path: Path) -> list[BrandConfig]:
+    """The brands a command works for: the one of --brand, else every brand of the configuration file."""
+    return [load_config(config_path, settings.brand)] if settings.brand else load_brands(config_path)
+
+
+def open_scoped(settings: Settings) -> Database:
+    """The database as a brand's command sees it (core/scope.py): --brand, else the configuration's one brand,
+    else the database's only brand; a database of several brands and no choice is a ScopeError."""
+    db = open_database(settings)
+    configured = None
+    if settings.brand is None and settings.config is not None:
+        names = [c.brand.name for c in load_brands(settings.config)]
+        configured = names[0] if len(names) == 1 else None
+    with db.read() as session:
+        return db.scoped(command_scope(session, settings.brand, configured))
 
 
 @dataclass(frozen=True)
@@ -195,8 +214,10 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
                "--parent-pid", str(os.getpid())]
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=20)
+    # The crawl's own settings read the brand (a configuration listing several) from the environment.
+    env = {**os.environ, "BRANDPATROL_BRAND": settings.brand} if settings.brand else None
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,  # noqa: S603
-                            encoding="utf-8", errors="replace", start_new_session=True)
+                            encoding="utf-8", errors="replace", start_new_session=True, env=env)
     assert proc.stderr is not None
     reader = threading.Thread(target=_forward, args=(proc.stderr, marketplace, progress or quiet, tail), daemon=True)
     reader.start()
@@ -220,31 +241,48 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
 
 def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
               progress: Progress = quiet) -> list[CrawlResult]:
-    config = load_config(config_path)
-    names = [m.name for m in config.marketplaces]
-    unknown = sorted(set(only or []) - set(names))
+    """Crawl each brand's marketplaces (every brand of the file, or --brand's), one process per marketplace; what
+    a crawl finds is stored once and becomes that brand's to judge."""
+    configs = brand_configs(settings, config_path)
+    names = {m.name for config in configs for m in config.marketplaces}
+    unknown = sorted(set(only or []) - names)
     if unknown:
-        raise JobError(f"no marketplace named {', '.join(unknown)} in {config_path} (configured: {', '.join(names)})")
+        raise JobError(f"no marketplace named {', '.join(unknown)} in {config_path} "
+                       f"(configured: {', '.join(sorted(names))})")
     open_database(settings).dispose()  # migrate once, before the crawl processes start
     results = []
-    for name in only or names:
-        progress(f"crawling {name} ...")
-        result = crawl_one(settings, config_path, name, progress=progress)
-        progress(f"  {result.status.value}: {result.pages} pages, {result.items} listings in {result.seconds:.1f} s")
-        results.append(result)
+    for config in configs:
+        brand_settings = settings.model_copy(update={"brand": config.brand.name}) if len(configs) > 1 else settings
+        for name in [m.name for m in config.marketplaces if not only or m.name in only]:
+            progress(f"crawling {name} ..." if len(configs) == 1 else f"crawling {name} for {config.brand.name} ...")
+            result = crawl_one(brand_settings, config_path, name, progress=progress)
+            progress(f"  {result.status.value}: {result.pages} pages, {result.items} listings in "
+                     f"{result.seconds:.1f} s")
+            results.append(result)
     return results
 
 
 REFERENCE_PROBLEMS = "reference_problems"  # the match summary's list of reference photos it had to do without
 
 
+def match_brands(settings: Settings, config_path: Path, *, full: bool = False,
+                 progress: Progress = quiet) -> dict[str, dict[str, Any]]:
+    """match() for each brand of the configuration (or --brand's): brand name to its summary."""
+    out = {}
+    for config in brand_configs(settings, config_path):
+        out[config.brand.name] = match(settings.model_copy(update={"brand": config.brand.name}), config_path,
+                                       full=full, progress=progress)
+    return out
+
+
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
-    """Sync the catalogue and match; the summary names every reference photo that could not be used (with its
-    path and the fix) under REFERENCE_PROBLEMS, so neither the command nor the nightly run record is silent."""
+    """Sync the catalogue and match one brand (--brand, or the file's one brand); the summary names every reference
+    photo that could not be used (with its path and the fix) under REFERENCE_PROBLEMS, so neither the command nor
+    the nightly run record is silent."""
     from core.catalogue import sync_catalogue
     from matching.run import run_matching
 
-    config = load_config(config_path)
+    config = load_config(config_path, settings.brand)
     db = open_database(settings)
     progress("hashing reference photos ...")
     sync = sync_catalogue(db, config)
@@ -261,9 +299,10 @@ def evaluate(settings: Settings, labels: Path) -> dict[str, Any]:
     if not labels.is_file():
         raise JobError(f"labels file {labels} not found; pass --labels with a CSV of marketplace,external_id,label")
     # Flagged means what the review queue shows: the configured minimum score, else the default.
-    min_score = load_config(settings.config).thresholds.min_score if settings.config else Thresholds().min_score
+    min_score = (load_config(settings.config, settings.brand).thresholds.min_score if settings.config
+                 else Thresholds().min_score)
     try:
-        return evaluate_labels(open_database(settings), labels, min_score=min_score).to_dict()
+        return evaluate_labels(open_scoped(settings), labels, min_score=min_score).to_dict()
     except ValueError as exc:
         raise JobError(str(exc)) from None
 
@@ -280,6 +319,7 @@ def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: boo
             .join(Listing, Finding.listing_id == Listing.id)
             .join(Marketplace, Listing.marketplace_id == Marketplace.id)
             .outerjoin(Seller, Listing.seller_id == Seller.id)
+            .where(db.scope.clause(Finding))
             .order_by(Finding.score.desc(), Finding.id)
         )
         if not include_all:
@@ -303,7 +343,7 @@ def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: boo
 
 
 def print_findings(settings: Settings, fmt: str, include_all: bool, out: TextIO) -> None:
-    rows = finding_rows(open_database(settings), include_all=include_all)
+    rows = finding_rows(open_scoped(settings), include_all=include_all)
     if fmt == "csv":
         write_csv(rows, FINDING_COLUMNS, out)
         return
@@ -314,7 +354,7 @@ def print_findings(settings: Settings, fmt: str, include_all: bool, out: TextIO)
 def export_confirmed(settings: Settings, out: Path, marketplace: str | None, *, redact: bool = False) -> int:
     """Confirmed findings to a file; with `redact` the location as the seller wrote it (personal data) is left
     out, the derived ISO region stays."""
-    rows = finding_rows(open_database(settings), confirmed_only=True, marketplace=marketplace)
+    rows = finding_rows(open_scoped(settings), confirmed_only=True, marketplace=marketplace)
     if redact:
         column = FINDING_COLUMNS.index("ship_from")
         for row in rows:
@@ -343,7 +383,7 @@ def parse_page(settings: Settings, source: str, marketplace: str | None) -> list
     if source.startswith(("http://", "https://")):
         hosts: list[str] = []
         if settings.config:
-            hosts = load_config(settings.config).egress.allow_private_hosts
+            hosts = load_config(settings.config, settings.brand).egress.allow_private_hosts
         try:
             result = fetch(source, EgressPolicy.from_hosts(hosts), max_bytes=settings.page_max_bytes,
                            timeout=settings.fetch_timeout_s, accept="text/html,*/*")

@@ -42,6 +42,7 @@ from core.models import (
     as_utc,
     utcnow,
 )
+from core.scope import BrandScope, brand_scope
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -137,9 +138,10 @@ class RemovalSummary:
                 "unknown_reasons": self.unknown_reasons[:10]}
 
 
-def _audit(session: Session, action: str, object_type: str, object_id: int, detail: dict[str, Any]) -> None:
+def _audit(session: Session, action: str, object_type: str, object_id: int, *, detail: dict[str, Any],
+           brand_id: int | None = None) -> None:
     session.add(AuditLog(actor=ACTOR, action=action, object_type=object_type, object_id=str(object_id),
-                         detail=detail))
+                         detail=detail, brand_id=brand_id))
 
 
 def check_removals(db: Database, config: BrandConfig, fetcher: Fetcher, *,
@@ -148,12 +150,13 @@ def check_removals(db: Database, config: BrandConfig, fetcher: Fetcher, *,
     now = now or utcnow()
     summary = RemovalSummary()
     with db.read() as session:
+        scope = brand_scope(session, config.brand.name)  # this brand's notices; each brand checks its own
         pending = session.execute(
             select(Listing.id, Listing.url, Listing.external_id, Listing.gone, Marketplace.name)
             .join(Marketplace, Marketplace.id == Listing.marketplace_id)
             .join(NoticeListing, NoticeListing.listing_id == Listing.id)
             .join(Notice, Notice.id == NoticeListing.notice_id)
-            .where(Notice.status == NoticeStatus.FILED).distinct().order_by(Listing.id)
+            .where(Notice.status == NoticeStatus.FILED, scope.clause(Notice)).distinct().order_by(Listing.id)
         ).all()
     for listing_id, url, external_id, gone, marketplace in pending:
         summary.checked += 1
@@ -173,17 +176,19 @@ def check_removals(db: Database, config: BrandConfig, fetcher: Fetcher, *,
                 listing = session.get(Listing, listing_id)
                 if listing is not None and not listing.gone:
                     listing.gone, listing.gone_at = True, now
-                    _audit(session, "listing_removed", "listing", listing_id, {"reason": probe.reason})
+                    _audit(session, "listing_removed", "listing", listing_id, detail={"reason": probe.reason},
+                           brand_id=scope.single)
     with db.session() as session:
-        summary.notices_removed = _close_notices(session, now)
+        summary.notices_removed = _close_notices(session, scope, now)
     with db.session() as session:
-        summary.relistings = _flag_relistings(session, config, now)
+        summary.relistings = _flag_relistings(session, scope, config, now)
     return summary
 
 
-def _close_notices(session: Session, now: datetime) -> list[int]:
+def _close_notices(session: Session, scope: BrandScope, now: datetime) -> list[int]:
     closed = []
-    for notice in session.scalars(select(Notice).where(Notice.status == NoticeStatus.FILED).order_by(Notice.id)):
+    for notice in session.scalars(scope.select(Notice).where(Notice.status == NoticeStatus.FILED)
+                                  .order_by(Notice.id)):
         listings = list(session.scalars(
             select(Listing).join(NoticeListing, NoticeListing.listing_id == Listing.id)
             .where(NoticeListing.notice_id == notice.id)))
@@ -191,14 +196,15 @@ def _close_notices(session: Session, now: datetime) -> list[int]:
             continue
         notice.status = NoticeStatus.REMOVED
         notice.closed_at = max((listing.gone_at or now) for listing in listings)
-        _audit(session, "notice_removed", "notice", notice.id,
+        _audit(session, "notice_removed", "notice", notice.id, brand_id=notice.brand_id, detail=
                {"listings": [listing.id for listing in listings], "removed_on": notice.closed_at.isoformat()})
         closed.append(notice.id)
     return closed
 
 
-def _flag_relistings(session: Session, config: BrandConfig, now: datetime) -> list[dict[str, Any]]:
-    watched = session.scalars(select(Notice).where(
+def _flag_relistings(session: Session, scope: BrandScope, config: BrandConfig,
+                     now: datetime) -> list[dict[str, Any]]:
+    watched = session.scalars(scope.select(Notice).where(
         (Notice.status == NoticeStatus.FILED)
         | ((Notice.status == NoticeStatus.REMOVED) & (Notice.closed_at >= now - RELIST_WINDOW)))).all()
     known = {(r.removed_listing_id, r.new_listing_id) for r in session.scalars(select(Relisting))}
@@ -219,7 +225,8 @@ def _flag_relistings(session: Session, config: BrandConfig, now: datetime) -> li
                 # Only the seller's suspect listings: a seller's other, legitimate goods are no relisting.
                 for new_id in session.scalars(select(Listing.id).join(Finding, Finding.listing_id == Listing.id)
                                               .where(newer, Listing.seller_id == removed.seller_id,
-                                                     Finding.verdict.in_(SUSPECT_VERDICTS))):
+                                                     Finding.verdict.in_(SUSPECT_VERDICTS),
+                                                     Finding.brand_id == notice.brand_id)):
                     candidates.setdefault(new_id, {"same_seller": True, "image_distance": None})
             hashes = [h for h in session.scalars(select(ListingImage.phash).where(
                 ListingImage.listing_id == removed.id, ListingImage.phash.is_not(None))) if h]
@@ -241,7 +248,7 @@ def _flag_relistings(session: Session, config: BrandConfig, now: datetime) -> li
                 session.add(Relisting(notice_id=notice.id, removed_listing_id=removed.id, new_listing_id=new_id,
                                       same_seller=found["same_seller"], image_distance=found["image_distance"],
                                       detected_at=now))
-                _audit(session, "relisting_flagged", "listing", new_id,
-                       {"notice": notice.id, "removed_listing": removed.id, **found})
+                _audit(session, "relisting_flagged", "listing", new_id, brand_id=notice.brand_id,
+                       detail={"notice": notice.id, "removed_listing": removed.id, **found})
                 flagged.append({"notice": notice.id, "removed_listing": removed.id, "new_listing": new_id, **found})
     return flagged

@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,7 +32,7 @@ from sqlalchemy import update
 
 from brandpatrol import alerts, jobs
 from brandpatrol.removals import check_removals, egress_fetcher
-from core.config import BrandConfig, cron_trigger, load_config
+from core.config import BrandConfig, cron_trigger, load_brands
 from core.db import Database, make_engine
 from core.lease import LEASE_STALE_AFTER, SchedulerLease, SchedulerLocked
 from core.models import JobRun, JobRunStatus, RunStatus, utcnow
@@ -162,11 +162,35 @@ def crawl_and_match(settings: Settings, config_path: Path, config: BrandConfig,
         return list(pool.map(one, names))
 
 
-def nightly(config_path: str, db_url: str) -> dict[str, Any]:
-    """The nightly job: crawl and match every marketplace, then one alert for new findings and one for failures.
-    Module-level so the job store can reference it."""
+def _each_brand(config_path: str, db_url: str,
+                job: Callable[[Settings, BrandConfig], dict[str, Any]]) -> dict[str, Any]:
+    """Run a job for each brand of the configuration (a file may list several, core/config.py), each with its own
+    settings; a one-brand file runs it once, as before. A brand's failure does not stop the others' runs."""
+    configs = load_brands(config_path)
     settings = _job_settings(config_path, db_url)
-    config = load_config(config_path)
+    if len(configs) == 1:
+        return job(settings, configs[0])
+    out: dict[str, Any] = {}
+    failed: Exception | None = None
+    for config in configs:
+        try:
+            out[config.brand.name] = job(settings.model_copy(update={"brand": config.brand.name}), config)
+        except Exception as exc:  # recorded by the job itself; the next brand still runs
+            logger.exception("job for brand %s failed", config.brand.name)
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+    return out
+
+
+def nightly(config_path: str, db_url: str) -> dict[str, Any]:
+    """The nightly job: crawl and match every marketplace (of each brand), then one alert for new findings and one
+    for failures. Module-level so the job store can reference it."""
+    return _each_brand(config_path, db_url, _nightly)
+
+
+def _nightly(settings: Settings, config: BrandConfig) -> dict[str, Any]:
+    config_path = str(settings.config)
     db = jobs.open_database(settings)
     try:
         with recorded(db, NIGHTLY.id) as run:
@@ -208,8 +232,10 @@ def nightly(config_path: str, db_url: str) -> dict[str, Any]:
 # --- the other jobs ------------------------------------------------------------------------------------------
 
 def removal_check(config_path: str, db_url: str) -> dict[str, Any]:
-    settings = _job_settings(config_path, db_url)
-    config = load_config(config_path)
+    return _each_brand(config_path, db_url, _removal_check)
+
+
+def _removal_check(settings: Settings, config: BrandConfig) -> dict[str, Any]:
     db = jobs.open_database(settings)
     try:
         with recorded(db, REMOVAL_CHECK.id) as run:
@@ -231,8 +257,10 @@ def removal_check(config_path: str, db_url: str) -> dict[str, Any]:
 
 
 def weekly_digest(config_path: str, db_url: str) -> dict[str, Any]:
-    settings = _job_settings(config_path, db_url)
-    config = load_config(config_path)
+    return _each_brand(config_path, db_url, _weekly_digest)
+
+
+def _weekly_digest(settings: Settings, config: BrandConfig) -> dict[str, Any]:
     db = jobs.open_database(settings)
     try:
         with recorded(db, DIGEST.id) as run:
@@ -247,8 +275,10 @@ def weekly_digest(config_path: str, db_url: str) -> dict[str, Any]:
 def watchdog(config_path: str, db_url: str) -> dict[str, Any]:
     """Alert once per spell when a marketplace has had no crawl in the expected window. Not recorded as a job
     run (it fires every few minutes); the alert it sends is."""
-    settings = _job_settings(config_path, db_url)
-    config = load_config(config_path)
+    return _each_brand(config_path, db_url, _watchdog)
+
+
+def _watchdog(settings: Settings, config: BrandConfig) -> dict[str, Any]:
     db = jobs.open_database(settings)
     try:
         now = utcnow()
@@ -289,8 +319,9 @@ def _record_not_started(db: Database, event: JobEvent) -> None:
 
 def build_scheduler(settings: Settings, config_path: Path,
                     scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:
-    """A scheduler with every enabled job of the configuration, not yet started."""
-    config = load_config(config_path)
+    """A scheduler with every enabled job of the configuration, not yet started (a file listing several brands:
+    the first brand's schedule times every brand's jobs)."""
+    config = load_brands(config_path)[0]
     db_url = jobs.absolute_db_url(settings.db)
     db = jobs.open_database(settings)  # migrated before the job store touches the database
     zone = config.schedule.timezone
@@ -341,7 +372,7 @@ def close_interrupted_runs(db: Database) -> int:
 def run_scheduler(settings: Settings, config_path: Path, *, lease_stale_after: timedelta | None = None) -> int:
     """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 when another scheduler holds the database."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_config(config_path)
+    config = load_brands(config_path)[0]
     db = jobs.open_database(settings)
     lease = SchedulerLease(db, stale_after=lease_stale_after or LEASE_STALE_AFTER)
     try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from brandpatrol.jobs import JobError, open_database
+from brandpatrol.jobs import JobError, open_database, open_scoped
 from core.config import BrandConfig, load_config
 from core.models import NoticeStatus
 from core.privacy import PurgeResult, purge_seller_contacts
@@ -37,7 +37,7 @@ class DraftSummary:
 def _config(settings: Settings) -> BrandConfig:
     if settings.config is None:
         raise JobError("this needs the brand configuration: pass --config FILE or set BRANDPATROL_CONFIG")
-    return load_config(settings.config)
+    return load_config(settings.config, settings.brand)
 
 
 def _party(config: BrandConfig) -> Party:
@@ -70,7 +70,7 @@ def draft_notices(
         raise JobError(str(exc)) from None
     except ValueError:
         raise JobError(f"'{ground}' is not a ground; use one of {', '.join(g.value for g in Ground)}") from None
-    db = open_database(settings)
+    db = open_scoped(settings)
     market = next((m for m in marketplaces(db) if m.name == marketplace), None)
     if market is None:
         known = ", ".join(m.name for m in marketplaces(db)) or "none yet"
@@ -133,8 +133,8 @@ def collective_candidates(settings: Settings, *, marketplace: str,
 
 def export(settings: Settings, notice_id: int, out: Path, *, actor: str = CLI_ACTOR) -> int:
     """Write one notice to `out` in the format its suffix names; returns the bytes written."""
-    redacted = store.redaction_of(load_config(settings.config).privacy if settings.config else None)
-    db = open_database(settings)
+    redacted = store.redaction_of(load_config(settings.config, settings.brand).privacy if settings.config else None)
+    db = open_scoped(settings)
     try:
         exported = export_notice(db, notice_id, out.suffix, redacted=redacted)
     except ExportError as exc:
@@ -147,7 +147,7 @@ def export(settings: Settings, notice_id: int, out: Path, *, actor: str = CLI_AC
 def change_status(settings: Settings, notice_id: int, status: str, *, on: date | None, reference: str | None,
                   note: str | None, actor: str = CLI_ACTOR) -> None:
     try:
-        store.change_status(open_database(settings), notice_id, NoticeStatus(status), actor=actor, on=on,
+        store.change_status(open_scoped(settings), notice_id, NoticeStatus(status), actor=actor, on=on,
                             reference=reference, note=note)
     except ValueError as exc:
         raise JobError(str(exc)) from None
@@ -158,7 +158,7 @@ def list_notices(settings: Settings, statuses: Sequence[str] = ()) -> list[store
         wanted = [NoticeStatus(s) for s in statuses]
     except ValueError:
         raise JobError(f"use statuses among {', '.join(s.value for s in NoticeStatus)}") from None
-    return store.notices(open_database(settings), statuses=wanted or None)
+    return store.notices(open_scoped(settings), statuses=wanted or None)
 
 
 def purge(settings: Settings, *, actor: str = CLI_ACTOR) -> PurgeResult:

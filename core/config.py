@@ -774,7 +774,7 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
-def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
+def _compose(text: str, source: Path | str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     if len(text.encode("utf-8", "replace")) > MAX_CONFIG_BYTES:
         raise ConfigError(source, [f"file is larger than {MAX_CONFIG_BYTES} bytes; split or trim it"])
     try:
@@ -793,14 +793,69 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _line_index(node, (), lines)
+    return data, lines
+
+
+def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
+    """One brand's configuration; a file listing several brands (`brands:`) is refused here (see parse_brands)."""
+    configs = parse_brands(text, source)
+    if len(configs) > 1:
+        raise ConfigError(source, [f"the file lists brands {', '.join(c.brand.name for c in configs)}; "
+                                   "say which with --brand NAME"])
+    return configs[0]
+
+
+def parse_brands(text: str, source: Path | str = "<config>") -> list[BrandConfig]:
+    """Every brand a configuration holds: one brand's file, or a file listing several under `brands:`, each entry
+    a brand's settings written in place or the path of its own file (relative to this one). Every brand is
+    checked; a brand named twice is an error naming both entries."""
+    data, lines = _compose(text, source)
+    if "brands" not in data:
+        return [_brand_config(data, lines, source, ())]
+    extra = sorted(set(data) - {"brands"})
+    entries = data["brands"]
+    if extra or not isinstance(entries, list) or not entries:
+        raise ConfigError(source, [f"brands (line {lines.get(('brands',), '?')}): a file listing brands holds only "
+                                   "'brands:', a list of brand settings or brand files"
+                                   + (f"; move {', '.join(map(str, extra))} into each brand" if extra else "")])
+    source_dir = Path(source).resolve().parent if source != "<config>" else Path.cwd()
+    configs: list[BrandConfig] = []
+    first_entry: dict[str, int] = {}
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"brands.{index} (line {lines.get(('brands', index), '?')})"
+        if isinstance(entry, str):
+            path = Path(entry) if Path(entry).is_absolute() else source_dir / entry
+            if path.resolve() == Path(source).resolve():
+                raise ConfigError(source, [f"{where}: the file lists itself; name each brand's own file"])
+            config = load_config(path)
+        elif isinstance(entry, dict):
+            config = _brand_config(entry, lines, source, ("brands", index))
+        else:
+            raise ConfigError(source, [f"{where}: write a brand's settings or the path of its file"])
+        name = config.brand.name
+        if name in first_entry:
+            problems.append(f"{where}: brand '{name}' is named twice (also brands.{first_entry[name]}) — "
+                            "give each brand one entry")
+        first_entry.setdefault(name, index)
+        configs.append(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return configs
+
+
+def _brand_config(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: Path | str,
+                  prefix: tuple[Any, ...]) -> BrandConfig:
+    """One brand's settings, validated; `prefix` is where they sit in the file (for line numbers)."""
     source_dir = Path(source).resolve().parent if source != "<config>" else None
     try:
         config = BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(dict(e), lines) for e in exc.errors()]) from None
+        raise ConfigError(source, [_describe({**dict(e), "loc": (*prefix, *e["loc"])}, lines)
+                                   for e in exc.errors()]) from None
     if config.brand.issued_codes:
         path = config.resolve_path(config.brand.issued_codes)
-        line = lines.get(("brand", "issued_codes"))
+        line = lines.get((*prefix, "brand", "issued_codes"))
         try:
             config._issued = load_issued_codes(path, config.distributors(), [p.sku for p in config.products])
         except CodesFileError as exc:
@@ -810,7 +865,7 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     problems = []
     for index, market in enumerate(config.marketplaces):
         if market.cookie_file:
-            line = lines.get(("marketplaces", index, "cookie_file"))
+            line = lines.get((*prefix, "marketplaces", index, "cookie_file"))
             try:
                 config._cookies[market.name] = load_cookies(config.resolve_path(market.cookie_file))
             except CookieFileError as exc:
@@ -821,7 +876,24 @@ def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     return config
 
 
-def load_config(path: Path | str) -> BrandConfig:
+def load_config(path: Path | str, brand: str | None = None) -> BrandConfig:
+    """One brand's configuration from `path`; `brand` picks one from a file listing several (or checks that a
+    one-brand file is that brand's)."""
+    configs = load_brands(path)
+    if brand is None:
+        if len(configs) > 1:
+            raise ConfigError(path, [f"the file lists brands {', '.join(c.brand.name for c in configs)}; "
+                                     "say which with --brand NAME"])
+        return configs[0]
+    for config in configs:
+        if config.brand.name == brand:
+            return config
+    raise ConfigError(path, [f"no brand named '{brand}' here (it holds {', '.join(c.brand.name for c in configs)}); "
+                             "check the name or pass the brand's own file"])
+
+
+def load_brands(path: Path | str) -> list[BrandConfig]:
+    """Every brand of a configuration file (see parse_brands)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -829,4 +901,4 @@ def load_config(path: Path | str) -> BrandConfig:
         raise ConfigError(path, ["file not found; pass the path of your brandpatrol.yaml"]) from None
     except UnicodeDecodeError:
         raise ConfigError(path, ["file is not UTF-8 text; save it as UTF-8"]) from None
-    return parse_config(text, path)
+    return parse_brands(text, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.scope import BrandScope
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -76,7 +79,20 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """One engine and session factory per process, migrated on open."""
+    """One engine and session factory per process, migrated on open.
+
+    `scope` names the brands this handle's queries may see (core/scope.py): every brand for the process's own
+    handle (matching, crawls, the scheduler's install-wide work); the dashboard and the CLI read through
+    `scoped()` copies narrowed to a user's or a command's brands.
+    """
+
+    scope: BrandScope = BrandScope.all_brands()
+
+    def scoped(self, scope: BrandScope) -> Database:
+        """This database seen by `scope` (the same engine and sessions)."""
+        clone = copy.copy(self)
+        clone.scope = scope
+        return clone
 
     def __init__(self, url: str, *, migrate_schema: bool = True, **engine_kwargs: Any):
         self.url = url

@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -39,6 +41,12 @@ HASH_HEX = 16  # 64-bit perceptual hashes as 16 hex digits
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _first_brand() -> Any:
+    # The brand a row written without one belongs to: the install's first brand, which is the brand of a
+    # single-brand install. Every writer that knows its brand (matching, notices, test buys) says it.
+    return select(func.min(Brand.id)).scalar_subquery()
 
 
 def as_utc(value: datetime) -> datetime:
@@ -118,11 +126,41 @@ def _enum(cls: type[enum.Enum]) -> Enum:
 
 
 class Brand(Base):
+    """A brand of the install. Several brands share one database (an agency's workspaces, core/scope.py): every
+    brand-owned row says its brand; listings, sellers and evidence are stored once and reached through it."""
+
     __tablename__ = "brand"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     names: Mapped[dict[str, Any]] = mapped_column(default=dict)
     products: Mapped[list[Product]] = relationship(back_populates="brand")
+
+
+class BrandListing(Base):
+    """A listing one brand's crawls saw, and the version of it that brand's matching last judged.
+
+    A listing seen by two brands' crawls is one Listing row with two of these, and two findings.
+    """
+
+    __tablename__ = "brand_listing"
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"), primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), primary_key=True, index=True)
+    matched_version: Mapped[int] = mapped_column(default=0)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    # False: no crawl of the brand saw it; the brand's matching judged it because no brand's crawl did (a listing
+    # stored by hand or by a tool is judged by every brand).
+    crawled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UserBrandRole(Base):
+    """A user's role on one brand (analyst for A, legal for B). Agency admins (User.role admin) need none."""
+
+    __tablename__ = "user_brand_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))  # analyst | legal
+    granted_by: Mapped[str] = mapped_column(String(200), default="")
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Product(Base):
@@ -195,6 +233,8 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.RUNNING)
     pid: Mapped[int | None]
+    # The brand whose configuration started the crawl (None: a crawl run before brand workspaces, or by hand).
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brand.id"), index=True)
     # The interrupted run this one resumes: listings it already captured are not fetched again.
     resumed_from: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
     pages: Mapped[int] = mapped_column(default=0)
@@ -346,10 +386,12 @@ class PhotoCode(Base):
 class Finding(Base):
     __tablename__ = "finding"
     __table_args__ = (
-        UniqueConstraint("listing_id"),
+        UniqueConstraint("brand_id", "listing_id", name="uq_finding_brand_listing"),
         Index("ix_finding_queue", "verdict", "score"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Findings are per brand: the same listing is judged by each brand whose crawls saw it.
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"), index=True, default=_first_brand())
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     verdict: Mapped[Verdict] = mapped_column(_enum(Verdict))
@@ -396,6 +438,7 @@ class NoticeListing(Base):
 class Notice(Base):
     __tablename__ = "notice"
     id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"), index=True, default=_first_brand())
     marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplace.id"))
     template: Mapped[str] = mapped_column(String(40))
     ground: Mapped[str] = mapped_column(String(40))
@@ -423,6 +466,7 @@ class TestBuy(Base):
     __tablename__ = "test_buy"
     __test__ = False  # not a pytest test class, despite the name
     id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id"), index=True, default=_first_brand())
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     order_number: Mapped[str] = mapped_column(String(100))
     ordered_on: Mapped[date]
@@ -476,6 +520,7 @@ class AuditLog(Base):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brand.id"), index=True)  # None: install-wide
 
 
 class MatchState(Base):
@@ -540,6 +585,7 @@ class AlertRecord(Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(String(1000))
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brand.id"), index=True)  # None: install-wide
 
 
 class Relisting(Base):

@@ -33,29 +33,38 @@ def confirmed_finding_ids() -> Select[tuple[int]]:
 
 def latest_decisions(session: Session, finding_ids: Iterable[int]) -> dict[int, ReviewDecision]:
     """finding id -> its latest review's decision, for those of `finding_ids` that were reviewed."""
-    return _latest_by(session, Review.finding_id, sorted(set(finding_ids)))
+    return dict(_latest_by(session, Review.finding_id, sorted(set(finding_ids))))
 
 
 def latest_decisions_by_listing(session: Session,
                                 listing_ids: Sequence[int] | None = None) -> dict[int, ReviewDecision]:
-    """listing id -> the latest decision on its finding (among `listing_ids`, or every reviewed listing)."""
-    return _latest_by(session, Finding.listing_id, None if listing_ids is None else sorted(set(listing_ids)))
+    """listing id -> the decision on it (among `listing_ids`, or every reviewed listing). Each brand judges a listing
+    in its own finding, whose latest review decides it; a listing any brand's reviewers confirmed counts as confirmed
+    (a seller's record counts across brands), else the latest decision of its findings stands."""
+    out: dict[int, ReviewDecision] = {}
+    for listing_id, decision in _latest_by(session, Finding.listing_id,
+                                           None if listing_ids is None else sorted(set(listing_ids))):
+        if out.get(listing_id) != ReviewDecision.CONFIRMED:
+            out[listing_id] = decision
+    return out
 
 
-def _latest_by(session: Session, key: Any, ids: list[int] | None) -> dict[int, ReviewDecision]:
-    """key (a Finding column) -> latest decision; the ids filter the reviews before they are grouped, so a night's
-    listings cost lookups by index, not a pass over every review for each chunk."""
-    def decisions(*where: Any) -> dict[int, ReviewDecision]:
+def _latest_by(session: Session, key: Any, ids: list[int] | None) -> list[tuple[int, ReviewDecision]]:
+    """(key, decision) of each reviewed finding's latest review, `key` a Finding column, in review order. The ids
+    filter the reviews before they are grouped, so a night's listings cost look-ups by index, not a pass over every
+    review for each chunk."""
+    def decisions(*where: Any) -> list[tuple[int, ReviewDecision]]:
         latest = (select(Review.finding_id, func.max(Review.id).label("review_id"))
                   .join(Finding, Finding.id == Review.finding_id).where(*where)
                   .group_by(Review.finding_id).subquery("latest_review"))
         query = (select(key, Review.decision).select_from(latest)
-                 .join(Review, Review.id == latest.c.review_id).join(Finding, Finding.id == latest.c.finding_id))
-        return {int(k): ReviewDecision(d) for k, d in session.execute(query).tuples()}
+                 .join(Review, Review.id == latest.c.review_id).join(Finding, Finding.id == latest.c.finding_id)
+                 .order_by(Review.id))
+        return [(int(k), ReviewDecision(d)) for k, d in session.execute(query).tuples()]
 
     if ids is None:
         return decisions()
-    out: dict[int, ReviewDecision] = {}
+    out: list[tuple[int, ReviewDecision]] = []
     for start in range(0, len(ids), LOOKUP_CHUNK):
-        out.update(decisions(key.in_(ids[start:start + LOOKUP_CHUNK])))
+        out += decisions(key.in_(ids[start:start + LOOKUP_CHUNK]))
     return out

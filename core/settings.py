@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     db: str = Field(DEFAULT_DB_URL, description="SQLAlchemy URL of the database.")
     config: Path | None = Field(None, description="Path of the brand configuration (brandpatrol.yaml).")
+    brand: str | None = Field(
+        None, description="The brand a command works for: one of a configuration listing several, and the only brand "
+                          "whose findings, notices and sellers it reads (the CLI's --brand).")
     chromium_path: Path | None = Field(
         None,
         description="Chromium executable for Playwright; empty means Playwright's own browser, "

@@ -58,7 +58,7 @@ def build_context(marketplace: str, config_path: str | Path | None = None, db_ur
             "no brand configuration: pass -a config=PATH to scrapy, --config to brandpatrol, "
             "or set BRANDPATROL_CONFIG"
         )
-    config = load_config(path)
+    config = load_config(path, settings.brand)
     market = config.marketplace(marketplace)
     db = _database(db_url or settings.db)
     index = (proxy_in_turn(db, market.name, len(market.proxies), timedelta(minutes=market.proxy_backoff_minutes))

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.images import sniff_media_type
 from core.models import (
+    Brand,
+    BrandListing,
     CrawlRun,
     Evidence,
     ImageStatus,
@@ -72,11 +74,13 @@ def fail_open_runs(db: Database, marketplace: str, what_happened: str) -> None:
 RESUME_WITHIN = timedelta(hours=24)
 
 
-def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int:
-    """Record a crawl run as started. A run this marketplace left running (a killed process) is closed as
-    failed, and the new run resumes it: what it captured in the last day is not fetched again."""
+def open_run(db: Database, marketplace: str, base_url: str | None = None, *, brand: str | None = None) -> int:
+    """Record a crawl run as started, for `brand` (whose listings the run's finds become). A run this marketplace
+    left running (a killed process) is closed as failed, and the new run resumes it: what it captured in the last
+    day is not fetched again."""
     with db.session() as session:
         market = marketplace_id(session, marketplace, base_url)
+        brand_id = _brand_id(session, brand) if brand is not None else None
         # The crawl lock (core/lease.CrawlLease) is ours, so a run still marked running lost its process.
         _fail_running(session, market,
                       lambda run: f"crawl process {run.pid} ended unannounced (found by the next crawl)")
@@ -87,11 +91,34 @@ def open_run(db: Database, marketplace: str, base_url: str | None = None) -> int
             last is not None and last.status == RunStatus.FAILED and "interrupted" in (last.errors or {})
             and as_utc(last.started_at) > utcnow() - RESUME_WITHIN
         )
-        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(),
+        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(), brand_id=brand_id,
                        resumed_from=last.id if resumable and last is not None else None)
         session.add(run)
         session.flush()
         return run.id
+
+
+def _brand_id(session: Session, name: str) -> int:
+    """The crawling brand's row (made here when a crawl comes before the brand's first catalogue sync)."""
+    found = session.scalar(select(Brand.id).where(Brand.name == name))
+    if found is not None:
+        return found
+    brand = Brand(name=name, names={})
+    session.add(brand)
+    session.flush()
+    return brand.id
+
+
+def _claim(session: Session, run_id: int | None, listing_ids: list[int]) -> None:
+    """The listings a brand's crawl saw become that brand's to judge (stored once, judged by each brand)."""
+    brand_id = session.scalar(select(CrawlRun.brand_id).where(CrawlRun.id == run_id)) if run_id else None
+    if brand_id is None or not listing_ids:
+        return
+    have = {row.listing_id: row for row in session.scalars(select(BrandListing).where(
+        BrandListing.brand_id == brand_id, BrandListing.listing_id.in_(listing_ids)))}
+    for row in have.values():
+        row.crawled = True  # judged before as nobody's, now seen by the brand's crawl
+    session.add_all(BrandListing(brand_id=brand_id, listing_id=i, crawled=True) for i in listing_ids if i not in have)
 
 
 def usual_cards_per_page(db: Database, marketplace: str) -> float | None:
@@ -200,6 +227,10 @@ def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items
         unseen = (Listing.marketplace_id == run.marketplace_id) & (
             (Listing.last_run_id != run_id) | Listing.last_run_id.is_(None)
         )
+        if run.brand_id is not None:
+            # A brand's crawl says nothing about listings only other brands' crawls look for.
+            claims = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id, BrandListing.crawled)
+            unseen = unseen & (~claims.exists() | claims.where(BrandListing.brand_id == run.brand_id).exists())
         session.execute(update(Listing).where(unseen).values(missed_runs=Listing.missed_runs + 1))
         session.execute(
             update(Listing)
@@ -309,6 +340,7 @@ class ListingStore:
                 if external_id not in new_ids and (changed[external_id] or external_id in photos_changed):
                     listing.content_version += 1
             self._snapshots(session, listings, latest, now)
+            _claim(session, self.run_id, [listing.id for listing in listings.values()])
             if self.run_id is not None:
                 progress: dict[str, Any] = {"items": CrawlRun.items + len(items)}
                 if pages is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,8 +17,10 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import scope as scope_rules
 from core.db import Database
 from core.models import AuditLog, User
+from core.scope import ScopeError
 from core.text import NAME_MAX, clean_line
 
 USERNAME_MAX = 100
@@ -127,13 +130,20 @@ def _audit(s: Session, actor: str, action: str, username: str, **detail: object)
 
 
 def add_user(db: Database, username: str, role: str, password: str, *, language: str = "en",
-             actor: str = "cli", replace: bool = False) -> Account:
-    """Create an account (or, with replace=True, reset an existing one's password, role and activity)."""
+             actor: str = "cli", replace: bool = False, brands: Sequence[str] = ()) -> Account:
+    """Create an account (or, with replace=True, reset an existing one's password, role and activity).
+
+    `brands`: the brands an analyst or legal account holds its role on (core/scope.py); required once the install
+    has several brands. An unknown brand is an AccountError and nothing is stored.
+    """
     name = _check_username(username)
     checked_role = _check_role(role)
     check_language(language)
     hashed = hash_password(password)
     with db.session() as s:
+        if checked_role is not Role.ADMIN and not brands and len(scope_rules.brand_ids(s)) > 1:
+            raise AccountError(f"this install holds brands {', '.join(scope_rules.brand_ids(s))}; say which the "
+                               f"{checked_role.value} works on with --brand NAME (repeat it for several)")
         user = s.scalar(select(User).where(User.username == name))
         if user is not None and not replace:
             raise AccountError(f"the user {name!r} exists already; pick another username or disable that one")
@@ -145,7 +155,53 @@ def add_user(db: Database, username: str, role: str, password: str, *, language:
             user.password_hash, user.role, user.active = hashed, checked_role.value, True
             _audit(s, actor, "user.reset", name, role=checked_role.value)
         s.flush()
+        for brand in brands:
+            _grant(s, user, brand, checked_role.value, actor)
         return _account(user)
+
+
+def _grant(s: Session, user: User, brand: str, role: str, actor: str) -> None:
+    try:
+        held = scope_rules.grant_role(s, user, brand, role, actor=clean_line(actor, NAME_MAX) or "?")
+    except ScopeError as exc:
+        raise AccountError(str(exc)) from None  # the caller's transaction is rolled back: nothing stored
+    s.add(AuditLog(brand_id=held.brand_id, actor=clean_line(actor, NAME_MAX) or "?", action="user.grant",
+                   object_type="user", object_id=user.username[:60], detail={"brand": brand, "role": role}))
+
+
+def grant_brand_role(db: Database, username: str, brand: str, role: str, *, actor: str) -> None:
+    """Give a user a role on one brand (analyst for A, legal for B). An unknown user, brand or role is an
+    AccountError naming it, and nothing changes."""
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise AccountError(f"there is no user {username!r}; `brandpatrol user list` shows the accounts")
+        _grant(s, user, brand, role, actor)
+
+
+def revoke_brand_role(db: Database, username: str, brand: str, *, actor: str) -> bool:
+    """Take a user's role on one brand away; False when they held none there."""
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise AccountError(f"there is no user {username!r}; `brandpatrol user list` shows the accounts")
+        try:
+            removed = scope_rules.revoke_role(s, user, brand)
+        except ScopeError as exc:
+            raise AccountError(str(exc)) from None
+        if removed:
+            s.add(AuditLog(brand_id=scope_rules.brand_id(s, brand), actor=clean_line(actor, NAME_MAX) or "?",
+                           action="user.revoke", object_type="user", object_id=user.username[:60],
+                           detail={"brand": brand}))
+        return removed
+
+
+def brand_roles(db: Database, account: Account) -> dict[str, str]:
+    """Brand name to the account's role on it (every brand, as admin, for an agency admin)."""
+    with db.read() as s:
+        roles = scope_rules.roles_of(s, account.id, account.role)
+        names = {i: n for n, i in scope_rules.brand_ids(s).items()}
+    return {names[b]: r for b, r in roles.items() if b in names}
 
 
 def list_users(db: Database) -> list[Account]:

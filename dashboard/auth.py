@@ -12,7 +12,11 @@ st.logout. Someone whose groups map to no role sees why, with their groups, and 
 
 Roles: analysts review (queue, detail, sellers, overview, runs); legal staff turn confirmed findings into notices
 (notices, test buys, detail read-only, overview) and do not record review decisions; admins have everything plus
-the Users page.
+the Users page and the agency's view across brands.
+
+Brands (core/scope.py): a user holds a role per brand (analyst for A, legal for B); the sidebar's brand switcher
+lists only the user's brands, and the pages are those of the role on the brand chosen. Every page reads through
+`ui.database()`, narrowed to that brand (an agency admin may also choose every brand at once).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
+from core import scope as scope_rules
+from core.scope import BrandScope
 from core.settings import get_settings
 from dashboard import accounts, i18n, sso, ui
 from dashboard.accounts import Account, Role
@@ -34,6 +40,9 @@ ACCOUNT_KEY = "_account_id"
 LANGUAGE_KEY = "_language"
 SSO_AUDITED_KEY = "_sso_audited"  # the single sign-on outcome already audited in this session
 SSO_ACCOUNT_ID = 0  # the id of a person signed in by single sign-on: no database row
+SSO_ROLES_KEY = "_sso_brand_roles"  # brand name -> role of the person single sign-on signed in, from this run
+BRAND_KEY = "ui_brand"  # the brand switcher's choice: a brand id, or ALL_BRANDS (agency admins only)
+ALL_BRANDS = 0
 
 
 @dataclass(frozen=True)
@@ -58,16 +67,57 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", ui.VIEWS / "overview.py", ":material/insights:", _ALL),
     PageSpec("runs", ui.RUNS_PAGE, ":material/history:", _ANALYSTS),
     PageSpec("users", ui.VIEWS / "users.py", ":material/group:", frozenset({Role.ADMIN})),
+    PageSpec("agency", ui.VIEWS / "agency.py", ":material/hub:", frozenset({Role.ADMIN})),
 )
 
 
-def role_of(account: Account | None) -> Role | None:
+@dataclass(frozen=True)
+class Workspace:
+    """The brands a signed-in user holds roles on, the one chosen, and the role and scope that follow."""
+
+    brands: dict[int, str]  # id -> name, the user's brands only
+    chosen: int  # a brand id, or ALL_BRANDS
+    role: Role | None
+    scope: BrandScope
+
+
+def workspace(account: Account) -> Workspace:
+    """The user's brands and roles, read from the database on every run (a revoked role ends at the next click)."""
+    with ui.install_database().read() as session:
+        if account.id == SSO_ACCOUNT_ID:  # the identity provider's groups give the roles, per brand
+            held = st.session_state.get(SSO_ROLES_KEY) or {}
+            roles = {i: held[name] for name, i in scope_rules.brand_ids(session).items() if name in held}
+        else:
+            roles = scope_rules.roles_of(session, account.id, account.role)
+        names = scope_rules.brand_names(session, BrandScope.of(roles))
+    chosen = st.session_state.get(BRAND_KEY)
+    if account.role == Role.ADMIN:
+        if chosen in names:
+            return Workspace(names, int(chosen), Role.ADMIN, BrandScope.of([int(chosen)]))
+        return Workspace(names, ALL_BRANDS, Role.ADMIN, BrandScope.all_brands())
+    if chosen not in names:
+        chosen = next(iter(names), None)  # the first of the user's brands
+    if chosen is None:
+        return Workspace({}, ALL_BRANDS, None, BrandScope())
+    try:
+        role: Role | None = Role(roles[int(chosen)])
+    except ValueError:
+        role = None  # a role written by hand into the database: no pages
+    return Workspace(names, int(chosen), role, BrandScope.of([int(chosen)]))
+
+
+def brand_name() -> str | None:
+    """The name of the brand chosen in the switcher; None for every brand at once, or when signed out."""
+    account = current_account()
     if account is None:
         return None
-    try:
-        return Role(account.role)
-    except ValueError:
-        return None  # a role written by hand into the database: no pages
+    place = workspace(account)
+    return place.brands.get(place.chosen)
+
+
+def role_of(account: Account | None) -> Role | None:
+    """The user's role on the brand chosen in the switcher (admin for an agency admin)."""
+    return None if account is None else workspace(account).role
 
 
 def page_keys(role: Role | None) -> list[str]:
@@ -92,7 +142,7 @@ def current_account() -> Account | None:
     user_id = st.session_state.get(ACCOUNT_KEY)
     if not isinstance(user_id, int):
         return None
-    account = accounts.get_user(ui.database(), user_id)
+    account = accounts.get_user(ui.install_database(), user_id)
     if account is None or not account.active:
         sign_out()
         return None
@@ -122,8 +172,9 @@ def sso_sign_in() -> Account | sso.SsoRefused | None:
     # .get: st.user has no is_logged_in at all when Streamlit was started without the [auth] secrets
     if not settings.sso_enabled or not st.user.get("is_logged_in"):
         return None
-    brands = install_brands()
-    db = ui.database()
+    db = ui.install_database()
+    with db.read() as session:  # the brands stored, and those configured that have not been matched yet
+        brands = tuple(dict.fromkeys([*scope_rules.brand_ids(session), *install_brands()]))
     try:
         person = sso.identity(st.user.to_dict(), settings, brands, lambda name: accounts.is_account(db, name))
     except sso.SsoRefused as refusal:
@@ -131,6 +182,7 @@ def sso_sign_in() -> Account | sso.SsoRefused | None:
                     via="sso", groups=list(refusal.groups))
         return refusal
     role = person.role_here(brands)
+    st.session_state[SSO_ROLES_KEY] = {name: held.value for name, held in person.brand_roles(brands).items()}
     _audit_once(db, person.username, "auth.sign_in", via="sso", issuer=person.issuer, role=role.value,
                 groups=[g.group for g in person.grants])
     return Account(id=SSO_ACCOUNT_ID, username=person.username, role=role.value, language=language(), active=True,
@@ -170,7 +222,7 @@ SIGNED_OUT_KEY = "_signed_out"
 
 
 def sign_out() -> None:
-    for key in (ACCOUNT_KEY, LANGUAGE_KEY):
+    for key in (ACCOUNT_KEY, LANGUAGE_KEY, BRAND_KEY, ui.SCOPE_KEY):
         st.session_state.pop(key, None)
     st.session_state[SIGNED_OUT_KEY] = True
 
@@ -210,7 +262,7 @@ def _submit_login() -> None:
     username = str(st.session_state.get("login_user", ""))
     password = str(st.session_state.get("login_password", ""))
     st.session_state["login_password"] = ""  # never kept in the session after the attempt
-    outcome = accounts.sign_in(ui.database(), username, password)
+    outcome = accounts.sign_in(ui.install_database(), username, password)
     if outcome.account is None:
         ui.flash("error", t("login.locked") if outcome.locked else t("login.failed"))
         return
@@ -244,7 +296,7 @@ def login_page() -> None:
         st.text_input(t("login.username"), key="login_user", max_chars=accounts.USERNAME_MAX)
         st.text_input(t("login.password"), key="login_password", type="password", max_chars=accounts.PASSWORD_MAX)
         st.form_submit_button(t("login.submit"), key="login_submit", type="primary", on_click=_submit_login)
-    if not accounts.list_users(ui.database()):
+    if not accounts.list_users(ui.install_database()):
         st.info(t("login.no_users"))
 
 
@@ -268,14 +320,26 @@ def _save_language() -> None:
     account = current_account()
     chosen = str(st.session_state.get("ui_language", i18n.DEFAULT_LANGUAGE))
     if account is not None and account.id != SSO_ACCOUNT_ID:
-        accounts.set_language(ui.database(), account.id, chosen)
+        accounts.set_language(ui.install_database(), account.id, chosen)
     st.session_state[LANGUAGE_KEY] = chosen
 
 
-def sidebar(account: Account) -> None:
-    role = role_of(account)
+def _brand_switcher(place: Workspace, is_admin: bool) -> None:
+    """The brands the user holds a role on (and, for an agency admin, all of them at once); brand names are our
+    configuration's, shown as plain option text."""
+    options = ([ALL_BRANDS] if is_admin else []) + list(place.brands)
+    if len(options) < 2:
+        return
+    st.session_state[BRAND_KEY] = place.chosen
+    st.sidebar.selectbox(t("sidebar.brand"), options, key=BRAND_KEY,
+                         format_func=lambda b: t("sidebar.all_brands") if b == ALL_BRANDS else place.brands[b])
+
+
+def sidebar(account: Account, place: Workspace) -> None:
+    role = place.role
     role_label = t(f"role.{role.value}") if role is not None else account.role
     st.sidebar.text(t("sidebar.signed_in", user=account.username, role=role_label))
+    _brand_switcher(place, account.role == Role.ADMIN)
     st.session_state["ui_language"] = language()
     st.sidebar.selectbox(t("sidebar.language"), list(i18n.LANGUAGE_NAMES), key="ui_language",
                          format_func=i18n.LANGUAGE_NAMES.__getitem__, on_change=_save_language)
@@ -298,8 +362,10 @@ def navigation() -> Any:
         _forget_downloads()
         return st.navigation([st.Page(login_page, title=t("page.login"), url_path="login", default=True)],
                              position="hidden")
-    sidebar(account)
-    allowed = set(page_keys(role_of(account)))
+    place = workspace(account)
+    st.session_state[ui.SCOPE_KEY] = place.scope
+    sidebar(account, place)
+    allowed = set(page_keys(place.role))
     pages = [st.Page(p.script, title=t(f"page.{p.key}"), icon=p.icon, url_path=p.key)
              for p in PAGES if p.key in allowed]
     if not pages:

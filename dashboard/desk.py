@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.config import BrandConfig, ConfigError, Schedule, load_config
+from core.config import BrandConfig, ConfigError, Schedule, load_brands
 from core.settings import get_settings
 from dashboard import auth
 
@@ -33,9 +33,15 @@ def actor() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load(path: str, mtime: float) -> BrandConfig:
+def _load(path: str, mtime: float) -> list[BrandConfig]:
     del mtime  # part of the cache key: an edited file is read again
-    return load_config(path)
+    return load_brands(path)
+
+
+def _of_brand(configs: list[BrandConfig]) -> BrandConfig | None:
+    """The configuration of the brand chosen in the switcher (never another brand's rights holder or sellers)."""
+    name = auth.brand_name()
+    return next((c for c in configs if c.brand.name == name), None)
 
 
 def brand_config() -> BrandConfig | None:
@@ -48,11 +54,16 @@ def brand_config() -> BrandConfig | None:
         )
         return None
     try:
-        return _load(str(path), Path(path).stat().st_mtime)
+        configs = _load(str(path), Path(path).stat().st_mtime)
     except (ConfigError, OSError) as exc:
         st.error("The brand configuration cannot be used.")
         st.code(str(exc), language=None)
         return None
+    config = _of_brand(configs)
+    if config is None:
+        st.info("Drafting is for one brand: choose it in the sidebar. The configuration holds "
+                + ", ".join(c.brand.name for c in configs) + ".")
+    return config
 
 
 def schedule() -> Schedule | None:
@@ -61,6 +72,7 @@ def schedule() -> Schedule | None:
     if path is None:
         return None
     try:
-        return _load(str(path), Path(path).stat().st_mtime).schedule
+        config = _of_brand(_load(str(path), Path(path).stat().st_mtime))
     except (ConfigError, OSError):
         return None
+    return config.schedule if config is not None else None

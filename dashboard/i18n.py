@@ -25,6 +25,16 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "page.notices": {"en": "Notices", "zh": "投诉通知"},
     "page.testbuys": {"en": "Test buys", "zh": "试买"},
     "page.users": {"en": "Users", "zh": "用户"},
+    "page.agency": {"en": "Across brands", "zh": "跨品牌"},
+    "sidebar.brand": {"en": "Brand", "zh": "品牌"},
+    "sidebar.all_brands": {"en": "All brands", "zh": "全部品牌"},
+    "agency.caption": {"en": "Sellers with suspect findings for several brands, worst first: confirmed findings, "
+                              "then brands, then suspect findings.",
+                       "zh": "对多个品牌都有可疑记录的卖家，按严重程度排序：先看已确认数，再看品牌数和可疑数。"},
+    "agency.min_brands": {"en": "At least this many brands", "zh": "至少涉及品牌数"},
+    "agency.empty": {"en": "No seller offends that many brands.", "zh": "没有卖家涉及这么多品牌。"},
+    "agency.pick": {"en": "Seller", "zh": "卖家"},
+    "agency.per_brand": {"en": "Per brand, with the findings to check", "zh": "各品牌的情况及可核查的记录"},
     # sign-in
     "login.title": {"en": "Sign in to BrandPatrol", "zh": "登录 BrandPatrol"},
     "login.username": {"en": "Username", "zh": "用户名"},

@@ -61,7 +61,7 @@ def findings_per_day(db: Database, since: date) -> list[DayCount]:
         select(day, Finding.verdict, Marketplace.name, func.count())
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
-        .where(Finding.verdict.in_(sorted(SUSPECT_VERDICTS)),
+        .where(db.scope.clause(Finding), Finding.verdict.in_(sorted(SUSPECT_VERDICTS)),
                Finding.created_at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
         .group_by(day, Finding.verdict, Marketplace.name)
         .order_by(day, Marketplace.name)
@@ -77,7 +77,7 @@ def removals(db: Database) -> Removal:
     """How filed notices ended: removal rate over decided notices and the median days from filing to removal."""
     with db.read() as s:
         rows = s.execute(select(Notice.status, Notice.filed_at, Notice.closed_at)
-                         .where(Notice.status != NoticeStatus.DRAFTED)).all()
+                         .where(db.scope.clause(Notice), Notice.status != NoticeStatus.DRAFTED)).all()
     days = [(as_utc(closed) - as_utc(filed)).total_seconds() / 86400 for status, filed, closed in rows
             if status is NoticeStatus.REMOVED and filed is not None and closed is not None]
     return Removal(
@@ -108,13 +108,15 @@ def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> l
     suspects = func.count(func.distinct(Finding.id))
     # Confirmed: the latest review decides (a confirmation later overridden no longer counts).
     confirmed = (select(func.count(Finding.id)).join(Listing, Listing.id == Finding.listing_id)
-                 .where(Listing.seller_id == Seller.id, Finding.id.in_(confirmed_finding_ids()))
+                 .where(Listing.seller_id == Seller.id, Finding.id.in_(confirmed_finding_ids()),
+                        db.scope.clause(Finding))
                  .scalar_subquery())
     stmt = (
         select(Seller.id, Seller.name, Marketplace.name, Seller.region, suspects, confirmed, SellerCluster.size)
         .join(Marketplace, Marketplace.id == Seller.marketplace_id)
         .join(Listing, Listing.seller_id == Seller.id)
-        .join(Finding, and_(Finding.listing_id == Listing.id, Finding.verdict.in_(sorted(SUSPECT_VERDICTS))))
+        .join(Finding, and_(Finding.listing_id == Listing.id, Finding.verdict.in_(sorted(SUSPECT_VERDICTS)),
+                            db.scope.clause(Finding)))
         .outerjoin(SellerCluster, SellerCluster.id == Seller.cluster_id)
         .group_by(Seller.id, Seller.name, Marketplace.name, Seller.region, SellerCluster.size)
         .having(suspects >= min_suspects)
@@ -130,7 +132,7 @@ def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> l
                     select(Listing.seller_id, Listing.id, Notice.closed_at)
                     .join(NoticeListing, NoticeListing.listing_id == Listing.id)
                     .join(Notice, Notice.id == NoticeListing.notice_id)
-                    .where(Listing.seller_id.in_(ids), Notice.status == NoticeStatus.REMOVED,
+                    .where(Listing.seller_id.in_(ids), Notice.status == NoticeStatus.REMOVED, db.scope.clause(Notice),
                            Notice.closed_at.is_not(None))):
                 if seller_id is not None and closed is not None:
                     removed_at.setdefault(seller_id, []).append((listing_id, as_utc(closed)))
@@ -139,7 +141,7 @@ def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> l
             first_removal = min(at for _, at in removed)
             gone_ids = {listing_id for listing_id, _ in removed}
             relisted[seller_id] = int(s.scalar(
-                select(func.count(Listing.id)).where(Listing.seller_id == seller_id,
+                select(func.count(Listing.id)).where(Listing.seller_id == seller_id, db.scope.clause(Listing),
                                                      Listing.first_seen > first_removal,
                                                      Listing.id.not_in(gone_ids))) or 0)
     return [Offender(r[0], r[1], r[2], r[3], int(r[4]), int(r[5] or 0),
@@ -156,7 +158,8 @@ class WeekCount:
 def listings_per_week(db: Database, seller_id: int) -> list[WeekCount]:
     """How many listings of one seller were first seen in each week (UTC)."""
     with db.read() as s:
-        seen = [as_utc(v) for v in s.scalars(select(Listing.first_seen).where(Listing.seller_id == seller_id))]
+        seen = [as_utc(v) for v in s.scalars(db.scope.select(Listing, Listing.first_seen)
+                                              .where(Listing.seller_id == seller_id))]
     weeks: dict[date, int] = {}
     for at in seen:
         monday = (at - timedelta(days=at.weekday())).date()
@@ -167,12 +170,13 @@ def listings_per_week(db: Database, seller_id: int) -> list[WeekCount]:
 def network_members(db: Database, seller_id: int) -> list[tuple[str, str]]:
     """(marketplace, seller name) of the other shops in this seller's network, if any."""
     with db.read() as s:
-        cluster = s.scalar(select(Seller.cluster_id).where(Seller.id == seller_id))
+        cluster = s.scalar(db.scope.select(Seller, Seller.cluster_id).where(Seller.id == seller_id))
         if cluster is None:
             return []
         return [(m, n) for m, n in s.execute(
             select(Marketplace.name, Seller.name).join(Marketplace, Marketplace.id == Seller.marketplace_id)
-            .where(Seller.cluster_id == cluster, Seller.id != seller_id).order_by(Marketplace.name, Seller.name))]
+            .where(Seller.cluster_id == cluster, Seller.id != seller_id, db.scope.clause(Seller))
+            .order_by(Marketplace.name, Seller.name))]
 
 
 def next_crawl(schedule: Schedule, now: datetime | None = None) -> datetime | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import ConfigError, load_config
+from core.config import ConfigError, load_brands
 from core.settings import Settings, SsoRoleGrant
 from core.text import NAME_MAX, clean_line
 from dashboard import i18n
@@ -84,9 +84,11 @@ class SsoIdentity:
         return {b: role for b in brands if (role := self.role_on(b)) is not None}
 
     def role_here(self, brands: Sequence[str]) -> Role:
-        """The role on this install: on its brand, or (no brand configured) the first entry for every brand."""
-        if brands:
-            return self.brand_roles(brands)[brands[0]]
+        """The role on the first of these brands the person holds one on, or (no brand configured) the first entry
+        for every brand."""
+        held = self.brand_roles(brands)
+        if held:
+            return next(iter(held.values()))
         return Role(next(g for g in self.grants if g.brand is None).role)
 
 
@@ -95,12 +97,12 @@ def same_brand(a: str, b: str) -> bool:
 
 
 def install_brands(settings: Settings) -> tuple[str, ...]:
-    """The brands of this install that the role map may name: the configured brand file's brand (none without
-    one). The one place brands are found for single sign-on; brand workspaces put their brand rows here."""
+    """The brands of this install that the role map may name: those of the configured file (one brand, or each
+    brand a file of several lists; none without one). The one place brands are found for single sign-on."""
     if settings.config is None:
         return ()
     try:
-        return (load_config(settings.config).brand.name,)
+        return tuple(config.brand.name for config in load_brands(settings.config))
     except (ConfigError, OSError):
         return ()  # the dashboard says what is wrong with the file on the pages that need it
 

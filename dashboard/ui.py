@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.db import Database, DatabaseError
 from core.images import sniff_media_type
+from core.scope import BrandScope
 from core.settings import get_settings
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -34,14 +35,25 @@ def _open_database(url: str) -> Database:
     return Database(url)
 
 
-def database() -> Database:
-    """The process-wide database, or an error on the page (and the page stops) when it cannot be opened."""
+SCOPE_KEY = "_brand_scope"
+
+
+def install_database() -> Database:
+    """The process-wide database seen whole: only for accounts and brand roles (dashboard/auth.py)."""
     try:
         return _open_database(get_settings().db)
     except DatabaseError as exc:
         st.error("The database cannot be opened.")
         st.code(str(exc), language=None)
         st.stop()
+
+
+def database() -> Database:
+    """The database as the signed-in user may see it: narrowed to the brands of the session's scope (set by
+    dashboard/auth.py from the user's brand roles and the brand switcher; nothing before sign-in). Every page's
+    query goes through this, so a crafted finding, notice or evidence id of another brand finds nothing."""
+    scope = st.session_state.get(SCOPE_KEY)
+    return install_database().scoped(scope if isinstance(scope, BrandScope) else BrandScope())
 
 
 def flash(kind: FlashKind, message: str) -> None:

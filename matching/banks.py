@@ -73,10 +73,10 @@ def brand_row(session: Session, config: BrandConfig) -> Brand:
     return brand
 
 
-def _audit(session: Session, actor: str, action: str, object_type: str, object_id: object,
+def _audit(session: Session, brand: Brand, actor: str, action: str, object_type: str, object_id: object,
            detail: dict[str, Any]) -> None:
-    session.add(AuditLog(actor=actor, action=action, object_type=object_type, object_id=str(object_id)[:60],
-                         detail=detail))
+    session.add(AuditLog(brand_id=brand.id, actor=actor, action=action, object_type=object_type,
+                         object_id=str(object_id)[:60], detail=detail))
 
 
 # --- export -----------------------------------------------------------------------------------------------------
@@ -110,14 +110,15 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _seller_entries(session: Session, config: BrandConfig) -> list[SellerEntry]:
+def _seller_entries(session: Session, brand: Brand, config: BrandConfig) -> list[SellerEntry]:
     rows = session.execute(
         select(Finding.verdict, Finding.signals, Marketplace.name, Seller.seller_key, Seller.name,
                Seller.external_id, Seller.country, Listing.country)
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .join(Seller, Seller.id == Listing.seller_id)
-        .where(Finding.id.in_(confirmed_finding_ids()), Finding.verdict.in_(SHARED_SELLER_VERDICTS))
+        .where(Finding.id.in_(confirmed_finding_ids()), Finding.verdict.in_(SHARED_SELLER_VERDICTS),
+               Finding.brand_id == brand.id)  # only this brand's reviewers' confirmations are its to share
         .order_by(Finding.id))
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
@@ -137,11 +138,12 @@ def _seller_entries(session: Session, config: BrandConfig) -> list[SellerEntry]:
             for (market, key), g in sorted(grouped.items())]
 
 
-def _photo_entries(session: Session, config: BrandConfig) -> list[PhotoEntry]:
+def _photo_entries(session: Session, brand: Brand, config: BrandConfig) -> list[PhotoEntry]:
     rows = session.execute(
         select(ListingImage.phash, ListingImage.dhash, ListingImage.sha256, Finding.id)
         .join(Finding, Finding.listing_id == ListingImage.listing_id)
         .where(Finding.id.in_(confirmed_finding_ids()), Finding.verdict == Verdict.COUNTERFEIT,
+               Finding.brand_id == brand.id,
                ListingImage.status == ImageStatus.OK, ListingImage.phash.is_not(None),
                ListingImage.dhash.is_not(None))
         .order_by(ListingImage.id)).all()
@@ -176,11 +178,16 @@ def export_bank(db: Database, config: BrandConfig, key_file: Path, out: Path, *,
     issued = (now or datetime.now(UTC)).replace(microsecond=0)
     with db.session() as session:
         brand = brand_row(session, config)
+        other = session.scalar(select(Brand.name).join(BankExport, BankExport.brand_id == Brand.id)
+                               .where(BankExport.fingerprint == fingerprint, Brand.id != brand.id).limit(1))
+        if other is not None:
+            raise BankError(f"key {fingerprint} already signs the bank files of brand '{other}'; each brand needs "
+                            "its own key (`brandpatrol bank keygen --key-file ...`, then --key-file)")
         entries: list[SellerEntry | PhotoEntry] = []
         if sellers:
-            entries.extend(_seller_entries(session, config))
+            entries.extend(_seller_entries(session, brand, config))
         if photos:
-            entries.extend(_photo_entries(session, config))
+            entries.extend(_photo_entries(session, brand, config))
         withheld = set(withhold)
         entries = [e for e in entries if e.id not in withheld]
         current = {e.id for e in entries}
@@ -197,7 +204,7 @@ def export_bank(db: Database, config: BrandConfig, key_file: Path, out: Path, *,
         session.add(BankExport(brand_id=brand.id, sequence=sequence, fingerprint=fingerprint, issued_at=issued,
                                expires_at=payload.expires, file_sha256=digest, entry_ids=sorted(current),
                                revocations=payload.revocations, created_by=actor))
-        _audit(session, actor, "bank.export", "bank_export", sequence,
+        _audit(session, brand, actor, "bank.export", "bank_export", sequence,
                {"entries": len(entries), "revocations": len(payload.revocations), "sha256": digest})
         session.flush()
         banks.write_atomically(out, data)  # last: a file that failed to write leaves no record of an export
@@ -231,7 +238,7 @@ def trust_partner(db: Database, config: BrandConfig, name: str, public_key_file:
             session.add(partner)
         partner.fingerprint, partner.public_key, partner.trusted_at = fingerprint, raw, datetime.now(UTC)
         session.flush()
-        _audit(session, actor, "bank.trust", "partner", partner.id, {"name": clean, "fingerprint": fingerprint,
+        _audit(session, brand, actor, "bank.trust", "partner", partner.id, {"name": clean, "fingerprint": fingerprint,
                                                                      "replaced": replace})
     return partner
 
@@ -303,7 +310,7 @@ def import_bank(db: Database, config: BrandConfig, data: bytes, *, actor: str, m
         session.flush()
         quarantined = session.scalar(select(func.count()).select_from(BankEntry).where(
             BankEntry.partner_id == partner.id, BankEntry.status == BankEntryStatus.QUARANTINED)) or 0
-        _audit(session, actor, "bank.import", "bank_import", record.id,
+        _audit(session, brand, actor, "bank.import", "bank_import", record.id,
                {"partner": key.name, "sequence": payload.sequence, "added": added, "updated": updated,
                 "revoked": revoked})
     return ImportResult(key.name, payload.sequence, len(payload.entries), added, updated, revoked, quarantined)
@@ -334,8 +341,8 @@ def accept_entries(db: Database, config: BrandConfig, entry_ids: Sequence[str] =
         now = datetime.now(UTC)
         for row in rows:
             row.status, row.accepted_by, row.accepted_at = BankEntryStatus.ACCEPTED, actor, now
-        _audit(session, actor, "bank.accept", "bank_entry", "*" if accept_all else ",".join(sorted(set(entry_ids))),
-               {"accepted": len(rows), "partner": partner})
+        _audit(session, brand, actor, "bank.accept", "bank_entry",
+               "*" if accept_all else ",".join(sorted(set(entry_ids))), {"accepted": len(rows), "partner": partner})
     return len(rows)
 
 

@@ -42,6 +42,7 @@ class MatchContext:
     other_brands: tuple[str, ...] = ()  # names that make a title another brand's (matching.brands)
     # Entries of trusted partners' banks that an admin accepted (matching/banks.py).
     partner_bank: PartnerBank = field(default_factory=PartnerBank, compare=False)
+    brand_id: int | None = None  # the brand's row: its findings are this brand's (core/scope.py)
 
     @classmethod
     def build(cls, config: BrandConfig, references: list[Reference],
@@ -102,6 +103,7 @@ def load_context(session: Session, config: BrandConfig) -> MatchContext:
         if ref is not None:
             references.append(ref)
     ctx = MatchContext.build(config, references, {sku: rows[sku].id for sku in sku_of.values()})
+    ctx = dataclasses.replace(ctx, brand_id=brand.id)
     bank = _partner_bank(session, brand.id)
     if not len(bank):
         return ctx

@@ -28,12 +28,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from core.config import Thresholds
 from core.db import Database
 from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Verdict
+from core.scope import BrandScope
 
 LABELS = ("genuine", "diversion", "counterfeit", "unrelated")
 SUSPECT_LABELS = frozenset({"diversion", "counterfeit"})
@@ -207,7 +208,7 @@ def evaluate(db: Database, labels_path: Path | str, *, min_score: float = DEFAUL
     labels = read_labels(labels_path)
     report = EvaluationReport(labels_path=str(labels_path), min_score=min_score, total=len(labels))
     with db.read() as session:
-        findings = _findings_of(session, labels)
+        findings = _findings_of(session, db.scope, labels)
     confusion: dict[str, Counter[str]] = {}
     for item in labels:
         exists, finding = findings.get((item.marketplace, item.external_id), (False, None))
@@ -359,7 +360,8 @@ def format_cases(cases: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _findings_of(session: Session, labels: list[Label]) -> dict[tuple[str, str], tuple[bool, Finding | None]]:
+def _findings_of(session: Session, scope: BrandScope,
+                 labels: list[Label]) -> dict[tuple[str, str], tuple[bool, Finding | None]]:
     """(exists, finding) of each labelled listing, looked up in chunks rather than loading the whole table."""
     wanted: dict[str, list[str]] = {}
     for item in labels:
@@ -370,7 +372,7 @@ def _findings_of(session: Session, labels: list[Label]) -> dict[tuple[str, str],
             rows = session.execute(
                 select(Listing.external_id, Finding)
                 .join(Marketplace, Listing.marketplace_id == Marketplace.id)
-                .outerjoin(Finding, Finding.listing_id == Listing.id)
+                .outerjoin(Finding, and_(Finding.listing_id == Listing.id, scope.clause(Finding)))
                 .where(Marketplace.name == market, Listing.external_id.in_(external_ids[start:start + LOOKUP_CHUNK]))
             )
             for external_id, finding in rows:

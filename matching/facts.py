@@ -57,6 +57,7 @@ class SellerRecord:
 
     confirmed_findings: int = 0
     examples: tuple[str, ...] = ()  # external ids of a few of those listings
+    brands: int = 1  # brands whose reviewers confirmed them: the record counts across the agency's brands
 
 
 @dataclass(frozen=True)

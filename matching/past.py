@@ -35,7 +35,7 @@ from core.models import (
     Review,
     ReviewDecision,
 )
-from core.reviews import latest_decisions_by_listing
+from core.reviews import confirmed_finding_ids, latest_decisions_by_listing
 from matching.facts import SellerRecord, TakenDown
 from matching.references import ReferenceIndex, hash_int
 
@@ -49,33 +49,37 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def confirmed_listing_ids(session: Session, listing_ids: Sequence[int] | None = None) -> set[int]:
-    """Listings whose finding's latest review confirmed it (among `listing_ids`, or all)."""
+    """Listings a brand's reviewers confirmed: a finding's latest review is a confirmation (among `listing_ids`,
+    or all)."""
     latest = latest_decisions_by_listing(session, listing_ids)
     return {listing_id for listing_id, decision in latest.items() if decision == ReviewDecision.CONFIRMED}
 
 
-def seller_records(session: Session, seller_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
-    """For each seller: (listing id, external id) of its listings with a confirmed finding."""
+def seller_records(session: Session, seller_ids: Iterable[int]) -> dict[int, list[tuple[int, str, int]]]:
+    """For each seller: (listing id, external id, brand id) of its listings with a confirmed finding, across every
+    brand of the install (an agency's repeat offender is one whatever brand caught it)."""
     wanted = sorted(set(seller_ids))
-    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    out: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        rows = session.execute(select(Listing.id, Listing.seller_id, Listing.external_id)
+        rows = session.execute(select(Listing.id, Listing.seller_id, Listing.external_id, Finding.brand_id)
                                .join(Finding, Finding.listing_id == Listing.id)
-                               .where(Listing.seller_id.in_(chunk))
-                               .order_by(Listing.id)).all()
-        confirmed = confirmed_listing_ids(session, [r[0] for r in rows])
-        for listing_id, seller_id, external_id in rows:
-            if listing_id in confirmed and seller_id is not None:
-                out[seller_id].append((listing_id, external_id))
+                               .where(Listing.seller_id.in_(chunk), Finding.id.in_(confirmed_finding_ids()))
+                               .order_by(Listing.id, Finding.brand_id)).all()
+        seen: set[int] = set()
+        for listing_id, seller_id, external_id, brand_id in rows:
+            if seller_id is not None and listing_id not in seen:
+                seen.add(listing_id)
+                out[seller_id].append((listing_id, external_id, brand_id))
     return out
 
 
-def record_for(records: dict[int, list[tuple[int, str]]], seller_id: int | None,
+def record_for(records: dict[int, list[tuple[int, str, int]]], seller_id: int | None,
                listing_id: int | None) -> SellerRecord | None:
     if seller_id is None:
         return None
-    others = [name for i, name in records.get(seller_id, []) if i != listing_id]
-    return SellerRecord(len(others), tuple(others[:EXAMPLES]))
+    others = [(name, brand) for i, name, brand in records.get(seller_id, []) if i != listing_id]
+    return SellerRecord(len(others), tuple(name for name, _ in others[:EXAMPLES]),
+                        brands=len({brand for _, brand in others}))
 
 
 @dataclass

@@ -25,13 +25,13 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.config import BrandConfig
 from core.db import Database
 from core.models import SUSPECT_VERDICTS as SUSPECT
-from core.models import Finding, Listing, utcnow
+from core.models import BrandListing, Finding, Listing, utcnow
 from core.settings import get_settings
 from matching import past
 from matching.assess import Assessment
@@ -104,8 +104,67 @@ def finding_values(assessment: Assessment, ctx: MatchContext) -> dict[str, Any]:
     }
 
 
-def _distrusted(session: Session) -> frozenset[str]:
-    raw = _state(session, STATE_DISTRUSTED)
+def brand_state_key(key: str, brand_id: int | None) -> str:
+    """Matching's remembered state is each brand's own: the key of `key` for a brand (key@brand id)."""
+    return key if brand_id is None else f"{key}@{brand_id}"
+
+
+@dataclass(frozen=True)
+class _BrandKeys:
+    brand_id: int | None
+
+    def _key(self, key: str) -> str:
+        return brand_state_key(key, self.brand_id)
+
+    @property
+    def rules(self) -> str:
+        return self._key(STATE_RULES)
+
+    @property
+    def inputs(self) -> str:
+        return self._key(STATE_INPUTS)
+
+    @property
+    def distrusted(self) -> str:
+        return self._key(STATE_DISTRUSTED)
+
+
+def _to_examine(brand_id: int | None, full: bool) -> Select[Any]:
+    """The listings a brand's run examines: those its crawls saw, and those no brand's crawl saw (stored by hand
+    or by a tool: every brand judges them), each when changed since this brand last judged it (all when `full`)."""
+    claimed = select(BrandListing.listing_id).where(BrandListing.listing_id == Listing.id, BrandListing.crawled)
+    mine = (select(BrandListing.matched_version)
+            .where(BrandListing.listing_id == Listing.id, BrandListing.brand_id == brand_id).scalar_subquery())
+    query = select(Listing.id).where(or_(~claimed.exists(), Listing.id.in_(
+        select(BrandListing.listing_id).where(BrandListing.brand_id == brand_id, BrandListing.crawled))))
+    query = query.order_by(Listing.id)
+    if not full:
+        query = query.where(Listing.content_version > func.coalesce(mine, 0))
+    return query
+
+
+def _mine(brand_id: int | None) -> ColumnElement[bool]:
+    """This brand's findings (every finding for a context built without a database)."""
+    return true() if brand_id is None else Finding.brand_id == brand_id
+
+
+def _mark_matched(session: Session, brand_id: int | None, versions: dict[int, int]) -> None:
+    """Remember the version of each listing this brand judged."""
+    if brand_id is None or not versions:
+        return
+    rows = {r.listing_id: r for r in session.scalars(select(BrandListing).where(
+        BrandListing.brand_id == brand_id, BrandListing.listing_id.in_(sorted(versions))))}
+    for listing_id, version in versions.items():
+        row = rows.get(listing_id)
+        if row is None:
+            session.add(BrandListing(brand_id=brand_id, listing_id=listing_id, matched_version=version,
+                                     crawled=False))
+        else:
+            row.matched_version = version
+
+
+def _distrusted(session: Session, key: str) -> frozenset[str]:
+    raw = _state(session, key)
     try:
         return frozenset(json.loads(raw)) if raw else frozenset()
     except ValueError:
@@ -123,17 +182,15 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     reader = reader if reader is not None else PhotoReader.from_settings(get_settings())
     with db.read() as session:
         ctx = load_context(session, config)
+        keys = _BrandKeys(ctx.brand_id)
         if not full:
-            if _state(session, STATE_RULES) != RULE_SET_VERSION:
+            if _state(session, keys.rules) != RULE_SET_VERSION:
                 summary.full, summary.full_because = True, f"the rule set is now {RULE_SET_VERSION}"
-            elif _state(session, STATE_INPUTS) != ctx.fingerprint:
+            elif _state(session, keys.inputs) != ctx.fingerprint:
                 summary.full, summary.full_because = True, "the catalogue (config or reference photos) changed"
         if not summary.full:
-            ctx = ctx.distrusting(_distrusted(session))  # a full run counts afresh
-        query = select(Listing.id).order_by(Listing.id)
-        if not summary.full:
-            query = query.where(Listing.content_version > Listing.matched_version)
-        ids = list(session.scalars(query))
+            ctx = ctx.distrusting(_distrusted(session, keys.distrusted))  # a full run counts afresh
+        ids: list[int] = list(session.scalars(_to_examine(ctx.brand_id, summary.full)))
         thresholds = config.thresholds
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
@@ -161,9 +218,9 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     summary.distrusted_references = sorted(ctx.distrusted)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
-        _set_state(session, STATE_RULES, RULE_SET_VERSION)
-        _set_state(session, STATE_INPUTS, ctx.fingerprint)
-        _set_state(session, STATE_DISTRUSTED, json.dumps(sorted(ctx.distrusted)))
+        _set_state(session, keys.rules, RULE_SET_VERSION)
+        _set_state(session, keys.inputs, ctx.fingerprint)
+        _set_state(session, keys.distrusted, json.dumps(sorted(ctx.distrusted)))
     summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
     summary.queued = sum(queued for _, queued in verdicts.values())
     summary.keypoint_checks = ctx.confirmer.checks
@@ -179,7 +236,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         summary.networks_incremental = grouped.incremental
         with db.read() as session:
             before, networks = networks, load_network_index(session, thresholds.min_score)
-            again = _judged_on_other_networks(session, networks, before.facts.keys() | networks.facts.keys())
+            again = _judged_on_other_networks(session, networks, before.facts.keys() | networks.facts.keys(),
+                                              ctx.brand_id)
         summary.reexamined_for_networks = len(again)
         for chunk in _chunks(again, batch_size):
             with db.session() as session:
@@ -189,7 +247,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     return summary
 
 
-def _judged_on_other_networks(session: Session, networks: NetworkIndex, sellers: Collection[int]) -> list[int]:
+def _judged_on_other_networks(session: Session, networks: NetworkIndex, sellers: Collection[int],
+                              brand_id: int | None) -> list[int]:
     """Listings of `sellers` (in a network before this run's clustering or after it) still on sale and not reviewed,
     whose finding was judged on network facts other than the seller's now."""
     again: list[int] = []
@@ -197,7 +256,7 @@ def _judged_on_other_networks(session: Session, networks: NetworkIndex, sellers:
         rows: Sequence[Any] = session.execute(
             select(Listing.id, Listing.seller_id, Finding.signals)
             .join(Finding, Finding.listing_id == Listing.id)
-            .where(Listing.seller_id.in_(chunk), Listing.gone.is_(False), ~Finding.reviews.any())
+            .where(Listing.seller_id.in_(chunk), Listing.gone.is_(False), ~Finding.reviews.any(), _mine(brand_id))
         ).all()
         for listing_id, seller_id, signals in rows:
             stored: dict[str, Any] = signals or {}
@@ -224,7 +283,8 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
             # FOR UPDATE, as a reviewer's decision locks its finding (dashboard.data.reviews): on PostgreSQL a
             # decision being recorded is waited for and then seen here, so a reviewed finding is never rewritten,
             # and one recorded meanwhile waits for this batch. SQLite's BEGIN IMMEDIATE already serialises the two.
-            select(Finding).where(Finding.listing_id.in_(ids)).order_by(Finding.id).with_for_update()
+            select(Finding).where(Finding.listing_id.in_(ids), _mine(ctx.brand_id))
+            .order_by(Finding.id).with_for_update()
             .options(selectinload(Finding.reviews))
         )
     }
@@ -263,7 +323,7 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
         values = finding_values(assessment, ctx)
         verdicts[listing.id] = (values["verdict"].value, values["verdict"] in SUSPECT and values["score"] >= min_score)
         if finding is None:
-            session.add(Finding(listing_id=listing.id, **values))
+            session.add(Finding(listing_id=listing.id, brand_id=ctx.brand_id, **values))
             summary.created += 1
         elif any(getattr(finding, k) != v for k, v in values.items()):
             for k, v in values.items():
@@ -272,3 +332,4 @@ def _match_batch(session: Session, ids: Sequence[int], ctx: MatchContext, summar
             summary.updated += not again
         elif not again:
             summary.unchanged += 1
+    _mark_matched(session, ctx.brand_id, {listing.id: listing.matched_version for listing in listings})

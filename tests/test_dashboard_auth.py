@@ -24,7 +24,7 @@ from tests.notices_support import set_signals, write_config
 from tests.test_dashboard_app import APP, PASSWORD, ensure_user, sign_in, start, texts
 
 VIEWS = APP.parent / "views"
-ALL_PAGES = {"queue", "notices", "detail", "testbuys", "sellers", "overview", "runs", "users"}
+ALL_PAGES = {"queue", "notices", "detail", "testbuys", "sellers", "overview", "runs", "users", "agency"}
 EXPECTED = {
     "analyst": {"queue", "detail", "sellers", "overview", "runs"},
     "legal": {"notices", "detail", "testbuys", "overview"},

@@ -20,6 +20,7 @@ from core.catalogue import sync_catalogue
 from core.config import BrandConfig
 from core.db import Database
 from core.models import (
+    Brand,
     Finding,
     Listing,
     ListingSnapshot,
@@ -32,7 +33,7 @@ from core.models import (
 )
 from matching.clusters import MAX_SHARERS, NEAR_PHOTO, PhotoHashes, find_links, network_of, title_key
 from matching.references import hash_int
-from matching.run import STATE_DISTRUSTED, run_matching
+from matching.run import STATE_DISTRUSTED, brand_state_key, run_matching
 from tests.images import photo
 from tests.matching_kit import add_listing, brand_dict, genuine_photo, make_config
 
@@ -86,7 +87,7 @@ def test_flooding_reference_is_reported_and_not_trusted(db: Database, config: Br
     assert kept.verdict is Verdict.DIVERSION  # the text still names the brand and product
     assert "distrusted" in json.dumps(kept.signals["image"], ensure_ascii=False)
     with db.read() as session:
-        state = session.get(MatchState, STATE_DISTRUSTED)
+        state = session.get(MatchState, brand_state_key(STATE_DISTRUSTED, session.scalar(select(Brand.id))))
         assert state is not None and json.loads(state.value) == ["LM-200-front"]
     # The next incremental run keeps distrusting it; a full run counts afresh (and floods again here).
     new = add_listing(db, "shop", "f9", "猫抓板 新款", price="29", images=(stock,))

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from core.catalogue import sync_catalogue
 from core.config import BrandConfig
 from core.db import Database
-from core.models import Finding, Listing, MatchState, ReferenceImage, Review, ReviewDecision, Verdict
+from core.models import Brand, Finding, Listing, MatchState, ReferenceImage, Review, ReviewDecision, Verdict
 from matching.context import CatalogueNotSynced
-from matching.run import STATE_RULES, run_matching
+from matching.run import STATE_RULES, brand_state_key, run_matching
 from matching.verdicts import RULE_SET_VERSION
 from tests.matching_kit import add_listing, brand_dict, genuine_photo, make_config, unrelated_photo
 
@@ -120,7 +120,7 @@ def test_rule_set_change_reexamines_everything(world: tuple[Database, BrandConfi
     db, config, _ = world
     run_matching(db, config)
     with db.session() as session:
-        state = session.get(MatchState, STATE_RULES)
+        state = session.get(MatchState, brand_state_key(STATE_RULES, session.scalar(select(Brand.id))))
         assert state is not None and state.value == RULE_SET_VERSION
         state.value = "older-rules"
     summary = run_matching(db, config)

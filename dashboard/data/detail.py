@@ -125,9 +125,9 @@ class ListingDetail:
 
 
 def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTORY_LIMIT) -> ListingDetail | None:
-    """Everything the detail page shows about one finding, or None when there is no such finding."""
+    """Everything the detail page shows about one finding, or None when there is no such finding in the scope."""
     with db.read() as session:
-        finding = session.get(Finding, finding_id)
+        finding = db.scope.get(session, Finding, finding_id)
         if finding is None:
             return None
         listing = finding.listing
@@ -259,7 +259,8 @@ def photo_readings(db: Database, finding_id: int) -> list[tuple[int, bytes]]:
     """(photo position, PNG with the boxes drawn) of each photo a finding's photo signals quote, words the reasons
     rest on in red; only photos that were read, from stored bytes (matching.photos.draw)."""
     with db.read() as session:
-        signals: dict[str, Any] = session.scalar(select(Finding.signals).where(Finding.id == finding_id)) or {}
+        signals: dict[str, Any] = session.scalar(db.scope.select(Finding, Finding.signals)
+                                                 .where(Finding.id == finding_id)) or {}
     quoted: dict[str, set[str]] = {}
     positions: dict[str, int] = {}
     for name in ("photo.text", "text.counterfeit", "batch_code", "photo.codes"):

@@ -96,7 +96,7 @@ def evidence_content(db: Database, sha256: str, *, max_bytes: int = EVIDENCE_MAX
     if not _SHA256.fullmatch(sha256 or ""):
         return None
     with db.read() as session:
-        evidence = session.get(Evidence, sha256)
+        evidence = db.scope.get(session, Evidence, sha256)  # another brand's capture is unknown here
         if evidence is None:
             return None
         kind, media_type, encoding, raw = (

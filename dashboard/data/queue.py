@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from core.db import Database
 from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Product, Review, Seller, Verdict, as_utc
+from core.scope import BrandScope
 from core.text import NAME_MAX, clean_line
 from dashboard.data.common import reason_text
 
@@ -79,11 +80,12 @@ class ProductOption:
     label: str  # "SKU · English name" (our own configured text, not scraped)
 
 
-def _queue_where(filters: QueueFilters, *, with_verdicts: bool = True) -> list[ColumnElement[bool]]:
+def _queue_where(scope: BrandScope, filters: QueueFilters, *, with_verdicts: bool = True) -> list[ColumnElement[bool]]:
     verdicts = SUSPECT_VERDICTS
     if with_verdicts and filters.verdicts:
         verdicts = filters.verdicts & SUSPECT_VERDICTS  # the queue never shows ok/unrelated findings
     where: list[ColumnElement[bool]] = [
+        scope.clause(Finding),
         Finding.verdict.in_(sorted(verdicts)),
         ~exists().where(Review.finding_id == Finding.id),
     ]
@@ -119,7 +121,7 @@ def queue_counts(db: Database, filters: QueueFilters | None = None) -> dict[Verd
     stmt = (
         select(Finding.verdict, func.count())
         .join(Listing, Listing.id == Finding.listing_id)
-        .where(*_queue_where(filters, with_verdicts=False))
+        .where(*_queue_where(db.scope, filters, with_verdicts=False))
         .group_by(Finding.verdict)
     )
     counts = {v: 0 for v in sorted(SUSPECT_VERDICTS)}
@@ -129,7 +131,7 @@ def queue_counts(db: Database, filters: QueueFilters | None = None) -> dict[Verd
     return counts
 
 
-def _queue_select(filters: QueueFilters) -> Select[Any]:
+def _queue_select(scope: BrandScope, filters: QueueFilters) -> Select[Any]:
     return (
         select(
             Finding.id,
@@ -154,7 +156,7 @@ def _queue_select(filters: QueueFilters) -> Select[Any]:
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .outerjoin(Seller, Seller.id == Listing.seller_id)
-        .where(*_queue_where(filters))
+        .where(*_queue_where(scope, filters))
     )
 
 
@@ -177,7 +179,7 @@ def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1,
         select(func.count())
         .select_from(Finding)
         .join(Listing, Listing.id == Finding.listing_id)
-        .where(*_queue_where(filters))
+        .where(*_queue_where(db.scope, filters))
     )
     with db.read() as session:
         if total is None:
@@ -185,7 +187,7 @@ def queue_page(db: Database, filters: QueueFilters | None = None, page: int = 1,
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
         stmt = (
-            _queue_select(filters)
+            _queue_select(db.scope, filters)
             .order_by(Finding.score.desc(), Finding.id.asc())
             .limit(page_size)
             .offset((page - 1) * page_size)
@@ -220,9 +222,10 @@ def marketplaces(db: Database) -> list[MarketplaceOption]:
 
 
 def products(db: Database) -> list[ProductOption]:
-    """All products, by SKU, for the queue's product filter."""
+    """The scope's products, by SKU, for the queue's product filter."""
     with db.read() as session:
-        rows = session.execute(select(Product.id, Product.sku, Product.names).order_by(Product.sku)).all()
+        rows = session.execute(db.scope.select(Product, Product.id, Product.sku, Product.names)
+                               .order_by(Product.sku)).all()
     options = []
     for product_id, sku, names in rows:
         english = names.get("en") if isinstance(names, dict) else None

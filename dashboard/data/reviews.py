@@ -29,7 +29,7 @@ class ReviewResult:
     decision: ReviewDecision
     reviewed: list[int]  # finding ids that got this review
     skipped: list[int]  # already reviewed by someone (and no override asked)
-    missing: list[int] = field(default_factory=list)  # no such finding
+    missing: list[int] = field(default_factory=list)  # no such finding (or another brand's)
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,10 @@ def review(
     with db.session() as session:
         # FOR UPDATE serialises concurrent reviewers, and a reviewer with matching (which locks the same rows), on
         # PostgreSQL; SQLite's BEGIN IMMEDIATE already does. In id order, as matching locks them: no deadlock.
-        found = set(session.scalars(
-            select(Finding.id).where(Finding.id.in_(ids)).order_by(Finding.id).with_for_update()))
+        brand_of = {int(i): int(b) for i, b in session.execute(
+            select(Finding.id, Finding.brand_id).where(Finding.id.in_(ids), db.scope.clause(Finding))
+            .order_by(Finding.id).with_for_update())}
+        found = set(brand_of)
         previous = latest_decisions(session, found)
         reviewed: list[int] = []
         skipped: list[int] = []
@@ -89,6 +91,7 @@ def review(
                 detail["replaces"] = previous[finding_id].value
             session.add(
                 AuditLog(
+                    brand_id=brand_of[finding_id],
                     actor=reviewer,
                     action=action,
                     object_type="finding",

@@ -40,6 +40,7 @@ def recent_runs(db: Database, limit: int = 50) -> list[RunRow]:
     limit = max(1, min(int(limit), 1000))
     stmt = (
         select(CrawlRun, Marketplace.name)
+        .where(db.scope.clause(CrawlRun))
         .outerjoin(Marketplace, Marketplace.id == CrawlRun.marketplace_id)
         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
         .limit(limit)

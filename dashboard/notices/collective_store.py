@@ -1,9 +1,9 @@
 """Collective notices in the database: the seller, each rights holder's confirmed findings against it, the notice.
 
-`holder_findings` is the one place a finding is attributed to a rights holder: today through the finding's
-product and that product's brand (a finding naming no product belongs to no holder and is left out); brand
-workspaces attribute it by the finding's own brand there. Drafting writes the notice, its listings and the audit
-row in one transaction, or nothing (DraftError, every problem named).
+`holder_findings` is the one place a finding is attributed to a rights holder: by the finding's own brand (each
+brand judges a listing in its own finding, core/scope.py), among the brands the database handle may see. The
+notice is filed under the first holder's brand (its workspace follows it), and names every holder. Drafting writes
+the notice, its listings and the audit row in one transaction, or nothing (DraftError, every problem named).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from core.models import (
     Notice,
     NoticeListing,
     NoticeStatus,
-    Product,
     Seller,
     Verdict,
 )
 from core.reviews import confirmed_finding_ids
+from core.scope import BrandScope
 from dashboard.notices import testbuys
 from dashboard.notices.collective import (
     GROUND,
@@ -73,22 +73,21 @@ def find_seller(session: Session, marketplace: str, seller: str) -> Seller:
     return rows[0]
 
 
-def _draftable(*columns: Any) -> Select[Any]:
-    """Confirmed counterfeit findings whose listing is still up and on no open notice, with the listing and the
-    brand of the finding's product joined: the findings a collective notice may hold."""
+def _draftable(scope: BrandScope, *columns: Any) -> Select[Any]:
+    """Confirmed counterfeit findings of the scope's brands whose listing is still up and on no open notice, with
+    the listing and the finding's brand joined: the findings a collective notice may hold."""
     return (
         select(*columns)
         .join(Listing, Listing.id == Finding.listing_id)
-        .join(Product, Product.id == Finding.product_id)
-        .join(Brand, Brand.id == Product.brand_id)
-        .where(Finding.verdict == Verdict.COUNTERFEIT, Finding.id.in_(confirmed_finding_ids()))
-        .where(Listing.gone.is_(False), ~on_open_notice(Listing.id))
+        .join(Brand, Brand.id == Finding.brand_id)
+        .where(Finding.verdict == Verdict.COUNTERFEIT, Finding.id.in_(confirmed_finding_ids()), scope.clause(Finding))
+        .where(Listing.gone.is_(False), ~on_open_notice(Listing.id, scope))
     )
 
 
-def holder_findings(session: Session, seller_id: int, brand: str) -> list[int]:
+def holder_findings(session: Session, scope: BrandScope, seller_id: int, brand: str) -> list[int]:
     """This seller's draftable findings that belong to the brand, highest score first."""
-    stmt = (_draftable(Finding.id).where(Listing.seller_id == seller_id, _brand_is(brand))
+    stmt = (_draftable(scope, Finding.id).where(Listing.seller_id == seller_id, _brand_is(brand))
             .order_by(Finding.score.desc(), Finding.id))
     return list(session.scalars(stmt))
 
@@ -110,7 +109,7 @@ def candidates(db: Database, brands: Sequence[str], *, marketplace: str | None =
                limit: int = 50) -> list[Candidate]:
     """Sellers with draftable findings of every one of these brands, the most findings first."""
     wanted = {b.strip().lower(): b for b in brands}
-    stmt = (_draftable(Listing.seller_id, func.lower(Brand.name), func.count(Finding.id))
+    stmt = (_draftable(db.scope, Listing.seller_id, func.lower(Brand.name), func.count(Finding.id))
             .where(func.lower(Brand.name).in_(sorted(wanted)))
             .group_by(Listing.seller_id, func.lower(Brand.name)))
     if marketplace is not None:
@@ -148,23 +147,24 @@ def draft_collective_notice(
     today = today or datetime.now(UTC).date()
     with db.session() as session:
         shop = find_seller(session, marketplace, seller)
-        ids = {h.brand: holder_findings(session, shop.id, h.brand) for h in holders}
+        ids = {h.brand: holder_findings(session, db.scope, shop.id, h.brand) for h in holders}
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         every = sorted(i for found in ids.values() for i in found)
         if every:
             session.scalars(select(Finding.id).where(Finding.id.in_(every)).with_for_update()).all()
-        facts = finding_facts(session, every)
+        facts = finding_facts(session, db.scope, every)
         claims = [HolderClaim(h, tuple(facts[i][0] for i in ids[h.brand])) for h in holders]
         listing_ids = [f.listing_id for c in claims for f in c.listings]
         request = CollectiveRequest(
             template=template, marketplace=marketplace,
             seller=SellerRef(name=shop.name, seller_id=shop.external_id), claims=claims, today=today,
-            test_buys=testbuys.facts_for(session, listing_ids, with_photos=False),
+            test_buys=testbuys.facts_for(session, db.scope, listing_ids, with_photos=False),
         )
         notice_draft = draft(request)  # raises DraftError before anything is written
         market_id = session.scalar(select(Marketplace.id).where(Marketplace.name == marketplace))
+        filed_for = session.scalar(select(Brand.id).where(_brand_is(holders[0].brand))) if holders else None
         notice = Notice(
-            marketplace_id=market_id, template=notice_draft.template, ground=GROUND.value,
+            brand_id=filed_for, marketplace_id=market_id, template=notice_draft.template, ground=GROUND.value,
             status=NoticeStatus.DRAFTED, body=notice_draft.body, created_by=actor, draft_group=uuid.uuid4().hex,
             part=1, parts=1, warnings=list(notice_draft.warnings), context=notice_draft.context,
         )
@@ -175,7 +175,7 @@ def draft_collective_notice(
             session.add(NoticeListing(notice_id=notice.id, listing_id=listing.listing_id,
                                       finding_id=listing.finding_id, position=position, snapshot=snapshot))
         session.add(AuditLog(
-            actor=actor, action="notice.draft", object_type="notice", object_id=str(notice.id),
+            brand_id=filed_for, actor=actor, action="notice.draft", object_type="notice", object_id=str(notice.id),
             detail={"template": notice_draft.template, "ground": GROUND.value, "marketplace": marketplace,
                     "collective": True, "seller": shop.external_id or shop.seller_key,
                     "brands": [h.brand for h in holders], "finding_ids": every,

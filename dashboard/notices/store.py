@@ -21,6 +21,7 @@ from core.config import AuthorisedSeller, Privacy
 from core.db import Database
 from core.models import (
     AuditLog,
+    Brand,
     Finding,
     Listing,
     Marketplace,
@@ -37,6 +38,7 @@ from core.models import (
 )
 from core.privacy import OPEN_NOTICE_STATUSES
 from core.reviews import latest_review_ids
+from core.scope import BrandScope
 from core.text import NAME_MAX, clean_line, clean_text
 from dashboard.notices import testbuys
 from dashboard.notices.drafting import DraftError, DraftRequest, NoticeDraft, draft, evidence_basis
@@ -167,18 +169,19 @@ def acting_person(actor: str) -> str:
     return name
 
 
-def on_open_notice(listing_id: Any) -> ColumnElement[bool]:
-    """Whether a listing is on an open (drafted or filed) notice: the clause every query here uses."""
+def on_open_notice(listing_id: Any, scope: BrandScope) -> ColumnElement[bool]:
+    """Whether a listing is on an open (drafted or filed) notice of the scope's brands (another brand's notice is its
+    own matter): the clause every query here uses."""
     return (exists()
             .where(NoticeListing.listing_id == listing_id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES)))
+            .where(Notice.status.in_(OPEN_NOTICE_STATUSES), scope.clause(Notice)))
 
 
-def _open_notice_of(listing_id: Any) -> Any:
+def _open_notice_of(scope: BrandScope, listing_id: Any) -> Any:
     return (
         select(func.max(Notice.id))
         .join(NoticeListing, NoticeListing.notice_id == Notice.id)
-        .where(NoticeListing.listing_id == listing_id, Notice.status.in_(OPEN_NOTICE_STATUSES))
+        .where(NoticeListing.listing_id == listing_id, Notice.status.in_(OPEN_NOTICE_STATUSES), scope.clause(Notice))
         .scalar_subquery()
     )
 
@@ -198,7 +201,7 @@ def confirmed_findings(
 ) -> list[ConfirmedRow]:
     """Findings whose latest review is a confirmation, highest score first, for drafting."""
     latest = latest_review_ids()
-    open_notice = _open_notice_of(Listing.id)
+    open_notice = _open_notice_of(db.scope, Listing.id)
     stmt = (
         select(
             Finding.id, Finding.listing_id, Listing.marketplace_id, Marketplace.name, Finding.verdict, Finding.score,
@@ -210,7 +213,7 @@ def confirmed_findings(
         .join(Listing, Listing.id == Finding.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .outerjoin(Seller, Seller.id == Listing.seller_id)
-        .where(Review.decision == ReviewDecision.CONFIRMED)
+        .where(Review.decision == ReviewDecision.CONFIRMED, db.scope.clause(Finding))
         .order_by(Finding.score.desc(), Finding.id)
         .limit(max(1, min(int(limit), DRAFT_LIMIT)))
     )
@@ -219,7 +222,7 @@ def confirmed_findings(
     if verdicts:
         stmt = stmt.where(Finding.verdict.in_(sorted(set(verdicts))))
     if not include_on_notice:
-        stmt = stmt.where(~on_open_notice(Listing.id))
+        stmt = stmt.where(~on_open_notice(Listing.id, db.scope))
     if not include_gone:
         stmt = stmt.where(Listing.gone.is_(False))
     with db.read() as session:
@@ -243,8 +246,8 @@ def waiting_per_marketplace(db: Database) -> dict[int, int]:
         .join(latest, latest.c.finding_id == Finding.id)
         .join(Review, Review.id == latest.c.review_id)
         .join(Listing, Listing.id == Finding.listing_id)
-        .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False))
-        .where(~on_open_notice(Listing.id))
+        .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False), db.scope.clause(Finding))
+        .where(~on_open_notice(Listing.id, db.scope))
         .group_by(Listing.marketplace_id)
     )
     with db.read() as session:
@@ -258,17 +261,17 @@ def _batches(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
         yield unique[start : start + size]
 
 
-def finding_facts(
-    session: Session, finding_ids: Sequence[int]
-) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def finding_facts(session: Session, scope: BrandScope,
+                  finding_ids: Sequence[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     """Facts of each finding's listing with its latest review decision (None: never reviewed)."""
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for batch in _batches(finding_ids):
-        out.update(_facts_batch(session, batch))
+        out.update(_facts_batch(session, scope, batch))
     return out
 
 
-def _facts_batch(session: Session, finding_ids: list[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def _facts_batch(session: Session, scope: BrandScope,
+                 finding_ids: list[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     latest = latest_review_ids()
     stmt = (
         select(Finding, Listing, Marketplace.name, Seller, Review.decision, ReferenceImage.ref_id, Product)
@@ -279,7 +282,7 @@ def _facts_batch(session: Session, finding_ids: list[int]) -> dict[int, tuple[Li
         .outerjoin(Review, Review.id == latest.c.review_id)
         .outerjoin(ReferenceImage, ReferenceImage.id == Finding.matched_reference_id)
         .outerjoin(Product, Product.id == Finding.product_id)
-        .where(Finding.id.in_(finding_ids))
+        .where(Finding.id.in_(finding_ids), scope.clause(Finding))
     )
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for finding, listing, market, seller, decision, ref_id, product in session.execute(stmt):
@@ -349,7 +352,8 @@ def draft_notices(
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         for batch in _batches(ids):
             session.scalars(select(Finding.id).where(Finding.id.in_(batch)).with_for_update()).all()
-        facts = finding_facts(session, ids)
+        facts = finding_facts(session, db.scope, ids)  # another brand's findings "do not exist" here
+        brand_id = _one_brand(session, db.scope, ids)
         problems: list[str] = []
         missing = [i for i in ids if i not in facts]
         if missing:
@@ -368,7 +372,8 @@ def draft_notices(
                 for listing_id, notice_id in session.execute(
                     select(NoticeListing.listing_id, func.max(Notice.id))
                     .join(Notice, Notice.id == NoticeListing.notice_id)
-                    .where(NoticeListing.listing_id.in_(batch), Notice.status.in_(OPEN_NOTICE_STATUSES))
+                    .where(NoticeListing.listing_id.in_(batch), Notice.status.in_(OPEN_NOTICE_STATUSES),
+                           db.scope.clause(Notice))
                     .group_by(NoticeListing.listing_id)
                 )
             )
@@ -379,7 +384,7 @@ def draft_notices(
             problems.append(f"findings {', '.join(on_notice)} are already on an open notice")
         if problems:
             raise DraftError(problems)
-        buys = testbuys.facts_for(session, listing_ids, with_photos=False)
+        buys = testbuys.facts_for(session, db.scope, listing_ids, with_photos=False)
         by_market: dict[str, list[ListingFacts]] = defaultdict(list)
         for i in ids:
             by_market[facts[i][0].marketplace].append(facts[i][0])
@@ -401,7 +406,9 @@ def draft_notices(
         for item in drafts:
             group = groups.setdefault(item.marketplace, uuid.uuid4().hex)
             notice = Notice(
-                marketplace_id=market_ids[item.marketplace], template=item.template, ground=item.ground.value,
+                **({"brand_id": brand_id} if brand_id is not None else {}),
+                marketplace_id=market_ids[item.marketplace], template=item.template,
+                ground=item.ground.value,
                 status=NoticeStatus.DRAFTED, body=item.body, created_by=actor, draft_group=group,
                 part=item.part, parts=item.parts, warnings=list(item.warnings), context=item.context,
             )
@@ -416,7 +423,8 @@ def draft_notices(
                 )
             session.add(
                 AuditLog(
-                    actor=actor, action="notice.draft", object_type="notice", object_id=str(notice.id),
+                    brand_id=brand_id, actor=actor, action="notice.draft", object_type="notice",
+                    object_id=str(notice.id),
                     detail={
                         "template": item.template, "ground": item.ground.value, "marketplace": item.marketplace,
                         "part": item.part, "parts": item.parts, "draft_group": group,
@@ -426,6 +434,21 @@ def draft_notices(
             )
             notice_ids.append(notice.id)
     return notice_ids
+
+
+def _one_brand(session: Session, scope: BrandScope, finding_ids: Sequence[int]) -> int | None:
+    """The brand the notices are for: the scope's one brand, else the one brand of the findings (a notice speaks
+    for one rights holder; see collective complaints for several)."""
+    if scope.single is not None:
+        return scope.single
+    brands: set[int] = set()
+    for batch in _batches(finding_ids):
+        brands.update(session.scalars(select(Finding.brand_id).where(Finding.id.in_(batch), scope.clause(Finding))))
+    if len(brands) > 1:
+        names = session.scalars(select(Brand.name).where(Brand.id.in_(sorted(brands))).order_by(Brand.name))
+        raise DraftError([f"the findings are of brands {', '.join(names)}; a notice speaks for one brand, so draft "
+                          "each brand's apart (choose the brand first)"])
+    return brands.pop() if brands else None
 
 
 def _join(ids: Iterable[int]) -> str:
@@ -460,7 +483,7 @@ def change_status(
     if status is NoticeStatus.FILED and not reference:
         raise ValueError("filing needs the reference the marketplace gave the complaint (case or ticket number)")
     with db.session() as session:
-        notice = session.scalar(select(Notice).where(Notice.id == notice_id).with_for_update())
+        notice = session.scalar(db.scope.select(Notice).where(Notice.id == notice_id).with_for_update())
         if notice is None:
             raise NoticeStateError(f"there is no notice {notice_id}")
         current = NoticeStatus(notice.status)
@@ -479,7 +502,8 @@ def change_status(
             notice.status_note = note
         session.add(
             AuditLog(
-                actor=actor, action=STATUS_ACTIONS[status], object_type="notice", object_id=str(notice_id),
+                brand_id=notice.brand_id, actor=actor, action=STATUS_ACTIONS[status], object_type="notice",
+                object_id=str(notice_id),
                 detail={"from": current.value, "to": status.value, "date": on.isoformat(), "reference": reference,
                         "note": note},
             )
@@ -489,9 +513,11 @@ def change_status(
 def record_export(db: Database, notice_id: int, fmt: str, *, actor: str, redacted: bool) -> None:
     """Audit that a notice left the system, and in which form."""
     with db.session() as session:
+        brand_id = session.scalar(db.scope.select(Notice, Notice.brand_id).where(Notice.id == notice_id))
         session.add(
             AuditLog(
-                actor=acting_person(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
+                brand_id=brand_id, actor=acting_person(actor), action="notice.export", object_type="notice",
+                object_id=str(notice_id),
                 detail={"format": fmt, "redacted": redacted},
             )
         )
@@ -517,6 +543,7 @@ def notices(db: Database, *, statuses: Iterable[NoticeStatus] | None = None, lim
         select(Notice, Marketplace.name, counts.c.listings, counts.c.gone)
         .join(Marketplace, Marketplace.id == Notice.marketplace_id)
         .outerjoin(counts, counts.c.notice_id == Notice.id)
+        .where(db.scope.clause(Notice))
         .order_by(Notice.id.desc())
         .limit(max(1, min(int(limit), 5000)))
     )
@@ -543,7 +570,7 @@ def load_notice(db: Database, notice_id: int, *, with_photos: bool = False) -> N
         row = session.execute(
             select(Notice, Marketplace.name)
             .join(Marketplace, Marketplace.id == Notice.marketplace_id)
-            .where(Notice.id == notice_id)
+            .where(Notice.id == notice_id, db.scope.clause(Notice))
         ).first()
         if row is None:
             return None
@@ -568,7 +595,7 @@ def load_notice(db: Database, notice_id: int, *, with_photos: bool = False) -> N
             )
             if is_gone:
                 gone.add(link.listing_id)
-        buys = testbuys.facts_for(session, [f.listing_id for f in listings], with_photos=with_photos)
+        buys = testbuys.facts_for(session, db.scope, [f.listing_id for f in listings], with_photos=with_photos)
         return NoticeDocument(
             id=notice.id, marketplace=market, template=notice.template, ground=Ground(notice.ground),
             status=NoticeStatus(notice.status), part=notice.part, parts=notice.parts, draft_group=notice.draft_group,

@@ -26,6 +26,7 @@ from core.db import Database
 from core.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageRejected, decode
 from core.models import AuditLog, Finding, Listing, Marketplace, TestBuy, TestBuyPhoto, TestBuyResult
 from core.money import CURRENCY_CODES
+from core.scope import BrandScope, owning_brand
 from core.text import NAME_MAX, clean_line, clean_text
 from dashboard.i18n import DEFAULT_LANGUAGE, translate
 from dashboard.notices.model import TestBuyFacts
@@ -210,13 +211,15 @@ def record_test_buy(
             problems.append(Problem("photo", {"n": n, "reason": exc.reason}, {"why": f"image.{exc.status.value}"}))
     trace = trace_batch_code(code, authorised_sellers)
     with db.session() as session:
-        if session.get(Listing, entry.listing_id) is None:
+        if db.scope.get(session, Listing, entry.listing_id) is None:  # another brand's listing is unknown here
             problems.append(Problem("no_listing", {"id": entry.listing_id}))
         if problems:
             raise TestBuyError(problems)
         assert amount is not None
+        brand = owning_brand(session, db.scope, entry.listing_id)
         buy = TestBuy(
-            listing_id=entry.listing_id, order_number=order, ordered_on=entry.ordered_on, price_paid=amount,
+            **({"brand_id": brand} if brand is not None else {}), listing_id=entry.listing_id, order_number=order,
+            ordered_on=entry.ordered_on, price_paid=amount,
             currency=currency, code_read=trace.code or None, distributor=trace.distributor, result=result, note=note,
             recorded_by=who,
         )
@@ -231,7 +234,8 @@ def record_test_buy(
             )
         session.add(
             AuditLog(
-                actor=who, action="testbuy.record", object_type="test_buy", object_id=str(buy.id),
+                brand_id=buy.brand_id, actor=who, action="testbuy.record", object_type="test_buy",
+                object_id=str(buy.id),
                 detail={"listing_id": entry.listing_id, "order_number": order, "result": result.value,
                         "code": trace.code or None, "distributor": trace.distributor, "photos": len(photos)},
             )
@@ -247,7 +251,7 @@ def set_result(db: Database, test_buy_id: int, result: TestBuyResult | str, *, a
         raise TestBuyError([Problem("no_actor")])
     result = TestBuyResult(result)
     with db.session() as session:
-        buy = session.get(TestBuy, test_buy_id)
+        buy = db.scope.get(session, TestBuy, test_buy_id)
         if buy is None:
             raise TestBuyError([Problem("no_test_buy", {"id": test_buy_id})])
         before = TestBuyResult(buy.result)
@@ -256,20 +260,22 @@ def set_result(db: Database, test_buy_id: int, result: TestBuyResult | str, *, a
         if extra:
             buy.note = f"{buy.note}\n{extra}" if buy.note else extra
         session.add(
-            AuditLog(actor=who, action="testbuy.result", object_type="test_buy", object_id=str(test_buy_id),
+            AuditLog(brand_id=buy.brand_id, actor=who, action="testbuy.result", object_type="test_buy",
+                     object_id=str(test_buy_id),
                      detail={"from": before.value, "to": result.value, "note": extra or None})
         )
 
 
-def facts_for(session: Session, listing_ids: Iterable[int], *, with_photos: bool) -> dict[int, list[TestBuyFacts]]:
-    """Test buys of these listings, oldest first; photo bytes only when asked for."""
+def facts_for(session: Session, scope: BrandScope, listing_ids: Iterable[int], *,
+              with_photos: bool) -> dict[int, list[TestBuyFacts]]:
+    """The scope's test buys of these listings, oldest first; photo bytes only when asked for."""
     ids = sorted(set(listing_ids))
     if not ids:
         return {}
     buys: list[TestBuy] = []
     for start in range(0, len(ids), IN_BATCH):  # SQLite caps the bound parameters of one statement
         batch = ids[start : start + IN_BATCH]
-        buys += session.scalars(select(TestBuy).where(TestBuy.listing_id.in_(batch)).order_by(TestBuy.id))
+        buys += session.scalars(scope.select(TestBuy).where(TestBuy.listing_id.in_(batch)).order_by(TestBuy.id))
     buys.sort(key=lambda b: b.id)
     photos: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
     buy_ids = [b.id for b in buys] if with_photos else []
@@ -305,6 +311,7 @@ def recent(db: Database, limit: int = 200) -> list[TestBuyRow]:
         .join(Listing, Listing.id == TestBuy.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .outerjoin(counts, counts.c.test_buy_id == TestBuy.id)
+        .where(db.scope.clause(TestBuy))
         .order_by(TestBuy.id.desc())
         .limit(max(1, min(int(limit), 2000)))
     )
@@ -329,7 +336,8 @@ def photos_of(db: Database, test_buy_id: int) -> list[bytes]:
         return list(
             session.scalars(
                 select(TestBuyPhoto.content)
-                .where(TestBuyPhoto.test_buy_id == test_buy_id)
+                .where(TestBuyPhoto.test_buy_id == test_buy_id,
+                       TestBuyPhoto.test_buy_id.in_(db.scope.select(TestBuy, TestBuy.id)))
                 .order_by(TestBuyPhoto.position)
             )
         )
@@ -342,7 +350,7 @@ def listing_of_finding(db: Database, finding_id: int) -> ListingRef | None:
             select(Finding.id, Listing.id, Marketplace.name, Listing.external_id, Listing.title, Listing.url)
             .join(Listing, Listing.id == Finding.listing_id)
             .join(Marketplace, Marketplace.id == Listing.marketplace_id)
-            .where(Finding.id == finding_id)
+            .where(Finding.id == finding_id, db.scope.clause(Finding))
         ).first()
     if row is None:
         return None

@@ -65,11 +65,15 @@ def seller_history_signal(seller_name: str | None, record: SellerRecord | None, 
     if not seller_name or record is None:
         return unknown(SELLER_HISTORY, "the seller's history was not looked up", applicable=False)
     count = record.confirmed_findings
-    evidence = {"confirmed_findings": count, "examples": list(record.examples), "min_findings": min_findings}
+    evidence: dict[str, object] = {"confirmed_findings": count, "examples": list(record.examples),
+                                   "min_findings": min_findings}
+    if record.brands > 1:
+        evidence["brands"] = record.brands
     if count >= min_findings:
         shown = f" (listings {', '.join(record.examples)})" if record.examples else ""
+        across = f" for {record.brands} brands" if record.brands > 1 else ""
         return match(SELLER_HISTORY, f"seller {seller_name} is a repeat offender: reviewers confirmed {count} "
-                     f"findings on its other listings{shown}", float(count), **evidence)
+                     f"findings on its other listings{across}{shown}", float(count), **evidence)
     if count:
         said = f"reviewers confirmed {count} finding{'s' if count > 1 else ''} on seller {seller_name}'s other listings"
     else:
