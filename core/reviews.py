@@ -60,7 +60,7 @@ def _latest_by(session: Session, key: Any, ids: list[int] | None) -> list[tuple[
         query = (select(key, Review.decision).select_from(latest)
                  .join(Review, Review.id == latest.c.review_id).join(Finding, Finding.id == latest.c.finding_id)
                  .order_by(Review.id))
-        return [(int(k), ReviewDecision(d)) for k, d in session.execute(query).tuples()]
+        return [(int(row[0]), ReviewDecision(row[1])) for row in session.execute(query)]
 
     if ids is None:
         return decisions()

@@ -84,7 +84,9 @@ class Alliance:
                               country="CN", region="CN-FJ")
             s.add(listing)
             s.flush()
-            finding = Finding(listing_id=listing.id, product_id=product_id, verdict=verdict, score=0.9 - self.n / 100,
+            brand_id = s.scalar(select(Product.brand_id).where(Product.id == product_id))  # each brand's own finding
+            finding = Finding(brand_id=brand_id, listing_id=listing.id, product_id=product_id, verdict=verdict,
+                              score=0.9 - self.n / 100,
                               reasons=[f"counterfeit tell in the title of {self.n}"], rule_set_version="r1")
             s.add(finding)
             s.flush()
