@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from core.batchcodes import TRACE_REGIONS, TRACE_SENTENCES
+from dashboard.i18n_desk import DESK_MESSAGES
 
 LANGUAGE_NAMES: Final = {"en": "English", "zh": "中文"}
 DEFAULT_LANGUAGE: Final = "en"
@@ -422,6 +423,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "users.account": {"en": "Account", "zh": "账户"},
     "users.changed": {"en": "Saved.", "zh": "已保存。"},
     "users.self": {"en": "You cannot disable your own account.", "zh": "不能停用自己的账户。"},
+    **DESK_MESSAGES,
 }
 
 

@@ -39,7 +39,8 @@ COLUMN_KEYS: dict[str, str] = {
     "Reference": "col.reference", "Checks": "col.checks", "Item ID": "col.item_id", "URL (not opened)": "col.url",
     "Test buys": "col.test_buys", "Test buy": "col.test_buy", "Order": "col.order", "Ordered on": "col.ordered_on",
     "Paid": "col.paid", "Code": "col.code", "Distributor": "col.distributor", "Result": "col.result",
-    "Photos": "col.photos", "Recorded by": "col.recorded_by",
+    "Photos": "col.photos", "Recorded by": "col.recorded_by", "Photo": "col.photo",
+    "Reference photo": "col.reference_photo",
 }
 
 

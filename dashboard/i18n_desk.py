@@ -1,0 +1,58 @@
+"""Labels of the review desk (queue panel, keys, group decisions, grid) and the Overview's weekly charts, in
+English and Chinese; merged into dashboard.i18n.MESSAGES."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DESK_MESSAGES: Final[dict[str, dict[str, str]]] = {
+    "desk.reviewing": {"en": "Under review: {at} of {of} on this page · finding {id}",
+                       "zh": "正在审核：本页第 {at}/{of} 条 · 发现 {id}"},
+    "desk.keys": {"en": "Keys: j next · k previous · c confirm · d dismiss · e escalate · n note",
+                  "zh": "快捷键：j 下一条 · k 上一条 · c 确认 · d 排除 · e 上报 · n 备注"},
+    "desk.listing_photo": {"en": "Listing photo", "zh": "商品图片"},
+    "desk.reference_photo": {"en": "Reference it matched", "zh": "匹配的参考图"},
+    "desk.photo_unavailable": {"en": "Photo cannot\nbe shown", "zh": "图片\n无法显示"},
+    "desk.where": {"en": "{marketplace} · seller {seller} · {price} · ships from {ship_from}",
+                   "zh": "{marketplace} · 卖家 {seller} · {price} · 发货地 {ship_from}"},
+    "desk.note_waiting": {"en": "Note for this decision: {note}", "zh": "本次决定的备注：{note}"},
+    "desk.note_label": {"en": "Note for finding {id} (Enter saves it; c or d then decides)",
+                        "zh": "发现 {id} 的备注（回车保存，然后按 c 或 d 决定）"},
+    "desk.note_save": {"en": "Save note", "zh": "保存备注"},
+    "desk.previous": {"en": "Previous · k", "zh": "上一条 · k"},
+    "desk.next": {"en": "Next · j", "zh": "下一条 · j"},
+    "desk.note": {"en": "Note · n", "zh": "备注 · n"},
+    "desk.decided": {"en": "Finding {id}:", "zh": "发现 {id}："},
+    "desk.key_stale": {"en": "The page changed as the key was pressed; nothing was decided. Press it again.",
+                       "zh": "按键时页面已变化，未做任何决定。请再按一次。"},
+    "desk.group": {"en": "Decide for a group", "zh": "批量决定"},
+    "desk.group_decision": {"en": "Decision", "zh": "决定"},
+    "desk.group_ask": {"en": "Decide for the group…", "zh": "批量决定…"},
+    "desk.group.seller": {"en": "every unreviewed finding of this seller (#{id})",
+                          "zh": "该卖家（#{id}）的全部待审核发现"},
+    "desk.group.network": {"en": "every unreviewed finding of this seller's network (#{id})",
+                           "zh": "该卖家所属网络（#{id}）的全部待审核发现"},
+    "desk.group.product": {"en": "every unreviewed finding of this product (#{id})",
+                           "zh": "该产品（#{id}）的全部待审核发现"},
+    "desk.group.filter": {"en": "every finding under the filters", "zh": "当前筛选条件下的全部发现"},
+    "desk.group_empty": {"en": "No unreviewed finding is left in that group.", "zh": "该组已没有待审核的发现。"},
+    "desk.group_title": {"en": "Decide for a group", "zh": "批量决定"},
+    "desk.group_question": {"en": "{verb} {count}: {group}?", "zh": "{verb} {count}：{group}？"},
+    "desk.group_audit": {"en": "Each decision is written to the audit log under your name. Findings a colleague "
+                               "reviews meanwhile are skipped.",
+                         "zh": "每条决定都以您的用户名记入审计日志。期间已被他人审核的发现将被跳过。"},
+    "desk.group_yes": {"en": "{verb} {count}", "zh": "{verb} {count}"},
+    "desk.group_over_max": {
+        "en": "{count} findings is more than the maximum of {max} for one decision (BRANDPATROL_BULK_REVIEW_MAX). "
+              "Check the group once more.",
+        "zh": "{count} 条超过单次决定上限 {max} 条（BRANDPATROL_BULK_REVIEW_MAX）。请再次确认。"},
+    "desk.group_yes_again": {"en": "Yes, {verb} all {count}", "zh": "是的，{verb}全部 {count} 条"},
+    "desk.group_cancel": {"en": "Cancel", "zh": "取消"},
+    "queue.layout": {"en": "View", "zh": "视图"},
+    "queue.layout.table": {"en": "Table", "zh": "表格"},
+    "queue.layout.grid": {"en": "Grid", "zh": "网格"},
+    "queue.review_this": {"en": "Review", "zh": "审核"},
+    "queue.under_review": {"en": "▶ under review", "zh": "▶ 正在审核"},
+    "col.photo": {"en": "Photo", "zh": "图片"},
+    "col.reference_photo": {"en": "Reference photo", "zh": "参考图"},
+}

@@ -1,0 +1,260 @@
+"""The review desk on the queue page: the finding under review with its photos, single keys to move and decide,
+and one decision for a whole group (seller, network, product, filter) behind a confirmation that states the count.
+
+The finding under review is kept by id (CURSOR_KEY), never by position: after a decision the reviewed finding
+leaves the queue and the one after it comes under review. Keys arrive with the id of the finding shown when they
+were pressed (dashboard/keyboard.py), and that is the finding decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from core.models import ReviewDecision
+from core.settings import get_settings
+from dashboard import auth, keyboard, pictures, present, ui
+from dashboard.data import groups, reviews
+from dashboard.data.groups import Group
+from dashboard.data.queue import QueueFilters, QueueRow
+
+CURSOR_KEY = "q_cursor"  # the finding id under review
+IDS_KEY = "q_desk_ids"  # finding ids of the page as last drawn, in order
+NOTES_KEY = "q_notes"  # {finding id: note} waiting for that finding's decision
+NOTE_OPEN_KEY = "q_note_open"  # the finding id whose note field is open
+NOTE_FIELD = "q_quick_note"
+KEYBOARD_KEY = "q_keys"
+BULK_KEY = "q_bulk"  # the group decision waiting for its confirmation
+TABLE_NONCE_KEY = "queue_nonce"  # bumped after a decision: the table's row selection is cleared
+
+KEY_DECISIONS: dict[str, ReviewDecision] = {
+    "c": ReviewDecision.CONFIRMED, "d": ReviewDecision.DISMISSED, "e": ReviewDecision.ESCALATED}
+MOVE_KEYS = {"j": 1, "k": -1}
+NOTE_KEY = "n"
+DESK_SIDE = 220  # pixels of the photos under review
+
+
+def current_id(ids: Sequence[int], cursor: object) -> int | None:
+    """The finding under review: the cursor while it is on the page, else the page's first."""
+    if isinstance(cursor, int) and cursor in ids:
+        return cursor
+    return ids[0] if ids else None
+
+
+def moved(ids: Sequence[int], current: int | None, step: int) -> int | None:
+    """The finding `step` rows from `current`, held at the first and last row."""
+    if not ids:
+        return None
+    at = ids.index(current) if current in ids else 0
+    return ids[max(0, min(len(ids) - 1, at + step))]
+
+
+def after_decision(ids: Sequence[int], decided: int) -> int | None:
+    """What comes under review once `decided` leaves the queue: the row after it, else the row before it."""
+    if decided not in ids:
+        return current_id(ids, None)
+    at = ids.index(decided)
+    rest = [*ids[at + 1:], *reversed(ids[:at])]
+    return rest[0] if rest else None
+
+
+# --- actions (widget callbacks: they run before the page draws) ---------------------------------------------------
+
+def _decide(finding_id: int, decision: ReviewDecision) -> None:
+    who = auth.actor()
+    if not who or not auth.may_review():
+        ui.flash("error", auth.t("denied.review"))
+        return
+    notes: dict[int, str] = st.session_state.setdefault(NOTES_KEY, {})
+    outcome = reviews.review(ui.database(), [finding_id], decision, who, notes.get(finding_id, ""))
+    notes.pop(finding_id, None)
+    ui.flash("success" if outcome.reviewed else "warning", auth.t("desk.decided", id=finding_id) + " "
+             + present.review_summary(outcome, auth.t))
+    ids: list[int] = st.session_state.get(IDS_KEY, [])
+    st.session_state[CURSOR_KEY] = after_decision(ids, finding_id)
+    st.session_state[NOTE_OPEN_KEY] = None
+    st.session_state[TABLE_NONCE_KEY] = st.session_state.get(TABLE_NONCE_KEY, 0) + 1
+
+
+def _move(step: int, shown: int | None = None) -> None:
+    ids: list[int] = st.session_state.get(IDS_KEY, [])
+    st.session_state[CURSOR_KEY] = moved(ids, shown if shown in ids else st.session_state.get(CURSOR_KEY), step)
+    st.session_state[NOTE_OPEN_KEY] = None
+
+
+def _open_note(finding_id: int) -> None:
+    st.session_state[NOTE_OPEN_KEY] = finding_id
+    st.session_state[NOTE_FIELD] = st.session_state.get(NOTES_KEY, {}).get(finding_id, "")
+
+
+def _save_note(finding_id: int) -> None:
+    text = str(st.session_state.get(NOTE_FIELD, "")).strip()
+    notes: dict[int, str] = st.session_state.setdefault(NOTES_KEY, {})
+    if text:
+        notes[finding_id] = text[:reviews.NOTE_MAX]
+    else:
+        notes.pop(finding_id, None)
+    st.session_state[NOTE_OPEN_KEY] = None
+
+
+def _on_key() -> None:
+    pressed = keyboard.pressed(KEYBOARD_KEY)
+    if pressed is None:
+        return
+    key, shown = pressed
+    ids: list[int] = st.session_state.get(IDS_KEY, [])
+    if key in MOVE_KEYS:
+        _move(MOVE_KEYS[key], shown)
+    elif shown is None or shown not in ids:
+        ui.flash("warning", auth.t("desk.key_stale"))  # the page changed under the key: nothing decided
+    elif key in KEY_DECISIONS:
+        _decide(shown, KEY_DECISIONS[key])
+    elif key == NOTE_KEY:
+        _open_note(shown)
+
+
+def _ask_group(group: Group, decision: ReviewDecision) -> None:
+    ids = groups.group_finding_ids(ui.database(), group)
+    if not ids:
+        ui.flash("info", auth.t("desk.group_empty"))
+        return
+    st.session_state[BULK_KEY] = {"group": group, "decision": decision, "ids": ids, "step": 1}
+
+
+def _cancel_group() -> None:
+    st.session_state.pop(BULK_KEY, None)
+
+
+# --- drawing -----------------------------------------------------------------------------------------------------
+
+def _photo(data: bytes | None, caption: str) -> None:
+    uri = pictures.small_picture(data, DESK_SIDE) if data else None
+    if uri:
+        st.image(uri, width=DESK_SIDE, caption=caption)
+    else:
+        st.image(pictures.unavailable_tile(auth.t("desk.photo_unavailable"), DESK_SIDE), width=DESK_SIDE,
+                 caption=caption)
+
+
+def group_label(group: Group, count: int | None = None) -> str:
+    """Our own words for a group (never a scraped name: option labels are not guaranteed plain text)."""
+    return auth.t(f"desk.group.{group.kind.value}", id=group.key, count=count)
+
+
+def panel(rows: Sequence[QueueRow], filters: QueueFilters) -> QueueRow | None:
+    """The finding under review, its keys and buttons, the group decision; returns the row under review."""
+    ids = [r.finding_id for r in rows]
+    st.session_state[IDS_KEY] = ids
+    current = current_id(ids, st.session_state.get(CURSOR_KEY))
+    st.session_state[CURSOR_KEY] = current
+    reviewer = auth.may_review()
+    note_open = st.session_state.get(NOTE_OPEN_KEY) == current and current is not None
+    keys = [*MOVE_KEYS, *KEY_DECISIONS, NOTE_KEY] if reviewer else [*MOVE_KEYS]
+    keyboard.listen(KEYBOARD_KEY, keys, current, _on_key,
+                    focus=f".st-key-{NOTE_FIELD} input" if note_open else None)
+    if current is None:
+        return None
+    row = rows[ids.index(current)]
+    with st.container(border=True, key="desk_panel"):
+        st.text(auth.t("desk.reviewing", at=ids.index(current) + 1, of=len(ids), id=row.finding_id))
+        left, middle, right = st.columns([1, 1, 2])
+        with left:
+            _photo(row.photo, auth.t("desk.listing_photo"))
+        with middle:
+            _photo(row.reference_photo, auth.t("desk.reference_photo"))
+        with right:
+            st.subheader(f"{present.verdict_label(row.verdict, auth.t)} · {row.score:.2f}")
+            st.text(row.first_reason or auth.t("detail.no_reasons"))  # scraped words quoted: text only
+            st.text(auth.t("desk.where", marketplace=row.marketplace, seller=row.seller or "—",
+                           price=f"{present.format_price(row.price, row.price_high)} {row.currency or ''}".strip()
+                           or "—", ship_from=row.ship_from or "—"))
+            note = st.session_state.get(NOTES_KEY, {}).get(row.finding_id)
+            if note:
+                st.text(auth.t("desk.note_waiting", note=note))
+        _buttons(row, reviewer)
+        if note_open:
+            with st.form("q_note_form", border=False, enter_to_submit=True):
+                st.text_input(auth.t("desk.note_label", id=row.finding_id), key=NOTE_FIELD,
+                              max_chars=reviews.NOTE_MAX)
+                st.form_submit_button(auth.t("desk.note_save"), on_click=_save_note, args=(row.finding_id,))
+        if reviewer:
+            _group_controls(row, filters)
+    if isinstance(st.session_state.get(BULK_KEY), dict):
+        _confirm_group_dialog()
+    return row
+
+
+def _buttons(row: QueueRow, reviewer: bool) -> None:
+    cols = st.columns(7)
+    cols[0].button(auth.t("desk.previous"), key="desk_prev", on_click=_move, args=(-1,), width="stretch")
+    cols[1].button(auth.t("desk.next"), key="desk_next", on_click=_move, args=(1,), width="stretch")
+    for col, (key, decision) in zip(cols[2:5], KEY_DECISIONS.items(), strict=True):
+        col.button(f"{present.decision_verb(decision, auth.t)} · {key}", key=f"desk_{decision.value}",
+                   on_click=_decide, args=(row.finding_id, decision), disabled=not reviewer, width="stretch",
+                   type="primary" if decision is ReviewDecision.CONFIRMED else "secondary")
+    cols[5].button(auth.t("desk.note"), key="desk_note", on_click=_open_note, args=(row.finding_id,),
+                   disabled=not reviewer, width="stretch")
+    if cols[6].button(auth.t("queue.open_detail"), key="desk_open", width="stretch"):
+        st.switch_page(ui.DETAIL_PAGE, query_params={"finding": str(row.finding_id)})
+
+
+def _group_controls(row: QueueRow, filters: QueueFilters) -> None:
+    options = groups.groups_of(row, filters)
+    labels = [group_label(g) for g in options]
+    verbs = {present.decision_verb(d, auth.t): d for d in ReviewDecision}
+    g1, g2, g3 = st.columns([3, 2, 2], vertical_alignment="bottom")
+    # Plain labels as options, keyed per language: a choice is kept while its label stays the same.
+    chosen = g1.selectbox(auth.t("desk.group"), labels, key=f"desk_group_{auth.language()}")
+    verb = g2.selectbox(auth.t("desk.group_decision"), list(verbs), key=f"desk_group_decision_{auth.language()}")
+    group = options[labels.index(chosen)] if chosen in labels else options[0]
+    g3.button(auth.t("desk.group_ask"), key="desk_group_ask", on_click=_ask_group,
+              args=(group, verbs.get(str(verb), ReviewDecision.CONFIRMED)), width="stretch")
+
+
+def _run_group() -> None:
+    pending = st.session_state.pop(BULK_KEY, None)
+    who = auth.actor()
+    if not isinstance(pending, dict) or not who or not auth.may_review():
+        ui.flash("error", auth.t("denied.review"))
+        return
+    group: Group = pending["group"]
+    ids: list[int] = pending["ids"]
+    outcome = reviews.review(ui.database(), ids, pending["decision"], who, group=group.audit(len(ids)))
+    ui.flash("success" if outcome.reviewed else "warning", present.review_summary(outcome, auth.t))
+    st.session_state[TABLE_NONCE_KEY] = st.session_state.get(TABLE_NONCE_KEY, 0) + 1
+
+
+def _next_step() -> None:
+    pending = st.session_state.get(BULK_KEY)
+    if isinstance(pending, dict):
+        pending["step"] = 2
+
+
+def _confirm_group_dialog() -> None:
+    pending = st.session_state[BULK_KEY]
+    count = len(pending["ids"])
+    limit = get_settings().bulk_review_max
+    verb = present.decision_verb(pending["decision"], auth.t)
+    what = group_label(pending["group"], count)
+
+    def body() -> None:
+        st.text(auth.t("desk.group_question", verb=verb, count=present.count_findings(count, auth.t), group=what))
+        st.text(auth.t("desk.group_audit"))
+        again = count > limit and pending["step"] == 1
+        if count > limit and pending["step"] == 2:
+            st.warning(auth.t("desk.group_over_max", count=count, max=limit))
+        yes, no = st.columns(2)
+        label = auth.t("desk.group_yes", verb=verb, count=present.count_findings(count, auth.t))
+        if again:
+            yes.button(label, key="desk_group_step", type="primary", on_click=_next_step)
+        elif yes.button(label if count <= limit else auth.t("desk.group_yes_again", verb=verb, count=count),
+                        key="desk_group_yes", type="primary"):
+            _run_group()
+            st.rerun()
+        if no.button(auth.t("desk.group_cancel"), key="desk_group_no"):
+            _cancel_group()
+            st.rerun()
+
+    dialog: Callable[[], None] = st.dialog(auth.t("desk.group_title"), on_dismiss=_cancel_group)(body)
+    dialog()
