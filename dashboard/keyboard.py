@@ -6,11 +6,13 @@ being typed, so writing "checked" in a note would confirm the finding. Streamlit
 reserves "c". This listener:
 - ignores keys typed into a field (input, textarea, select, contenteditable), keys with Ctrl/Alt/Cmd, key repeat
   (holding "c" decides one finding, not a screenful) and IME composition;
-- sends the key with the id of the finding shown when it was pressed, so a key pressed while the page redraws
-  decides the finding the analyst saw, never one that moved into its place (see review_desk.apply_key);
+- sends the key with the id of the finding on screen when it was pressed (read from the panel's element), so a
+  key pressed while the page redraws decides the finding the analyst saw, never one that moved into its place;
 - listens on the window in the capture phase and stops the keys it handles, so Streamlit's own "c" (clear caches)
   and "r" (rerun) never fire on the desk;
-- can move the focus into the note field when the note opens ("n"), so the note is typed without the mouse.
+- can move the focus into the note field when the note opens ("n"), so the note is typed without the mouse; keys
+  typed between "n" and the field's arrival (at most 3 s) are swallowed, so the words of a note typed too early
+  ("seen twice": e, n, c) never escalate, open or confirm anything.
 """
 
 from __future__ import annotations
@@ -32,16 +34,30 @@ export default function(component) {
       const target = event.target;
       if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
       if (document.querySelector('[role="dialog"]')) return;  // a confirmation is open: keys belong to it
+      if (performance.now() < (window.__brandpatrolDeskNoteOpening || 0)) {
+        event.preventDefault();  // typed before the note field is there: never a decision
+        event.stopImmediatePropagation();
+        return;
+      }
       const key = (event.key || '').toLowerCase();
       if (!desk.keys.includes(key)) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      window.__brandpatrolDeskSend({key: key, shown: desk.shown});
+      if (key === desk.note_key) window.__brandpatrolDeskNoteOpening = performance.now() + 3000;
+      // The finding on screen: the panel's class carries its id, so a key pressed as the page redraws names
+      // the finding the analyst sees, even before this component's data catches up.
+      const panel = desk.panel ? document.querySelector(`[class*="st-key-${desk.panel}"]`) : null;
+      const onScreen = panel ? panel.className.match(new RegExp(`st-key-${desk.panel}(\\d+)`)) : null;
+      window.__brandpatrolDeskSend({key: key, shown: onScreen ? Number(onScreen[1]) : desk.shown});
     };
     window.addEventListener('keydown', window.__brandpatrolDeskListener, {capture: true});
   }
   if (data.focus) {
-    requestAnimationFrame(() => { const field = document.querySelector(data.focus); if (field) field.focus(); });
+    requestAnimationFrame(() => {
+      const field = document.querySelector(data.focus);
+      if (field) field.focus();
+      window.__brandpatrolDeskNoteOpening = 0;
+    });
   }
 }
 """
@@ -49,10 +65,13 @@ export default function(component) {
 _desk_keys = components.component("brandpatrol.desk_keys", js=_JS)
 
 
-def listen(widget_key: str, keys: list[str], shown: int | None, on_key: Any, focus: str | None = None) -> None:
+def listen(widget_key: str, keys: list[str], shown: int | None, on_key: Any, *, panel: str = "",
+           note_key: str = "", focus: str | None = None) -> None:
     """Mount the listener: `on_key` runs (as a widget callback) with st.session_state[widget_key]["key"] holding
-    {"key": "c", "shown": finding id}. `focus` is a CSS selector of a field to focus after this render."""
-    _desk_keys(key=widget_key, data={"keys": keys, "shown": shown, "focus": focus}, on_key_change=on_key)
+    {"key": "c", "shown": finding id}. The id is read from the element keyed `panel` + id when it is on screen,
+    else `shown`. `note_key` opens a field; `focus` is the CSS selector of the field to focus after this render."""
+    _desk_keys(key=widget_key, data={"keys": keys, "shown": shown, "focus": focus, "note_key": note_key,
+                                     "panel": panel}, on_key_change=on_key)
 
 
 def pressed(widget_key: str) -> tuple[str, int | None] | None:

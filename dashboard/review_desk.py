@@ -25,6 +25,7 @@ NOTES_KEY = "q_notes"  # {finding id: note} waiting for that finding's decision
 NOTE_OPEN_KEY = "q_note_open"  # the finding id whose note field is open
 NOTE_FIELD = "q_quick_note"
 KEYBOARD_KEY = "q_keys"
+PANEL_KEY = "desk_panel_"  # + the finding id: the page says which finding is on screen
 BULK_KEY = "q_bulk"  # the group decision waiting for its confirmation
 TABLE_NONCE_KEY = "queue_nonce"  # bumped after a decision: the table's row selection is cleared
 
@@ -114,7 +115,12 @@ def _on_key() -> None:
         _open_note(shown)
 
 
-def _ask_group(group: Group, decision: ReviewDecision) -> None:
+def _ask_group(options: dict[str, Group], verbs: dict[str, ReviewDecision], group_key: str,
+               decision_key: str) -> None:
+    group = options.get(str(st.session_state.get(group_key)))
+    decision = verbs.get(str(st.session_state.get(decision_key)))
+    if group is None or decision is None:
+        return
     ids = groups.group_finding_ids(ui.database(), group)
     if not ids:
         ui.flash("info", auth.t("desk.group_empty"))
@@ -151,12 +157,12 @@ def panel(rows: Sequence[QueueRow], filters: QueueFilters) -> QueueRow | None:
     reviewer = auth.may_review()
     note_open = st.session_state.get(NOTE_OPEN_KEY) == current and current is not None
     keys = [*MOVE_KEYS, *KEY_DECISIONS, NOTE_KEY] if reviewer else [*MOVE_KEYS]
-    keyboard.listen(KEYBOARD_KEY, keys, current, _on_key,
+    keyboard.listen(KEYBOARD_KEY, keys, current, _on_key, panel=PANEL_KEY, note_key=NOTE_KEY,
                     focus=f".st-key-{NOTE_FIELD} input" if note_open else None)
     if current is None:
         return None
     row = rows[ids.index(current)]
-    with st.container(border=True, key="desk_panel"):
+    with st.container(border=True, key=f"{PANEL_KEY}{row.finding_id}"):
         st.text(auth.t("desk.reviewing", at=ids.index(current) + 1, of=len(ids), id=row.finding_id))
         left, middle, right = st.columns([1, 1, 2])
         with left:
@@ -200,16 +206,16 @@ def _buttons(row: QueueRow, reviewer: bool) -> None:
 
 
 def _group_controls(row: QueueRow, filters: QueueFilters) -> None:
-    options = groups.groups_of(row, filters)
-    labels = [group_label(g) for g in options]
+    options = {group_label(g): g for g in groups.groups_of(row, filters)}
     verbs = {present.decision_verb(d, auth.t): d for d in ReviewDecision}
     g1, g2, g3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     # Plain labels as options, keyed per language: a choice is kept while its label stays the same.
-    chosen = g1.selectbox(auth.t("desk.group"), labels, key=f"desk_group_{auth.language()}")
-    verb = g2.selectbox(auth.t("desk.group_decision"), list(verbs), key=f"desk_group_decision_{auth.language()}")
-    group = options[labels.index(chosen)] if chosen in labels else options[0]
+    group_key, decision_key = f"desk_group_{auth.language()}", f"desk_group_decision_{auth.language()}"
+    g1.selectbox(auth.t("desk.group"), list(options), key=group_key)
+    g2.selectbox(auth.t("desk.group_decision"), list(verbs), key=decision_key)
+    # The callback reads both choices as they are when the button is pressed, not as this render drew them.
     g3.button(auth.t("desk.group_ask"), key="desk_group_ask", on_click=_ask_group,
-              args=(group, verbs.get(str(verb), ReviewDecision.CONFIRMED)), width="stretch")
+              args=(options, verbs, group_key, decision_key), width="stretch")
 
 
 def _run_group() -> None:

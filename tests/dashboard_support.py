@@ -229,12 +229,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(db_url: str, cwd: Path, *options: str) -> Iterator[str]:
-    """`brandpatrol dashboard` on 127.0.0.1 and a free port, once it answers its health check; its base URL."""
+def running_dashboard(db_url: str, cwd: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`brandpatrol dashboard` on 127.0.0.1 and a free port, once it answers its health check; its base URL.
+    `env` adds environment variables (settings) for the dashboard process."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "brandpatrol.cli", "dashboard", "--port", str(port), "--db", db_url, *options],
-        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
