@@ -91,7 +91,8 @@ def wait_idle(page: Any) -> None:
 def under_review(page: Any, finding_id: int) -> None:
     from playwright.sync_api import expect
 
-    expect(page.locator("[class*='st-key-desk_panel_']").get_by_text(re.compile(rf"· finding {finding_id}$"))).to_be_visible()
+    panel = page.locator(f".st-key-desk_panel_{finding_id}")
+    expect(panel.get_by_text(re.compile(rf"· finding {finding_id}$"))).to_be_visible()
 
 
 def test_a_link_opened_before_sign_in_lands_on_its_finding(desk: dict[str, Any], page: Any,
