@@ -143,7 +143,6 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Open a finding from the review queue, or enter its number above.",
         "zh": "请从审核队列打开一个发现，或在上方输入其编号。",
     },
-    "detail.missing": {"en": "There is no finding {id}.", "zh": "没有编号为 {id} 的发现。"},
     "detail.score": {"en": "Score", "zh": "分数"},
     "detail.image_distance": {"en": "Image distance", "zh": "图像距离"},
     "detail.title": {"en": "Listing title", "zh": "商品标题"},

@@ -55,4 +55,27 @@ DESK_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "queue.under_review": {"en": "▶ under review", "zh": "▶ 正在审核"},
     "col.photo": {"en": "Photo", "zh": "图片"},
     "col.reference_photo": {"en": "Reference photo", "zh": "参考图"},
+    "col.suspect_findings": {"en": "Suspect findings", "zh": "可疑发现"},
+    "col.confirmed": {"en": "Confirmed", "zh": "已确认"},
+    "col.shops": {"en": "Shops", "zh": "店铺"},
+    "col.link": {"en": "Link", "zh": "关联"},
+    "col.detail": {"en": "Detail", "zh": "详情"},
+    # the listing detail page
+    "detail.not_found": {"en": "Finding not found.", "zh": "未找到该发现。"},
+    "detail.matched": {"en": "What matching saw", "zh": "匹配依据"},
+    "detail.region_artwork": {
+        "en": "Photo {position}: the pack of reference {reference} found by keypoints, outlined in red "
+              "({inliers} of {matches} matching keypoints agree on one perspective, {coverage} of the artwork).",
+        "zh": "图片 {position}：通过特征点找到参考图 {reference} 的包装（红框；{matches} 个匹配特征点中 {inliers} 个"
+              "符合同一透视，覆盖图案的 {coverage}）。"},
+    "detail.region_whole": {
+        "en": "Photo {position}: the whole photo (blue frame) compared with reference {reference} after {view}: "
+              "distance {distance} bits.",
+        "zh": "图片 {position}：整张图片（蓝框）经 {view} 后与参考图 {reference} 比较：距离 {distance} 位。"},
+    "detail.region_keypoints": {"en": "Keypoints: {inliers} of {matches} agree.",
+                                "zh": "特征点：{matches} 个中 {inliers} 个一致。"},
+    "detail.other_listings": {"en": "The seller's other listings ({count})", "zh": "该卖家的其他商品（{count}）"},
+    "detail.no_other_listings": {"en": "No other listing of this seller is known.", "zh": "尚无该卖家的其他商品。"},
+    "detail.network": {"en": "Its network of shops (#{id}, {size} shops)",
+                       "zh": "所属店铺网络（#{id}，{size} 家店铺）"},
 }

@@ -9,6 +9,7 @@ were pressed (dashboard/keyboard.py), and that is the finding decided.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -60,6 +61,31 @@ def after_decision(ids: Sequence[int], decided: int) -> int | None:
     return rest[0] if rest else None
 
 
+@dataclass(frozen=True)
+class KeyAction:
+    """What a key does: move by `step`, decide `finding_id`, open its note, or nothing (`stale`)."""
+
+    step: int = 0
+    finding_id: int | None = None
+    decision: ReviewDecision | None = None
+    note: bool = False
+    stale: bool = False
+
+
+def key_action(key: str, shown: int | None, ids: Sequence[int]) -> KeyAction:
+    """The action of one key pressed while `shown` was on screen, over the page drawn last (`ids`). A decision or
+    note goes to exactly the finding that was shown; when it is not on the page any more, nothing happens."""
+    if key in MOVE_KEYS:
+        return KeyAction(step=MOVE_KEYS[key], finding_id=shown if shown in ids else None)
+    if key not in KEY_DECISIONS and key != NOTE_KEY:
+        return KeyAction()
+    if shown is None or shown not in ids:
+        return KeyAction(stale=True)
+    if key == NOTE_KEY:
+        return KeyAction(finding_id=shown, note=True)
+    return KeyAction(finding_id=shown, decision=KEY_DECISIONS[key])
+
+
 # --- actions (widget callbacks: they run before the page draws) ---------------------------------------------------
 
 def _decide(finding_id: int, decision: ReviewDecision) -> None:
@@ -103,16 +129,15 @@ def _on_key() -> None:
     pressed = keyboard.pressed(KEYBOARD_KEY)
     if pressed is None:
         return
-    key, shown = pressed
-    ids: list[int] = st.session_state.get(IDS_KEY, [])
-    if key in MOVE_KEYS:
-        _move(MOVE_KEYS[key], shown)
-    elif shown is None or shown not in ids:
+    action = key_action(*pressed, st.session_state.get(IDS_KEY, []))
+    if action.step:
+        _move(action.step, action.finding_id)
+    elif action.stale:
         ui.flash("warning", auth.t("desk.key_stale"))  # the page changed under the key: nothing decided
-    elif key in KEY_DECISIONS:
-        _decide(shown, KEY_DECISIONS[key])
-    elif key == NOTE_KEY:
-        _open_note(shown)
+    elif action.finding_id is not None and action.decision is not None:
+        _decide(action.finding_id, action.decision)
+    elif action.finding_id is not None and action.note:
+        _open_note(action.finding_id)
 
 
 def _ask_group(options: dict[str, Group], verbs: dict[str, ReviewDecision], group_key: str,
