@@ -60,6 +60,25 @@ DESK_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "col.shops": {"en": "Shops", "zh": "店铺"},
     "col.link": {"en": "Link", "zh": "关联"},
     "col.detail": {"en": "Detail", "zh": "详情"},
+    # the Overview
+    "overview.weeks": {"en": "last {weeks} weeks", "zh": "最近 {weeks} 周"},
+    "overview.in_days": {"en": "{days} days", "zh": "{days} 天"},
+    "overview.to_notice": {"en": "Finding to notice (median)", "zh": "发现至投诉（中位数）"},
+    "overview.to_removal": {"en": "Notice to removal (median)", "zh": "投诉至下架（中位数）"},
+    "overview.finding_to_removal": {"en": "Finding to removal (median)", "zh": "发现至下架（中位数）"},
+    "overview.relisting_rate": {"en": "Relisting rate", "zh": "重新上架率"},
+    "overview.pipeline_line": {
+        "en": "Findings found in the period and filed on notices: {on_notices}; their listings removed: {removed}, "
+              "of which back again (same seller or same photo): {relisted}.",
+        "zh": "本期发现并已投诉：{on_notices} 条；其商品已下架：{removed} 件，其中重新上架（同一卖家或同一图片）：{relisted} 件。"},
+    "overview.region": {"en": "Province or country", "zh": "省份或国家"},
+    "overview.week": {"en": "Week of", "zh": "周（起始日）"},
+    "overview.by_region": {"en": "Where suspect goods ship from, last {weeks} weeks",
+                           "zh": "可疑商品的发货地（最近 {weeks} 周）"},
+    "overview.other_regions": {"en": "{count} other regions", "zh": "其他 {count} 个地区"},
+    "overview.per_week_verdict": {"en": "Findings per week and verdict", "zh": "每周各判定的发现数"},
+    "overview.per_week_marketplace": {"en": "Findings per week and marketplace", "zh": "每周各平台的发现数"},
+    "overview.per_region_week": {"en": "Findings per region, verdict and week", "zh": "各地区、判定与周的发现数"},
     # the listing detail page
     "detail.not_found": {"en": "Finding not found.", "zh": "未找到该发现。"},
     "detail.matched": {"en": "What matching saw", "zh": "匹配依据"},

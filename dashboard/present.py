@@ -6,13 +6,17 @@ Tables are pandas DataFrames because `st.dataframe` shows every cell as plain te
 
 from __future__ import annotations
 
+import gettext
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+import pycountry
 
 from core.models import ReviewDecision, RunStatus, Verdict
 from dashboard import i18n
@@ -185,6 +189,26 @@ def network_links_frame(links: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "Detail": [str(link.get("detail") or "") for link in links],
         }
     )
+
+
+_SUBDIVISION_KIND = re.compile(r"\s+(Sheng|Shi|Zizhiqu|SAR|Huizu|Zhuangzu|Uygur)\b.*$")
+
+
+@lru_cache(maxsize=2048)
+def region_label(code: str, language: str = "en") -> str:
+    """'CN-GD Guangdong' (or '广东省' in Chinese) for an ISO 3166 code; the code alone when it is not one we know."""
+    if not code:
+        return {"zh": "未知"}.get(language, "unknown")
+    is_subdivision = "-" in code
+    entry = pycountry.subdivisions.get(code=code) if is_subdivision else pycountry.countries.get(alpha_2=code)
+    if entry is None:
+        return code
+    name = str(entry.name)
+    if language == "zh":
+        domain = "iso3166-2" if is_subdivision else "iso3166-1"
+        local = gettext.translation(domain, pycountry.LOCALES_DIR, languages=["zh_CN"], fallback=True).gettext(name)
+        return f"{code} {local}"
+    return f"{code} {_SUBDIVISION_KIND.sub('', name) if is_subdivision else name}"
 
 
 def history_currency(points: Sequence[PricePoint], preferred: str | None) -> str | None:
