@@ -70,7 +70,8 @@ DESK_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "overview.pipeline_line": {
         "en": "Findings found in the period and filed on notices: {on_notices}; their listings removed: {removed}, "
               "of which back again (same seller or same photo): {relisted}.",
-        "zh": "本期发现并已投诉：{on_notices} 条；其商品已下架：{removed} 件，其中重新上架（同一卖家或同一图片）：{relisted} 件。"},
+        "zh": "本期发现并已投诉：{on_notices} 条；其商品已下架：{removed} 件，"
+              "其中重新上架（同一卖家或同一图片）：{relisted} 件。"},
     "overview.region": {"en": "Province or country", "zh": "省份或国家"},
     "overview.week": {"en": "Week of", "zh": "周（起始日）"},
     "overview.by_region": {"en": "Where suspect goods ship from, last {weeks} weeks",

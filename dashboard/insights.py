@@ -125,7 +125,7 @@ def findings_per_week(db: Database, since: date) -> list[WeekRegionCount]:
         for d, verdict, market, where, n in s.execute(stmt):
             monday = _monday(d if isinstance(d, date) else date.fromisoformat(str(d)))
             key = (monday, Verdict(str(verdict)), str(market), str(where or ""))
-            weeks[key] = weeks.get(key, 0) + int(n)
+            weeks[key] = weeks.get(key, 0) + int(str(n))
     return [WeekRegionCount(w, v, m, r, n) for (w, v, m, r), n in sorted(weeks.items())]
 
 
@@ -145,8 +145,8 @@ class Pipeline:
         return self.relisted / self.removed if self.removed else None
 
 
-def _median_days(pairs: list[tuple[datetime, datetime]]) -> float | None:
-    days = [(as_utc(b) - as_utc(a)).total_seconds() / 86400 for a, b in pairs]
+def _median_days(pairs: list[tuple[datetime | None, datetime | None]]) -> float | None:
+    days = [(as_utc(b) - as_utc(a)).total_seconds() / 86400 for a, b in pairs if a is not None and b is not None]
     return round(statistics.median(days), 1) if days else None
 
 
