@@ -156,6 +156,22 @@ def test_region_labels_name_the_province_or_country_in_each_language() -> None:
     assert present.region_label("") == "unknown"
 
 
+def test_a_link_to_a_seller_opens_that_seller_and_the_address_follows_the_pick(world: World) -> None:
+    world.add_finding(score=0.9, seller="Alpha")
+    beta = world.add_finding(score=0.8, seller="Beta")
+    with world.db.read() as s:
+        beta_seller = s.scalar(select(Listing.seller_id).where(Listing.id == world.listing_id(beta)))
+    at = start("ana", "analyst")
+    at.switch_page("views/sellers.py")
+    at.query_params["seller"] = str(beta_seller)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Beta · taobao · CN-GD" in texts(at)
+    at.query_params["seller"] = "99999"  # not one of the sellers listed: the page keeps its own pick
+    at.run()
+    assert not at.exception and "Beta · taobao · CN-GD" in texts(at)
+
+
 def test_next_crawl_from_the_schedule() -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
     fire = insights.next_crawl(Schedule(cron="0 2 * * *", timezone="Asia/Shanghai"), now)
