@@ -6,8 +6,8 @@ being typed, so writing "checked" in a note would confirm the finding. Streamlit
 reserves "c". This listener:
 - ignores keys typed into a field (input, textarea, select, contenteditable), keys with Ctrl/Alt/Cmd, key repeat
   (holding "c" decides one finding, not a screenful) and IME composition;
-- sends the key with the id of the finding on screen when it was pressed (read from the panel's element), so a
-  key pressed while the page redraws decides the finding the analyst saw, never one that moved into its place;
+- sends the key with the id of the finding drawn with it, so a key pressed while the page redraws decides the
+  finding the analyst saw or nothing, never one that moved into its place (review_desk.key_action);
 - listens on the window in the capture phase and stops the keys it handles, so Streamlit's own "c" (clear caches)
   and "r" (rerun) never fire on the desk;
 - can move the focus into the note field when the note opens ("n"), so the note is typed without the mouse; keys
@@ -44,11 +44,8 @@ export default function(component) {
       event.preventDefault();
       event.stopImmediatePropagation();
       if (key === desk.note_key) window.__brandpatrolDeskNoteOpening = performance.now() + 3000;
-      // The finding on screen: the panel's class carries its id, so a key pressed as the page redraws names
-      // the finding the analyst sees, even before this component's data catches up.
-      const panel = desk.panel ? document.querySelector(`[class*="st-key-${desk.panel}"]`) : null;
-      const onScreen = panel ? panel.className.match(new RegExp(`st-key-${desk.panel}(\\d+)`)) : null;
-      window.__brandpatrolDeskSend({key: key, shown: onScreen ? Number(onScreen[1]) : desk.shown});
+      // The finding drawn with this listener: its data arrives with the panel it belongs to.
+      window.__brandpatrolDeskSend({key: key, shown: [desk.shown]});
     };
     window.addEventListener('keydown', window.__brandpatrolDeskListener, {capture: true});
   }
@@ -65,20 +62,21 @@ export default function(component) {
 _desk_keys = components.component("brandpatrol.desk_keys", js=_JS)
 
 
-def listen(widget_key: str, keys: list[str], shown: int | None, on_key: Any, *, panel: str = "",
-           note_key: str = "", focus: str | None = None) -> None:
+def listen(widget_key: str, keys: list[str], shown: int | None, on_key: Any, *, note_key: str = "",
+           focus: str | None = None) -> None:
     """Mount the listener: `on_key` runs (as a widget callback) with st.session_state[widget_key]["key"] holding
-    {"key": "c", "shown": finding id}. The id is read from the element keyed `panel` + id when it is on screen,
-    else `shown`. `note_key` opens a field; `focus` is the CSS selector of the field to focus after this render."""
-    _desk_keys(key=widget_key, data={"keys": keys, "shown": shown, "focus": focus, "note_key": note_key,
-                                     "panel": panel}, on_key_change=on_key)
+    {"key": "c", "shown": [finding id drawn with it]}. `note_key` opens a field; `focus` is the CSS selector of
+    the field to focus after this render."""
+    _desk_keys(key=widget_key, data={"keys": keys, "shown": shown, "focus": focus, "note_key": note_key},
+               on_key_change=on_key)
 
 
-def pressed(widget_key: str) -> tuple[str, int | None] | None:
-    """The key of the trigger being handled and the finding shown when it was pressed (None if no key)."""
+def pressed(widget_key: str) -> tuple[str, list[int]] | None:
+    """The key of the trigger being handled and the findings on screen when it was pressed (None if no key)."""
     state = st.session_state.get(widget_key)
     value = state.get("key") if isinstance(state, dict) else getattr(state, "key", None)
     if not isinstance(value, dict) or not isinstance(value.get("key"), str):
         return None
     shown = value.get("shown")
-    return value["key"], shown if isinstance(shown, int) and not isinstance(shown, bool) else None
+    ids = [i for i in shown if isinstance(i, int) and not isinstance(i, bool)] if isinstance(shown, list) else []
+    return value["key"], ids[:4]

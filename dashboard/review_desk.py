@@ -26,7 +26,7 @@ NOTES_KEY = "q_notes"  # {finding id: note} waiting for that finding's decision
 NOTE_OPEN_KEY = "q_note_open"  # the finding id whose note field is open
 NOTE_FIELD = "q_quick_note"
 KEYBOARD_KEY = "q_keys"
-PANEL_KEY = "desk_panel_"  # + the finding id: the page says which finding is on screen
+PANEL_KEY = "desk_panel"
 BULK_KEY = "q_bulk"  # the group decision waiting for its confirmation
 TABLE_NONCE_KEY = "queue_nonce"  # bumped after a decision: the table's row selection is cleared
 
@@ -34,7 +34,7 @@ KEY_DECISIONS: dict[str, ReviewDecision] = {
     "c": ReviewDecision.CONFIRMED, "d": ReviewDecision.DISMISSED, "e": ReviewDecision.ESCALATED}
 MOVE_KEYS = {"j": 1, "k": -1}
 NOTE_KEY = "n"
-DESK_SIDE = 220  # pixels of the photos under review
+DESK_SIDE = 180  # pixels of the photos under review
 
 
 def current_id(ids: Sequence[int], cursor: object) -> int | None:
@@ -72,9 +72,13 @@ class KeyAction:
     stale: bool = False
 
 
-def key_action(key: str, shown: int | None, ids: Sequence[int]) -> KeyAction:
-    """The action of one key pressed while `shown` was on screen, over the page drawn last (`ids`). A decision or
-    note goes to exactly the finding that was shown; when it is not on the page any more, nothing happens."""
+def key_action(key: str, on_screen: Sequence[int], ids: Sequence[int], cursor: int | None) -> KeyAction:
+    """The action of one key pressed while the findings `on_screen` were drawn (two while the page redraws: the old
+    panel and the new), over the page drawn last (`ids`) with `cursor` under review. A decision or note goes to a
+    finding that was on screen: the one under review if it was, else the only one still on the page; otherwise
+    (a key pressed before the next finding appeared) nothing happens."""
+    live = [i for i in on_screen if i in ids]
+    shown = cursor if cursor in live else (live[0] if len(live) == 1 else None)
     if key in MOVE_KEYS:
         return KeyAction(step=MOVE_KEYS[key], finding_id=shown if shown in ids else None)
     if key not in KEY_DECISIONS and key != NOTE_KEY:
@@ -129,7 +133,8 @@ def _on_key() -> None:
     pressed = keyboard.pressed(KEYBOARD_KEY)
     if pressed is None:
         return
-    action = key_action(*pressed, st.session_state.get(IDS_KEY, []))
+    key, on_screen = pressed
+    action = key_action(key, on_screen, st.session_state.get(IDS_KEY, []), st.session_state.get(CURSOR_KEY))
     if action.step:
         _move(action.step, action.finding_id)
     elif action.stale:
@@ -182,12 +187,12 @@ def panel(rows: Sequence[QueueRow], filters: QueueFilters) -> QueueRow | None:
     reviewer = auth.may_review()
     note_open = st.session_state.get(NOTE_OPEN_KEY) == current and current is not None
     keys = [*MOVE_KEYS, *KEY_DECISIONS, NOTE_KEY] if reviewer else [*MOVE_KEYS]
-    keyboard.listen(KEYBOARD_KEY, keys, current, _on_key, panel=PANEL_KEY, note_key=NOTE_KEY,
+    keyboard.listen(KEYBOARD_KEY, keys, current, _on_key, note_key=NOTE_KEY,
                     focus=f".st-key-{NOTE_FIELD} input" if note_open else None)
     if current is None:
         return None
     row = rows[ids.index(current)]
-    with st.container(border=True, key=f"{PANEL_KEY}{row.finding_id}"):
+    with st.container(border=True, key=PANEL_KEY):
         st.text(auth.t("desk.reviewing", at=ids.index(current) + 1, of=len(ids), id=row.finding_id))
         left, middle, right = st.columns([1, 1, 2])
         with left:

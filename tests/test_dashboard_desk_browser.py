@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,23 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     findings for the keyboard, one finding whose stored photo does not decode."""
     workdir = tmp_path_factory.mktemp("desk")
     world = World.create(workdir)
-    network = [world.add_finding(score=0.99 - i / 100, seller=f"Net shop {i // 2}", thumbnail=photo(i))
-               for i in range(NETWORK_SHOPS * 2)]
+    now = datetime.now(UTC)
+    network = [world.add_finding(score=0.99 - i / 100, seller=f"Net shop {i // 2}", thumbnail=photo(i),
+                                 created_at=now - timedelta(days=3 * i)) for i in range(NETWORK_SHOPS * 2)]
     keyed = [world.add_finding(score=0.90 - i / 100, verdict=Verdict.DIVERSION if i % 3 else Verdict.COUNTERFEIT,
-                               thumbnail=photo(10 + i), region=("CN-GD", "CN-ZJ", "CN-FJ")[i % 3])
+                               thumbnail=photo(10 + i), region=("CN-GD", "CN-ZJ", "CN-FJ", "CN-GD", "HK")[i % 5],
+                               market=("taobao", "ebay")[i % 2], created_at=now - timedelta(days=4 * i))
              for i in range(KEYED)]
     broken = world.add_finding(score=0.5, thumbnail=b"\x89PNG\r\n\x1a\n not a picture")
     deep = world.add_finding(score=0.3, title="Deep-linked lamp", thumbnail=photo(99))
+    world.add_history(deep, ["640", "560", "420", "99"])  # the chart crosses the floor (580) and suggested (680)
     with world.db.session() as s:
+        found = s.get(Finding, deep)
+        assert found is not None
+        found.signals = {"own_photo": {"outcome": "match", "evidence": {
+            "listing_image_id": found.matched_image_id, "listing_image_position": 0, "reference": "front",
+            "artwork": {"inliers": 37, "matches": 52, "coverage": 0.8,
+                        "quad": [[0.2, 0.18], [0.8, 0.15], [0.83, 0.86], [0.18, 0.88]]}}}}
         cluster = SellerCluster(key="net-1", size=NETWORK_SHOPS, marketplaces=["taobao"])
         s.add(cluster)
         s.flush()
@@ -77,7 +87,7 @@ def page(desk: dict[str, Any]) -> Iterator[Any]:
     expect.set_options(timeout=20_000)  # a shared CI machine: a rerun may wait for a core
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1500, "height": 1100})
+        tab = browser.new_page(viewport={"width": 1500, "height": 2000})  # tall: screenshots show whole pages
         tab.set_default_timeout(30_000)
         yield tab
         browser.close()
@@ -88,11 +98,23 @@ def wait_idle(page: Any) -> None:
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
 
 
-def under_review(page: Any, finding_id: int) -> None:
+def shown(page: Any, *selectors: str) -> None:
+    """Wait until the page has finished running and each selector's first element is drawn (for screenshots)."""
     from playwright.sync_api import expect
 
-    panel = page.locator(f".st-key-desk_panel_{finding_id}")
-    expect(panel.get_by_text(re.compile(rf"· finding {finding_id}$"))).to_be_visible()
+    wait_idle(page)
+    for selector in selectors:
+        expect(page.locator(selector).first).to_be_visible()
+    page.wait_for_timeout(500)  # charts and the table's canvas paint after they are attached
+
+
+def under_review(page: Any, finding_id: int) -> None:
+    """The desk shows the finding, and its key listener holds it (a key pressed in the instant between the two
+    decides nothing and says so: pressing faster than the page draws is not what this test is about)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".st-key-desk_panel").get_by_text(re.compile(rf"· finding {finding_id}$"))).to_be_visible()
+    page.wait_for_function(f"window.__brandpatrolDesk && window.__brandpatrolDesk.shown === {int(finding_id)}")
 
 
 def test_a_link_opened_before_sign_in_lands_on_its_finding(desk: dict[str, Any], page: Any,
@@ -106,7 +128,8 @@ def test_a_link_opened_before_sign_in_lands_on_its_finding(desk: dict[str, Any],
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Listing detail")).to_be_visible()
     expect(page.get_by_text("Deep-linked lamp", exact=True)).to_be_visible()
-    wait_idle(page)
+    expect(page.get_by_text("What matching saw")).to_be_visible()
+    shown(page, "[data-testid='stImage'] img", "[data-testid='stVegaLiteChart']")
     assert page.get_by_text("Page not found").count() == 0  # never shown on the way
     assert page.url.endswith(f"/detail?finding={desk['deep']}"), page.url
     page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
@@ -119,7 +142,7 @@ def test_a_network_is_confirmed_in_one_action(desk: dict[str, Any], page: Any, t
 
     page.get_by_role("link", name="Review queue").click()  # a reload would be a new session, signed out
     under_review(page, desk["network"][0])
-    wait_idle(page)
+    shown(page, "[data-testid='stDataFrame'] canvas")
     page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
     page.get_by_role("combobox", name="Decide for a group").click()
     page.get_by_role("option", name=re.compile("this seller's network")).click()
@@ -155,7 +178,7 @@ def test_twenty_findings_decided_with_one_key_each(desk: dict[str, Any], page: A
         expected[finding_id] = decision
     under_review(page, desk["broken"])
     # its stored photo does not decode: the desk says so in place, in a tile of its own
-    tile = page.locator("[class*='st-key-desk_panel_'] img").first
+    tile = page.locator(".st-key-desk_panel img").first
     expect(tile).to_be_visible()
     assert (tile.get_attribute("src") or "").startswith("data:image/svg+xml;base64,")
     # a note with the keyboard: n opens the field with the focus in it, Enter keeps it, c decides
@@ -181,11 +204,11 @@ def test_twenty_findings_decided_with_one_key_each(desk: dict[str, Any], page: A
 
     page.get_by_role("radio", name="Grid").click()
     expect(page.locator(f".st-key-grid_{desk['deep']}")).to_be_visible()
-    wait_idle(page)
+    shown(page, f".st-key-grid_{desk['deep']} img")
     page.screenshot(path=str(tmp_path / "grid.png"), full_page=True)
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    wait_idle(page)
+    shown(page, "[data-testid='stVegaLiteChart']")
     page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
     for name in ("grid.png", "overview.png"):
         assert (tmp_path / name).stat().st_size > 10_000

@@ -64,17 +64,22 @@ def test_the_cursor_moves_within_the_page_and_after_a_decision_takes_the_next_ro
 
 def test_a_key_decides_the_finding_shown_when_it_was_pressed_or_nothing() -> None:
     ids = [7, 3, 9]
-    assert review_desk.key_action("c", 3, ids) == review_desk.KeyAction(finding_id=3,
-                                                                       decision=ReviewDecision.CONFIRMED)
-    assert review_desk.key_action("d", 9, ids).decision is ReviewDecision.DISMISSED
-    assert review_desk.key_action("e", 7, ids).decision is ReviewDecision.ESCALATED
-    assert review_desk.key_action("n", 9, ids) == review_desk.KeyAction(finding_id=9, note=True)
-    # decided meanwhile (no longer on the page) or unknown: nothing is decided, never the row now in its place
-    assert review_desk.key_action("c", 4, ids) == review_desk.KeyAction(stale=True)
-    assert review_desk.key_action("c", None, ids) == review_desk.KeyAction(stale=True)
-    assert review_desk.key_action("j", 4, ids) == review_desk.KeyAction(step=1)  # moving from wherever it is
-    assert review_desk.key_action("k", 9, ids) == review_desk.KeyAction(step=-1, finding_id=9)
-    assert review_desk.key_action("x", 9, ids) == review_desk.KeyAction()
+    act = review_desk.key_action
+    assert act("c", [3], ids, 3) == review_desk.KeyAction(finding_id=3, decision=ReviewDecision.CONFIRMED)
+    assert act("d", [9], ids, 9).decision is ReviewDecision.DISMISSED
+    assert act("e", [7], ids, 7).decision is ReviewDecision.ESCALATED
+    assert act("n", [9], ids, 9) == review_desk.KeyAction(finding_id=9, note=True)
+    # pressed again before the next finding appeared: the one on screen is decided already, and the cursor's
+    # finding (9) was never seen, so nothing is decided
+    assert act("c", [4], ids, 9) == review_desk.KeyAction(stale=True)
+    assert act("c", [], ids, 9) == review_desk.KeyAction(stale=True)
+    # while the page redraws both panels are there: the one under review is the one decided
+    assert act("c", [4, 9], ids, 9).finding_id == 9
+    assert act("c", [3, 9], ids, 9).finding_id == 9  # moved with j: the new panel beside the old
+    assert act("c", [3, 9], ids, 7) == review_desk.KeyAction(stale=True)  # neither is under review: ambiguous
+    assert act("j", [4], ids, 9) == review_desk.KeyAction(step=1)  # moving from wherever it is
+    assert act("k", [9], ids, 9) == review_desk.KeyAction(step=-1, finding_id=9)
+    assert act("x", [9], ids, 9) == review_desk.KeyAction()
 
 
 # --- the queue page -----------------------------------------------------------------------------------------------
