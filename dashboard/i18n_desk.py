@@ -13,6 +13,8 @@ DESK_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "desk.listing_photo": {"en": "Listing photo", "zh": "商品图片"},
     "desk.reference_photo": {"en": "Reference it matched", "zh": "匹配的参考图"},
     "desk.photo_unavailable": {"en": "Photo cannot\nbe shown", "zh": "图片\n无法显示"},
+    "desk.no_photo": {"en": "No photo\nkept", "zh": "未保存\n图片"},
+    "desk.no_reference": {"en": "No reference\nmatched", "zh": "未匹配\n参考图"},
     "desk.where": {"en": "{marketplace} · seller {seller} · {price} · ships from {ship_from}",
                    "zh": "{marketplace} · 卖家 {seller} · {price} · 发货地 {ship_from}"},
     "desk.note_waiting": {"en": "Note for this decision: {note}", "zh": "本次决定的备注：{note}"},

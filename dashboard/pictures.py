@@ -48,6 +48,9 @@ def unavailable_tile(label: str, side: int = QUEUE_SIDE) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def picture_or_tile(data: bytes | None, label: str, side: int = QUEUE_SIDE) -> str:
-    """The picture as a data: URI, else the tile saying it cannot be shown."""
-    return (small_picture(data, side) if data else None) or unavailable_tile(label, side)
+def picture_or_tile(data: bytes | None, unreadable: str, missing: str, side: int = QUEUE_SIDE) -> str:
+    """The picture as a data: URI; else a tile: `missing` when there are no bytes (no photo kept, no reference
+    matched), `unreadable` when the bytes are there but cannot be shown."""
+    if not data:
+        return unavailable_tile(missing, side)
+    return small_picture(data, side) or unavailable_tile(unreadable, side)

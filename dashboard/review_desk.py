@@ -164,13 +164,9 @@ def _cancel_group() -> None:
 
 # --- drawing -----------------------------------------------------------------------------------------------------
 
-def _photo(data: bytes | None, caption: str) -> None:
-    uri = pictures.small_picture(data, DESK_SIDE) if data else None
-    if uri:
-        st.image(uri, width=DESK_SIDE, caption=caption)
-    else:
-        st.image(pictures.unavailable_tile(auth.t("desk.photo_unavailable"), DESK_SIDE), width=DESK_SIDE,
-                 caption=caption)
+def _photo(data: bytes | None, caption: str, missing: str) -> None:
+    st.image(pictures.picture_or_tile(data, auth.t("desk.photo_unavailable"), auth.t(missing), DESK_SIDE),
+             width=DESK_SIDE, caption=caption)
 
 
 def group_label(group: Group, count: int | None = None) -> str:
@@ -196,9 +192,9 @@ def panel(rows: Sequence[QueueRow], filters: QueueFilters) -> QueueRow | None:
         st.text(auth.t("desk.reviewing", at=ids.index(current) + 1, of=len(ids), id=row.finding_id))
         left, middle, right = st.columns([1, 1, 2])
         with left:
-            _photo(row.photo, auth.t("desk.listing_photo"))
+            _photo(row.photo, auth.t("desk.listing_photo"), "desk.no_photo")
         with middle:
-            _photo(row.reference_photo, auth.t("desk.reference_photo"))
+            _photo(row.reference_photo, auth.t("desk.reference_photo"), "desk.no_reference")
         with right:
             st.subheader(f"{present.verdict_label(row.verdict, auth.t)} · {row.score:.2f}")
             st.text(row.first_reason or auth.t("detail.no_reasons"))  # scraped words quoted: text only

@@ -92,6 +92,7 @@ def test_sign_in_confirm_draft_and_export_in_chromium(dashboard: str, crawled: t
         wait_idle(page)
         # Select the first row through the grid's row-selection column, then confirm it.
         grid = page.locator("[data-testid='stDataFrame']").first
+        grid.scroll_into_view_if_needed()  # below the review desk
         box = grid.bounding_box()
         assert box is not None
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)

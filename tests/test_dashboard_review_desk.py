@@ -105,14 +105,29 @@ def test_the_desk_shows_the_top_finding_with_both_photos_and_decides_it(world: W
 
 
 def test_a_photo_that_cannot_be_shown_says_so_in_place(world: World) -> None:
-    world.add_finding(score=0.9, thumbnail=b"\x89PNG\r\n\x1a\nbroken")
+    broken = world.add_finding(score=0.9, thumbnail=b"\x89PNG\r\n\x1a\nbroken")
     at = start()
-    tile = pictures.unavailable_tile("Photo cannot\nbe shown", review_desk.DESK_SIDE)
-    assert tile in [i.url for img in at.image for i in img.proto.imgs]
+    shown = [i.url for img in at.image for i in img.proto.imgs]
+    assert pictures.unavailable_tile("Photo cannot\nbe shown", review_desk.DESK_SIDE) in shown
+    assert not any(u.startswith("data:image/png") for u in shown)  # the broken bytes never reach the browser
+    # the detail page says so in place too, and tells a photo that cannot be shown from one never kept
+    open_detail(at, broken)
+    assert "Photo cannot be shown" in texts(at)
+    assert len([img for img in at.image if img.proto.imgs]) == 1  # only the reference, which decodes
     assert pictures.small_picture(b"\x89PNG\r\n\x1a\nbroken") is None
     assert pictures.small_picture(png_bytes((1, 2, 3), (300, 200))) is not None
     # our own words only, escaped in the SVG
     assert b"&lt;b&gt;" in __import__("base64").b64decode(pictures.unavailable_tile("<b>").split(",", 1)[1])
+
+
+def test_a_missing_photo_and_an_unmatched_reference_are_told_apart_from_a_broken_one(world: World) -> None:
+    fid = world.add_finding(score=0.9, thumbnail=None)
+    with world.db.session() as s:
+        s.execute(update(Finding).where(Finding.id == fid).values(matched_reference_id=None))
+    at = start()
+    shown = [i.url for img in at.image for i in img.proto.imgs]
+    assert shown == [pictures.unavailable_tile("No photo\nkept", review_desk.DESK_SIDE),
+                     pictures.unavailable_tile("No reference\nmatched", review_desk.DESK_SIDE)]
 
 
 def test_the_grid_shows_each_finding_with_its_photos(world: World) -> None:

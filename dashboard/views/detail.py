@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.db import Database
 from core.models import ReviewDecision
-from dashboard import auth, present, ui
+from dashboard import auth, pictures, present, ui
 from dashboard.data.detail import listing_detail, photo_readings
 from dashboard.data.evidence import evidence_content
 from dashboard.data.matched import MatchedRegion, matched_regions
@@ -20,6 +20,7 @@ from dashboard.data.neighbours import seller_listings, seller_network
 from dashboard.data.reviews import NOTE_MAX, review
 
 MAX_DOWNLOADS = 10  # newest HTML captures offered for download
+PHOTO_SIDE = 320
 _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
 
 
@@ -81,19 +82,23 @@ st.subheader(auth.t("detail.title"))
 st.text(listing.title)
 
 # --- photos -------------------------------------------------------------------------------------------------
+def show_photo(data: bytes | None, missing: str) -> None:
+    """A stored thumbnail (never a scraped URL), or in its place why there is none or why it cannot be shown."""
+    if not data:
+        st.text(auth.t(missing))
+    elif shown := pictures.small_picture(data, PHOTO_SIDE):
+        st.image(shown, width=PHOTO_SIDE)
+    else:
+        st.text(auth.t("desk.photo_unavailable").replace("\n", " "))
+
+
 left, right = st.columns(2)
 with left:
     st.subheader(auth.t("detail.photo"))
-    if listing_photo := ui.picture(detail.listing_thumbnail):  # stored thumbnail bytes, never a scraped URL
-        st.image(listing_photo, width=320)
-    else:
-        st.text(auth.t("detail.no_photo"))
+    show_photo(detail.listing_thumbnail, "detail.no_photo")
 with right:
     st.subheader(auth.t("detail.reference"))
-    if reference_photo := ui.picture(detail.reference_thumbnail):
-        st.image(reference_photo, width=320)
-    else:
-        st.text(auth.t("detail.no_reference"))
+    show_photo(detail.reference_thumbnail, "detail.no_reference")
     if detail.reference_ref_id:
         st.text(auth.t("detail.reference_id", ref=detail.reference_ref_id))
 if finding.image_distance is not None:

@@ -143,14 +143,16 @@ if not result.rows:
     st.info(auth.t("queue.empty"))
 layout = st.segmented_control(auth.t("queue.layout"), LAYOUTS, key="q_layout", bind="query-params",
                               format_func=lambda v: auth.t(f"queue.layout.{v}"), default="table")
-unavailable = auth.t("desk.photo_unavailable").replace("\n", " ")
+tiles = {key: auth.t(key) for key in ("desk.photo_unavailable", "desk.no_photo", "desk.no_reference")}
 if layout == "grid":
     for start in range(0, len(result.rows), GRID_COLUMNS):
         for cell, row in zip(st.columns(GRID_COLUMNS), result.rows[start:start + GRID_COLUMNS], strict=False):
             with cell.container(border=True, key=f"grid_{row.finding_id}"):
                 photos = st.columns(2)
-                photos[0].image(pictures.picture_or_tile(row.photo, auth.t("desk.photo_unavailable")))
-                photos[1].image(pictures.picture_or_tile(row.reference_photo, auth.t("desk.photo_unavailable")))
+                photos[0].image(pictures.picture_or_tile(row.photo, tiles["desk.photo_unavailable"],
+                                                         tiles["desk.no_photo"]))
+                photos[1].image(pictures.picture_or_tile(row.reference_photo, tiles["desk.photo_unavailable"],
+                                                         tiles["desk.no_reference"]))
                 st.text(f"#{row.finding_id} · {present.verdict_label(row.verdict, auth.t)} · {row.score:.2f}")
                 st.text(row.first_reason or "")  # scraped words quoted: text only
                 if under_review is not None and row.finding_id == under_review.finding_id:
@@ -160,9 +162,10 @@ if layout == "grid":
                               on_click=st.session_state.__setitem__, args=(review_desk.CURSOR_KEY, row.finding_id))
 else:
     frame = present.queue_frame(result.rows, auth.t)
-    frame.insert(1, "Photo", [pictures.picture_or_tile(r.photo, unavailable) for r in result.rows])
-    frame.insert(2, "Reference photo", [pictures.picture_or_tile(r.reference_photo, unavailable)
-                                        for r in result.rows])
+    frame.insert(1, "Photo", [pictures.picture_or_tile(r.photo, tiles["desk.photo_unavailable"],
+                                                       tiles["desk.no_photo"]) for r in result.rows])
+    frame.insert(2, "Reference photo", [pictures.picture_or_tile(r.reference_photo, tiles["desk.photo_unavailable"],
+                                                                 tiles["desk.no_reference"]) for r in result.rows])
     st.dataframe(
         present.localized(frame, auth.t),
         key=table_key,
