@@ -69,7 +69,7 @@ else:
     by_region = by_region.loc[order.index]
 long = by_region.reset_index().melt(id_vars=region_col, var_name=verdict_col, value_name=findings_col)
 st.bar_chart(long, x=region_col, y=findings_col, color=verdict_col, horizontal=True, sort=False, stack=True,
-             height=max(220, 34 * len(by_region) + 80))
+             height=max(260, 48 * len(by_region) + 120))  # a bar and its label per region, never skipped
 
 # --- when: per week, by verdict and by marketplace ------------------------------------------------------------
 left, right = st.columns(2)

@@ -18,6 +18,8 @@ VIEW_KEY = "queue_view"  # {"key": table widget key, "ids": finding ids in the r
 NONCE_KEY = review_desk.TABLE_NONCE_KEY
 LAYOUTS = ("table", "grid")
 GRID_COLUMNS = 4
+ROW_HEIGHT = 64  # pixels: room for the two thumbnails
+TABLE_ROWS_SHOWN = 12
 NOTE_KEY = "q_note"
 
 auth.require("queue")
@@ -150,9 +152,9 @@ if layout == "grid":
             with cell.container(border=True, key=f"grid_{row.finding_id}"):
                 photos = st.columns(2)
                 photos[0].image(pictures.picture_or_tile(row.photo, tiles["desk.photo_unavailable"],
-                                                         tiles["desk.no_photo"]))
+                                                         tiles["desk.no_photo"]), width="stretch")
                 photos[1].image(pictures.picture_or_tile(row.reference_photo, tiles["desk.photo_unavailable"],
-                                                         tiles["desk.no_reference"]))
+                                                         tiles["desk.no_reference"]), width="stretch")
                 st.text(f"#{row.finding_id} · {present.verdict_label(row.verdict, auth.t)} · {row.score:.2f}")
                 st.text(row.first_reason or "")  # scraped words quoted: text only
                 if under_review is not None and row.finding_id == under_review.finding_id:
@@ -173,7 +175,8 @@ else:
         selection_mode="multi-row",
         hide_index=True,
         width="stretch",
-        row_height=64,
+        row_height=ROW_HEIGHT,
+        height=min(max(len(result.rows), 1), TABLE_ROWS_SHOWN) * ROW_HEIGHT + 40,  # photos need room
         column_config={
             auth.t("col.photo"): st.column_config.ImageColumn(width="small"),
             auth.t("col.reference_photo"): st.column_config.ImageColumn(width="small"),
