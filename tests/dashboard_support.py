@@ -66,8 +66,9 @@ class World:
     _counter: int = 0
 
     @classmethod
-    def create(cls, tmp_path: Path) -> World:
-        world = cls(db=open_db(tmp_path))
+    def create(cls, tmp_path: Path, db: Database | None = None) -> World:
+        """The world in a new SQLite file under `tmp_path`, or in `db` (a PostgreSQL test database)."""
+        world = cls(db=db or open_db(tmp_path))
         with world.db.session() as s:
             brand = Brand(name="Lumina", names={"en": "Lumina"})
             product = Product(

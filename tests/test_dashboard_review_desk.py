@@ -276,3 +276,39 @@ def test_the_detail_page_draws_the_matched_region_and_shows_the_seller_in_contex
     assert others["Title"].tolist() == ["sibling lamp"] and others["Finding"].tolist() == [sibling]
     network = next(t for t in tables if "Suspect findings" in t.columns)
     assert sorted(network["Seller"].tolist()) == ["Shop A", "Shop B"]
+
+
+# --- the same queries on PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_desk_queries_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from core.db import Database
+    from dashboard import insights
+    from dashboard.data.neighbours import seller_listings, seller_network
+    from tests.dashboard_support import T0
+
+    world = World.create(tmp_path, Database(postgres_url))
+    net = [world.add_finding(score=0.9 - i / 100, seller=f"N{i}", thumbnail=png_bytes((9, 9, 9 * i), (48, 48)),
+                             created_at=T0 + timedelta(days=i)) for i in range(3)]
+    lone = world.add_finding(score=0.5, market="ebay", region="CN-ZJ")
+    cluster = networked(world, net)
+    page = queue_page(world.db, page_size=2, thumbnails=True)
+    assert [r.finding_id for r in page.rows] == net[:2] and page.total == 4
+    assert all(r.photo and r.reference_photo for r in page.rows)
+    ebay = QueueFilters(marketplace_ids=frozenset({world.market_ids["ebay"]}), include_gone=False)
+    assert [r.finding_id for r in queue_page(world.db, ebay).rows] == [lone]
+    assert groups.group_finding_ids(world.db, Group(GroupKind.NETWORK, cluster)) == net
+    outcome = reviews.review(world.db, net, ReviewDecision.CONFIRMED, "ana", group={"kind": "network", "id": cluster})
+    assert outcome.reviewed == net
+    weeks = insights.findings_per_week(world.db, T0.date())
+    assert sum(w.findings for w in weeks) == 4 and {w.region for w in weeks} == {"CN-GD", "CN-ZJ"}
+    assert insights.pipeline(world.db).findings_on_notices == 0
+    network = seller_network(world.db, page.rows[0].seller_id or 0)
+    assert network is not None
+    [shop] = [s for s in network.shops if s.name == "N0"]
+    assert (shop.suspect_findings, shop.confirmed) == (1, 1)
+    assert seller_listings(world.db, page.rows[0].seller_id or 0) != []
+    world.db.dispose()
