@@ -16,7 +16,7 @@ from brandpatrol import jobs, takedown
 from core.catalogue import reference_problems
 from core.config import BrandConfig, ConfigError, load_config
 from core.db import Database, DatabaseError
-from core.settings import Settings, get_settings
+from core.settings import SETTINGS_ERRORS, Settings, describe_settings_error, get_settings
 
 app = typer.Typer(
     name="brandpatrol",
@@ -164,6 +164,41 @@ def notice_draft(
         finding_ids=finding or [], countries=countries.split(","), actor=actor)
     ids = ", ".join(str(i) for i in summary.notice_ids)
     typer.echo(f"drafted notice(s) {ids} from {summary.findings} confirmed findings")
+
+
+@notice_app.command("collective")
+def notice_collective(
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m", help="the marketplace the notice goes to")],
+    holder: Annotated[list[Path], typer.Option(
+        "--holder", "-H", help="a rights holder's brand configuration (give two or more), in the notice's order")],
+    seller: Annotated[str | None, typer.Option(
+        "--seller", "-s", help="the seller's id on the marketplace, or its shop name; without it, list the sellers "
+                               "every holder could complain about")] = None,
+    template: Annotated[str | None, typer.Option(
+        "--template", "-t", help="the marketplace's IP form: alibaba_ipp, jd, pinduoduo, amazon_rav, ebay_vero, "
+                                 "dsa_art16")] = None,
+    db: DbOpt = None,
+    actor: ActorOpt = takedown.CLI_ACTOR,
+) -> None:
+    """Draft one collective notice against one seller for several rights holders, each with its own trademarks
+    and its own confirmed counterfeit findings; prints the notice id (without --seller: the candidate sellers)."""
+    if seller is None:
+        found = takedown.collective_candidates(_settings(db), marketplace=marketplace, holder_configs=holder)
+        for candidate in found:
+            counts = ", ".join(f"{brand} {n}" for brand, n in candidate.findings.items())
+            typer.echo(f"{candidate.seller.seller_id}\t{candidate.seller.name}\t{counts}")
+        if not found:
+            typer.echo(f"no seller on {marketplace} has confirmed counterfeit findings of every one of these brands "
+                       "that no open notice covers")
+        return
+    if template is None:
+        raise jobs.JobError("give --template: the marketplace's IP form the notice is filed on (alibaba_ipp, jd, "
+                            "pinduoduo, amazon_rav, ebay_vero or dsa_art16)")
+    notice_id, findings = takedown.draft_collective(
+        _settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
+        actor=actor)
+    typer.echo(f"drafted collective notice {notice_id} for {len(holder)} rights holders from {findings} "
+               "confirmed findings")
 
 
 @notice_app.command("list")
@@ -526,6 +561,9 @@ def main() -> None:
         app()
     except (ConfigError, DatabaseError, jobs.JobError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except SETTINGS_ERRORS as exc:
+        typer.echo(f"error: the settings in the environment cannot be used: {describe_settings_error(exc)}", err=True)
         sys.exit(2)
 
 

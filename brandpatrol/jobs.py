@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -29,13 +30,12 @@ from core.models import (
     Finding,
     Listing,
     Marketplace,
-    Review,
-    ReviewDecision,
     RunStatus,
     Seller,
 )
 from core.money import tidy
 from core.privacy import redact as redact_value
+from core.reviews import confirmed_finding_ids, latest_decisions
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
 from crawler.storage import fail_open_runs
@@ -286,12 +286,13 @@ def finding_rows(db: Database, *, include_all: bool = False, confirmed_only: boo
             query = query.where(Finding.verdict.in_(SUSPECT_VERDICTS))
         if marketplace:
             query = query.where(Marketplace.name == marketplace)
+        if confirmed_only:
+            query = query.where(Finding.id.in_(confirmed_finding_ids()))
+        found = session.execute(query).all()
+        decisions = latest_decisions(session, [finding.id for finding, *_ in found])
         rows = []
-        for finding, listing, market, seller in session.execute(query):
-            latest = session.scalar(select(Review.decision).where(Review.finding_id == finding.id)
-                                    .order_by(Review.id.desc()).limit(1))
-            if confirmed_only and latest != ReviewDecision.CONFIRMED:
-                continue
+        for finding, listing, market, seller in found:
+            latest = decisions.get(finding.id)
             rows.append([
                 finding.id, finding.verdict.value, round(finding.score, 3), market.name, listing.external_id,
                 listing.url, listing.title, tidy(listing.price), listing.currency, seller.name if seller else None,
@@ -381,11 +382,33 @@ def serve_dashboard(settings: Settings, host: str, port: int) -> int:
     command = [sys.executable, "-m", "streamlit", "run", app.origin, "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
-    try:
-        return subprocess.call(command, env=env)  # noqa: S603
-    except KeyboardInterrupt:
-        return 0
+    with tempfile.TemporaryDirectory(prefix="brandpatrol-auth-") as private:
+        if settings.sso_enabled:  # st.login reads its [auth] secrets from a file, written here for this run only
+            from dashboard import sso
+
+            try:
+                sso.check(settings, sso.install_brands(settings))
+            except sso.SsoConfigError as exc:
+                raise JobError(str(exc)) from None
+            redirect = settings.sso_redirect_uri or f"http://{host}:{port}/oauth2callback"
+            command += ["--secrets.files", str(sso.write_secrets(settings, redirect, Path(private)))]
+            print(f"single sign-on: {settings.sso_issuer} (redirect {redirect})", file=sys.stderr, flush=True)
+        print(f"dashboard: http://{host}:{port}", file=sys.stderr, flush=True)
+        # SIGTERM unwinds like Ctrl-C, so the secrets file goes with the run (the default handler would leave it).
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        streamlit = subprocess.Popen(command, env=env)  # noqa: S603
+        try:
+            return streamlit.wait()
+        except KeyboardInterrupt:
+            streamlit.terminate()
+            streamlit.wait(timeout=30)
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def format_mapping(mapping: dict[str, Any]) -> str:

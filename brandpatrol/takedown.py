@@ -18,6 +18,8 @@ from core.privacy import PurgeResult, purge_seller_contacts
 from core.settings import Settings
 from dashboard.data.queue import marketplaces
 from dashboard.notices import store
+from dashboard.notices.collective import rights_holders
+from dashboard.notices.collective_store import Candidate, candidates, draft_collective_notice
 from dashboard.notices.drafting import DraftError
 from dashboard.notices.exports import ExportError, export_notice
 from dashboard.notices.model import GROUND_VERDICTS, Ground, Party
@@ -92,6 +94,41 @@ def draft_notices(
         problems = getattr(exc, "problems", None) or [str(exc)]
         raise JobError("the notice was not drafted:\n  - " + "\n  - ".join(problems)) from None
     return DraftSummary(notice_ids=notice_ids, findings=len(ids))
+
+
+def draft_collective(
+    settings: Settings,
+    *,
+    marketplace: str,
+    seller: str,
+    holder_configs: Sequence[Path],
+    template_name: str,
+    actor: str = CLI_ACTOR,
+) -> tuple[int, int]:
+    """Draft a collective notice against one seller for the rights holders of these brand configurations;
+    returns the notice id and how many findings it holds."""
+    try:
+        spec = template(template_name)
+        holders = rights_holders([load_config(path) for path in holder_configs])
+        notice_id = draft_collective_notice(open_database(settings), marketplace=marketplace, seller=seller,
+                                            holders=holders, template=spec, actor=actor)
+    except UnknownTemplate as exc:
+        raise JobError(str(exc)) from None
+    except (DraftError, ValueError) as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        raise JobError("the collective notice was not drafted:\n  - " + "\n  - ".join(problems)) from None
+    document = store.load_notice(open_database(settings), notice_id)
+    return notice_id, len(document.listings) if document is not None else 0
+
+
+def collective_candidates(settings: Settings, *, marketplace: str,
+                          holder_configs: Sequence[Path]) -> list[Candidate]:
+    """Sellers on the marketplace with confirmed counterfeit findings of every one of these brands."""
+    try:
+        holders = rights_holders([load_config(path) for path in holder_configs])
+    except DraftError as exc:
+        raise JobError("the rights holders cannot file together:\n  - " + "\n  - ".join(exc.problems)) from None
+    return candidates(open_database(settings), [h.brand for h in holders], marketplace=marketplace)
 
 
 def export(settings: Settings, notice_id: int, out: Path, *, actor: str = CLI_ACTOR) -> int:

@@ -227,7 +227,13 @@ class EgressProxy:
                     return
                 server.sendall(chunk)
                 body_left -= len(chunk)
-            head, after = _read_head(server)
+            try:
+                head, after = _read_head(server)
+            except _Unusable as exc:
+                # The server hung up without an answer: the browser sees the same (an empty response, which the
+                # crawl retries), not an answer of this gate's making that would pass for the page.
+                logger.debug("server %s gave no answer: %s", checked.host, exc)
+                return
             status_line, *response_lines = head.decode("latin-1").split("\r\n")
             response = [status_line, *(f"{k}: {v}" for k, v in _headers(response_lines)
                                        if k.lower() not in _HOP_BY_HOP), "Connection: close",

@@ -364,7 +364,7 @@ class Finding(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     listing: Mapped[Listing] = relationship()
     product: Mapped[Product | None] = relationship()
-    reviews: Mapped[list[Review]] = relationship(back_populates="finding", order_by="Review.created_at")
+    reviews: Mapped[list[Review]] = relationship(back_populates="finding", order_by="Review.id")  # the latest is last
 
     @property
     def latest_review(self) -> Review | None:

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DB_URL = "sqlite:///brandpatrol.db"
+
+
+class SsoRoleGrant(BaseModel):
+    """One entry of the single sign-on role map: members of `group` get `role`, on `brand` or on every brand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: str = Field(min_length=1, max_length=200, description="a value of the roles claim (a group name)")
+    role: str = Field(min_length=1, max_length=20, description="analyst, legal or admin")
+    brand: str | None = Field(None, min_length=1, max_length=200, description="the brand the role holds on")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problem(name: str, url: str) -> str | None:
+    """An identity provider's URL must be https (plain http only to this machine, as in tests)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{name} {url!r} is not a URL; give the provider's https:// address"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return None
+    return (f"{name} {url!r} is not an https:// URL; tokens and signing keys must not travel in clear "
+            "(plain http is accepted only to 127.0.0.1 / localhost)")
 
 
 class Settings(BaseSettings):
@@ -64,6 +99,56 @@ class Settings(BaseSettings):
     bulk_review_max: int = Field(
         200, ge=1, description="a group decision over this many findings asks to be confirmed a second time")
 
+    # Single sign-on (dashboard/sso.py): OIDC through Streamlit's st.login; database accounts keep working beside it.
+    sso_issuer: str | None = Field(
+        None, description="OIDC issuer of the identity provider (its iss claim); empty: no single sign-on")
+    sso_metadata_url: str | None = Field(
+        None, description="the provider's discovery document; empty: <issuer>/.well-known/openid-configuration")
+    sso_client_id: str = Field("", max_length=500, description="this dashboard's client id at the provider")
+    sso_client_secret: SecretStr = Field(SecretStr(""), description="its client secret (never logged)")
+    sso_cookie_secret: SecretStr = Field(
+        SecretStr(""), description="signs the sign-in cookie; empty: a new random one per dashboard start "
+        "(everyone signs in again after a restart)")
+    sso_redirect_uri: str | None = Field(
+        None, description="the dashboard's /oauth2callback address as the browser reaches it; empty: "
+        "http://<host>:<port>/oauth2callback of `brandpatrol dashboard`")
+    sso_label: str = Field("single sign-on", max_length=100, description="the provider's name on the button")
+    sso_scope: str = Field("openid email profile", min_length=6, max_length=300,
+                           description="scopes asked for; add the one that puts groups in the id_token (e.g. groups)")
+    sso_username_claim: str = Field("email", min_length=1, max_length=100,
+                                    description="the claim that names the person in reviews and the audit log")
+    sso_roles_claim: str = Field("groups", min_length=1, max_length=100,
+                                 description="the claim listing the person's groups (or roles)")
+    sso_session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="a sign-in older than this is refused until the person signs in again, so "
+        "groups removed at the provider stop counting (Streamlit's sign-in cookie itself lasts 30 days)")
+    sso_roles: tuple[SsoRoleGrant, ...] = Field(
+        (), description='JSON list: [{"group": "acme-legal", "role": "legal", "brand": "acme"}]; the first entry '
+        "matching one of the person's groups decides the role on a brand; no brand: every brand")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sso_issuer)
+
+    def sso_discovery_url(self) -> str:
+        issuer = (self.sso_issuer or "").rstrip("/")
+        return self.sso_metadata_url or f"{issuer}/.well-known/openid-configuration"
+
+    def sso_problems(self) -> list[str]:
+        """What stops single sign-on as configured, each with its fix; empty when it is off or complete."""
+        if not self.sso_enabled:
+            return []
+        found = [p for p in (_url_problem("BRANDPATROL_SSO_ISSUER", self.sso_issuer or ""),
+                             _url_problem("BRANDPATROL_SSO_METADATA_URL", self.sso_discovery_url())) if p]
+        if not self.sso_client_id:
+            found.append("BRANDPATROL_SSO_CLIENT_ID is empty; give the client id the identity provider issued")
+        if not self.sso_client_secret.get_secret_value():
+            found.append("BRANDPATROL_SSO_CLIENT_SECRET is empty; give the client secret the provider issued")
+        if not self.sso_roles:
+            found.append('BRANDPATROL_SSO_ROLES is empty, so nobody could sign in; map groups to roles, e.g. '
+                         '[{"group": "brand-legal", "role": "legal"}]')
+        return found
+
     def bank_key_path(self) -> Path:
         return self.bank_key_file or self.data_dir / "bank-key.pem"
 
@@ -76,6 +161,18 @@ class Settings(BaseSettings):
             if found:
                 return Path(found)
         return None
+
+
+SETTINGS_ERRORS = (ValidationError, SettingsError)
+
+
+def describe_settings_error(exc: Exception) -> str:
+    """A settings error as 'BRANDPATROL_FIELD: problem' lines, never quoting the value (it may be a secret)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"BRANDPATROL_{str(e['loc'][0]).upper()}"
+            f"{''.join(f'[{p}]' for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    return str(exc).replace('"', "'")
 
 
 @lru_cache(maxsize=1)

@@ -46,12 +46,17 @@ _WAIT_FOR_CSS = """selector => document.querySelector(selector) !== null || new 
     observer.observe(document, {subtree: true, childList: true, attributes: true});
 })"""
 WAIT_ATTEMPTS = 3  # a page that replaces its document while we wait (a script redirect) is waited on again
+# The document's HTTP status (Navigation Timing Level 2, public in Chromium since 109); 0 where it is not known.
+_DOCUMENT_STATUS = "() => performance.getEntriesByType('navigation')[0]?.responseStatus ?? 0"
 
 
 async def wait_for_css(page: Page, selector: str, timeout_s: float = 15.0) -> None:
     """Wait until a CSS selector matches. Playwright's wait_for_selector first injects its selector engine into
-    every new document, about 35 ms of the renderer's time per page, more than the rest of the wait."""
+    every new document, about 35 ms of the renderer's time per page, more than the rest of the wait.
+    An error page (HTTP 4xx/5xx) is not waited on: its content never comes, and Scrapy retries or records it."""
     deadline = asyncio.get_running_loop().time() + timeout_s
+    if await _is_error_page(page):
+        return
     for attempt in range(WAIT_ATTEMPTS):
         remaining = deadline - asyncio.get_running_loop().time()
         try:
@@ -65,6 +70,12 @@ async def wait_for_css(page: Page, selector: str, timeout_s: float = 15.0) -> No
             with suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(page.wait_for_load_state("domcontentloaded"), max(remaining, 0.001))
     raise PlaywrightTimeoutError(f"{selector!r} did not appear within {timeout_s:g} s")
+
+
+async def _is_error_page(page: Page) -> bool:
+    with suppress(PlaywrightError):
+        return int(await page.evaluate(_DOCUMENT_STATUS) or 0) >= 400
+    return False
 
 
 class JsonCapture:
@@ -97,6 +108,8 @@ async def wait_for_capture(page: Page, capture: JsonCapture, timeout_s: float = 
     that the data is missing), then stop listening: pages are reused for other listings."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
+        if await _is_error_page(page):
+            return
         while not capture.found and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
     finally:

@@ -159,6 +159,18 @@ def get_user(db: Database, user_id: int) -> Account | None:
         return _account(user) if user is not None else None
 
 
+def is_account(db: Database, username: str) -> bool:
+    """Whether a database account has this name (single sign-on never acts under one, see dashboard/sso.py)."""
+    with db.read() as s:
+        return s.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def audit_sign_in(db: Database, username: str, action: str, **detail: object) -> None:
+    """An audit row for a sign-in that did not go through `sign_in` (single sign-on)."""
+    with db.session() as s:
+        _audit(s, username, action, username, **detail)
+
+
 def set_active(db: Database, username: str, active: bool, *, actor: str) -> Account:
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == username))

@@ -9,6 +9,11 @@ second lock.
 The account is re-read from the database on every run, so a disabled account or a changed role takes effect at
 the user's next click.
 
+Single sign-on (dashboard/sso.py): with BRANDPATROL_SSO_ISSUER set, the sign-in page also offers st.login. A
+person the identity provider signed in is mapped from the token's claims on every run (so a changed role map
+takes effect at the next click); they have no database row, act under the provider's name, and sign out with
+st.logout. Someone whose groups map to no role sees why, with their groups, and a sign-out button.
+
 Roles: analysts review (queue, detail, sellers, overview, runs); legal staff turn confirmed findings into notices
 (notices, test buys, detail read-only, overview) and do not record review decisions; admins have everything plus
 the Users page.
@@ -18,16 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
-from dashboard import accounts, i18n, ui
+from core.settings import get_settings
+from dashboard import accounts, i18n, sso, ui
 from dashboard.accounts import Account, Role
 
 ACCOUNT_KEY = "_account_id"
 LANGUAGE_KEY = "_language"
+SSO_AUDITED_KEY = "_sso_audited"  # the single sign-on outcome already audited in this session
+SSO_ACCOUNT_ID = 0  # the id of a person signed in by single sign-on: no database row
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ def t(key: str, **values: object) -> str:
 
 def current_account() -> Account | None:
     """The signed-in, still active account, or None (and the session forgets a disabled or deleted one)."""
+    signed = sso_sign_in()
+    if isinstance(signed, Account):
+        return signed
     user_id = st.session_state.get(ACCOUNT_KEY)
     if not isinstance(user_id, int):
         return None
@@ -89,6 +102,50 @@ def current_account() -> Account | None:
         return None
     st.session_state.setdefault(LANGUAGE_KEY, account.language)
     return account
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _brands_of(path: str, mtime: float) -> tuple[str, ...]:
+    del mtime  # part of the cache key: an edited file is read again
+    return sso.install_brands(get_settings().model_copy(update={"config": Path(path)}))
+
+
+def install_brands() -> tuple[str, ...]:
+    path = get_settings().config
+    if path is None:
+        return ()
+    try:
+        return _brands_of(str(path), Path(path).stat().st_mtime)
+    except OSError:
+        return ()
+
+
+def sso_sign_in() -> Account | sso.SsoRefused | None:
+    """The person single sign-on signed in (as an Account without a row), why they are refused, or None."""
+    settings = get_settings()
+    # .get: st.user has no is_logged_in at all when Streamlit was started without the [auth] secrets
+    if not settings.sso_enabled or not st.user.get("is_logged_in"):
+        return None
+    brands = install_brands()
+    db = ui.database()
+    try:
+        person = sso.identity(st.user.to_dict(), settings, brands, lambda name: accounts.is_account(db, name))
+    except sso.SsoRefused as refusal:
+        _audit_once(db, str(st.user.get(settings.sso_username_claim) or "?"), "auth.fail", reason=refusal.reason,
+                    via="sso", groups=list(refusal.groups))
+        return refusal
+    role = person.role_here(brands)
+    _audit_once(db, person.username, "auth.sign_in", via="sso", issuer=person.issuer, role=role.value,
+                groups=[g.group for g in person.grants])
+    return Account(id=SSO_ACCOUNT_ID, username=person.username, role=role.value, language=language(), active=True,
+                   created_at=datetime.now(UTC))
+
+
+def _audit_once(db: Any, username: str, action: str, **detail: object) -> None:
+    outcome = (username, action, str(detail.get("role") or detail.get("reason")))
+    if st.session_state.get(SSO_AUDITED_KEY) != outcome:
+        st.session_state[SSO_AUDITED_KEY] = outcome
+        accounts.audit_sign_in(db, username[: accounts.USERNAME_MAX], action, **detail)
 
 
 def actor() -> str:
@@ -122,6 +179,26 @@ def sign_out() -> None:
     st.session_state[SIGNED_OUT_KEY] = True
 
 
+SSO_SIGN_OUT_KEY = "_sso_sign_out"
+
+
+def _request_sso_sign_out() -> None:
+    st.session_state[SSO_SIGN_OUT_KEY] = "asked"
+    st.session_state.pop(SSO_AUDITED_KEY, None)
+
+
+def _sso_sign_out_when_asked() -> None:
+    """st.logout in the run after the click's: like `_forget_downloads` for database accounts, the two runs after
+    which Streamlit has dropped the session's downloads, while the session still runs."""
+    step = st.session_state.get(SSO_SIGN_OUT_KEY)
+    if step == "asked":
+        st.session_state[SSO_SIGN_OUT_KEY] = "rerun"
+        st.rerun()
+    elif step == "rerun":
+        del st.session_state[SSO_SIGN_OUT_KEY]
+        st.logout()
+
+
 def _forget_downloads() -> None:
     """Run the page once more after a sign-out, so Streamlit drops the files downloaded in the session.
 
@@ -145,15 +222,45 @@ def _submit_login() -> None:
     st.session_state[LANGUAGE_KEY] = outcome.account.language
 
 
+def _sso_button() -> None:
+    settings = get_settings()
+    if not settings.sso_enabled:
+        return
+    problems = sso.sso_problems(settings, install_brands())
+    if problems:
+        st.error(t("login.sso_unavailable"))
+        st.text("\n".join(problems))
+        return
+    if st.button(t("login.sso", label=settings.sso_label), key="login_sso", type="primary"):
+        try:
+            st.login(sso.PROVIDER)
+        except StreamlitAuthError as exc:  # started without `brandpatrol dashboard`, which writes the secrets
+            st.error(t("login.sso_unavailable"))
+            st.text(str(exc))
+    st.caption(t("login.local"))
+
+
 def login_page() -> None:
     st.title(t("login.title"))
     ui.show_flash()
+    _sso_button()
     with st.form("login", enter_to_submit=True):
         st.text_input(t("login.username"), key="login_user", max_chars=accounts.USERNAME_MAX)
         st.text_input(t("login.password"), key="login_password", type="password", max_chars=accounts.PASSWORD_MAX)
         st.form_submit_button(t("login.submit"), key="login_submit", type="primary", on_click=_submit_login)
     if not accounts.list_users(ui.database()):
         st.info(t("login.no_users"))
+
+
+def sso_refused_page(refusal: sso.SsoRefused) -> Callable[[], None]:
+    def page() -> None:
+        st.title(t("page.denied"))
+        st.error(t("sso.refused"))
+        st.text(refusal.message(language()))  # holds the provider's name for the person: shown as text only
+        st.text(t("sso.groups", groups=", ".join(refusal.groups)) if refusal.groups else t("sso.no_groups"))
+        st.button(t("sidebar.sign_out"), key="sso_refused_sign_out", on_click=st.logout)
+
+    return page
 
 
 def denied_page() -> None:
@@ -168,7 +275,7 @@ def denied_page() -> None:
 def _save_language() -> None:
     account = current_account()
     chosen = str(st.session_state.get("ui_language", i18n.DEFAULT_LANGUAGE))
-    if account is not None:
+    if account is not None and account.id != SSO_ACCOUNT_ID:
         accounts.set_language(ui.database(), account.id, chosen)
     st.session_state[LANGUAGE_KEY] = chosen
 
@@ -181,12 +288,22 @@ def sidebar(account: Account) -> None:
     st.sidebar.selectbox(t("sidebar.language"), list(i18n.LANGUAGE_NAMES), key="ui_language",
                          format_func=i18n.LANGUAGE_NAMES.__getitem__, on_change=_save_language)
     st.sidebar.caption(t("sidebar.audit"))
-    st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=sign_out)
+    if account.id == SSO_ACCOUNT_ID:
+        st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=_request_sso_sign_out)
+    else:
+        st.sidebar.button(t("sidebar.sign_out"), key="sign_out", on_click=sign_out)
 
 
 def navigation() -> Any:
-    """The st.navigation of this session: the sign-in form (under every page's address), or the role's pages
-    (with the others' addresses kept, hidden, saying access is denied)."""
+    """The st.navigation of this session: the sign-in form (under every page's address), a single sign-on refusal
+    (likewise), or the role's pages (with the others' addresses kept, hidden, saying access is denied)."""
+    _sso_sign_out_when_asked()
+    signed = sso_sign_in()
+    if isinstance(signed, sso.SsoRefused):
+        refused = sso_refused_page(signed)
+        return st.navigation([st.Page(refused, title=t("page.denied"), url_path="denied", default=True),
+                              *(st.Page(refused, title=t("page.denied"), url_path=p.key) for p in PAGES)],
+                             position="hidden")
     account = current_account()
     if account is None:
         _forget_downloads()

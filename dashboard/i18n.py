@@ -40,6 +40,56 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "No account exists yet. Create one on the server: brandpatrol user add NAME --role admin",
         "zh": "尚无账户。请在服务器上创建：brandpatrol user add NAME --role admin",
     },
+    "login.sso": {"en": "Sign in with {label}", "zh": "通过{label}登录"},
+    "login.local": {"en": "Or sign in with a BrandPatrol account", "zh": "或使用 BrandPatrol 账户登录"},
+    "login.sso_unavailable": {
+        "en": "Single sign-on is configured but cannot be used:",
+        "zh": "已配置单点登录，但无法使用：",
+    },
+    # single sign-on refusals (values from the identity provider are shown as plain text)
+    "sso.refused": {"en": "You cannot use BrandPatrol with this sign-in.", "zh": "此登录身份无法使用 BrandPatrol。"},
+    "sso.groups": {"en": "Your groups: {groups}", "zh": "您所在的组：{groups}"},
+    "sso.no_groups": {"en": "Your identity provider sent no groups.", "zh": "身份提供方未发送任何组。"},
+    "sso.refused.issuer": {
+        "en": "The sign-in was issued by another identity provider than the one configured "
+              "(BRANDPATROL_SSO_ISSUER). Sign out and sign in again.",
+        "zh": "此登录由非配置的身份提供方签发（BRANDPATROL_SSO_ISSUER）。请退出后重新登录。",
+    },
+    "sso.refused.audience": {
+        "en": "The sign-in was issued for another application (its audience is not this dashboard's client id). "
+              "Sign out and sign in again.",
+        "zh": "此登录是为其他应用签发的（受众不是本仪表板的客户端 ID）。请退出后重新登录。",
+    },
+    "sso.refused.expired": {
+        "en": "Your single sign-on is older than {hours} hours. Sign out and sign in again, so your identity "
+              "provider confirms your groups.",
+        "zh": "您的单点登录已超过 {hours} 小时。请退出后重新登录，以便身份提供方确认您所在的组。",
+    },
+    "sso.refused.username_claim": {
+        "en": "The identity provider did not send the claim '{claim}' that names you here. Ask an administrator "
+              "to set BRANDPATROL_SSO_USERNAME_CLAIM to a claim your provider sends (email, preferred_username).",
+        "zh": "身份提供方未发送用于标识您的声明“{claim}”。请管理员将 BRANDPATROL_SSO_USERNAME_CLAIM 设为提供方会发送的"
+              "声明（email、preferred_username）。",
+    },
+    "sso.refused.local_account": {
+        "en": "Your identity provider names you '{user}', which is the name of a BrandPatrol database account; "
+              "single sign-on does not act under a local account's name. Sign in with that account's password, "
+              "or ask an administrator to rename the account.",
+        "zh": "身份提供方给出的名称“{user}”与 BrandPatrol 数据库账户同名；单点登录不会以本地账户的名义操作。"
+              "请用该账户的密码登录，或请管理员重命名该账户。",
+    },
+    "sso.refused.no_role": {
+        "en": "You are signed in as {user}, but none of your groups (claim '{claim}') gives a role in BrandPatrol. "
+              "Ask an administrator to map one of your groups to a role (BRANDPATROL_SSO_ROLES).",
+        "zh": "您已登录为 {user}，但您所在的组（声明“{claim}”）均未对应 BrandPatrol 的角色。请管理员将您的某个组映射到"
+              "角色（BRANDPATROL_SSO_ROLES）。",
+    },
+    "sso.refused.other_brands": {
+        "en": "You are signed in as {user}, but your groups give roles only on other brands than this install's "
+              "({brands}). Ask an administrator to map one of your groups to a role on it.",
+        "zh": "您已登录为 {user}，但您所在的组只在其他品牌上有角色，不包括本系统的品牌（{brands}）。请管理员为您的组"
+              "映射本品牌的角色。",
+    },
     # sidebar
     "sidebar.signed_in": {"en": "Signed in as {user} ({role})", "zh": "已登录：{user}（{role}）"},
     "sidebar.language": {"en": "Language", "zh": "语言"},

@@ -27,13 +27,12 @@ from core.models import (
     NoticeListing,
     NoticeStatus,
     Relisting,
-    Review,
-    ReviewDecision,
     Seller,
     SellerCluster,
     Verdict,
     as_utc,
 )
+from core.reviews import confirmed_finding_ids
 
 
 @dataclass(frozen=True)
@@ -194,9 +193,9 @@ def repeat_offenders(db: Database, limit: int = 100, min_suspects: int = 1) -> l
     """Sellers by the number of their suspect listings (then confirmed ones), with takedown history."""
     limit = max(1, min(int(limit), 1000))
     suspects = func.count(func.distinct(Finding.id))
-    confirmed = (select(func.count(func.distinct(Review.finding_id)))
-                 .join(Finding, Finding.id == Review.finding_id).join(Listing, Listing.id == Finding.listing_id)
-                 .where(Listing.seller_id == Seller.id, Review.decision == ReviewDecision.CONFIRMED)
+    # Confirmed: the latest review decides (a confirmation later overridden no longer counts).
+    confirmed = (select(func.count(Finding.id)).join(Listing, Listing.id == Finding.listing_id)
+                 .where(Listing.seller_id == Seller.id, Finding.id.in_(confirmed_finding_ids()))
                  .scalar_subquery())
     stmt = (
         select(Seller.id, Seller.name, Marketplace.name, Seller.region, suspects, confirmed, SellerCluster.size)

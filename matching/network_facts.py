@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Finding, Listing, Marketplace, ReviewDecision, Seller, SellerCluster, Verdict
+from core.reviews import latest_decisions_by_listing
 from matching.facts import LinkedShop, NetworkFacts
-from matching.past import latest_decisions
 
 MAX_TIES = 3
 # Ties that show one operator behind several shops: its own photos and its contact details. The same shop name or
@@ -65,7 +65,7 @@ def _counterfeit_counts(session: Session, seller_ids: Sequence[int], min_score: 
             .join(Finding, Finding.listing_id == Listing.id)
             .where(Listing.seller_id.in_(chunk), Finding.verdict == Verdict.COUNTERFEIT)
         ).all()
-    decisions = latest_decisions(session, [row[0] for row in rows])
+    decisions = latest_decisions_by_listing(session, [row[0] for row in rows])
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for listing_id, seller_id, score, signals in rows:
         decision = decisions.get(listing_id)

@@ -35,6 +35,7 @@ from core.models import (
     Review,
     ReviewDecision,
 )
+from core.reviews import latest_decisions_by_listing
 from matching.facts import SellerRecord, TakenDown
 from matching.references import ReferenceIndex, hash_int
 
@@ -47,25 +48,9 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start:start + LOOKUP_CHUNK]
 
 
-def latest_decisions(session: Session, listing_ids: Sequence[int] | None = None) -> dict[int, ReviewDecision]:
-    """Each reviewed listing's latest review decision (among `listing_ids`, or all): the latest one decides."""
-    query = (select(Finding.listing_id, Review.decision, Review.id)
-             .join(Review, Review.finding_id == Finding.id)
-             .order_by(Finding.listing_id, Review.created_at, Review.id))
-    latest: dict[int, ReviewDecision] = {}
-    if listing_ids is None:
-        for listing_id, decision, _ in session.execute(query):
-            latest[listing_id] = decision
-    else:
-        for chunk in _chunks(list(listing_ids)):
-            for listing_id, decision, _ in session.execute(query.where(Finding.listing_id.in_(chunk))):
-                latest[listing_id] = decision
-    return latest
-
-
 def confirmed_listing_ids(session: Session, listing_ids: Sequence[int] | None = None) -> set[int]:
     """Listings whose finding's latest review confirmed it (among `listing_ids`, or all)."""
-    latest = latest_decisions(session, listing_ids)
+    latest = latest_decisions_by_listing(session, listing_ids)
     return {listing_id for listing_id, decision in latest.items() if decision == ReviewDecision.CONFIRMED}
 
 

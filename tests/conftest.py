@@ -18,7 +18,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (real OCR on many photos)")
 
 
+# The files whose tests run a whole crawl, browser or demo (tens of seconds each) go first: run in parallel
+# (make test), a long test started last would leave the other workers idle at the end.
+LONG_FILES = ("test_demo_end_to_end.py", "test_demo_heldout.py", "test_crawl_demo.py", "test_crawl_browser_faults.py",
+              "test_crawl_kill.py", "test_postgres.py", "test_crawl_blocked.py", "test_dashboard_browser.py",
+              "test_crawl_browser_egress.py", "test_crawl_resume.py", "test_scheduler.py",
+              "test_crawl_network_faults.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable: each file keeps its order
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: real OCR on several photos; run with --run-slow")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,7 +67,7 @@ class World:
 
     @classmethod
     def create(cls, tmp_path: Path, db: Database | None = None) -> World:
-        """The world in a new SQLite file under `tmp_path`, or in `db` (a PostgreSQL test database)."""
+        """In a new SQLite database in tmp_path, or in `db` (a PostgreSQL one) when given."""
         world = cls(db=db or open_db(tmp_path))
         with world.db.session() as s:
             brand = Brand(name="Lumina", names={"en": "Lumina"})
@@ -230,9 +230,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(db_url: str, cwd: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_dashboard(db_url: str, cwd: Path, *options: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """`brandpatrol dashboard` on 127.0.0.1 and a free port, once it answers its health check; its base URL.
-    `env` adds environment variables (settings) for the dashboard process."""
+
+    `env` adds environment variables (BRANDPATROL_SSO_* for single sign-on)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "brandpatrol.cli", "dashboard", "--port", str(port), "--db", db_url, *options],

@@ -54,6 +54,22 @@ def wait_idle(page: Any) -> None:
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
+def choose(page: Any, box: str, option: str, attempts: int = 5) -> None:
+    """Pick an option of a select box. A rerun still under way may redraw the box and close its list (the option
+    is detached before the click lands): open it again, as a person would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for attempt in range(attempts):
+        wait_idle(page)
+        page.get_by_role("combobox", name=box).click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+
+
 def test_sign_in_confirm_draft_and_export_in_chromium(dashboard: str, crawled: tuple[str, Path],
                                                       tmp_path: Path) -> None:
     chromium = get_settings().browser_executable()
@@ -113,11 +129,8 @@ def test_sign_in_confirm_draft_and_export_in_chromium(dashboard: str, crawled: t
         expect(page.get_by_role("heading", name="Draft from confirmed findings")).to_be_visible()
         wait_idle(page)
         # A trademark ground fits every confirmed counterfeit (the DMCA, listed first, needs a copied photo).
-        page.get_by_role("combobox", name="Template").click()
-        page.get_by_role("option", name="EU Digital Services Act Article 16 notice").click()
-        wait_idle(page)
-        page.get_by_role("combobox", name="Ground").click()
-        page.get_by_role("option", name="Counterfeit goods (trademark)").click()
+        choose(page, "Template", "EU Digital Services Act Article 16 notice")
+        choose(page, "Ground", "Counterfeit goods (trademark)")
         wait_idle(page)
         page.get_by_text("Use every finding shown").click()
         expect(page.get_by_text("1 confirmed findings shown · 1 chosen", exact=False)).to_be_visible()

@@ -170,6 +170,13 @@ def test_a_link_to_a_seller_opens_that_seller_and_the_address_follows_the_pick(w
     at.query_params["seller"] = "99999"  # not one of the sellers listed: the page keeps its own pick
     at.run()
     assert not at.exception and "Beta · taobao · CN-GD" in texts(at)
+def test_an_overridden_confirmation_no_longer_counts_for_a_repeat_offender(world: World) -> None:
+    a1, a2 = (world.add_finding(score=s, seller="Twice shop") for s in (0.9, 0.8))
+    one_seller(world, [a1, a2])
+    review(world.db, [a1, a2], ReviewDecision.CONFIRMED, "ana")
+    review(world.db, [a2], ReviewDecision.DISMISSED, "bo", override=True)  # bo looked again: not a fake
+    [offender] = insights.repeat_offenders(world.db)
+    assert (offender.suspect_listings, offender.confirmed) == (2, 1)
 
 
 def test_next_crawl_from_the_schedule() -> None:

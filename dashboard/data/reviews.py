@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.models import AuditLog, Finding, Review, ReviewDecision
+from core.reviews import latest_decisions
 from core.text import NAME_MAX, clean_line, clean_text
 
 NOTE_MAX = 4000
@@ -79,7 +79,7 @@ def review(
         for chunk in _chunks(sorted(ids)):
             found.update(session.scalars(
                 select(Finding.id).where(Finding.id.in_(chunk)).order_by(Finding.id).with_for_update()))
-        previous = _latest_decisions(session, found)
+        previous = latest_decisions(session, found)
         reviewed: list[int] = []
         skipped: list[int] = []
         for finding_id in ids:
@@ -112,15 +112,3 @@ def _chunks(ids: list[int], size: int = 5_000) -> Iterator[list[int]]:
     """Ids in slices a single IN list can hold (SQLite allows 32,766 bound values; a group may be larger)."""
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
-
-
-def _latest_decisions(session: Session, finding_ids: set[int]) -> dict[int, ReviewDecision]:
-    latest: dict[int, ReviewDecision] = {}
-    for chunk in _chunks(sorted(finding_ids)):
-        rows = session.execute(
-            select(Review.finding_id, Review.decision)
-            .where(Review.finding_id.in_(chunk))
-            .order_by(Review.created_at, Review.id)
-        )
-        latest.update((fid, ReviewDecision(dec)) for fid, dec in rows)  # later rows win: the latest decision
-    return latest

@@ -182,7 +182,7 @@ def problems(request: DraftRequest) -> list[str]:
     allowed_verdicts = GROUND_VERDICTS[ground]
     wrong = [f for f in request.listings if f.verdict not in allowed_verdicts]
     if wrong:
-        ids = _ids(wrong)
+        ids = ids_of(wrong)
         if ground in (Ground.COUNTERFEIT, Ground.COPYRIGHT_IMAGE):
             found.append(
                 f"findings {ids} are not counterfeit findings; channel diversion and price-floor findings are not "
@@ -203,7 +203,7 @@ def problems(request: DraftRequest) -> list[str]:
         no_photo = [f for f in request.listings if not f.reference_id]
         if no_photo:
             found.append(
-                f"findings {_ids(no_photo)} matched no reference photo of the brand; a copyright notice needs the "
+                f"findings {ids_of(no_photo)} matched no reference photo of the brand; a copyright notice needs the "
                 "photo the listing copies"
             )
     if ground is Ground.COUNTERFEIT:
@@ -213,7 +213,7 @@ def problems(request: DraftRequest) -> list[str]:
         ]
         if genuine:
             found.append(
-                f"test buys found the goods of findings {_ids(genuine)} genuine; a counterfeit notice against them "
+                f"test buys found the goods of findings {ids_of(genuine)} genuine; a counterfeit notice against them "
                 "would be a wrong notice: dismiss them or report them as diversion"
             )
     if ground is Ground.UNLAWFUL_IMPORTATION:
@@ -232,7 +232,7 @@ def warnings_for(request: DraftRequest, listings: Sequence[ListingFacts]) -> lis
     price_only = [f for f in listings if rests_on_price_alone(f, ground, request.test_buys.get(f.listing_id, ()))]
     if price_only:
         template = PRICE_ONLY_COUNTERFEIT if ground is Ground.COUNTERFEIT else PRICE_ONLY_DIVERSION
-        subject = f"Finding {_ids(price_only)} rests" if len(price_only) == 1 else f"Findings {_ids(price_only)} rest"
+        subject = rest_on(price_only)
         found.append(template.format(subject=subject))
     if ground is Ground.UNLAWFUL_IMPORTATION:
         found.append(UNLAWFUL_IMPORTATION_CAVEAT)
@@ -245,11 +245,16 @@ def warnings_for(request: DraftRequest, listings: Sequence[ListingFacts]) -> lis
         )
     gone = [f for f in listings if f.listing_id in request.gone_listing_ids]
     if gone:
-        found.append(f"Gone at the last crawls (check they are still up): findings {_ids(gone)}.")
+        found.append(f"Gone at the last crawls (check they are still up): findings {ids_of(gone)}.")
     return found
 
 
-def _ids(listings: Sequence[ListingFacts]) -> str:
+def rest_on(listings: Sequence[ListingFacts]) -> str:
+    """'Finding 7 rests' / 'Findings 7, 9 rest': the subject of the price-only warnings."""
+    return f"Finding {ids_of(listings)} rests" if len(listings) == 1 else f"Findings {ids_of(listings)} rest"
+
+
+def ids_of(listings: Sequence[ListingFacts]) -> str:
     return ", ".join(str(f.finding_id if f.finding_id is not None else f"listing {f.listing_id}") for f in listings)
 
 
@@ -257,13 +262,13 @@ def _ids(listings: Sequence[ListingFacts]) -> str:
 # Rendering
 
 
-def _money(listing: ListingFacts) -> str:
+def money_text(listing: ListingFacts) -> str:
     if listing.price is None:
         return ""
     return f"{listing.price:,.2f} {listing.currency or ''}".strip()
 
 
-def _statements(listing: ListingFacts, ground: Ground, zh: bool) -> list[str]:
+def listing_statements(listing: ListingFacts, ground: Ground, zh: bool) -> list[str]:
     if ground is Ground.COPYRIGHT_IMAGE:
         distance = f" (perceptual-hash distance {listing.image_distance} of 64 bits)" if (
             listing.image_distance is not None) else ""
@@ -277,7 +282,7 @@ def _statements(listing: ListingFacts, ground: Ground, zh: bool) -> list[str]:
     return [r for r in listing.reasons if not r.startswith("not known")]
 
 
-def _buy_line(buy: TestBuyFacts, ground: Ground) -> str:
+def buy_line(buy: TestBuyFacts, ground: Ground) -> str:
     if ground in PRICELESS_GROUNDS:
         code = f", code read {buy.code_read}" if buy.code_read else ""
         traced = f", traced to goods shipped to {buy.distributor}" if buy.distributor else ""
@@ -285,7 +290,7 @@ def _buy_line(buy: TestBuyFacts, ground: Ground) -> str:
     return buy.summary()
 
 
-def _party_lines(party: Party, ground: Ground) -> list[tuple[str, str, str]]:
+def party_lines(party: Party, ground: Ground) -> list[tuple[str, str, str]]:
     # A diversion report claims no right, so it names the brand owner, not a "rights holder".
     first = ("品牌方", "Brand owner") if ground is Ground.DIVERSION else ("权利人", "Rights holder")
     lines = [(*first, party.name)]
@@ -305,7 +310,7 @@ def _party_lines(party: Party, ground: Ground) -> list[tuple[str, str, str]]:
     return lines
 
 
-def _rights_lines(party: Party, ground: Ground, listings: Sequence[ListingFacts]) -> list[str]:
+def rights_lines(party: Party, ground: Ground, listings: Sequence[ListingFacts]) -> list[str]:
     if ground is Ground.DIVERSION:
         return []
     if ground is Ground.COPYRIGHT_IMAGE:
@@ -361,10 +366,10 @@ def _render(
                 "title": listing.title,
                 "seller": seller,
                 # A diversion report never states the price: it must not read as resale-price enforcement.
-                "price": "" if ground in PRICELESS_GROUNDS else _money(listing),
+                "price": "" if ground in PRICELESS_GROUNDS else money_text(listing),
                 "ship_from": listing.ship_from or "",
-                "statements": _statements(listing, ground, zh),
-                "test_buys": [_buy_line(b, ground) for b in buys],
+                "statements": listing_statements(listing, ground, zh),
+                "test_buys": [buy_line(b, ground) for b in buys],
             }
         )
     countries = [c.upper() for c in request.countries]
@@ -380,14 +385,14 @@ def _render(
         "reason_code": reason_code if spec.name == "ebay_vero" else "",
         "explanation": explanation if spec.name == "ebay_vero" else "",
         "brand": (next((t.mark for t in party.trademarks if t.mark), None) or party.name)[:VERO_BRAND_MAX],
-        "rights": _rights_lines(party, ground, listings),
+        "rights": rights_lines(party, ground, listings),
     }
     body = render_file(
         spec.file,
         {
             "zh": zh,
             "party": party,
-            "party_lines": _party_lines(party, ground),
+            "party_lines": party_lines(party, ground),
             "rights_lines": context["rights"],
             "ground": ground.value,
             "ground_label": GROUND_LABELS[ground],

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.config import AuthorisedSeller, Privacy
@@ -133,17 +133,45 @@ class NoticeDocument:
         return Party.from_dict(self.context.get("party") or {})
 
     @property
+    def collective(self) -> bool:
+        """A notice for several rights holders against one seller (dashboard/notices/collective.py)."""
+        return bool(self.context.get("collective"))
+
+    @property
+    def holders(self) -> list[Party]:
+        """The rights holders the notice is filed for: its party, or the holders of a collective notice."""
+        return [Party.from_dict(h.get("party") or {}) for h in self._holder_entries()] or [self.party]
+
+    def parties_of(self, listing: ListingFacts) -> list[Party]:
+        """Whose rights a listing is claimed under: the notice's party, or on a collective notice its holder."""
+        entries = self._holder_entries()
+        if not entries:
+            return [self.party]
+        return [Party.from_dict(h.get("party") or {}) for h in entries
+                if listing.listing_id in (h.get("listing_ids") or [])]
+
+    def _holder_entries(self) -> list[dict[str, Any]]:
+        return list((self.context.get("collective") or {}).get("holders") or [])
+
+    @property
     def title(self) -> str:
         part = f" (part {self.part} of {self.parts})" if self.parts > 1 else ""
         return f"Notice {self.id} — {self.marketplace} — {self.template}{part}"
 
 
 
-def _actor(actor: str) -> str:
+def acting_person(actor: str) -> str:
     name = clean_line(actor, NAME_MAX)
     if not name:
         raise ValueError("this needs the name of the person doing it; enter it in the sidebar (or --actor)")
     return name
+
+
+def on_open_notice(listing_id: Any) -> ColumnElement[bool]:
+    """Whether a listing is on an open (drafted or filed) notice: the clause every query here uses."""
+    return (exists()
+            .where(NoticeListing.listing_id == listing_id, NoticeListing.notice_id == Notice.id)
+            .where(Notice.status.in_(OPEN_NOTICE_STATUSES)))
 
 
 def _open_notice_of(listing_id: Any) -> Any:
@@ -191,11 +219,7 @@ def confirmed_findings(
     if verdicts:
         stmt = stmt.where(Finding.verdict.in_(sorted(set(verdicts))))
     if not include_on_notice:
-        stmt = stmt.where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        stmt = stmt.where(~on_open_notice(Listing.id))
     if not include_gone:
         stmt = stmt.where(Listing.gone.is_(False))
     with db.read() as session:
@@ -220,11 +244,7 @@ def waiting_per_marketplace(db: Database) -> dict[int, int]:
         .join(Review, Review.id == latest.c.review_id)
         .join(Listing, Listing.id == Finding.listing_id)
         .where(Review.decision == ReviewDecision.CONFIRMED, Listing.gone.is_(False))
-        .where(
-            ~exists()
-            .where(NoticeListing.listing_id == Listing.id, NoticeListing.notice_id == Notice.id)
-            .where(Notice.status.in_(OPEN_NOTICE_STATUSES))
-        )
+        .where(~on_open_notice(Listing.id))
         .group_by(Listing.marketplace_id)
     )
     with db.read() as session:
@@ -238,7 +258,9 @@ def _batches(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
         yield unique[start : start + size]
 
 
-def _facts(session: Session, finding_ids: Sequence[int]) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
+def finding_facts(
+    session: Session, finding_ids: Sequence[int]
+) -> dict[int, tuple[ListingFacts, ReviewDecision | None]]:
     """Facts of each finding's listing with its latest review decision (None: never reviewed)."""
     out: dict[int, tuple[ListingFacts, ReviewDecision | None]] = {}
     for batch in _batches(finding_ids):
@@ -320,14 +342,14 @@ def draft_notices(
     Raises DraftError, with every problem, when a finding is not confirmed, is already on an open notice, or
     the drafting checks refuse; nothing is written then.
     """
-    actor = _actor(actor)
+    actor = acting_person(actor)
     ids = list(dict.fromkeys(int(i) for i in finding_ids))
     today = today or datetime.now(UTC).date()
     with db.session() as session:
         # FOR UPDATE serialises two people drafting the same findings on PostgreSQL (SQLite: BEGIN IMMEDIATE).
         for batch in _batches(ids):
             session.scalars(select(Finding.id).where(Finding.id.in_(batch)).with_for_update()).all()
-        facts = _facts(session, ids)
+        facts = finding_facts(session, ids)
         problems: list[str] = []
         missing = [i for i in ids if i not in facts]
         if missing:
@@ -429,7 +451,7 @@ def change_status(
     Filing needs the marketplace's reference and the filing date; a date in the future is refused.
     """
     status = NoticeStatus(status)
-    actor = _actor(actor)
+    actor = acting_person(actor)
     on = on or datetime.now(UTC).date()
     if on > datetime.now(UTC).date() + timedelta(days=1):  # a day of slack for time zones east of UTC
         raise ValueError(f"{on.isoformat()} is in the future; give the date it happened")
@@ -469,7 +491,7 @@ def record_export(db: Database, notice_id: int, fmt: str, *, actor: str, redacte
     with db.session() as session:
         session.add(
             AuditLog(
-                actor=_actor(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
+                actor=acting_person(actor), action="notice.export", object_type="notice", object_id=str(notice_id),
                 detail={"format": fmt, "redacted": redacted},
             )
         )

@@ -70,6 +70,9 @@ def listing_table(doc: NoticeDocument, *, redacted: bool) -> Table:
         widths.append(1.5)
     header += ["Listing URL", "Gone"]
     widths += [4.2, 0.9]
+    if doc.collective:
+        header.append("Rights holder")
+        widths.append(2.2)
     if not redacted:
         header += ["Seller location", "Seller contact"]
         widths += [1.9, 2.6]
@@ -82,6 +85,8 @@ def listing_table(doc: NoticeDocument, *, redacted: bool) -> Table:
         if show_price:
             row.append("" if listing.price is None else f"{listing.price:,.2f} {listing.currency or ''}".strip())
         row += [listing.url, "yes" if listing.listing_id in doc.gone else "no"]
+        if doc.collective:
+            row.append("; ".join(p.name for p in doc.parties_of(listing)))
         if not redacted:
             row += [
                 listing.seller_location or "",
@@ -129,6 +134,9 @@ def notice_layout(doc: NoticeDocument, *, redacted: bool) -> Layout:
     ]
     if doc.parts > 1:
         cover.append(f"Request {doc.part} of {doc.parts} of one draft (the form's link limit)")
+    if doc.collective:
+        names = [p.name for p in doc.holders]
+        cover.append(f"Collective complaint for {len(names)} rights holders: {'; '.join(names)}")
     if doc.filed_at:
         cover.append(f"Filed on {_date(doc.filed_at)}, reference {doc.reference or '—'}")
     if doc.closed_at:

@@ -30,10 +30,11 @@ def _price(doc: NoticeDocument, listing: ListingFacts) -> Decimal | None:
     return None if doc.ground in PRICELESS_GROUNDS else listing.price
 
 
-def _registrations(doc: NoticeDocument) -> str:
+def _registrations(doc: NoticeDocument, listing: ListingFacts) -> str:
+    """The registrations a listing is claimed under (on a collective notice, its own rights holder's)."""
     if doc.ground is Ground.COPYRIGHT_IMAGE or doc.ground is Ground.DIVERSION:
         return ""
-    return "; ".join(f"{t.jurisdiction} {t.number}" for t in doc.party.trademarks)
+    return "; ".join(f"{t.jurisdiction} {t.number}" for p in doc.parties_of(listing) for t in p.trademarks)
 
 
 def _reasons(doc: NoticeDocument, listing: ListingFacts) -> str:
@@ -52,7 +53,7 @@ def _china(doc: NoticeDocument) -> tuple[list[str], list[Row]]:
               "理由 Reasons"]
     rows: list[Row] = [
         [n, f.url, f.external_id, f.title, _seller(f), f.seller_id, _price(doc, f), f.currency, kind,
-         _registrations(doc), _orders(doc, f), _reasons(doc, f)]
+         _registrations(doc, f), _orders(doc, f), _reasons(doc, f)]
         for n, f in enumerate(doc.listings, start=1)
     ]
     return header, rows
@@ -77,7 +78,7 @@ def _amazon(doc: NoticeDocument) -> tuple[list[str], list[Row]]:
     header = ["ASIN or URL", "Listing URL", "Seller", "Seller ID", "IP type", "Registration number",
               "Nature of infringement", "Test-buy order IDs", "Title", "Price", "Currency"]
     rows: list[Row] = [
-        [f.external_id, f.url, _seller(f), f.seller_id, ip_type, _registrations(doc), nature, _orders(doc, f),
+        [f.external_id, f.url, _seller(f), f.seller_id, ip_type, _registrations(doc, f), nature, _orders(doc, f),
          f.title, _price(doc, f), f.currency]
         for f in doc.listings
     ]
@@ -108,6 +109,10 @@ LAYOUTS: dict[str, Callable[[NoticeDocument], tuple[list[str], list[Row]]]] = {
 def bulk_form(doc: NoticeDocument, *, redacted: bool) -> tuple[list[str], list[Row]]:
     spec = TEMPLATES.get(doc.template)
     header, rows = LAYOUTS[spec.bulk if spec else "generic"](doc)
+    if doc.collective:  # whose complaint each row is, with its registrations (the generic and eBay layouts have none)
+        header = [*header, "Rights holder", "Rights holder's registrations"]
+        rows = [[*row, "; ".join(p.name for p in doc.parties_of(f)), _registrations(doc, f)]
+                for row, f in zip(rows, doc.listings, strict=True)]
     if not redacted:
         header = [*header, "Seller location (as written)", "Seller contact"]
         rows = [
