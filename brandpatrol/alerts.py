@@ -134,7 +134,7 @@ def findings_alert(db: Database, config: BrandConfig, since: datetime) -> Alert 
         price = f"{tidy(listing.price)} {listing.currency or ''}".strip() if listing.price is not None else "no price"
         lines.append(f"{rank}. {finding.verdict.value} {finding.score:.2f} · {market.name} · {price} · "
                      f"seller {neutral(seller.name, 40) if seller else 'unknown'} · {neutral(listing.title)}")
-        lines.append(f"   {alerts.dashboard_url}/listing?finding={finding.id}")
+        lines.append(f"   {finding_link(alerts.dashboard_url, finding.id)}")
     lines += ["", f"review queue: {alerts.dashboard_url}/queue"]
     title = f"BrandPatrol: {len(rows)} new high-score finding(s) — " + ", ".join(
         f"{count} {verdict}" for verdict, count in by_verdict.most_common())
@@ -184,6 +184,11 @@ def overdue_alert(config: BrandConfig, overdue: Sequence[Overdue]) -> Alert | No
                  "\n".join(lines), dedupe_key=key[:200])
 
 
+def finding_link(dashboard_url: str, finding_id: int) -> str:
+    """The dashboard address of one finding's detail page; opened signed out, it leads there after sign-in."""
+    return f"{dashboard_url.rstrip('/')}/detail?finding={int(finding_id)}"
+
+
 def digest_alert(db: Database, config: BrandConfig, now: datetime, days: int = 7) -> Alert:
     since = now - timedelta(days=days)
     min_score = config.thresholds.min_score
@@ -216,6 +221,12 @@ def digest_alert(db: Database, config: BrandConfig, now: datetime, days: int = 7
         open_notices = session.scalar(notices.where(Notice.status == NoticeStatus.FILED)) or 0
         relistings = session.scalar(select(func.count()).select_from(Relisting).where(
             Relisting.detected_at >= since, scope.clause(Relisting))) or 0
+        top_waiting = session.execute(
+            select(Finding.id, Finding.verdict, Finding.score, Marketplace.name)
+            .join(Listing, Finding.listing_id == Listing.id).join(Marketplace, Listing.marketplace_id == Marketplace.id)
+            .where(Finding.verdict.in_(SUSPECT_VERDICTS), Finding.score >= min_score, ~reviewed,
+                   Listing.gone.is_(False), scope.clause(Finding))
+            .order_by(Finding.score.desc(), Finding.id).limit(config.alerts.top)).all()
     per_market: dict[str, Counter[str]] = {}
     for name, status, count in runs:
         per_market.setdefault(name, Counter())[RunStatus(status).value] += count
@@ -228,6 +239,11 @@ def digest_alert(db: Database, config: BrandConfig, now: datetime, days: int = 7
     lines.append(f"waiting for review: {waiting}")
     lines.append(f"notices: {filed} filed, {removed} removed, {open_notices} still open")
     lines.append(f"possible relistings flagged: {relistings}")
+    if top_waiting:
+        lines += ["", f"highest scoring waiting {len(top_waiting)}:"]
+        for rank, (finding_id, verdict, score, market) in enumerate(top_waiting, 1):
+            lines.append(f"{rank}. {_label(verdict)} {score:.2f} · {market} · "
+                         f"{finding_link(config.alerts.dashboard_url, finding_id)}")
     lines += ["", f"dashboard: {config.alerts.dashboard_url}/queue"]
     return Alert("digest", f"BrandPatrol weekly digest — {now:%Y-%m-%d}", "\n".join(lines),
                  dedupe_key=f"digest:{now:%Y-%m-%d}", brand_id=scope.single)

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     bank_key_file: Path | None = Field(
         None, description="Ed25519 key that signs this brand's bank files (mode 0600); empty: data_dir/bank-key.pem")
     bank_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="largest partner bank file imported")
+    # The review desk (dashboard/views/queue.py): one decision for a whole group of findings.
+    bulk_review_max: int = Field(
+        200, ge=1, description="a group decision over this many findings asks to be confirmed a second time")
 
     # Single sign-on (dashboard/sso.py): OIDC through Streamlit's st.login; database accounts keep working beside it.
     sso_issuer: str | None = Field(

@@ -1,7 +1,11 @@
 """Sign-in, roles and the pages each role may open; the one place for access checks in the dashboard.
 
-Before sign-in only the sign-in page is registered with st.navigation, so no other page can be reached by URL.
-A signed-in user gets the pages of their role; every page script also calls `require()` as a second lock.
+Before sign-in every page's address is registered with st.navigation, each drawing the sign-in form and nothing
+else: a link opened while signed out (`/detail?finding=21`) shows the form under its own address, and the sign-in's
+rerun lands on that very page with its query (Streamlit names a page by the hash of its url path, and the query
+stays in the browser's address). A signed-in user gets the pages of their role; a page outside the role keeps its
+address too, hidden from the menu, and says access is denied. Every page script also calls `require()` as a
+second lock.
 The account is re-read from the database on every run, so a disabled account or a changed role takes effect at
 the user's next click.
 
@@ -313,7 +317,11 @@ def sso_refused_page(refusal: sso.SsoRefused) -> Callable[[], None]:
 
 def denied_page() -> None:
     st.title(t("page.denied"))
-    st.error(t("denied.role"))
+    account = current_account()
+    if account is not None and role_of(account) is not None:
+        st.error(t("denied.page", role=account.role))  # a page outside the role, opened by its address
+    else:
+        st.error(t("denied.role"))
 
 
 def _save_language() -> None:
@@ -351,16 +359,20 @@ def sidebar(account: Account, place: Workspace) -> None:
 
 
 def navigation() -> Any:
-    """The st.navigation of this session: the sign-in page, an access-denied page, or the role's pages."""
+    """The st.navigation of this session: the sign-in form (under every page's address), a single sign-on refusal
+    (likewise), or the role's pages (with the others' addresses kept, hidden, saying access is denied)."""
     _sso_sign_out_when_asked()
     signed = sso_sign_in()
     if isinstance(signed, sso.SsoRefused):
-        return st.navigation([st.Page(sso_refused_page(signed), title=t("page.denied"), url_path="denied",
-                                      default=True)], position="hidden")
+        refused = sso_refused_page(signed)
+        return st.navigation([st.Page(refused, title=t("page.denied"), url_path="denied", default=True),
+                              *(st.Page(refused, title=t("page.denied"), url_path=p.key) for p in PAGES)],
+                             position="hidden")
     account = current_account()
     if account is None:
         _forget_downloads()
-        return st.navigation([st.Page(login_page, title=t("page.login"), url_path="login", default=True)],
+        return st.navigation([st.Page(login_page, title=t("page.login"), url_path="login", default=True),
+                              *(st.Page(login_page, title=t("page.login"), url_path=p.key) for p in PAGES)],
                              position="hidden")
     place = workspace(account)
     st.session_state[ui.SCOPE_KEY] = place.scope
@@ -369,5 +381,8 @@ def navigation() -> Any:
     pages = [st.Page(p.script, title=t(f"page.{p.key}"), icon=p.icon, url_path=p.key)
              for p in PAGES if p.key in allowed]
     if not pages:
-        return st.navigation([st.Page(denied_page, title=t("page.denied"), url_path="denied", default=True)])
+        pages = [st.Page(denied_page, title=t("page.denied"), url_path="denied", default=True)]
+    # Same address, same page hash: an out-of-role link says "denied" instead of Streamlit's "Page not found".
+    pages += [st.Page(denied_page, title=t("page.denied"), url_path=p.key, visibility="hidden")
+              for p in PAGES if p.key not in allowed]
     return st.navigation(pages)

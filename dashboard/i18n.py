@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from core.batchcodes import TRACE_REGIONS, TRACE_SENTENCES
+from dashboard.i18n_desk import DESK_MESSAGES
 
 LANGUAGE_NAMES: Final = {"en": "English", "zh": "中文"}
 DEFAULT_LANGUAGE: Final = "en"
@@ -139,16 +140,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "queue.open_detail": {"en": "Open listing detail", "zh": "打开商品详情"},
     # overview
     "overview.period": {"en": "Period", "zh": "时间范围"},
-    "overview.days": {"en": "last {days} days", "zh": "最近 {days} 天"},
     "overview.findings": {"en": "Suspect findings", "zh": "可疑发现"},
-    "overview.filed": {"en": "Notices filed", "zh": "已提交投诉"},
     "overview.removal_rate": {"en": "Removal rate", "zh": "下架率"},
-    "overview.days_to_removal": {"en": "Median days to removal", "zh": "下架天数中位数"},
     "overview.notices_line": {"en": "Notices: {removed} removed, {rejected} rejected, {open} awaiting an answer.",
                               "zh": "投诉：{removed} 件已下架，{rejected} 件被驳回，{open} 件待答复。"},
     "overview.empty": {"en": "No suspect findings in this period.", "zh": "此期间没有可疑发现。"},
-    "overview.per_verdict": {"en": "Findings per day and verdict", "zh": "每日各判定的发现数"},
-    "overview.per_marketplace": {"en": "Findings per marketplace", "zh": "各平台的发现数"},
     # sellers
     "sellers.empty": {"en": "No seller has a suspect listing yet.", "zh": "尚无卖家有可疑商品。"},
     "sellers.with_suspects": {"en": "Sellers with suspect listings", "zh": "有可疑商品的卖家"},
@@ -202,7 +198,6 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Open a finding from the review queue, or enter its number above.",
         "zh": "请从审核队列打开一个发现，或在上方输入其编号。",
     },
-    "detail.missing": {"en": "There is no finding {id}.", "zh": "没有编号为 {id} 的发现。"},
     "detail.score": {"en": "Score", "zh": "分数"},
     "detail.image_distance": {"en": "Image distance", "zh": "图像距离"},
     "detail.title": {"en": "Listing title", "zh": "商品标题"},
@@ -482,6 +477,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "users.account": {"en": "Account", "zh": "账户"},
     "users.changed": {"en": "Saved.", "zh": "已保存。"},
     "users.self": {"en": "You cannot disable your own account.", "zh": "不能停用自己的账户。"},
+    **DESK_MESSAGES,
 }
 
 

@@ -1,6 +1,8 @@
 """Queries behind the Overview, Sellers and Runs pages (no Streamlit): short read transactions, aggregated in SQL.
 
-- overview: findings per day per verdict and marketplace; notices' removal rate and time from filing to removal;
+- overview: findings per day per verdict and marketplace; per week per verdict, marketplace and region (where the
+  listing ships from); notices' removal rate and time from filing to removal; the time from finding to notice to
+  removal; the relisting rate;
 - sellers: repeat offenders (most suspect findings), their network (SellerCluster, matching/clusters.py, read
   only), listings that came back after a removal, and one seller's listings over time;
 - next_crawl: the next fire time of the nightly crawl from the configuration's schedule.cron.
@@ -24,6 +26,7 @@ from core.models import (
     Notice,
     NoticeListing,
     NoticeStatus,
+    Relisting,
     Seller,
     SellerCluster,
     Verdict,
@@ -86,6 +89,91 @@ def removals(db: Database) -> Removal:
         rejected=sum(1 for r in rows if r[0] is NoticeStatus.REJECTED),
         open=sum(1 for r in rows if r[0] is NoticeStatus.FILED),
         median_days_to_removal=round(statistics.median(days), 1) if days else None,
+    )
+
+
+@dataclass(frozen=True)
+class WeekRegionCount:
+    week: date  # the Monday (UTC)
+    verdict: Verdict
+    marketplace: str
+    region: str  # ISO 3166: the province (CN-GD) where known, else the country; "" when neither is known
+    findings: int
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def findings_per_week(db: Database, since: date) -> list[WeekRegionCount]:
+    """Suspect findings created per week (UTC, weeks from Monday) since `since`, by verdict, marketplace and the
+    region the listing ships from (its subdivision, else its country, else its seller's)."""
+    day = func.date(Finding.created_at)
+    region = func.coalesce(Listing.region, Listing.country, Seller.region, Seller.country, "")
+    stmt = (
+        select(day, Finding.verdict, Marketplace.name, region, func.count())
+        .join(Listing, Listing.id == Finding.listing_id)
+        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
+        .outerjoin(Seller, Seller.id == Listing.seller_id)
+        .where(Finding.verdict.in_(sorted(SUSPECT_VERDICTS)), db.scope.clause(Finding),
+               Finding.created_at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
+        .group_by(day, Finding.verdict, Marketplace.name, region)
+    )
+    weeks: dict[tuple[date, Verdict, str, str], int] = {}
+    with db.read() as s:
+        for d, verdict, market, where, n in s.execute(stmt):
+            monday = _monday(d if isinstance(d, date) else date.fromisoformat(str(d)))
+            key = (monday, Verdict(str(verdict)), str(market), str(where or ""))
+            weeks[key] = weeks.get(key, 0) + int(str(n))
+    return [WeekRegionCount(w, v, m, r, n) for (w, v, m, r), n in sorted(weeks.items())]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How long confirmed findings take to become notices and notices to end in removal (medians, in days)."""
+
+    findings_on_notices: int  # findings on a filed notice
+    median_days_to_notice: float | None  # finding created -> its notice filed
+    removed: int  # listings whose notice ended in removal
+    median_days_to_removal: float | None  # notice filed -> removed
+    median_days_finding_to_removal: float | None
+    relisted: int  # removed listings flagged as back (same seller or same photo)
+
+    @property
+    def relisting_rate(self) -> float | None:
+        return self.relisted / self.removed if self.removed else None
+
+
+def _median_days(pairs: list[tuple[datetime | None, datetime | None]]) -> float | None:
+    days = [(as_utc(b) - as_utc(a)).total_seconds() / 86400 for a, b in pairs if a is not None and b is not None]
+    return round(statistics.median(days), 1) if days else None
+
+
+def pipeline(db: Database, since: date | None = None) -> Pipeline:
+    """Finding -> notice -> removal for findings filed on notices (found since `since` when given), and how many
+    of the removed listings came back (Relisting rows of the removal check)."""
+    stmt = (
+        select(NoticeListing.listing_id, Finding.created_at, Notice.filed_at, Notice.status, Notice.closed_at)
+        .join(Notice, Notice.id == NoticeListing.notice_id)
+        .join(Finding, Finding.id == NoticeListing.finding_id)
+        .where(Notice.filed_at.is_not(None), db.scope.clause(Notice))
+    )
+    if since is not None:
+        stmt = stmt.where(Finding.created_at >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+        removed_listings = {r[0] for r in rows if r[3] is NoticeStatus.REMOVED and r[4] is not None}
+        relisted = set(s.scalars(select(Relisting.removed_listing_id).where(
+            Relisting.removed_listing_id.in_(sorted(removed_listings)), db.scope.clause(Relisting)))) \
+            if removed_listings else set()
+    removed = [r for r in rows if r[3] is NoticeStatus.REMOVED and r[4] is not None]
+    return Pipeline(
+        findings_on_notices=len(rows),
+        median_days_to_notice=_median_days([(r[1], r[2]) for r in rows]),
+        removed=len(removed_listings),
+        median_days_to_removal=_median_days([(r[2], r[4]) for r in removed]),
+        median_days_finding_to_removal=_median_days([(r[1], r[4]) for r in removed]),
+        relisted=len(relisted),
     )
 
 

@@ -6,18 +6,23 @@ Tables are pandas DataFrames because `st.dataframe` shows every cell as plain te
 
 from __future__ import annotations
 
+import gettext
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+import pycountry
 
 from core.models import ReviewDecision, RunStatus, Verdict
 from dashboard import i18n
 from dashboard.data.detail import PriceBand, PricePoint
 from dashboard.data.evidence import EvidenceInfo
+from dashboard.data.neighbours import NetworkShop, OtherListing
 from dashboard.data.queue import QueueRow
 from dashboard.data.reviews import ReviewInfo, ReviewResult
 from dashboard.data.runs import RunRow
@@ -39,7 +44,9 @@ COLUMN_KEYS: dict[str, str] = {
     "Reference": "col.reference", "Checks": "col.checks", "Item ID": "col.item_id", "URL (not opened)": "col.url",
     "Test buys": "col.test_buys", "Test buy": "col.test_buy", "Order": "col.order", "Ordered on": "col.ordered_on",
     "Paid": "col.paid", "Code": "col.code", "Distributor": "col.distributor", "Result": "col.result",
-    "Photos": "col.photos", "Recorded by": "col.recorded_by",
+    "Photos": "col.photos", "Recorded by": "col.recorded_by", "Photo": "col.photo",
+    "Reference photo": "col.reference_photo", "Suspect findings": "col.suspect_findings",
+    "Confirmed": "col.confirmed", "Shops": "col.shops", "Link": "col.link", "Detail": "col.detail",
 }
 
 
@@ -143,6 +150,65 @@ def queue_frame(rows: Sequence[QueueRow], translate: Callable[[str], str] | None
             "Gone": [r.gone for r in rows],
         }
     )
+
+
+def other_listings_frame(rows: Sequence[OtherListing], translate: Callable[[str], str] | None = None
+                         ) -> pd.DataFrame:
+    """A seller's other listings: finding, verdict, score and latest decision beside the scraped title."""
+    return pd.DataFrame(
+        {
+            "Finding": [r.finding_id for r in rows],
+            "Verdict": [verdict_label(r.verdict, translate) if r.verdict else "" for r in rows],
+            "Score": [r.score for r in rows],
+            "Decision": [decision_label(r.decision, translate) if r.decision else "" for r in rows],
+            "Title": [r.title for r in rows],
+            "Price": [format_price(r.price) for r in rows],
+            "Currency": [r.currency or "" for r in rows],
+            "Gone": [r.gone for r in rows],
+        }
+    )
+
+
+def network_frame(shops: Sequence[NetworkShop]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Seller": [s.name for s in shops],
+            "Marketplace": [s.marketplace for s in shops],
+            "Suspect findings": [s.suspect_findings for s in shops],
+            "Confirmed": [s.confirmed for s in shops],
+        }
+    )
+
+
+def network_links_frame(links: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Why the shops are linked, as matching wrote it (the detail may quote scraped text: a table shows it plain)."""
+    return pd.DataFrame(
+        {
+            "Shops": [f"{link.get('a')} – {link.get('b')}" for link in links],
+            "Link": [str(link.get("kind") or "") for link in links],
+            "Detail": [str(link.get("detail") or "") for link in links],
+        }
+    )
+
+
+_SUBDIVISION_KIND = re.compile(r"\s+(Sheng|Shi|Zizhiqu|SAR|Huizu|Zhuangzu|Uygur)\b.*$")
+
+
+@lru_cache(maxsize=2048)
+def region_label(code: str, language: str = "en") -> str:
+    """'CN-GD Guangdong' (or '广东省' in Chinese) for an ISO 3166 code; the code alone when it is not one we know."""
+    if not code:
+        return {"zh": "未知"}.get(language, "unknown")
+    is_subdivision = "-" in code
+    entry = pycountry.subdivisions.get(code=code) if is_subdivision else pycountry.countries.get(alpha_2=code)
+    if entry is None:
+        return code
+    name = str(entry.name)
+    if language == "zh":
+        domain = "iso3166-2" if is_subdivision else "iso3166-1"
+        local = gettext.translation(domain, pycountry.LOCALES_DIR, languages=["zh_CN"], fallback=True).gettext(name)
+        return f"{code} {local}"
+    return f"{code} {_SUBDIVISION_KIND.sub('', name) if is_subdivision else name}"
 
 
 def history_currency(points: Sequence[PricePoint], preferred: str | None) -> str | None:

@@ -9,6 +9,7 @@ and only through `picture` (inline, never a /media address).
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,23 @@ def keep_state(*keys: str) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+
+
+def follow_link(param: str, state_key: str, choices: Collection[int]) -> None:
+    """Let a link pick what a page shows (`/sellers?seller=12`): a number in the query that is one of `choices`
+    becomes the picker's value once per link, so the analyst can still pick another afterwards."""
+    raw = st.query_params.get(param, "")
+    followed = f"_followed_{param}"
+    if raw.isdigit() and int(raw) in choices and st.session_state.get(followed) != raw:
+        st.session_state[state_key] = int(raw)
+        st.session_state[followed] = raw
+
+
+def keep_link(param: str, value: object) -> None:
+    """Write what the page shows back into its address, so the URL can be shared (and survives sign-in)."""
+    if value is not None and st.query_params.get(param) != str(value):
+        st.query_params[param] = str(value)
+        st.session_state[f"_followed_{param}"] = str(value)
 
 
 def picture(data: bytes | None) -> str | None:

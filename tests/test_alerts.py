@@ -63,7 +63,7 @@ def test_alerts_after_a_run_with_new_findings_and_a_failed_crawl(tmp_path: Path)
     found, failure = posted  # sorted by title
     assert found["title"] == "BrandPatrol: 2 new high-score finding(s) — 2 counterfeit"
     assert "counterfeit: 2" in found["message"] and "by marketplace: shop 2" in found["message"]
-    assert found["message"].count("http://127.0.0.1:8501/listing?finding=") == 2
+    assert found["message"].count("http://127.0.0.1:8501/detail?finding=") == 2  # the finding's own page
     assert "review queue: http://127.0.0.1:8501/queue" in found["message"]
     assert "free http:" in found["message"]  # the scraped title's text is there, its markup is not
     for markup in ("](", "<b>", "[free]"):
@@ -159,6 +159,9 @@ def test_weekly_digest_sums_up_the_week(tmp_path: Path) -> None:
     assert "new suspect findings: 1 counterfeit, 1 diversion" in digest["message"] or \
         "new suspect findings: 1 diversion, 1 counterfeit" in digest["message"]
     assert "waiting for review: 3" in digest["message"]
+    # the waiting findings link to their own pages, highest score first
+    links = [line.rsplit(" · ", 1)[1] for line in digest["message"].splitlines() if "/detail?finding=" in line]
+    assert links == [f"http://127.0.0.1:8501/detail?finding={i}" for i in (1, 3, 2)], digest["message"]
     world.db.dispose()
 
 

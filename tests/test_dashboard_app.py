@@ -332,10 +332,10 @@ def test_detail_page_without_or_with_an_unknown_finding(world: World) -> None:
     assert not at.exception
     assert [i.value for i in at.info] == ["Open a finding from the review queue, or enter its number above."]
     open_detail(at, 4242)
-    assert [w.value for w in at.warning] == ["There is no finding 4242."]
+    assert [w.value for w in at.warning] == ["Finding not found."]  # no hint whether it exists
     at.query_params["finding"] = "1 OR 1=1"
     at.run()
-    assert not at.exception and at.info
+    assert not at.exception and [w.value for w in at.warning] == ["Finding not found."]
 
 
 # --- safety ---------------------------------------------------------------------------------------------------
@@ -385,10 +385,16 @@ def test_dashboard_source_never_renders_raw_html_or_scraped_links() -> None:
         "st.write(",
         "st.page_link",
     )
+    # The one component: the desk's key listener, our own static JavaScript fed only key names, a finding id and
+    # a selector of our own (dashboard/keyboard.py); it never writes HTML.
+    allowed = {"keyboard.py": {"components"}}
     for path in DASHBOARD.rglob("*.py"):
         source = path.read_text(encoding="utf-8")
         for token in forbidden:
-            assert token not in source, f"{token} in {path.name}"
+            if token not in allowed.get(path.name, set()):
+                assert token not in source, f"{token} in {path.name}"
+    keyboard_source = (DASHBOARD / "keyboard.py").read_text(encoding="utf-8")
+    assert "innerHTML" not in keyboard_source and "insertAdjacentHTML" not in keyboard_source
     # floors: the dashboard may import core/ and matching/ only
     sources = "".join(p.read_text(encoding="utf-8") for p in DASHBOARD.rglob("*.py"))
     for layer in ("crawler", "brandpatrol"):

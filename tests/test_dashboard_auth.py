@@ -1,8 +1,8 @@
 """Sign-in, roles and languages of the dashboard through AppTest on a real SQLite database (fault row 46).
 
-Before sign-in only the sign-in page is registered; each role gets its own pages and no others; a role without
-pages gets the access-denied view; a page script run for the wrong role stops itself; failures are audited and
-limited; passwords never reach the database or the audit log in clear.
+Before sign-in no page script is registered (every address draws the sign-in form); each role gets its own pages
+and no others; a role without pages gets the access-denied view; a page script run for the wrong role stops itself;
+failures are audited and limited; passwords never reach the database or the audit log in clear.
 """
 
 from __future__ import annotations

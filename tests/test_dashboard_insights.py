@@ -6,12 +6,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from core.config import Schedule
-from core.models import Finding, Listing, Notice, NoticeListing, NoticeStatus, ReviewDecision, SellerCluster, Verdict
+from core.models import (
+    Finding,
+    Listing,
+    Notice,
+    NoticeListing,
+    NoticeStatus,
+    Relisting,
+    ReviewDecision,
+    SellerCluster,
+    Verdict,
+)
 from core.settings import get_settings
-from dashboard import insights
+from dashboard import insights, present
 from dashboard.data.reviews import review
 from tests.dashboard_support import T0, World
 from tests.notices_support import write_config
@@ -107,6 +117,59 @@ def test_repeat_offenders_relisting_and_networks(world: World) -> None:
     assert sum(w.listings for w in weeks) == 3 and all(w.week.weekday() == 0 for w in weeks)
 
 
+def test_findings_per_week_by_verdict_marketplace_and_region(world: World) -> None:
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    world.add_finding(score=0.9, region="CN-GD", created_at=monday)
+    world.add_finding(score=0.9, region="CN-GD", created_at=monday + timedelta(days=6))  # Sunday: same week
+    world.add_finding(score=0.8, verdict=Verdict.DIVERSION, region="CN-ZJ", market="ebay",
+                      created_at=monday + timedelta(days=7))
+    world.add_finding(score=0.8, region=None, created_at=monday)  # no listing region: the seller's (CN-GD)
+    world.add_finding(score=0.9, verdict=Verdict.OK, created_at=monday)  # not a suspect
+    world.add_finding(score=0.9, created_at=monday - timedelta(days=30))  # before the period
+    rows = insights.findings_per_week(world.db, monday.date())
+    assert [(r.week.isoformat(), r.verdict, r.marketplace, r.region, r.findings) for r in rows] == [
+        ("2026-03-02", Verdict.COUNTERFEIT, "taobao", "CN-GD", 3),
+        ("2026-03-09", Verdict.DIVERSION, "ebay", "CN-ZJ", 1),
+    ]
+
+
+def test_finding_to_notice_to_removal_and_the_relisting_rate(world: World) -> None:
+    ids = [world.add_finding(score=0.9, created_at=T0) for _ in range(4)]
+    add_notice(world, ids[:3], NoticeStatus.REMOVED, T0 + timedelta(days=2), T0 + timedelta(days=6))
+    add_notice(world, ids[3:], NoticeStatus.FILED, T0 + timedelta(days=4), None)
+    back = world.add_finding(score=0.9, created_at=T0 + timedelta(days=9))
+    with world.db.session() as s:
+        notice_id = s.scalar(select(Notice.id).where(Notice.status == NoticeStatus.REMOVED))
+        s.add(Relisting(notice_id=notice_id, removed_listing_id=world.listing_id(ids[0]),
+                        new_listing_id=world.listing_id(back), same_seller=True))
+    flow = insights.pipeline(world.db)
+    assert (flow.findings_on_notices, flow.median_days_to_notice, flow.removed, flow.median_days_to_removal,
+            flow.median_days_finding_to_removal, flow.relisted) == (4, 2.0, 3, 4.0, 6.0, 1)
+    assert flow.relisting_rate == pytest.approx(1 / 3)
+    assert insights.pipeline(world.db, (T0 + timedelta(days=1)).date()).findings_on_notices == 0
+
+
+def test_region_labels_name_the_province_or_country_in_each_language() -> None:
+    assert present.region_label("CN-GD") == "CN-GD Guangdong"
+    assert present.region_label("CN-GD", "zh") == "CN-GD 广东省"
+    assert present.region_label("DE") == "DE Germany" and present.region_label("XX") == "XX"
+    assert present.region_label("") == "unknown"
+
+
+def test_a_link_to_a_seller_opens_that_seller_and_the_address_follows_the_pick(world: World) -> None:
+    world.add_finding(score=0.9, seller="Alpha")
+    beta = world.add_finding(score=0.8, seller="Beta")
+    with world.db.read() as s:
+        beta_seller = s.scalar(select(Listing.seller_id).where(Listing.id == world.listing_id(beta)))
+    at = start("ana", "analyst")
+    at.switch_page("views/sellers.py")
+    at.query_params["seller"] = str(beta_seller)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Beta · taobao · CN-GD" in texts(at)
+    at.query_params["seller"] = "99999"  # not one of the sellers listed: the page keeps its own pick
+    at.run()
+    assert not at.exception and "Beta · taobao · CN-GD" in texts(at)
 def test_an_overridden_confirmation_no_longer_counts_for_a_repeat_offender(world: World) -> None:
     a1, a2 = (world.add_finding(score=s, seller="Twice shop") for s in (0.9, 0.8))
     one_seller(world, [a1, a2])
@@ -125,16 +188,20 @@ def test_next_crawl_from_the_schedule() -> None:
 
 
 def test_overview_sellers_and_runs_pages(world: World) -> None:
-    ids = [world.add_finding(score=0.9, seller=JS_LINK, created_at=datetime.now(UTC)) for _ in range(2)]
+    now = datetime.now(UTC)
+    ids = [world.add_finding(score=0.9, seller=JS_LINK, created_at=now - timedelta(days=10)) for _ in range(2)]
     one_seller(world, ids)
-    add_notice(world, ids[:1], NoticeStatus.REMOVED, T0, T0 + timedelta(days=3))
+    add_notice(world, ids[:1], NoticeStatus.REMOVED, now - timedelta(days=8), now - timedelta(days=5))
     at = start("ana", "analyst")
     at.switch_page("views/overview.py").run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Suspect findings": "2", "Notices filed": "1", "Removal rate": "100%",
-                       "Median days to removal": "3.0"}
-    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) == 1
+    assert metrics == {"Suspect findings": "2", "Finding to notice (median)": "2.0 days",
+                       "Notice to removal (median)": "3.0 days", "Finding to removal (median)": "5.0 days",
+                       "Removal rate": "100%", "Relisting rate": "0%"}
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert len(charts) == 3  # by region, per week by verdict, per week by marketplace
+    assert "Where suspect goods ship from, last 13 weeks" in {h.value for h in at.subheader}
 
     at.switch_page("views/sellers.py").run()
     assert not at.exception, at.exception

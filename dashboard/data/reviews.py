@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,12 +53,15 @@ def review(
     note: str | None = None,
     *,
     override: bool = False,
+    group: dict[str, Any] | None = None,
 ) -> ReviewResult:
     """Record one decision on each finding, with an audit-log row each, all in one transaction.
 
     A finding that already has a review is skipped (and reported) unless `override` is set, so two analysts
     working the same queue never silently overwrite each other; the override is itself audited with the
-    decision it replaces. Raises ValueError for an empty reviewer name or an unknown decision.
+    decision it replaces. `group` says which group a decision for many was taken for (kind, id, how many were
+    shown); each finding's audit row carries it. Raises ValueError for an empty reviewer name or an unknown
+    decision.
     """
     decision = ReviewDecision(decision)
     reviewer = clean_line(reviewer, NAME_MAX)
@@ -72,9 +75,11 @@ def review(
     with db.session() as session:
         # FOR UPDATE serialises concurrent reviewers, and a reviewer with matching (which locks the same rows), on
         # PostgreSQL; SQLite's BEGIN IMMEDIATE already does. In id order, as matching locks them: no deadlock.
-        brand_of = {int(i): int(b) for i, b in session.execute(
-            select(Finding.id, Finding.brand_id).where(Finding.id.in_(ids), db.scope.clause(Finding))
-            .order_by(Finding.id).with_for_update())}
+        brand_of: dict[int, int] = {}
+        for chunk in _chunks(sorted(ids)):
+            brand_of.update((int(i), int(b)) for i, b in session.execute(
+                select(Finding.id, Finding.brand_id).where(Finding.id.in_(chunk), db.scope.clause(Finding))
+                .order_by(Finding.id).with_for_update()))
         found = set(brand_of)
         previous = latest_decisions(session, found)
         reviewed: list[int] = []
@@ -89,6 +94,8 @@ def review(
             detail: dict[str, Any] = {"note": note, "decision": decision.value}
             if finding_id in previous:
                 detail["replaces"] = previous[finding_id].value
+            if group:
+                detail["group"] = group
             session.add(
                 AuditLog(
                     brand_id=brand_of[finding_id],
@@ -102,3 +109,9 @@ def review(
             reviewed.append(finding_id)
     missing = [i for i in ids if i not in found]
     return ReviewResult(decision=decision, reviewed=reviewed, skipped=skipped, missing=missing)
+
+
+def _chunks(ids: list[int], size: int = 5_000) -> Iterator[list[int]]:
+    """Ids in slices a single IN list can hold (SQLite allows 32,766 bound values; a group may be larger)."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

@@ -12,12 +12,15 @@ import streamlit as st
 
 from core.db import Database
 from core.models import ReviewDecision
-from dashboard import auth, present, ui
+from dashboard import auth, pictures, present, ui
 from dashboard.data.detail import listing_detail, photo_readings
 from dashboard.data.evidence import evidence_content
+from dashboard.data.matched import MatchedRegion, matched_regions
+from dashboard.data.neighbours import seller_listings, seller_network
 from dashboard.data.reviews import NOTE_MAX, review
 
 MAX_DOWNLOADS = 10  # newest HTML captures offered for download
+PHOTO_SIDE = 320
 _FINDING_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a 64-bit integer column
 
 
@@ -53,13 +56,15 @@ picked = st.number_input(auth.t("detail.finding"), min_value=1, step=1, value=fr
 finding_id = int(picked) if picked is not None else None
 if finding_id is not None and finding_id != from_url:
     st.query_params["finding"] = str(finding_id)  # keep the URL shareable
-if finding_id is None:
+if finding_id is None and not raw:
     st.info(auth.t("detail.open_hint"))
     st.stop()
 
-detail = listing_detail(db, finding_id)
+# One answer for a malformed id, an id that does not exist and (with brand scoping) one the user may not see:
+# the page gives no hint which.
+detail = listing_detail(db, finding_id) if finding_id is not None else None
 if detail is None:
-    st.warning(auth.t("detail.missing", id=finding_id))
+    st.warning(auth.t("detail.not_found"))
     st.stop()
 finding, listing = detail.finding, detail.listing
 
@@ -77,23 +82,54 @@ st.subheader(auth.t("detail.title"))
 st.text(listing.title)
 
 # --- photos -------------------------------------------------------------------------------------------------
+def show_photo(data: bytes | None, missing: str) -> None:
+    """A stored thumbnail (never a scraped URL), or in its place why there is none or why it cannot be shown."""
+    if not data:
+        st.text(auth.t(missing))
+    elif shown := pictures.small_picture(data, PHOTO_SIDE):
+        st.image(shown, width=PHOTO_SIDE)
+    else:
+        st.text(auth.t("desk.photo_unavailable").replace("\n", " "))
+
+
 left, right = st.columns(2)
 with left:
     st.subheader(auth.t("detail.photo"))
-    if listing_photo := ui.picture(detail.listing_thumbnail):  # stored thumbnail bytes, never a scraped URL
-        st.image(listing_photo, width=320)
-    else:
-        st.text(auth.t("detail.no_photo"))
+    show_photo(detail.listing_thumbnail, "detail.no_photo")
 with right:
     st.subheader(auth.t("detail.reference"))
-    if reference_photo := ui.picture(detail.reference_thumbnail):
-        st.image(reference_photo, width=320)
-    else:
-        st.text(auth.t("detail.no_reference"))
+    show_photo(detail.reference_thumbnail, "detail.no_reference")
     if detail.reference_ref_id:
         st.text(auth.t("detail.reference_id", ref=detail.reference_ref_id))
 if finding.image_distance is not None:
     st.text(auth.t("detail.hamming", bits=finding.image_distance))
+
+# --- what matching saw: the artwork's outline found by keypoints, or the whole photo compared by hash ----------------
+
+
+def region_caption(region: MatchedRegion) -> str:
+    position = region.photo_position + 1
+    if region.kind == "artwork":
+        return auth.t("detail.region_artwork", position=position, reference=region.reference or "?",
+                      inliers=region.inliers or 0, matches=region.matches or 0,
+                      coverage=f"{(region.coverage or 0):.0%}")
+    caption = auth.t("detail.region_whole", position=position, reference=region.reference or "?",
+                     distance=region.distance if region.distance is not None else "?", view=region.view or "—")
+    if region.keypoints_confirmed is not None:
+        caption += " " + auth.t("detail.region_keypoints", inliers=region.inliers or 0, matches=region.matches or 0)
+    return caption
+
+
+regions = matched_regions(db, finding.id)
+if regions:
+    st.subheader(auth.t("detail.matched"))
+    for region_col, region in zip(st.columns(len(regions)), regions, strict=True):
+        with region_col:
+            if drawn_region := ui.picture(region.picture):
+                st.image(drawn_region, width=384)
+            else:
+                st.text(auth.t("desk.photo_unavailable").replace("\n", " "))
+            st.text(region_caption(region))  # our words with numbers; reference ids are the brand's own
 
 # --- read on the photos (OCR and codes, boxes drawn on the stored copy) ----------------------------------------
 readings = photo_readings(db, finding.id)
@@ -163,6 +199,24 @@ with l_col, st.container(border=True):
                        when=present.format_when(listing.gone_at) or auth.t("detail.unknown_time")))
     st.text(auth.t("detail.live_url"))
     st.code(listing.url, language=None, wrap_lines=True)
+
+# --- the seller's other listings and its network of shops ------------------------------------------------------
+if detail.seller is not None:
+    others = seller_listings(db, detail.seller.id, except_listing=listing.id)
+    st.subheader(auth.t("detail.other_listings", count=len(others)))
+    if others:
+        st.dataframe(present.localized(present.other_listings_frame(others, auth.t), auth.t), hide_index=True,
+                     width="stretch")
+    else:
+        st.text(auth.t("detail.no_other_listings"))
+    network = seller_network(db, detail.seller.id)
+    if network is not None:
+        st.subheader(auth.t("detail.network", id=network.id, size=network.size))
+        st.dataframe(present.localized(present.network_frame(network.shops), auth.t), hide_index=True,
+                     width="stretch")
+        if network.links:
+            st.dataframe(present.localized(present.network_links_frame(network.links), auth.t), hide_index=True,
+                         width="stretch")
 
 # --- evidence -----------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.evidence"))

@@ -189,6 +189,7 @@ if not summaries:
     st.stop()
 st.dataframe(t_columns(frames.notices_frame(summaries)), hide_index=True, width="stretch")
 by_id = {s.id: s for s in summaries}
+ui.follow_link("notice", "n_notice", by_id)
 if st.session_state.get("n_notice") not in by_id:
     st.session_state["n_notice"] = summaries[0].id
 notice_id: int = st.selectbox(
@@ -196,6 +197,7 @@ notice_id: int = st.selectbox(
     format_func={i: auth.t("notices.option", id=i, status=status_label(s.status), marketplace=s.marketplace,
                            template=s.template) for i, s in by_id.items()}.__getitem__,
 )
+ui.keep_link("notice", notice_id)
 doc = store.load_notice(db, notice_id)
 if doc is None:
     st.warning(auth.t("notices.gone_missing", id=notice_id))

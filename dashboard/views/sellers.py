@@ -31,9 +31,11 @@ st.dataframe(
 )
 
 by_id = {o.seller_id: o for o in offenders}
+ui.follow_link("seller", "s_seller", by_id)
 chosen = st.selectbox(auth.t("sellers.pick"), list(by_id), key="s_seller",
                       format_func=lambda i: f"#{i} · {by_id[i].marketplace}")
 offender = by_id[int(chosen)]
+ui.keep_link("seller", offender.seller_id)
 st.text(f"{offender.name} · {offender.marketplace} · {offender.region or '?'}")
 weeks = insights.listings_per_week(db, offender.seller_id)
 if weeks:
