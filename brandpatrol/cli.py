@@ -484,13 +484,35 @@ def schedule(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
 
 @app.command()
+def worker(
+    config: ConfigOpt = None, db: DbOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
+                                             help="jobs run at once (each crawl is its own process)")] = 1,
+    queue: Annotated[list[str] | None, typer.Option("--queue", help="crawl, match or reports (repeat; default all)")]
+    = None,
+) -> None:
+    """Team mode (PostgreSQL): run queued crawl shards, match jobs and reports until SIGTERM."""
+    from brandpatrol.team import QUEUES, TeamModeError, run_worker
+
+    settings = _settings(db, config)
+    unknown = sorted(set(queue or []) - set(QUEUES))
+    if unknown:
+        raise typer.BadParameter(f"no queue {', '.join(unknown)}; use {', '.join(QUEUES)}", param_hint="--queue")
+    try:
+        raise typer.Exit(run_worker(settings, concurrency=concurrency, queues=queue))
+    except TeamModeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Last runs, next fire times and anything overdue; exits 1 when something is overdue."""
     from core.operations import format_status, gather_status
 
     settings = _settings(db, config)
     brand = load_config(settings.config) if settings.config else None
-    report = gather_status(jobs.open_database(settings), brand)
+    report = gather_status(jobs.open_database(settings), brand, stalled_after_s=settings.worker_stalled_after_s)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else format_status(report))
     if report.overdue:
         raise typer.Exit(1)

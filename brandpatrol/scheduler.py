@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import update
 
-from brandpatrol import alerts, jobs
+from brandpatrol import alerts, jobs, team
 from brandpatrol.removals import check_removals, egress_fetcher
 from core.config import BrandConfig, cron_trigger, load_config
 from core.db import Database, make_engine
@@ -164,10 +164,13 @@ def crawl_and_match(settings: Settings, config_path: Path, config: BrandConfig,
 
 def nightly(config_path: str, db_url: str) -> dict[str, Any]:
     """The nightly job: crawl and match every marketplace, then one alert for new findings and one for failures.
-    Module-level so the job store can reference it."""
+    Module-level so the job store can reference it. On PostgreSQL it queues the night's shards for the workers
+    (brandpatrol/team.py) instead."""
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
+    if team.is_team_database(db_url):
+        return _queued(db, NIGHTLY.id, lambda: team.enqueue_night(settings, Path(config_path)))
     try:
         with recorded(db, NIGHTLY.id) as run:
             since = utcnow()
@@ -207,10 +210,30 @@ def nightly(config_path: str, db_url: str) -> dict[str, Any]:
 
 # --- the other jobs ------------------------------------------------------------------------------------------
 
-def removal_check(config_path: str, db_url: str) -> dict[str, Any]:
+def _queued(db: Database, job_id: str, enqueue: Callable[[], Any]) -> dict[str, Any]:
+    """Team mode: the fire queues work for the workers; its job_run says what was queued."""
+    try:
+        with recorded(db, job_id) as run:
+            done = enqueue()
+            detail: dict[str, Any] = done if isinstance(done, dict) else {"queued": bool(done)}
+            queued = detail.get("queued")
+            run.summary = (f"queued {len(queued)} shards for the workers, {len(detail.get('already_waiting', []))} "
+                           "already waiting" if isinstance(queued, list)
+                           else "queued for the workers" if queued else "already waiting in the queue")
+            run.detail = detail
+            return detail
+    finally:
+        db.dispose()
+
+
+def removal_check(config_path: str, db_url: str, *, queue: bool = True) -> dict[str, Any]:
+    """Re-check listings under filed notices. On PostgreSQL, with `queue`, the fire queues it for a worker."""
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
+    if queue and team.is_team_database(db_url):
+        return _queued(db, REMOVAL_CHECK.id,
+                       lambda: team.enqueue_report(settings, Path(config_path), "removal_check"))
     try:
         with recorded(db, REMOVAL_CHECK.id) as run:
             summary = check_removals(db, config, egress_fetcher(settings, config))
@@ -230,10 +253,12 @@ def removal_check(config_path: str, db_url: str) -> dict[str, Any]:
         db.dispose()
 
 
-def weekly_digest(config_path: str, db_url: str) -> dict[str, Any]:
+def weekly_digest(config_path: str, db_url: str, *, queue: bool = True) -> dict[str, Any]:
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
+    if queue and team.is_team_database(db_url):
+        return _queued(db, DIGEST.id, lambda: team.enqueue_report(settings, Path(config_path), "weekly_digest"))
     try:
         with recorded(db, DIGEST.id) as run:
             delivered = alerts.deliver(db, config.alerts.urls, alerts.digest_alert(db, config, utcnow()))
@@ -367,6 +392,8 @@ def run_scheduler(settings: Settings, config_path: Path, *, lease_stale_after: t
     scheduler: BaseScheduler | None = None
     lease.start_heartbeat(lease_lost)
     try:
+        if team.is_team_database(settings.db) and team.ensure_queue_schema(db):
+            logger.info("created the work queue's tables (procrastinate's schema); start `brandpatrol worker`s")
         if (closed := close_interrupted_runs(db)):
             logger.warning("%d job run(s) left running by a previous scheduler marked failed", closed)
         scheduler = build_scheduler(settings, config_path)

@@ -78,7 +78,8 @@ class CrawlRunRecorder:
         context = getattr(spider, "context", None)
         if context is None:
             return
-        run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url)
+        run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url,
+                          shard=context.shard.key if context.shard else None)
         assert self.crawler.stats is not None
         usual = usual_cards_per_page(context.db, context.marketplace.name)
         if usual:

@@ -113,8 +113,10 @@ def _distrusted(session: Session) -> frozenset[str]:
 
 
 def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch_size: int = BATCH_SIZE,
-                 clusters: bool = True, reader: PhotoReader | None = None) -> MatchSummary:
+                 clusters: bool = True, reader: PhotoReader | None = None,
+                 only: Collection[int] | None = None) -> MatchSummary:
     """Examine new and changed listings (all with `full`) and write their findings, `batch_size` per commit.
+    `only` narrows the run to those listings (team mode's match jobs: what one shard stored).
 
     `reader` reads the listings' photos (default: as the process settings say). Raises
     matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
@@ -133,7 +135,11 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
         query = select(Listing.id).order_by(Listing.id)
         if not summary.full:
             query = query.where(Listing.content_version > Listing.matched_version)
-        ids = list(session.scalars(query))
+        if only is not None:
+            wanted = sorted(set(only))
+            ids = [i for chunk in _chunks(wanted, 10_000) for i in session.scalars(query.where(Listing.id.in_(chunk)))]
+        else:
+            ids = list(session.scalars(query))
         thresholds = config.thresholds
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
@@ -159,6 +165,10 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
             with db.session() as session:
                 _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
     summary.distrusted_references = sorted(ctx.distrusted)
+    if only is not None:
+        # A part of the listings: the run over all of them (team mode's settle_networks) records what the
+        # whole database was judged under, so a rule set or catalogue change still reaches every listing.
+        return _finish_partial(summary, verdicts, ctx)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
         _set_state(session, STATE_RULES, RULE_SET_VERSION)
@@ -186,6 +196,14 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
                 _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
         summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
         summary.queued = sum(queued for _, queued in verdicts.values())
+    return summary
+
+
+def _finish_partial(summary: MatchSummary, verdicts: dict[int, tuple[str, bool]], ctx: MatchContext) -> MatchSummary:
+    summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
+    summary.queued = sum(queued for _, queued in verdicts.values())
+    summary.keypoint_checks, summary.artwork_checks = ctx.confirmer.checks, ctx.artwork.checks
+    summary.artwork_skipped = ctx.artwork.skipped
     return summary
 
 
