@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -93,24 +94,27 @@ def conninfo(db_url: str) -> str:
 tasks = procrastinate.Blueprint()
 
 
+@functools.lru_cache(maxsize=4)
 def build_app(db_url: str) -> procrastinate.App:
+    """The process's app for a database (the blueprint's tasks bind to one app, so it is built once)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
     app.add_tasks_from(tasks, namespace="brandpatrol")
     return app
 
 
 def ensure_queue_schema(db: Database) -> bool:
-    """Apply procrastinate's schema once (procrastinate's own SQL, `procrastinate schema --apply` does the same);
-    True when it was applied now. Idempotent and safe when several workers start at once (advisory lock)."""
-    from procrastinate.schema import SchemaManager
-
+    """Apply procrastinate's schema once, with procrastinate's own tooling (its SchemaManager, what `procrastinate
+    schema --apply` runs); True when it was applied now. Idempotent, and safe when several workers start at once
+    (a PostgreSQL advisory lock around the check and the apply)."""
     with db.engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+        conn.commit()
         try:
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
                 return False
-            conn.exec_driver_sql(SchemaManager.get_schema())
-            conn.commit()
+            app = build_app(db.url)
+            with app.open():
+                app.schema_manager.apply_schema()
             return True
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})

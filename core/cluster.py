@@ -95,7 +95,7 @@ def cluster_status(db: Database, stalled_after_s: float = STALLED_AFTER_S,
     status = ClusterStatus()
     with db.engine.connect() as conn:
         status.counts = {str(row[0]): int(row[1]) for row in conn.execute(text(
-            "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")).tuples()}
+            "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status"))}
         for row in conn.execute(text(
                 "SELECT id, last_heartbeat, last_heartbeat < now() - make_interval(secs => :s) AS stalled "
                 "FROM procrastinate_workers ORDER BY id"), {"s": stalled_after_s}).mappings():
