@@ -488,8 +488,8 @@ def worker(
     config: ConfigOpt = None, db: DbOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
                                              help="jobs run at once (each crawl is its own process)")] = 1,
-    queue: Annotated[list[str] | None, typer.Option("--queue", help="crawl, match or reports (repeat; default all)")]
-    = None,
+    queue: Annotated[list[str] | None, typer.Option(
+        "--queue", help="crawl, match, networks or reports (repeat; default all)")] = None,
 ) -> None:
     """Team mode (PostgreSQL): run queued crawl shards, match jobs and reports until SIGTERM."""
     from brandpatrol.team import QUEUES, TeamModeError, run_worker

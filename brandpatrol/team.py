@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 # Bump when a job's arguments change meaning: a worker refuses jobs queued by a scheduler of another version.
 JOB_VERSION = 1
 MAX_ATTEMPTS = 3
-QUEUES = ("crawl", "match", "reports")
+QUEUES = ("crawl", "match", "networks", "reports")
 MATCH_CHUNK = 5000  # listings per match job
 SCHEMA_LOCK = 7_301_013  # pg_advisory_lock key: one process applies the queue's schema
 
@@ -335,7 +335,7 @@ def defer_networks(app: procrastinate.App, config: str) -> None:
             config=config, version=JOB_VERSION)
 
 
-@tasks.task(name="settle_networks", queue="match", pass_context=True, retry=_Retry())
+@tasks.task(name="settle_networks", queue="networks", pass_context=True, retry=_Retry())
 def settle_networks(context: JobContext, *, config: str, version: int) -> dict[str, Any]:
     db = _database()
     with attempt(db, context, "seller networks", version):

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 
 from brandpatrol import scheduler, team
 from core.db import Database
-from core.models import AlertRecord, CrawlRun, JobRun, Listing, RunStatus
+from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, RunStatus
 from core.operations import format_status, gather_status
 from core.settings import get_settings
 from tests.crawl_kit import SELECTORS, item_page, search_page
@@ -148,6 +148,11 @@ def jobs_by_status(db: Database, task: str) -> dict[str, int]:
         return {str(row[0]): int(row[1]) for row in rows}
 
 
+def shards_done(db: Database) -> int:
+    with db.read() as session:
+        return len(set(session.scalars(select(CrawlRun.shard).where(CrawlRun.status == RunStatus.OK))))
+
+
 def running_shard(db: Database) -> tuple[int, str] | None:
     """(pid of the worker, shard term) of a crawl attempt now running, as its job_run row records it."""
     with db.read() as session:
@@ -180,7 +185,8 @@ def test_two_workers_crawl_four_shards_one_killed_mid_shard(postgres_url: str, t
             victim.send_signal(signal.SIGKILL)
             victim.wait()
             killed_at = time.monotonic()
-            wait_until("every shard crawled", lambda: jobs_by_status(db, "crawl_shard") == {"succeeded": 4})
+            wait_until("every shard crawled", lambda: set(jobs_by_status(db, "crawl_shard")) == {"succeeded"}
+                       and shards_done(db) == len(TERMS))
             wait_until("matching and networks done", lambda: set(jobs_by_status(db, "match_listings"))
                        == {"succeeded"} and set(jobs_by_status(db, "settle_networks")) == {"succeeded"})
 
@@ -189,6 +195,11 @@ def test_two_workers_crawl_four_shards_one_killed_mid_shard(postgres_url: str, t
             runs = session.execute(select(CrawlRun.shard, CrawlRun.status, CrawlRun.errors)
                                    .order_by(CrawlRun.id)).all()
             alerts = list(session.scalars(select(AlertRecord.title)))
+            failed_attempts = list(session.scalars(select(JobRun.summary).where(
+                JobRun.job_id.like("team:%:crawl shop%"), JobRun.status == JobRunStatus.FAILED)))
+        # The queue's lock kept the shards apart: the only failed attempt is the killed one (without the lock,
+        # workers start shards the crawl lease then refuses).
+        assert len(failed_attempts) == 1 and "stopped answering" in failed_attempts[0], failed_attempts
         # Every listing stored exactly once (the killed shard's rerun upserted what it had stored).
         assert ids == sorted(f"{t[1:]}-{i}" for t in TERMS for i in range(PER_TERM))
         # The killed shard ran again: its first run closed as interrupted, the rerun ok.
