@@ -158,9 +158,7 @@ def match_round(db: Database, db_url: str, config: Path, ids: list[int], count: 
         started = time.monotonic()
         with team.opened(settings) as app:
             for start in range(0, len(ids), MATCH_SHARD):
-                app.tasks["brandpatrol:match_listings"].defer(config=str(config),
-                                                              listing_ids=ids[start:start + MATCH_SHARD],
-                                                              version=team.JOB_VERSION)
+                team.defer(app, "match_listings", config=str(config), listing_ids=ids[start:start + MATCH_SHARD])
         wait("matching", lambda: queue_done(db, "match_listings"))
         elapsed = time.monotonic() - started
     with db.read() as session:

@@ -94,12 +94,42 @@ def conninfo(db_url: str) -> str:
 tasks = procrastinate.Blueprint()
 
 
-@functools.lru_cache(maxsize=4)
+# Where each job goes, and its locks: the tasks below declare the same; `defer` applies them by name, so a process
+# that only queues work (the scheduler, tests) needs no task bound to its app.
+DEFER_OPTIONS: dict[str, dict[str, Any]] = {
+    "crawl_shard": {"queue": "crawl"},
+    "match_listings": {"queue": "match"},
+    "settle_networks": {"queue": "networks", "lock": "networks", "queueing_lock": "networks"},
+    "removal_check": {"queue": "reports", "queueing_lock": "removal_check"},
+    "weekly_digest": {"queue": "reports", "queueing_lock": "weekly_digest"},
+}
+
+
 def build_app(db_url: str) -> procrastinate.App:
-    """The process's app for a database (the blueprint's tasks bind to one app, so it is built once)."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
+    """An app that queues jobs (by task name, see `defer`) on the database."""
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
+
+
+@functools.lru_cache(maxsize=1)
+def worker_app(db_url: str) -> procrastinate.App:
+    """The worker's app, with the tasks (a blueprint's tasks bind to one app: one worker app per process)."""
+    app = build_app(db_url)
     app.add_tasks_from(tasks, namespace="brandpatrol")
     return app
+
+
+def defer(app: procrastinate.App, task: str, *, schedule_in: float | None = None, options: dict[str, Any] | None = None,
+          **arguments: Any) -> bool:
+    """Queue `task` with `arguments` (and this release's JOB_VERSION); False when its queueing lock says the same
+    job is already waiting."""
+    settings = {**DEFER_OPTIONS[task], **(options or {})}
+    if schedule_in:
+        settings["schedule_in"] = {"seconds": max(1, round(schedule_in + 0.5))}
+    try:
+        app.configure_task(f"brandpatrol:{task}", **settings).defer(**{"version": JOB_VERSION, **arguments})
+    except AlreadyEnqueued:
+        return False
+    return True
 
 
 def ensure_queue_schema(db: Database) -> bool:
@@ -287,8 +317,7 @@ def crawl_shard(context: JobContext, *, config: str, marketplace: str, shard: st
             raise ShardFailed(result.summary())
         ids = listings_to_match(db, marketplace, result.run_id)
         for start in range(0, len(ids), MATCH_CHUNK):
-            context.app.tasks["brandpatrol:match_listings"].defer(
-                config=config, listing_ids=ids[start:start + MATCH_CHUNK], version=JOB_VERSION)
+            defer(context.app, "match_listings", config=config, listing_ids=ids[start:start + MATCH_CHUNK])
         return {"status": result.status.value, "items": result.items, "to_match": len(ids)}
 
 
@@ -305,16 +334,9 @@ def listings_to_match(db: Database, marketplace: str, run_id: int | None) -> lis
 
 def defer_shard(app: procrastinate.App, config: str, shard: Shard, *, schedule_in: float | None = None) -> bool:
     """Queue one shard's crawl; False when it is already waiting."""
-    options: dict[str, Any] = {"lock": crawl_lock(shard), "queueing_lock": f"crawl:{shard.marketplace}:{shard.key}"}
-    if schedule_in:
-        options["schedule_in"] = {"seconds": max(1, round(schedule_in + 0.5))}
-    task = app.tasks["brandpatrol:crawl_shard"]
-    try:
-        task.configure(**options).defer(config=config, marketplace=shard.marketplace, shard=shard.key,
-                                        version=JOB_VERSION)
-    except AlreadyEnqueued:
-        return False
-    return True
+    return defer(app, "crawl_shard", schedule_in=schedule_in,
+                 options={"lock": crawl_lock(shard), "queueing_lock": f"crawl:{shard.marketplace}:{shard.key}"},
+                 config=config, marketplace=shard.marketplace, shard=shard.key)
 
 
 # --- match ---------------------------------------------------------------------------------------------------
@@ -330,12 +352,11 @@ def match_listings(context: JobContext, *, config: str, listing_ids: list[int], 
 
 
 def defer_networks(app: procrastinate.App, config: str) -> None:
-    with contextlib.suppress(AlreadyEnqueued):  # one waiting covers every match job before it
-        app.tasks["brandpatrol:settle_networks"].configure(lock="networks", queueing_lock="networks").defer(
-            config=config, version=JOB_VERSION)
+    defer(app, "settle_networks", config=config)  # one waiting covers every match job before it
 
 
-@tasks.task(name="settle_networks", queue="networks", pass_context=True, retry=_Retry())
+@tasks.task(name="settle_networks", queue="networks", pass_context=True, retry=_Retry(), lock="networks",
+            queueing_lock="networks")
 def settle_networks(context: JobContext, *, config: str, version: int) -> dict[str, Any]:
     db = _database()
     with attempt(db, context, "seller networks", version):
@@ -383,11 +404,7 @@ def enqueue_night(settings: Settings, config_path: Path) -> dict[str, Any]:
 
 def enqueue_report(settings: Settings, config_path: Path, task: str) -> bool:
     with opened(settings) as app:
-        try:
-            app.tasks[f"brandpatrol:{task}"].defer(config=str(config_path), version=JOB_VERSION)
-        except AlreadyEnqueued:
-            return False
-    return True
+        return defer(app, task, config=str(config_path))
 
 
 # --- the worker ----------------------------------------------------------------------------------------------
@@ -438,7 +455,7 @@ def run_worker(settings: Settings, *, concurrency: int = 1, queues: list[str] | 
     db = jobs.open_database(settings)  # migrated
     if ensure_queue_schema(db):
         logger.info("created the work queue's tables (procrastinate's schema)")
-    app = build_app(settings.db)
+    app = worker_app(settings.db)
 
     async def main() -> None:
         async with app.open_async():
