@@ -57,7 +57,7 @@ def describe_args(task: str, args: dict[str, Any]) -> str:
         return f"{args.get('marketplace')} {args['shard']}"
     if "listing_ids" in args:
         return f"{len(args['listing_ids'])} listings"
-    return task.rsplit(".", 1)[-1]
+    return task.rsplit(":", 1)[-1]
 
 
 _JOBS = text("""
@@ -109,7 +109,7 @@ def cluster_status(db: Database, stalled_after_s: float = STALLED_AFTER_S,
             attempt = attempts.get(int(row["id"]))
             where = (attempt.detail or {}).get("where") if attempt is not None else None
             job = QueuedJob(
-                id=int(row["id"]), task=str(row["task_name"]).rsplit(".", 1)[-1],
+                id=int(row["id"]), task=str(row["task_name"]).rsplit(":", 1)[-1],
                 what=describe_args(str(row["task_name"]), dict(row["args"] or {})), status=state,
                 attempts=int(row["attempts"]),
                 worker=(f"worker {row['worker_id']}" + (f" ({where})" if where else ""))

@@ -27,6 +27,7 @@ from core.db import Database
 from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, RunStatus
 from core.operations import format_status, gather_status
 from core.settings import get_settings
+from dashboard import present
 from tests.crawl_kit import SELECTORS, item_page, search_page
 from tests.loopback import LocalServer, QuietHandler
 
@@ -253,8 +254,13 @@ def test_a_job_failing_three_times_is_parked_and_alerted(postgres_url: str, tmp_
     assert len(refused) == 1 and "version" in refused[0] and "same BrandPatrol release" in refused[0]
     assert sum("parked after 3 attempts: ConfigError" in body for body in alerts) == 1
     assert any("same BrandPatrol release" in body for body in alerts)
-    report = format_status(gather_status(db, None))
+    health = gather_status(db, None)
+    report = format_status(health)
     assert "failed: #" in report and "parked after 3 attempts" in report
+    assert health.cluster is not None
+    shown = present.work_queue_frame(health.cluster)  # the Runs page's table
+    assert sorted(shown["Task"]) == ["removal_check", "weekly_digest"] and set(shown["Status"]) == {"failed"}
+    assert all(why.startswith("parked after") for why in shown["Why"])
     db.dispose()
 
 
