@@ -433,6 +433,31 @@ async def _recover_stalled(app: procrastinate.App, db: Database, settings: Setti
         await asyncio.sleep(settings.worker_poll_s)
 
 
+def _heartbeat_while_running(every_s: float) -> Callable[..., Any]:
+    """A worker middleware that beats the worker's heartbeat while one of its jobs runs. procrastinate stops its own
+    heartbeat as soon as a shutdown begins, but a crawl told to stop still finishes its page batch and closes its
+    run: without this the other workers would take the job for stalled and run the shard twice meanwhile."""
+
+    async def middleware(call_next: Callable[[], Any], context: JobContext, worker: Any) -> Any:
+        worker_id = worker.worker_id
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                with contextlib.suppress(Exception):  # the database blinked: the next beat
+                    await worker.app.job_manager.update_heartbeat(worker_id)
+
+        beating = asyncio.create_task(beat())
+        try:
+            return await call_next()
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+
+    return middleware
+
+
 def _stalled_alert(db: Database, job_id: int, worker_id: int | None, what: str) -> None:
     logger.warning("worker %s stopped answering: %s", worker_id, what)
     with db.session() as session:
@@ -469,6 +494,7 @@ def run_worker(settings: Settings, *, concurrency: int = 1, queues: list[str] | 
                     stalled_worker_timeout=settings.worker_stalled_after_s,
                     fetch_job_polling_interval=settings.worker_poll_s,
                     shutdown_graceful_timeout=0,  # at once: running jobs see should_abort() and stop their crawl
+                    worker_middleware=[_heartbeat_while_running(settings.worker_heartbeat_s)],
                     install_signal_handlers=True)
             finally:
                 recovery.cancel()

@@ -230,6 +230,29 @@ def test_two_workers_crawl_four_shards_one_killed_mid_shard(postgres_url: str, t
         db.dispose()
 
 
+def test_sigterm_finishes_the_page_batch_and_requeues_the_shard(postgres_url: str, tmp_path: Path) -> None:
+    with ShardedShop() as shop:
+        config = write_config(tmp_path / "brandpatrol.yaml", shop.base_url, search_terms=["t0"])
+        settings = get_settings().model_copy(update={"db": postgres_url, "config": config})
+        db = Database(postgres_url)
+        team.ensure_queue_schema(db)
+        team.enqueue_night(settings, config)
+        with workers(1, postgres_url, config, tmp_path) as (first,):
+            wait_until("the shard under way", lambda: any(p.startswith("/item/") for _, _, p in shop.hits()))
+            first.send_signal(signal.SIGTERM)
+            assert first.wait(timeout=60) == 0
+        with db.read() as session:
+            stopped = session.execute(select(CrawlRun.status, CrawlRun.finished_at, CrawlRun.items)).one()
+        assert stopped.status != RunStatus.RUNNING and stopped.finished_at is not None  # the crawl closed its run
+        assert jobs_by_status(db, "crawl_shard") == {"succeeded": 1, "todo": 1}  # and its shard went back
+        with workers(1, postgres_url, config, tmp_path):
+            wait_until("the shard crawled", lambda: jobs_by_status(db, "crawl_shard") == {"succeeded": 2})
+        with db.read() as session:
+            assert sorted(session.scalars(select(Listing.external_id))) == [f"0-{i}" for i in range(PER_TERM)]
+            assert [r.status for r in session.scalars(select(CrawlRun).order_by(CrawlRun.id))][-1] == RunStatus.OK
+        db.dispose()
+
+
 def test_a_job_failing_three_times_is_parked_and_alerted(postgres_url: str, tmp_path: Path) -> None:
     with ShardedShop() as shop:
         config = write_config(tmp_path / "brandpatrol.yaml", shop.base_url)
