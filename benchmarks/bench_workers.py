@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -242,37 +243,48 @@ def crawl_round(admin: str, config: Path, count: int, log_dir: Path, listings: i
     return elapsed
 
 
+def match_rounds(admin: str, work: Path, listings: int) -> dict[str, Any]:
+    db_url = fresh_database(admin)
+    db = Database(db_url)
+    team.ensure_queue_schema(db)
+    catalogue = build_catalogue()
+    with DemoServer(catalogue) as server:
+        config = catalogue.write_workspace(work / "demo", server.base_url)
+    sync_catalogue(db, load_config(config))
+    ids = fill_listings(db, config, listings)
+    one = match_round(db, db_url, config, ids, 1, work)
+    body, jobs_run = body_seconds(db, "team:%:match%")
+    two = match_round(db, db_url, config, ids, 2, work)
+    db.dispose()
+    return {"listings": listings, "match_jobs": jobs_run, "matching_1_worker_s": round(one, 2),
+            "matching_2_workers_s": round(two, 2), "matching_speedup": round(one / two, 2),
+            "listings_per_s_1_worker": round(listings / one, 1),
+            "queue_overhead_ms_per_job": round(1000 * (one - body) / max(jobs_run, 1), 1)}
+
+
+def crawl_rounds(admin: str, work: Path, pages: int) -> dict[str, Any]:
+    with ShardedBenchShop(pages) as shop, ExitStack() as stack:
+        proxies = [stack.enter_context(RecordingProxy("bench", f"p{k}")).url("bench", f"p{k}") for k in range(SHARDS)]
+        config = crawl_config(work / "crawl.yaml", shop.base_url, proxies)
+        one = crawl_round(admin, config, 1, work, shop.listings)
+        two = crawl_round(admin, config, 2, work, shop.listings)
+    return {"crawl_pages": shop.listings, "crawl_1_worker_s": round(one, 2), "crawl_2_workers_s": round(two, 2),
+            "crawl_speedup": round(one / two, 2), "crawl_pages_per_s_1_worker": round(shop.listings / one, 1)}
+
+
 def main(listings: int = LISTINGS, pages: int = PAGES) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp, postgres_server() as admin:
-        work = Path(tmp)
-        result: dict[str, Any] = {"listings": listings, "match_jobs": -(-listings // MATCH_SHARD)}
-        # Matching.
-        db_url = fresh_database(admin)
-        db = Database(db_url)
-        team.ensure_queue_schema(db)
-        catalogue = build_catalogue()
-        with DemoServer(catalogue) as server:
-            config = catalogue.write_workspace(work / "demo", server.base_url)
-        sync_catalogue(db, load_config(config))
-        ids = fill_listings(db, config, listings)
-        one = match_round(db, db_url, config, ids, 1, work)
-        body, jobs_run = body_seconds(db, "team:%:match%")
-        two = match_round(db, db_url, config, ids, 2, work)
-        result |= {"matching_1_worker_s": round(one, 2), "matching_2_workers_s": round(two, 2),
-                   "matching_speedup": round(one / two, 2), "listings_per_s_1_worker": round(listings / one, 1),
-                   "queue_overhead_ms_per_job": round(1000 * (one - body) / max(jobs_run, 1), 1)}
-        db.dispose()
-        print(json.dumps(result), file=sys.stderr, flush=True)
-        # Crawling.
-        with ShardedBenchShop(pages) as shop, ExitStack() as stack:
-            proxies = [stack.enter_context(RecordingProxy("bench", f"p{k}")).url("bench", f"p{k}")
-                       for k in range(SHARDS)]
-            config = crawl_config(work / "crawl.yaml", shop.base_url, proxies)
-            one = crawl_round(admin, config, 1, work, shop.listings)
-            two = crawl_round(admin, config, 2, work, shop.listings)
-        result |= {"crawl_pages": shop.listings, "crawl_1_worker_s": round(one, 2), "crawl_2_workers_s": round(two, 2),
-                   "crawl_speedup": round(one / two, 2), "crawl_pages_per_s_1_worker": round(shop.listings / one, 1)}
-        return result
+    """Both parts (0 listings or 0 pages skips that part). The workers' logs stay in a temporary folder, named on
+    failure."""
+    work = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    result: dict[str, Any] = {}
+    with postgres_server() as admin:
+        if listings:
+            result |= match_rounds(admin, work, listings)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+        if pages:
+            result |= crawl_rounds(admin, work, pages)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 if __name__ == "__main__":
