@@ -43,7 +43,7 @@ from core.config import load_config
 from core.db import Database
 from core.models import Finding, ImageStatus, JobRun, Listing, ListingImage, Marketplace, Seller
 from core.settings import get_settings
-from tests.loopback import LocalServer, QuietHandler, RecordingProxy
+from tests.loopback import LocalServer, QuietHandler, RecordingProxy, reply
 from tests.postgres import fresh_database, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,11 +195,7 @@ class ShardedBenchShop(LocalServer):
                 else:
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(body, "text/html; charset=utf-8")(self)
 
         super().__init__(Handler)
         self.listings = per_shard * SHARDS

@@ -23,13 +23,16 @@ import yaml
 from sqlalchemy import select, text
 
 from brandpatrol import scheduler, team
+from core.config import ConfigError, load_config
 from core.db import Database
 from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, RunStatus
 from core.operations import format_status, gather_status
 from core.settings import get_settings
+from core.shards import shards_of
+from crawler.context import build_context
 from dashboard import present
 from tests.crawl_kit import SELECTORS, item_page, search_page
-from tests.loopback import LocalServer, QuietHandler
+from tests.loopback import LocalServer, QuietHandler, reply
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 
@@ -70,11 +73,7 @@ class ShardedShop(LocalServer):
                     return
                 with shop.lock:
                     shop.log.append((time.monotonic(), term, path))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(body)(self)
 
         super().__init__(Handler)
 
@@ -293,3 +292,20 @@ def test_a_worker_on_sqlite_says_team_mode_needs_postgresql(tmp_path: Path) -> N
                           timeout=60, check=False)
     assert done.returncode == 2
     assert "workers need PostgreSQL" in done.stderr and "BRANDPATROL_DB=postgresql+psycopg://" in done.stderr
+
+
+def test_parallel_shards_take_a_proxy_each_and_fewer_proxies_are_refused(tmp_path: Path) -> None:
+    proxies = [f"http://u:p@127.0.0.1:{9000 + k}" for k in range(3)]
+    config = write_config(tmp_path / "ok.yaml", "http://127.0.0.1:1", parallel_shards=3, proxies=proxies,
+                          search_terms=["a", "b", "c", "d"])
+    market = load_config(config).marketplaces[0]
+    shards = shards_of(market)
+    assert [(s.key, s.slot) for s in shards] == [("term:a", 0), ("term:b", 1), ("term:c", 2), ("term:d", 0)]
+    db_url = f"sqlite:///{tmp_path / 'x.db'}"
+    for shard in shards:
+        context = build_context("shop", config, db_url, shard=shard.key)
+        assert context.proxy_url == proxies[shard.slot] and context.marketplace.search_terms == [shard.value]
+    assert {team.crawl_lock(s) for s in shards} == {"crawl:shop#0", "crawl:shop#1", "crawl:shop#2"}
+
+    with pytest.raises(ConfigError, match="parallel_shards: 3 needs as many proxies"):
+        load_config(write_config(tmp_path / "bad.yaml", "http://127.0.0.1:1", parallel_shards=3, proxies=proxies[:2]))
