@@ -32,6 +32,7 @@ from sqlalchemy import update
 
 from brandpatrol import alerts, jobs, team
 from brandpatrol.removals import check_removals, egress_fetcher
+from core.cluster import cluster_status
 from core.config import BrandConfig, cron_trigger, load_config
 from core.db import Database, make_engine
 from core.lease import LEASE_STALE_AFTER, SchedulerLease, SchedulerLocked
@@ -283,7 +284,14 @@ def watchdog(config_path: str, db_url: str) -> dict[str, Any]:
         alert = alerts.overdue_alert(config, [alerts.Overdue(s.name, s.last_started, s.last_run_id) for s in late])
         if alert is not None:
             alerts.deliver(db, config.alerts.urls, alert)
-        return {"overdue": [s.name for s in late]}
+        cluster = cluster_status(db, settings.worker_stalled_after_s)
+        stalled = cluster.stalled_workers if cluster is not None else []
+        for worker in stalled:  # one that stopped answering while idle (one holding a job is alerted by the others)
+            alerts.deliver(db, config.alerts.urls, alerts.Alert(
+                "failure", f"BrandPatrol: worker {worker['id']} stopped answering",
+                f"Worker {worker['id']} has sent no heartbeat since {worker['last_heartbeat']:%Y-%m-%d %H:%M} UTC.",
+                dedupe_key=f"stalled:{worker['id']}"))
+        return {"overdue": [s.name for s in late], "stalled_workers": [w["id"] for w in stalled]}
     finally:
         db.dispose()
 

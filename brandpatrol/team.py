@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -359,9 +359,25 @@ def defer_networks(app: procrastinate.App, config: str) -> None:
             queueing_lock="networks")
 def settle_networks(context: JobContext, *, config: str, version: int) -> dict[str, Any]:
     db = _database()
-    with attempt(db, context, "seller networks", version):
+    since = _last_settled(db)
+    with attempt(db, context, SETTLE_WHAT, version):
         summary = jobs.match(current_settings(), Path(config), sync=False)
+        # The night's findings alert, as the in-process night sends it: what matching found since the last one.
+        brand = load_config(config)
+        if (found := alerts.findings_alert(db, brand, since)) is not None:
+            alerts.deliver(db, brand.alerts.urls, found)
         return {k: summary[k] for k in ("examined", "seller_networks", "networks_incremental")}
+
+
+SETTLE_WHAT = "seller networks"
+
+
+def _last_settled(db: Database) -> datetime:
+    """When the last settle_networks attempt that succeeded ended (a day ago before any)."""
+    with db.read() as session:
+        ended = session.scalar(select(func.max(JobRun.finished_at)).where(
+            JobRun.job_id.like(f"team:%:{SETTLE_WHAT}"), JobRun.status == JobRunStatus.OK))
+    return as_utc(ended) if ended is not None else utcnow() - timedelta(days=1)
 
 
 # --- reports -------------------------------------------------------------------------------------------------
