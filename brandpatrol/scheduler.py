@@ -291,7 +291,10 @@ def watchdog(config_path: str, db_url: str) -> dict[str, Any]:
                 "failure", f"BrandPatrol: worker {worker['id']} stopped answering",
                 f"Worker {worker['id']} has sent no heartbeat since {worker['last_heartbeat']:%Y-%m-%d %H:%M} UTC.",
                 dedupe_key=f"stalled:{worker['id']}"))
-        return {"overdue": [s.name for s in late], "stalled_workers": [w["id"] for w in stalled]}
+        done: dict[str, Any] = {"overdue": [s.name for s in late]}
+        if cluster is not None:  # team mode
+            done["stalled_workers"] = [w["id"] for w in stalled]
+        return done
     finally:
         db.dispose()
 
