@@ -260,10 +260,14 @@ def match_rounds(admin: str, work: Path, listings: int) -> dict[str, Any]:
 
 def crawl_rounds(admin: str, work: Path, pages: int) -> dict[str, Any]:
     with ShardedBenchShop(pages) as shop, ExitStack() as stack:
-        proxies = [stack.enter_context(RecordingProxy("bench", f"p{k}")).url("bench", f"p{k}") for k in range(SHARDS)]
-        config = crawl_config(work / "crawl.yaml", shop.base_url, proxies)
+        servers = [stack.enter_context(RecordingProxy("bench", f"p{k}")) for k in range(SHARDS)]
+        config = crawl_config(work / "crawl.yaml", shop.base_url, [p.url("bench", f"p{k}") for k, p in enumerate(servers)])
         one = crawl_round(admin, config, 1, work, shop.listings)
         two = crawl_round(admin, config, 2, work, shop.listings)
+        # Each shard went out through its own proxy: slot k's search chain only through proxy k.
+        for k, proxy in enumerate(servers):
+            chains = {path.split("/")[2] for path in proxy.paths() if path.startswith("/s/")}
+            assert chains == {str(k)}, (k, chains)
     return {"crawl_pages": shop.listings, "crawl_1_worker_s": round(one, 2), "crawl_2_workers_s": round(two, 2),
             "crawl_speedup": round(one / two, 2), "crawl_pages_per_s_1_worker": round(shop.listings / one, 1)}
 

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import select, text
 from brandpatrol import scheduler, team
 from core.config import ConfigError, load_config
 from core.db import Database
-from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, RunStatus
+from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, Marketplace, RunStatus, utcnow
 from core.operations import format_status, gather_status
 from core.settings import get_settings
 from core.shards import shards_of
@@ -309,3 +310,23 @@ def test_parallel_shards_take_a_proxy_each_and_fewer_proxies_are_refused(tmp_pat
 
     with pytest.raises(ConfigError, match="parallel_shards: 3 needs as many proxies"):
         load_config(write_config(tmp_path / "bad.yaml", "http://127.0.0.1:1", parallel_shards=3, proxies=proxies[:2]))
+
+
+def test_a_shard_waits_in_the_queue_until_its_slot_had_its_download_delay(tmp_path: Path) -> None:
+    proxies = [f"http://u:p@127.0.0.1:{9000 + k}" for k in range(2)]
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:1", parallel_shards=2, proxies=proxies,
+                                      download_delay=30, search_terms=["a", "b", "c"]))
+    a, b, c = shards_of(config.marketplaces[0])  # slots 0, 1, 0
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    assert team.wait_for_slot(db, c, config) == 0.0  # nothing crawled yet
+    with db.session() as session:
+        market = Marketplace(name="shop")
+        session.add(market)
+        session.flush()
+        session.add(CrawlRun(marketplace_id=market.id, shard=b.key, status=RunStatus.OK, finished_at=utcnow()))
+    assert team.wait_for_slot(db, c, config) == 0.0  # another slot's crawl: its own proxy, no wait
+    with db.session() as session:
+        session.add(CrawlRun(marketplace_id=market.id, shard=a.key, status=RunStatus.OK,
+                             finished_at=utcnow() - timedelta(seconds=10)))
+    assert 19 <= team.wait_for_slot(db, c, config) <= 20  # its slot's last crawl ended 10 s ago: 20 s to go
+    db.dispose()
