@@ -261,7 +261,8 @@ def match_rounds(admin: str, work: Path, listings: int) -> dict[str, Any]:
 def crawl_rounds(admin: str, work: Path, pages: int) -> dict[str, Any]:
     with ShardedBenchShop(pages) as shop, ExitStack() as stack:
         servers = [stack.enter_context(RecordingProxy("bench", f"p{k}")) for k in range(SHARDS)]
-        config = crawl_config(work / "crawl.yaml", shop.base_url, [p.url("bench", f"p{k}") for k, p in enumerate(servers)])
+        urls = [proxy.url("bench", f"p{k}") for k, proxy in enumerate(servers)]
+        config = crawl_config(work / "crawl.yaml", shop.base_url, urls)
         one = crawl_round(admin, config, 1, work, shop.listings)
         two = crawl_round(admin, config, 2, work, shop.listings)
         # Each shard went out through its own proxy: slot k's search chain only through proxy k.
