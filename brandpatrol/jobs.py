@@ -241,17 +241,18 @@ REFERENCE_PROBLEMS = "reference_problems"  # the match summary's list of referen
 
 
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet,
-          only: list[int] | None = None, networks: bool = True, sync: bool = True) -> dict[str, Any]:
+          only: list[int] | None = None, networks: bool = True, sync: bool = True,
+          db: Database | None = None) -> dict[str, Any]:
     """Sync the catalogue and match; the summary names every reference photo that could not be used (with its
     path and the fix) under REFERENCE_PROBLEMS, so neither the command nor the nightly run record is silent.
 
     Team mode's match jobs pass `only` (the listings a shard stored), `networks=False` (a settle_networks job
-    follows) and `sync=False` (the scheduler synced the catalogue when it queued the night)."""
+    follows), `sync=False` (the scheduler synced the catalogue when it queued the night) and the worker's `db`."""
     from core.catalogue import sync_catalogue
     from matching.run import run_matching
 
     config = load_config(config_path)
-    db = open_database(settings)
+    db = db or open_database(settings)
     problems: list[str] = []
     if sync:
         progress("hashing reference photos ...")

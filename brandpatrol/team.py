@@ -244,8 +244,13 @@ def _alert_parked(db: Database, job_id: int, what: str, why: str, config: str | 
     alerts.deliver(db, _alert_urls(config), alert)
 
 
+@functools.lru_cache(maxsize=1)
+def _worker_database(url: str) -> Database:
+    return jobs.open_database(current_settings())  # migrated once, one engine for every job of the process
+
+
 def _database() -> Database:
-    return jobs.open_database(current_settings())
+    return _worker_database(current_settings().db)
 
 
 # --- crawl ---------------------------------------------------------------------------------------------------
@@ -346,7 +351,7 @@ def match_listings(context: JobContext, *, config: str, listing_ids: list[int], 
     """Match these listings (the catalogue was synced when the work was queued); then settle the networks."""
     db = _database()
     with attempt(db, context, f"match {len(listing_ids)} listings", version):
-        summary = jobs.match(current_settings(), Path(config), only=listing_ids, networks=False, sync=False)
+        summary = jobs.match(current_settings(), Path(config), only=listing_ids, networks=False, sync=False, db=db)
         defer_networks(context.app, config)
         return {k: summary[k] for k in ("examined", "created", "updated", "unchanged")}
 
@@ -361,7 +366,7 @@ def settle_networks(context: JobContext, *, config: str, version: int) -> dict[s
     db = _database()
     since = _last_settled(db)
     with attempt(db, context, SETTLE_WHAT, version):
-        summary = jobs.match(current_settings(), Path(config), sync=False)
+        summary = jobs.match(current_settings(), Path(config), sync=False, db=db)
         # The night's findings alert, as the in-process night sends it: what matching found since the last one.
         brand = load_config(config)
         if (found := alerts.findings_alert(db, brand, since)) is not None:
@@ -408,6 +413,7 @@ def enqueue_night(settings: Settings, config_path: Path) -> dict[str, Any]:
     config = load_config(config_path)
     db = jobs.open_database(settings)
     sync = sync_catalogue(db, config)
+    db.dispose()
     queued: list[str] = []
     waiting: list[str] = []
     with opened(settings) as app:
@@ -493,7 +499,7 @@ def run_worker(settings: Settings, *, concurrency: int = 1, queues: list[str] | 
     conninfo(settings.db)  # raises TeamModeError with the fix
     _worker_settings = settings
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    db = jobs.open_database(settings)  # migrated
+    db = _database()  # migrated
     if ensure_queue_schema(db):
         logger.info("created the work queue's tables (procrastinate's schema)")
     app = worker_app(settings.db)
