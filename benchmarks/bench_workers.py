@@ -36,13 +36,14 @@ import yaml
 from sqlalchemy import delete, func, insert, select, text, update
 
 from benchmarks.site import item_html
-from brandpatrol import team
+from brandpatrol import workqueue
 from brandpatrol.demo import DemoServer, build_catalogue
 from core.catalogue import sync_catalogue
 from core.config import load_config
 from core.db import Database
 from core.models import Finding, ImageStatus, JobRun, Listing, ListingImage, Marketplace, Seller
 from core.settings import get_settings
+from core.shards import shards_of
 from tests.loopback import LocalServer, QuietHandler, RecordingProxy, reply
 from tests.postgres import fresh_database, postgres_server
 
@@ -157,9 +158,9 @@ def match_round(db: Database, db_url: str, config: Path, ids: list[int], count: 
         wait_workers(db, count)
         settings = get_settings().model_copy(update={"db": db_url, "config": config})
         started = time.monotonic()
-        with team.opened(settings) as app:
+        with workqueue.opened(settings) as app:
             for start in range(0, len(ids), MATCH_SHARD):
-                team.defer(app, "match_listings", config=str(config), listing_ids=ids[start:start + MATCH_SHARD])
+                workqueue.defer(app, "match_listings", config=str(config), listing_ids=ids[start:start + MATCH_SHARD])
         wait("matching", lambda: queue_done(db, "match_listings"))
         elapsed = time.monotonic() - started
     with db.read() as session:
@@ -221,14 +222,14 @@ def crawl_round(admin: str, config: Path, count: int, log_dir: Path, listings: i
     """One round on a fresh database (nothing stored yet, as the night's first crawl)."""
     db_url = fresh_database(admin)
     db = Database(db_url)
-    team.ensure_queue_schema(db)
+    workqueue.ensure_queue_schema(db)
     with workers(count, db_url, config, ["crawl"], log_dir):
         wait_workers(db, count)
         settings = get_settings().model_copy(update={"db": db_url, "config": config})
         started = time.monotonic()
-        with team.opened(settings) as app:
-            for shard in team.shards_of(load_config(config).marketplaces[0]):
-                team.defer_shard(app, str(config), shard)
+        with workqueue.opened(settings) as app:
+            for shard in shards_of(load_config(config).marketplaces[0]):
+                workqueue.defer_shard(app, str(config), shard)
         wait("crawling", lambda: queue_done(db, "crawl_shard"))
         elapsed = time.monotonic() - started
     with db.read() as session:
@@ -242,7 +243,7 @@ def crawl_round(admin: str, config: Path, count: int, log_dir: Path, listings: i
 def match_rounds(admin: str, work: Path, listings: int) -> dict[str, Any]:
     db_url = fresh_database(admin)
     db = Database(db_url)
-    team.ensure_queue_schema(db)
+    workqueue.ensure_queue_schema(db)
     catalogue = build_catalogue()
     with DemoServer(catalogue) as server:
         config = catalogue.write_workspace(work / "demo", server.base_url)

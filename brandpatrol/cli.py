@@ -492,7 +492,8 @@ def worker(
         "--queue", help="crawl, match, networks or reports (repeat; default all)")] = None,
 ) -> None:
     """Team mode (PostgreSQL): run queued crawl shards, match jobs and reports until SIGTERM."""
-    from brandpatrol.team import QUEUES, TeamModeError, run_worker
+    from brandpatrol.worker import run_worker
+    from brandpatrol.workqueue import QUEUES, TeamModeError
 
     settings = _settings(db, config)
     unknown = sorted(set(queue or []) - set(QUEUES))

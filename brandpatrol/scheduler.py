@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import update
 
-from brandpatrol import alerts, jobs, team
+from brandpatrol import alerts, jobs, workqueue
 from brandpatrol.removals import check_removals, egress_fetcher
 from core.cluster import cluster_status
 from core.config import BrandConfig, cron_trigger, load_config
@@ -166,12 +166,12 @@ def crawl_and_match(settings: Settings, config_path: Path, config: BrandConfig,
 def nightly(config_path: str, db_url: str) -> dict[str, Any]:
     """The nightly job: crawl and match every marketplace, then one alert for new findings and one for failures.
     Module-level so the job store can reference it. On PostgreSQL it queues the night's shards for the workers
-    (brandpatrol/team.py) instead."""
+    (brandpatrol/workqueue.py) instead."""
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
-    if team.is_team_database(db_url):
-        return _queued(db, NIGHTLY.id, lambda: team.enqueue_night(settings, Path(config_path)))
+    if workqueue.is_team_database(db_url):
+        return _queued(db, NIGHTLY.id, lambda: workqueue.enqueue_night(settings, Path(config_path)))
     try:
         with recorded(db, NIGHTLY.id) as run:
             since = utcnow()
@@ -232,9 +232,9 @@ def removal_check(config_path: str, db_url: str, *, queue: bool = True) -> dict[
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
-    if queue and team.is_team_database(db_url):
+    if queue and workqueue.is_team_database(db_url):
         return _queued(db, REMOVAL_CHECK.id,
-                       lambda: team.enqueue_report(settings, Path(config_path), "removal_check"))
+                       lambda: workqueue.enqueue_report(settings, Path(config_path), "removal_check"))
     try:
         with recorded(db, REMOVAL_CHECK.id) as run:
             summary = check_removals(db, config, egress_fetcher(settings, config))
@@ -258,8 +258,8 @@ def weekly_digest(config_path: str, db_url: str, *, queue: bool = True) -> dict[
     settings = _job_settings(config_path, db_url)
     config = load_config(config_path)
     db = jobs.open_database(settings)
-    if queue and team.is_team_database(db_url):
-        return _queued(db, DIGEST.id, lambda: team.enqueue_report(settings, Path(config_path), "weekly_digest"))
+    if queue and workqueue.is_team_database(db_url):
+        return _queued(db, DIGEST.id, lambda: workqueue.enqueue_report(settings, Path(config_path), "weekly_digest"))
     try:
         with recorded(db, DIGEST.id) as run:
             delivered = alerts.deliver(db, config.alerts.urls, alerts.digest_alert(db, config, utcnow()))
@@ -403,7 +403,7 @@ def run_scheduler(settings: Settings, config_path: Path, *, lease_stale_after: t
     scheduler: BaseScheduler | None = None
     lease.start_heartbeat(lease_lost)
     try:
-        if team.is_team_database(settings.db) and team.ensure_queue_schema(db):
+        if workqueue.is_team_database(settings.db) and workqueue.ensure_queue_schema(db):
             logger.info("created the work queue's tables (procrastinate's schema); start `brandpatrol worker`s")
         if (closed := close_interrupted_runs(db)):
             logger.warning("%d job run(s) left running by a previous scheduler marked failed", closed)

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import select, text
 
-from brandpatrol import scheduler, team
+from brandpatrol import scheduler, team, workqueue
 from core.config import ConfigError, load_config
 from core.db import Database
 from core.models import AlertRecord, CrawlRun, JobRun, JobRunStatus, Listing, Marketplace, RunStatus, utcnow
@@ -168,8 +168,8 @@ def test_two_workers_crawl_four_shards_one_killed_mid_shard(postgres_url: str, t
     with ShardedShop() as shop:
         config = write_config(tmp_path / "brandpatrol.yaml", shop.base_url)
         db = Database(postgres_url)
-        team.ensure_queue_schema(db)
-        assert not team.ensure_queue_schema(db)  # applied once; a second call changes nothing
+        workqueue.ensure_queue_schema(db)
+        assert not workqueue.ensure_queue_schema(db)  # applied once; a second call changes nothing
         with workers(2, postgres_url, config, tmp_path) as procs:
             detail = scheduler.nightly(str(config), postgres_url)  # the scheduler's fire, on PostgreSQL: queue
             assert sorted(detail["queued"]) == [f"shop term:{t}" for t in TERMS]
@@ -235,8 +235,8 @@ def test_sigterm_finishes_the_page_batch_and_requeues_the_shard(postgres_url: st
         config = write_config(tmp_path / "brandpatrol.yaml", shop.base_url, search_terms=["t0"])
         settings = get_settings().model_copy(update={"db": postgres_url, "config": config})
         db = Database(postgres_url)
-        team.ensure_queue_schema(db)
-        team.enqueue_night(settings, config)
+        workqueue.ensure_queue_schema(db)
+        workqueue.enqueue_night(settings, config)
         with workers(1, postgres_url, config, tmp_path) as (first,):
             wait_until("the shard under way", lambda: any(p.startswith("/item/") for _, _, p in shop.hits()))
             first.send_signal(signal.SIGTERM)
@@ -258,11 +258,11 @@ def test_a_job_failing_three_times_is_parked_and_alerted(postgres_url: str, tmp_
         config = write_config(tmp_path / "brandpatrol.yaml", shop.base_url)
     settings = get_settings().model_copy(update={"db": postgres_url, "config": config})
     db = Database(postgres_url)
-    team.ensure_queue_schema(db)
-    with team.opened(settings) as app:
+    workqueue.ensure_queue_schema(db)
+    with workqueue.opened(settings) as app:
         # A digest whose configuration is gone fails every attempt; a job queued by another release is refused.
-        team.defer(app, "weekly_digest", config=str(tmp_path / "moved.yaml"))
-        team.defer(app, "removal_check", config=str(config), version=team.JOB_VERSION + 1)
+        workqueue.defer(app, "weekly_digest", config=str(tmp_path / "moved.yaml"))
+        workqueue.defer(app, "removal_check", config=str(config), version=workqueue.JOB_VERSION + 1)
     with workers(1, postgres_url, config, tmp_path):
         wait_until("both jobs parked", lambda: jobs_by_status(db, "weekly_digest") == {"failed": 1}
                    and jobs_by_status(db, "removal_check") == {"failed": 1})
@@ -306,7 +306,7 @@ def test_parallel_shards_take_a_proxy_each_and_fewer_proxies_are_refused(tmp_pat
     for shard in shards:
         context = build_context("shop", config, db_url, shard=shard.key)
         assert context.proxy_url == proxies[shard.slot] and context.marketplace.search_terms == [shard.value]
-    assert {team.crawl_lock(s) for s in shards} == {"crawl:shop#0", "crawl:shop#1", "crawl:shop#2"}
+    assert {workqueue.crawl_lock(s) for s in shards} == {"crawl:shop#0", "crawl:shop#1", "crawl:shop#2"}
 
     with pytest.raises(ConfigError, match="parallel_shards: 3 needs as many proxies"):
         load_config(write_config(tmp_path / "bad.yaml", "http://127.0.0.1:1", parallel_shards=3, proxies=proxies[:2]))
