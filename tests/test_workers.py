@@ -5,6 +5,7 @@ across the cluster, a job failing three times parked and alerted."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shlex
 import signal
@@ -284,6 +285,8 @@ def test_a_job_failing_three_times_is_parked_and_alerted(postgres_url: str, tmp_
     shown = present.work_queue_frame(health.cluster)  # the Runs page's table
     assert sorted(shown["Task"]) == ["removal_check", "weekly_digest"] and set(shown["Status"]) == {"failed"}
     assert all(why.startswith("parked after") for why in shown["Why"])
+    as_json = json.loads(json.dumps(health.to_dict()))  # `brandpatrol status --json`
+    assert {job["task"] for job in as_json["cluster"]["failed"]} == {"removal_check", "weekly_digest"}
     db.dispose()
 
 
