@@ -242,12 +242,13 @@ REFERENCE_PROBLEMS = "reference_problems"  # the match summary's list of referen
 
 def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet,
           only: list[int] | None = None, networks: bool = True, sync: bool = True,
-          db: Database | None = None) -> dict[str, Any]:
+          db: Database | None = None, network_ids: list[int] | None = None) -> dict[str, Any]:
     """Sync the catalogue and match; the summary names every reference photo that could not be used (with its
     path and the fix) under REFERENCE_PROBLEMS, so neither the command nor the nightly run record is silent.
 
     Team mode's match jobs pass `only` (the listings a shard stored), `networks=False` (a settle_networks job
-    follows), `sync=False` (the scheduler synced the catalogue when it queued the night) and the worker's `db`."""
+    follows, with `network_ids`: those listings), `sync=False` (the scheduler synced the catalogue when it queued
+    the night) and the worker's `db`."""
     from core.catalogue import sync_catalogue
     from matching.run import run_matching
 
@@ -260,7 +261,8 @@ def match(settings: Settings, config_path: Path, *, full: bool = False, progress
     for problem in problems:
         progress(f"  reference problem: {problem}")
     progress("matching listings ...")
-    summary = run_matching(db, config, full=full, only=only, clusters=networks)
+    summary = run_matching(db, config, full=full, only=only, clusters=networks,
+                           mark_pending=networks or only is None, network_ids=network_ids or ())
     return {**summary.to_dict(), REFERENCE_PROBLEMS: problems}
 
 

@@ -33,7 +33,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,13 @@ from sqlalchemy import func, select, update
 
 from brandpatrol import alerts, jobs
 from brandpatrol.workqueue import JOB_VERSION, MAX_ATTEMPTS, WrongVersion, build_app, defer, defer_shard
+from core.cluster import work_left
 from core.config import BrandConfig, load_config
 from core.db import Database
 from core.models import CrawlRun, JobRun, JobRunStatus, Listing, Marketplace, RunStatus, as_utc, utcnow
 from core.settings import Settings, get_settings
 from core.shards import Shard, shards_of
+from matching.network_index import STATE_PENDING, set_state
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class Attempt:
     run_id: int
     job_id: int
     last: bool  # no attempt after this one
+    detail: dict[str, Any] = field(default_factory=dict)  # kept in the job_run row
 
 
 def here() -> str:
@@ -117,12 +120,14 @@ def attempt(db: Database, context: JobContext, what: str, version: int) -> Itera
     job = context.job
     assert job.id is not None
     last = job.attempts + 1 >= MAX_ATTEMPTS
+    detail = {"where": here(), "attempt": job.attempts + 1, "task": job.task_name}
     with db.session() as session:
         row = JobRun(job_id=f"team:{job.id}:{what}"[:80], started_at=utcnow(), status=JobRunStatus.RUNNING,
-                     detail={"where": here(), "attempt": job.attempts + 1, "task": job.task_name})
+                     detail=detail)
         session.add(row)
         session.flush()
         run_id = row.id
+    this = Attempt(run_id, job.id, last)
     status, summary = JobRunStatus.OK, "done"
     try:
         if version != JOB_VERSION:
@@ -130,7 +135,7 @@ def attempt(db: Database, context: JobContext, what: str, version: int) -> Itera
                 f"job {job.id} was queued by a BrandPatrol whose jobs are version {version}; this worker runs version "
                 f"{JOB_VERSION}. Run the same BrandPatrol release on the scheduler and every worker (upgrade them "
                 "together), then queue the work again")
-        yield Attempt(run_id, job.id, last)
+        yield this
     except BaseException as exc:
         status, summary = JobRunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         if last or isinstance(exc, WrongVersion):
@@ -140,7 +145,7 @@ def attempt(db: Database, context: JobContext, what: str, version: int) -> Itera
     finally:
         with db.session() as session:
             session.execute(update(JobRun).where(JobRun.id == run_id).values(
-                status=status, summary=summary[:1000], finished_at=utcnow()))
+                status=status, summary=summary[:1000], finished_at=utcnow(), detail={**detail, **this.detail}))
 
 
 def alert_urls(config: str | Path | None) -> list[str]:
@@ -252,29 +257,39 @@ def match_listings(context: JobContext, *, config: str, listing_ids: list[int], 
     db = worker_database()
     with attempt(db, context, f"match {len(listing_ids)} listings", version):
         summary = jobs.match(current_settings(), Path(config), only=listing_ids, networks=False, sync=False, db=db)
-        defer_networks(context.app, config)
+        # All of them, not only those examined now: a retry after a crash finds some matched already.
+        defer(context.app, "settle_networks", config=config, listing_ids=listing_ids)
         return {k: summary[k] for k in ("examined", "created", "updated", "unchanged")}
 
 
-def defer_networks(app: procrastinate.App, config: str) -> None:
-    defer(app, "settle_networks", config=config)  # one waiting covers every match job before it
-
-
-@tasks.task(name="settle_networks", queue="networks", pass_context=True, retry=_Retry(), lock="networks",
-            queueing_lock="networks")
-def settle_networks(context: JobContext, *, config: str, version: int) -> dict[str, Any]:
+@tasks.task(name="settle_networks", queue="networks", pass_context=True, retry=_Retry(), lock="networks")
+def settle_networks(context: JobContext, *, config: str, listing_ids: list[int], version: int) -> dict[str, Any]:
+    """The seller networks after a match job: its listings join the networks they touch (one network job at a
+    time; a network job that fails for good leaves the networks marked behind, so the next recomputes them all)."""
     db = worker_database()
     since = _last_settled(db)
-    with attempt(db, context, SETTLE_WHAT, version):
-        summary = jobs.match(current_settings(), Path(config), sync=False, db=db)
-        # The night's findings alert, as the in-process night sends it: what matching found since the last one.
+    with attempt(db, context, SETTLE_WHAT, version) as this:
+        try:
+            summary = jobs.match(current_settings(), Path(config), sync=False, db=db, network_ids=listing_ids)
+        except Exception:
+            if this.last:
+                mark_networks_behind(db)
+            raise
+        this.detail.update({k: summary[k] for k in ("examined", "seller_networks", "networks_incremental")})
+        # The night's findings alert, as the in-process night sends it, once the night's matching is done.
         brand = load_config(config)
-        if (found := alerts.findings_alert(db, brand, since)) is not None:
+        if not work_left(db, this.job_id) and (found := alerts.findings_alert(db, brand, since)) is not None:
             alerts.deliver(db, brand.alerts.urls, found)
-        return {k: summary[k] for k in ("examined", "seller_networks", "networks_incremental")}
+        return this.detail
 
 
 SETTLE_WHAT = "seller networks"
+
+
+def mark_networks_behind(db: Database) -> None:
+    """The next network update recomputes every network (this one's listings would be left out otherwise)."""
+    with db.session() as session:
+        set_state(session, STATE_PENDING, "1")
 
 
 def _last_settled(db: Database) -> datetime:

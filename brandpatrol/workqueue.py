@@ -62,7 +62,7 @@ def conninfo(db_url: str) -> str:
 DEFER_OPTIONS: dict[str, dict[str, Any]] = {
     "crawl_shard": {"queue": "crawl"},
     "match_listings": {"queue": "match"},
-    "settle_networks": {"queue": "networks", "lock": "networks", "queueing_lock": "networks"},
+    "settle_networks": {"queue": "networks", "lock": "networks"},
     "removal_check": {"queue": "reports", "queueing_lock": "removal_check"},
     "weekly_digest": {"queue": "reports", "queueing_lock": "weekly_digest"},
 }

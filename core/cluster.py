@@ -121,6 +121,15 @@ def cluster_status(db: Database, stalled_after_s: float = STALLED_AFTER_S,
     return status
 
 
+def work_left(db: Database, except_job: int) -> bool:
+    """Whether crawl, match or network jobs other than `except_job` are waiting or running (the night goes on)."""
+    with db.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE status IN ('todo', 'doing') AND id <> :job "
+            "AND task_name IN ('brandpatrol:crawl_shard', 'brandpatrol:match_listings', "
+            "'brandpatrol:settle_networks'))"), {"job": except_job}).scalar())
+
+
 def format_cluster(status: ClusterStatus, when: Any) -> list[str]:
     """Lines for `brandpatrol status`; `when` formats a time in the report's zone."""
     counts = ", ".join(f"{n} {s}" for s, n in sorted(status.counts.items())) or "no jobs"

@@ -114,9 +114,12 @@ def _distrusted(session: Session) -> frozenset[str]:
 
 def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch_size: int = BATCH_SIZE,
                  clusters: bool = True, reader: PhotoReader | None = None,
-                 only: Collection[int] | None = None) -> MatchSummary:
+                 only: Collection[int] | None = None, mark_pending: bool = True,
+                 network_ids: Collection[int] = ()) -> MatchSummary:
     """Examine new and changed listings (all with `full`) and write their findings, `batch_size` per commit.
-    `only` narrows the run to those listings (team mode's match jobs: what one shard stored).
+    `only` narrows the run to those listings (team mode's match jobs: what one shard stored). Team mode's match jobs
+    also pass `mark_pending=False` (each queues a network job for its listings, which the queue keeps), and that
+    network job passes them as `network_ids`: the networks are updated from them besides the examined listings.
 
     `reader` reads the listings' photos (default: as the process settings say). Raises
     matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
@@ -150,7 +153,7 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     for number, chunk in enumerate(_chunks(ids, batch_size)):
         with db.session() as session:
             _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, watch, reader)
-            if number == 0:
+            if number == 0 and mark_pending:
                 # Marked with the first batch, after its findings are locked and written (a write of its own
                 # before them would let a reviewer in between): a run that stops before its networks are updated
                 # (or skips them) leaves the mark, and the next run recomputes the networks in full.
@@ -184,7 +187,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     summary.photos = reader.report.to_dict()
     if clusters:
         # New and changed listings join the networks they touch; a full run recomputes them all.
-        grouped = update_networks(db, ctx, None if summary.full or networks_behind else ids)
+        grouped = update_networks(db, ctx, None if summary.full or networks_behind
+                                  else sorted(set(ids) | set(network_ids)))
         summary.seller_networks, summary.largest_network = grouped.clusters, grouped.largest
         summary.networks_incremental = grouped.incremental
         with db.read() as session:

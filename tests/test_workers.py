@@ -199,6 +199,11 @@ def test_two_workers_crawl_four_shards_one_killed_mid_shard(postgres_url: str, t
             alerts = list(session.scalars(select(AlertRecord.title)))
             failed_attempts = list(session.scalars(select(JobRun.summary).where(
                 JobRun.job_id.like("team:%:crawl shop%"), JobRun.status == JobRunStatus.FAILED)))
+            settled = list(session.scalars(select(JobRun.detail).where(JobRun.job_id.like("team:%:seller networks"))
+                                           .order_by(JobRun.id)))
+        # One network job per match job: the first builds the networks, the others join their listings to them.
+        assert len(settled) >= 2 and not settled[0]["networks_incremental"], settled
+        assert all(d["networks_incremental"] for d in settled[1:]), settled
         # The queue's lock kept the shards apart: the only failed attempt is the killed one (without the lock,
         # workers start shards the crawl lease then refuses).
         assert len(failed_attempts) == 1 and "stopped answering" in failed_attempts[0], failed_attempts
