@@ -590,13 +590,37 @@ def schedule(config: ConfigOpt = None, db: DbOpt = None, brand: BrandOpt = None)
 
 
 @app.command()
+def worker(
+    config: ConfigOpt = None, db: DbOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
+                                             help="jobs run at once (each crawl is its own process)")] = 1,
+    queue: Annotated[list[str] | None, typer.Option(
+        "--queue", help="crawl, match, networks or reports (repeat; default all)")] = None,
+) -> None:
+    """Team mode (PostgreSQL): run queued crawl shards, match jobs and reports until SIGTERM."""
+    from brandpatrol.worker import run_worker
+    from brandpatrol.workqueue import QUEUES, TeamModeError
+
+    settings = _settings(db, config)
+    unknown = sorted(set(queue or []) - set(QUEUES))
+    if unknown:
+        raise typer.BadParameter(f"no queue {', '.join(unknown)}; use {', '.join(QUEUES)}", param_hint="--queue")
+    try:
+        raise typer.Exit(run_worker(settings, concurrency=concurrency, queues=queue))
+    except TeamModeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False, brand: BrandOpt = None) -> None:
     """Last runs, next fire times and anything overdue; exits 1 when something is overdue."""
     from core.operations import format_status, gather_status
 
     settings = _settings(db, config, brand)
     brand_config = load_config(settings.config, settings.brand) if settings.config else None
-    report = gather_status(jobs.open_database(settings), brand_config)
+    report = gather_status(jobs.open_database(settings), brand_config,
+                          stalled_after_s=settings.worker_stalled_after_s)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else format_status(report))
     if report.overdue:
         raise typer.Exit(1)

@@ -96,6 +96,7 @@ class CrawlResult:
     seconds: float
     errors: dict[str, Any]
     stderr_tail: str
+    run_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -119,12 +120,12 @@ class CrawlResult:
         return line
 
 
-def _last_run(db: Database, marketplace: str) -> CrawlRun | None:
+def _last_run(db: Database, marketplace: str, shard: str | None = None) -> CrawlRun | None:
     with db.read() as session:
-        return session.scalar(
-            select(CrawlRun).join(Marketplace).where(Marketplace.name == marketplace)
-            .order_by(CrawlRun.id.desc()).limit(1)
-        )
+        query = select(CrawlRun).join(Marketplace).where(Marketplace.name == marketplace)
+        if shard is not None:
+            query = query.where(CrawlRun.shard == shard)
+        return session.scalar(query.order_by(CrawlRun.id.desc()).limit(1))
 
 
 def _forward(stream: IO[str], marketplace: str, progress: Progress, tail: deque[str]) -> None:
@@ -201,8 +202,9 @@ def _how_it_ended(code: int, tail: deque[str]) -> str:
 
 def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
               progress: Progress | None = None, stop: threading.Event | None = None,
-              stop_grace: float = 120.0) -> CrawlResult:
-    """Crawl one marketplace in its own process and read back the run it recorded.
+              stop_grace: float = 120.0, shard: str | None = None) -> CrawlResult:
+    """Crawl one marketplace (one `shard` of it: core/shards.py) in its own process and read back the run it
+    recorded.
 
     A crawl still running at `timeout` is killed with its browser, and its run is marked failed. Setting `stop`
     asks the crawl to finish its current batch and close its run (see _wait_crawl). The crawl dies with this
@@ -211,7 +213,7 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     db_url = absolute_db_url(settings.db)
     command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
                "--config", str(config_path.resolve()), "--db", db_url, "--log-level", "INFO",
-               "--parent-pid", str(os.getpid())]
+               "--parent-pid", str(os.getpid())] + (["--shard", shard] if shard else [])
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=20)
     # The crawl's own settings read the brand (a configuration listing several) from the environment.
@@ -230,13 +232,13 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     status = STATUS_OF_EXIT.get(code)
     if status is None or stopped:
         # The crawl could not close its run; the row's counts are what its batches stored.
-        fail_open_runs(db, marketplace, stopped or _how_it_ended(code, tail))
+        fail_open_runs(db, marketplace, stopped or _how_it_ended(code, tail), shard)
         status = RunStatus.FAILED
-    run = _last_run(db, marketplace)
+    run = _last_run(db, marketplace, shard)
     summary_tail = " | ".join(list(tail)[-3:])[:600]
     if run is None:
         return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, summary_tail)
-    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail)
+    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail, run.id)
 
 
 def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
@@ -275,22 +277,31 @@ def match_brands(settings: Settings, config_path: Path, *, full: bool = False,
     return out
 
 
-def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet) -> dict[str, Any]:
+def match(settings: Settings, config_path: Path, *, full: bool = False, progress: Progress = quiet,
+          only: list[int] | None = None, networks: bool = True, sync: bool = True,
+          db: Database | None = None, network_ids: list[int] | None = None) -> dict[str, Any]:
     """Sync the catalogue and match one brand (--brand, or the file's one brand); the summary names every reference
     photo that could not be used (with its path and the fix) under REFERENCE_PROBLEMS, so neither the command nor
-    the nightly run record is silent."""
+    the nightly run record is silent.
+
+    Team mode's match jobs pass `only` (the listings a shard stored), `networks=False` (a settle_networks job
+    follows, with `network_ids`: those listings), `sync=False` (the scheduler synced the catalogue when it queued
+    the night) and the worker's `db`."""
     from core.catalogue import sync_catalogue
     from matching.run import run_matching
 
     config = load_config(config_path, settings.brand)
-    db = open_database(settings)
-    progress("hashing reference photos ...")
-    sync = sync_catalogue(db, config)
-    for problem in sync.errors:
+    db = db or open_database(settings)
+    problems: list[str] = []
+    if sync:
+        progress("hashing reference photos ...")
+        problems = list(sync_catalogue(db, config).errors)
+    for problem in problems:
         progress(f"  reference problem: {problem}")
     progress("matching listings ...")
-    summary = run_matching(db, config, full=full)
-    return {**summary.to_dict(), REFERENCE_PROBLEMS: list(sync.errors)}
+    summary = run_matching(db, config, full=full, only=only, clusters=networks,
+                           mark_pending=networks or only is None, network_ids=network_ids or ())
+    return {**summary.to_dict(), REFERENCE_PROBLEMS: problems}
 
 
 def evaluate(settings: Settings, labels: Path) -> dict[str, Any]:

@@ -30,8 +30,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import update
 
-from brandpatrol import alerts, jobs
+from brandpatrol import alerts, jobs, workqueue
 from brandpatrol.removals import check_removals, egress_fetcher
+from core.cluster import cluster_status
 from core.config import BrandConfig, cron_trigger, load_brands
 from core.db import Database, make_engine
 from core.lease import LEASE_STALE_AFTER, SchedulerLease, SchedulerLocked
@@ -185,7 +186,12 @@ def _each_brand(config_path: str, db_url: str,
 
 def nightly(config_path: str, db_url: str) -> dict[str, Any]:
     """The nightly job: crawl and match every marketplace (of each brand), then one alert for new findings and one
-    for failures. Module-level so the job store can reference it."""
+    for failures. Module-level so the job store can reference it. On PostgreSQL it queues the night's shards for the
+    workers (brandpatrol/workqueue.py) instead."""
+    if workqueue.is_team_database(db_url):
+        settings = _job_settings(config_path, db_url)
+        return _queued(jobs.open_database(settings), NIGHTLY.id,
+                       lambda: workqueue.enqueue_night(settings, Path(config_path)))
     return _each_brand(config_path, db_url, _nightly)
 
 
@@ -231,7 +237,33 @@ def _nightly(settings: Settings, config: BrandConfig) -> dict[str, Any]:
 
 # --- the other jobs ------------------------------------------------------------------------------------------
 
-def removal_check(config_path: str, db_url: str) -> dict[str, Any]:
+def _queued(db: Database, job_id: str, enqueue: Callable[[], Any]) -> dict[str, Any]:
+    """Team mode: the fire queues work for the workers; its job_run says what was queued."""
+    try:
+        with recorded(db, job_id) as run:
+            done = enqueue()
+            detail: dict[str, Any] = done if isinstance(done, dict) else {"queued": bool(done)}
+            queued = detail.get("queued")
+            run.summary = (f"queued {len(queued)} shards for the workers, {len(detail.get('already_waiting', []))} "
+                           "already waiting" if isinstance(queued, list)
+                           else "queued for the workers" if queued else "already waiting in the queue")
+            run.detail = detail
+            return detail
+    finally:
+        db.dispose()
+
+
+def _queue_report(config_path: str, db_url: str, job_id: str, report: str) -> dict[str, Any]:
+    settings = _job_settings(config_path, db_url)
+    return _queued(jobs.open_database(settings), job_id,
+                   lambda: workqueue.enqueue_report(settings, Path(config_path), report))
+
+
+def removal_check(config_path: str, db_url: str, *, queue: bool = True) -> dict[str, Any]:
+    """Re-check listings under filed notices (each brand's). On PostgreSQL, with `queue`, the fire queues it for a
+    worker."""
+    if queue and workqueue.is_team_database(db_url):
+        return _queue_report(config_path, db_url, REMOVAL_CHECK.id, "removal_check")
     return _each_brand(config_path, db_url, _removal_check)
 
 
@@ -256,7 +288,9 @@ def _removal_check(settings: Settings, config: BrandConfig) -> dict[str, Any]:
         db.dispose()
 
 
-def weekly_digest(config_path: str, db_url: str) -> dict[str, Any]:
+def weekly_digest(config_path: str, db_url: str, *, queue: bool = True) -> dict[str, Any]:
+    if queue and workqueue.is_team_database(db_url):
+        return _queue_report(config_path, db_url, DIGEST.id, "weekly_digest")
     return _each_brand(config_path, db_url, _weekly_digest)
 
 
@@ -288,7 +322,17 @@ def _watchdog(settings: Settings, config: BrandConfig) -> dict[str, Any]:
         alert = alerts.overdue_alert(config, [alerts.Overdue(s.name, s.last_started, s.last_run_id) for s in late])
         if alert is not None:
             alerts.deliver(db, config.alerts.urls, alert)
-        return {"overdue": [s.name for s in late]}
+        cluster = cluster_status(db, settings.worker_stalled_after_s)
+        stalled = cluster.stalled_workers if cluster is not None else []
+        for worker in stalled:  # one that stopped answering while idle (one holding a job is alerted by the others)
+            alerts.deliver(db, config.alerts.urls, alerts.Alert(
+                "failure", f"BrandPatrol: worker {worker['id']} stopped answering",
+                f"Worker {worker['id']} has sent no heartbeat since {worker['last_heartbeat']:%Y-%m-%d %H:%M} UTC.",
+                dedupe_key=f"stalled:{worker['id']}"))
+        done: dict[str, Any] = {"overdue": [s.name for s in late]}
+        if cluster is not None:  # team mode
+            done["stalled_workers"] = [w["id"] for w in stalled]
+        return done
     finally:
         db.dispose()
 
@@ -398,6 +442,8 @@ def run_scheduler(settings: Settings, config_path: Path, *, lease_stale_after: t
     scheduler: BaseScheduler | None = None
     lease.start_heartbeat(lease_lost)
     try:
+        if workqueue.is_team_database(settings.db) and workqueue.ensure_queue_schema(db):
+            logger.info("created the work queue's tables (procrastinate's schema); start `brandpatrol worker`s")
         if (closed := close_interrupted_runs(db)):
             logger.warning("%d job run(s) left running by a previous scheduler marked failed", closed)
         scheduler = build_scheduler(settings, config_path)

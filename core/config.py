@@ -271,6 +271,9 @@ class Marketplace(_Strict):
     retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
     max_errors: int = Field(500, ge=0, le=1_000_000,
                             description="pages whose parsing raised after which the crawl stops (0: never)")
+    parallel_shards: int = Field(
+        1, ge=1, le=64, description="team mode: this many of the marketplace's shards (a search term or start URL "
+        "each) may be crawled at once, each through its own proxy from `proxies`; 1: one after another")
 
     @field_validator("search_url")
     @classmethod
@@ -292,6 +295,15 @@ class Marketplace(_Strict):
         for url in v:
             Proxy.from_url(url)
         return v
+
+    @model_validator(mode="after")
+    def _a_proxy_per_parallel_shard(self) -> Marketplace:
+        # Shards crawled at once from one address would multiply the load the marketplace sees from us.
+        if self.parallel_shards > 1 and len(self.proxies) < self.parallel_shards:
+            raise ValueError(f"parallel_shards: {self.parallel_shards} needs as many proxies (each shard crawled at "
+                             f"once goes through its own); list {self.parallel_shards} under proxies, or set "
+                             "parallel_shards: 1")
+        return self
 
     @model_validator(mode="after")
     def _one_proxy_setting(self) -> Marketplace:

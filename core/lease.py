@@ -202,20 +202,21 @@ class SchedulerLease(Lease):
         return SchedulerLocked(holder, self.stale_after)
 
 
-def crawl_lease_name(marketplace: str) -> str:
-    """The lease of one marketplace's crawls; a name past the column's 40 characters keeps a digest of the rest."""
-    name = f"crawl:{marketplace}"
+def crawl_lease_name(marketplace: str, slot: int = 0) -> str:
+    """The lease of one marketplace's crawls (of its shard slot `slot`: core/shards.py; slot 0 is also a whole
+    crawl's); a name past the column's 40 characters keeps a digest of the rest."""
+    name = f"crawl:{marketplace}" + (f"#{slot}" if slot else "")
     if len(name) <= 40:
         return name
-    return f"{name[:27]}~{hashlib.sha256(marketplace.encode()).hexdigest()[:12]}"
+    return f"{name[:27]}~{hashlib.sha256((name if slot else marketplace).encode()).hexdigest()[:12]}"
 
 
 class CrawlLease(Lease):
     """The one crawl of a marketplace allowed at a time, across processes and hosts."""
 
-    def __init__(self, db: Database, marketplace: str, *, stale_after: timedelta = STALE_AFTER,
+    def __init__(self, db: Database, marketplace: str, *, slot: int = 0, stale_after: timedelta = STALE_AFTER,
                  heartbeat_every_s: float = HEARTBEAT_EVERY_S):
-        super().__init__(db, name=crawl_lease_name(marketplace), stale_after=stale_after,
+        super().__init__(db, name=crawl_lease_name(marketplace, slot), stale_after=stale_after,
                          heartbeat_every_s=heartbeat_every_s)
         self.marketplace = marketplace
 

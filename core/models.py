@@ -237,6 +237,8 @@ class CrawlRun(Base):
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brand.id"), index=True)
     # The interrupted run this one resumes: listings it already captured are not fetched again.
     resumed_from: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    # Team mode crawls one shard at a time (core/shards.py: `term:lumina`); None: the whole marketplace.
+    shard: Mapped[str | None] = mapped_column(String(300))
     pages: Mapped[int] = mapped_column(default=0)
     items: Mapped[int] = mapped_column(default=0)
     drops: Mapped[dict[str, Any]] = mapped_column(default=dict)

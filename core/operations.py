@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from core.cluster import STALLED_AFTER_S, ClusterStatus, cluster_status, format_cluster
 from core.config import BrandConfig
 from core.db import Database
 from core.lease import LEASE_NAME, LEASE_STALE_AFTER, crawl_lease_name, process_gone
@@ -84,6 +85,7 @@ class OperationsStatus:
     jobs: list[JobState] = field(default_factory=list)
     marketplaces: list[MarketplaceState] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
+    cluster: ClusterStatus | None = None  # team mode's work queue (core/cluster.py); None on SQLite
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -186,7 +188,8 @@ def overdue_marketplaces(states: list[MarketplaceState], expected: timedelta, wa
     return late
 
 
-def gather_status(db: Database, config: BrandConfig | None, now: datetime | None = None) -> OperationsStatus:
+def gather_status(db: Database, config: BrandConfig | None, now: datetime | None = None,
+                  stalled_after_s: float = STALLED_AFTER_S) -> OperationsStatus:
     now = now or utcnow()
     zone = config.schedule.timezone if config else "UTC"
     status = OperationsStatus(now=now, timezone=zone, scheduler=scheduler_state(db, now))
@@ -220,6 +223,10 @@ def gather_status(db: Database, config: BrandConfig | None, now: datetime | None
             when = f"since {local(state.last_started, zone)}" if state.last_started else "ever"
             status.overdue.append(f"marketplace {state.name}: no crawl {when} "
                                   f"(expected within {config.schedule.expected_within_hours:g} h)")
+    status.cluster = cluster_status(db, stalled_after_s)
+    for worker in status.cluster.stalled_workers if status.cluster else []:
+        status.overdue.append(f"worker {worker['id']} stopped answering (last heartbeat "
+                              f"{local(worker['last_heartbeat'], zone)}); its job goes to another worker")
     return status
 
 
@@ -257,6 +264,8 @@ def format_status(status: OperationsStatus) -> str:
                      f"listings; last ok {local(m.last_ok, zone)}" + ("  OVERDUE" if m.overdue else ""))
         if m.interrupted:
             lines.append(f"    {m.interrupted}")
+    if status.cluster is not None:
+        lines += format_cluster(status.cluster, lambda when: local(when, zone))
     lines += ["", "overdue:" if status.overdue else "overdue: nothing"]
     lines += [f"  - {item}" for item in status.overdue]
     return "\n".join(lines)

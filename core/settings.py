@@ -152,6 +152,15 @@ class Settings(BaseSettings):
                          '[{"group": "brand-legal", "role": "legal"}]')
         return found
 
+    # Team mode (brandpatrol/team.py): workers on PostgreSQL. A worker that has not beaten its heartbeat for
+    # worker_stalled_after_s is taken for dead and its job is run again by another worker.
+    worker_heartbeat_s: float = Field(10.0, gt=0, le=600, description="how often a worker says it is alive")
+    worker_stalled_after_s: float = Field(
+        60.0, gt=0, le=3600, description="a worker silent this long is stalled: its job is retried elsewhere")
+    worker_poll_s: float = Field(5.0, gt=0, le=600, description="how often an idle worker looks for jobs "
+                                 "(it is also woken by PostgreSQL's NOTIFY) and for stalled workers")
+    job_retry_wait_s: int = Field(60, ge=0, le=86_400, description="wait before a failed job's next attempt")
+
     def bank_key_path(self) -> Path:
         return self.bank_key_file or self.data_dir / "bank-key.pem"
 

@@ -15,6 +15,7 @@ from core.config import BrandConfig, Marketplace, load_config
 from core.db import Database
 from core.egress import EgressPolicy, Proxy
 from core.settings import Settings, get_settings
+from core.shards import Shard, find_shard
 from crawler.storage import proxy_in_turn
 
 
@@ -28,6 +29,7 @@ class CrawlContext:
     proxy: Proxy | None = None  # the marketplace's: every fetch of the crawl goes through it
     proxy_url: str | None = None  # the same, as configured (for Scrapy's request meta)
     proxy_index: int | None = None  # which of the marketplace's `proxies` this crawl uses, when it has several
+    shard: Shard | None = None  # team mode: the one search term or start URL this crawl covers (core/shards.py)
 
 
 class CrawlSetupError(RuntimeError):
@@ -50,7 +52,8 @@ def _database(url: str) -> Database:
 
 
 def build_context(marketplace: str, config_path: str | Path | None = None, db_url: str | None = None,
-                  settings: Settings | None = None) -> CrawlContext:
+                  settings: Settings | None = None, shard: str | None = None) -> CrawlContext:
+    """What the crawl of `marketplace` (of its one shard, given the shard's key) shares."""
     settings = settings or get_settings()
     path = config_path or settings.config
     if not path:
@@ -61,8 +64,14 @@ def build_context(marketplace: str, config_path: str | Path | None = None, db_ur
     config = load_config(path, settings.brand)
     market = config.marketplace(marketplace)
     db = _database(db_url or settings.db)
-    index = (proxy_in_turn(db, market.name, len(market.proxies), timedelta(minutes=market.proxy_backoff_minutes))
-             if market.proxies else None)
+    part = find_shard(market, shard) if shard else None
+    if part is not None and market.parallel_shards > 1:
+        index: int | None = part.slot  # shards crawled at once each go through their own proxy (checked at load)
+    else:
+        index = (proxy_in_turn(db, market.name, len(market.proxies), timedelta(minutes=market.proxy_backoff_minutes))
+                 if market.proxies else None)
+    if part is not None:
+        market = part.narrowed(market)
     proxy_url = market.proxies[index] if index is not None else market.proxy
     return CrawlContext(
         settings=settings,
@@ -73,4 +82,5 @@ def build_context(marketplace: str, config_path: str | Path | None = None, db_ur
         proxy=Proxy.from_url(proxy_url) if proxy_url else None,
         proxy_url=proxy_url,
         proxy_index=index,
+        shard=part,
     )

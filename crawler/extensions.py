@@ -79,7 +79,7 @@ class CrawlRunRecorder:
         if context is None:
             return
         run_id = open_run(context.db, context.marketplace.name, context.marketplace.base_url,
-                          brand=context.config.brand.name)
+                          brand=context.config.brand.name, shard=context.shard.key if context.shard else None)
         assert self.crawler.stats is not None
         usual = usual_cards_per_page(context.db, context.marketplace.name)
         if usual:

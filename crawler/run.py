@@ -20,6 +20,7 @@ from core.children import die_with_parent
 from core.config import ConfigError
 from core.lease import CrawlAlreadyRunning, CrawlLease
 from core.models import RunStatus
+from core.shards import UnknownShard
 from crawler.context import CrawlSetupError, build_context, require_browser
 from crawler.exits import EXIT_CODES, EXIT_NOT_STARTED
 from crawler.spiders.base import MarketplaceSpider
@@ -37,11 +38,13 @@ def spider_class(name: str) -> type[MarketplaceSpider]:
     return spiders[name]
 
 
-def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO") -> RunStatus:
-    """Crawl one marketplace, holding its crawl lease for the whole crawl: a second crawl of it is refused."""
-    context = build_context(marketplace, config, db)
+def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO",
+          shard: str | None = None) -> RunStatus:
+    """Crawl one marketplace (one `shard` of it), holding its crawl lease (its slot's) for the whole crawl: a
+    second crawl of it is refused."""
+    context = build_context(marketplace, config, db, shard=shard)
     require_browser(context.marketplace, context.settings)
-    lease = CrawlLease(context.db, marketplace)
+    lease = CrawlLease(context.db, marketplace, slot=context.shard.slot if context.shard else 0)
     lease.acquire()  # raises CrawlAlreadyRunning, naming the holder
     try:
         settings = Settings()
@@ -52,7 +55,7 @@ def crawl(marketplace: str, config: str, db: str | None = None, log_level: str =
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(spider_class(context.marketplace.spider))
         lease.start_heartbeat(_stop_crawl)
-        process.crawl(crawler, marketplace=marketplace, config=config, db=db)
+        process.crawl(crawler, marketplace=marketplace, config=config, db=db, shard=shard)
         process.start()
     finally:
         lease.release()
@@ -73,14 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--db", default=None)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--shard", default=None, help="crawl only this shard of the marketplace (core/shards.py)")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="the supervising process: this crawl is killed when it dies")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
     try:
-        status = crawl(args.marketplace, args.config, args.db, args.log_level)
-    except (ConfigError, CrawlSetupError, CrawlAlreadyRunning) as exc:
+        status = crawl(args.marketplace, args.config, args.db, args.log_level, args.shard)
+    except (ConfigError, CrawlSetupError, CrawlAlreadyRunning, UnknownShard) as exc:
         print(exc, file=sys.stderr)
         return EXIT_NOT_STARTED
     return EXIT_CODES[status]

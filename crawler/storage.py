@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,44 +54,55 @@ def interruption(what_happened: str, run: CrawlRun) -> str:
             "and did not close its run")[:1000]
 
 
-def _fail_running(session: Session, market: int, what_happened: Callable[[CrawlRun], str]) -> None:
+def _fail_running(session: Session, market: int, what_happened: Callable[[CrawlRun], str],
+                  shard: str | None = None) -> None:
+    """Close the marketplace's runs still marked running, of `shard` only (None: the whole-marketplace runs):
+    other shards' runs may be running right now."""
     running = session.scalars(select(CrawlRun).where(CrawlRun.marketplace_id == market,
-                                                     CrawlRun.status == RunStatus.RUNNING))
+                                                     CrawlRun.status == RunStatus.RUNNING,
+                                                     _same_shard(shard)))
     for run in running:
         run.status, run.finished_at = RunStatus.FAILED, utcnow()
         run.errors = {"interrupted": interruption(what_happened(run), run)}
 
 
-def fail_open_runs(db: Database, marketplace: str, what_happened: str) -> None:
-    """Close as failed any run of this marketplace still marked running (its process was killed), saying
-    `what_happened` ("killed (SIGKILL)") and how far the run got."""
+def _same_shard(shard: str | None) -> ColumnElement[bool]:
+    return CrawlRun.shard.is_(None) if shard is None else CrawlRun.shard == shard
+
+
+def fail_open_runs(db: Database, marketplace: str, what_happened: str, shard: str | None = None) -> None:
+    """Close as failed any run of this marketplace (of its `shard`) still marked running (its process was killed),
+    saying `what_happened` ("killed (SIGKILL)") and how far the run got."""
     with db.session() as session:
         market = session.scalar(select(Marketplace.id).where(Marketplace.name == marketplace))
         if market is not None:
-            _fail_running(session, market, lambda _run: what_happened)
+            _fail_running(session, market, lambda _run: what_happened, shard)
 
 
 RESUME_WITHIN = timedelta(hours=24)
 
 
-def open_run(db: Database, marketplace: str, base_url: str | None = None, *, brand: str | None = None) -> int:
-    """Record a crawl run as started, for `brand` (whose listings the run's finds become). A run this marketplace
-    left running (a killed process) is closed as failed, and the new run resumes it: what it captured in the last
-    day is not fetched again."""
+def open_run(db: Database, marketplace: str, base_url: str | None = None, *, brand: str | None = None,
+             shard: str | None = None) -> int:
+    """Record a crawl run (of one `shard`) as started, for `brand` (whose listings the run's finds become). A run
+    this marketplace (this shard) left running (a killed process) is closed as failed, and the new run resumes it:
+    what it captured in the last day is not fetched again."""
     with db.session() as session:
         market = marketplace_id(session, marketplace, base_url)
         brand_id = _brand_id(session, brand) if brand is not None else None
-        # The crawl lock (core/lease.CrawlLease) is ours, so a run still marked running lost its process.
+        # The crawl lock (core/lease.CrawlLease, of the shard's slot) is ours, so a run of this shard still marked
+        # running lost its process.
         _fail_running(session, market,
-                      lambda run: f"crawl process {run.pid} ended unannounced (found by the next crawl)")
+                      lambda run: f"crawl process {run.pid} ended unannounced (found by the next crawl)", shard)
         last = session.scalars(
-            select(CrawlRun).where(CrawlRun.marketplace_id == market).order_by(CrawlRun.id.desc()).limit(1)
+            select(CrawlRun).where(CrawlRun.marketplace_id == market, _same_shard(shard))
+            .order_by(CrawlRun.id.desc()).limit(1)
         ).first()
         resumable = (
             last is not None and last.status == RunStatus.FAILED and "interrupted" in (last.errors or {})
             and as_utc(last.started_at) > utcnow() - RESUME_WITHIN
         )
-        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(), brand_id=brand_id,
+        run = CrawlRun(marketplace_id=market, status=RunStatus.RUNNING, pid=os.getpid(), brand_id=brand_id, shard=shard,
                        resumed_from=last.id if resumable and last is not None else None)
         session.add(run)
         session.flush()
@@ -217,8 +228,9 @@ def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items
             return
         run.status, run.finished_at = status, utcnow()
         run.pages, run.items, run.drops, run.errors, run.stats = pages, items, drops, errors, stats
-        if status != RunStatus.OK:
-            return  # a failed or partial crawl says nothing about what is gone
+        if status != RunStatus.OK or run.shard is not None:
+            # A failed or partial crawl says nothing about what is gone, nor does one shard's (it saw one term).
+            return
         chain = _resume_chain(session, run_id)
         if chain:
             # Listings the interrupted runs captured were seen by this crawl, which skipped fetching them.

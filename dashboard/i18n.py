@@ -184,6 +184,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "runs.next": {"en": "Next scheduled crawl: {when} (cron {cron}).", "zh": "下次计划抓取：{when}（cron {cron}）。"},
     "runs.health": {"en": "Schedule and health (as `brandpatrol status`)",
                     "zh": "计划与运行状况（同 `brandpatrol status`）"},
+    "runs.queue": {"en": "Work queue (team mode)", "zh": "任务队列（团队模式）"},
+    "runs.queue_counts": {"en": "Jobs: {counts}; {workers} workers.", "zh": "任务：{counts}；{workers} 个工作进程。"},
     "runs.no_schedule": {"en": "No crawl is scheduled (schedule.cron is empty).",
                          "zh": "未安排抓取（schedule.cron 为空）。"},
     # runs and listing detail

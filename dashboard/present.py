@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pycountry
 
+from core.cluster import ClusterStatus
 from core.models import ReviewDecision, RunStatus, Verdict
 from dashboard import i18n
 from dashboard.data.detail import PriceBand, PricePoint
@@ -274,6 +275,17 @@ def reviews_frame(reviews: Sequence[ReviewInfo], translate: Callable[[str], str]
 
 def _detail_text(counts: dict[str, Any]) -> str:
     return json.dumps(counts, ensure_ascii=False, sort_keys=True, default=str) if counts else ""
+
+
+def work_queue_frame(cluster: ClusterStatus) -> pd.DataFrame:
+    """Team mode's jobs running, waiting and parked (core/cluster.py), newest first within each."""
+    rows = [*cluster.running, *cluster.waiting, *cluster.failed]
+    return pd.DataFrame({
+        "Job": [j.id for j in rows], "Task": [j.task for j in rows], "What": [j.what for j in rows],
+        "Status": [j.status for j in rows], "Attempts": [j.attempts for j in rows],
+        "Worker": [j.worker or "" for j in rows], "Since": [format_when(j.since) for j in rows],
+        "Why": [j.why or "" for j in rows],
+    })
 
 
 def runs_frame(runs: Sequence[RunRow], translate: Callable[[str], str] | None = None) -> pd.DataFrame:

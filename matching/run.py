@@ -172,8 +172,13 @@ def _distrusted(session: Session, key: str) -> frozenset[str]:
 
 
 def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch_size: int = BATCH_SIZE,
-                 clusters: bool = True, reader: PhotoReader | None = None) -> MatchSummary:
+                 clusters: bool = True, reader: PhotoReader | None = None,
+                 only: Collection[int] | None = None, mark_pending: bool = True,
+                 network_ids: Collection[int] = ()) -> MatchSummary:
     """Examine new and changed listings (all with `full`) and write their findings, `batch_size` per commit.
+    `only` narrows the run to those listings (team mode's match jobs: what one shard stored). Team mode's match jobs
+    also pass `mark_pending=False` (each queues a network job for its listings, which the queue keeps), and that
+    network job passes them as `network_ids`: the networks are updated from them besides the examined listings.
 
     `reader` reads the listings' photos (default: as the process settings say). Raises
     matching.context.CatalogueNotSynced when the catalogue was not synced (core.catalogue.sync_catalogue).
@@ -190,7 +195,12 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
                 summary.full, summary.full_because = True, "the catalogue (config or reference photos) changed"
         if not summary.full:
             ctx = ctx.distrusting(_distrusted(session, keys.distrusted))  # a full run counts afresh
-        ids: list[int] = list(session.scalars(_to_examine(ctx.brand_id, summary.full)))
+        query = _to_examine(ctx.brand_id, summary.full)
+        if only is not None:
+            wanted = sorted(set(only))
+            ids = [i for chunk in _chunks(wanted, 10_000) for i in session.scalars(query.where(Listing.id.in_(chunk)))]
+        else:
+            ids = list(session.scalars(query))
         thresholds = config.thresholds
         takedowns = (past.load_takedowns(session, ctx.index, thresholds.image_distance)
                      if past.has_history(session) else past.TakedownIndex())
@@ -201,7 +211,7 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     for number, chunk in enumerate(_chunks(ids, batch_size)):
         with db.session() as session:
             _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, watch, reader)
-            if number == 0:
+            if number == 0 and mark_pending:
                 # Marked with the first batch, after its findings are locked and written (a write of its own
                 # before them would let a reviewer in between): a run that stops before its networks are updated
                 # (or skips them) leaves the mark, and the next run recomputes the networks in full.
@@ -216,6 +226,10 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
             with db.session() as session:
                 _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
     summary.distrusted_references = sorted(ctx.distrusted)
+    if only is not None:
+        # A part of the listings: the run over all of them (team mode's settle_networks) records what the
+        # whole database was judged under, so a rule set or catalogue change still reaches every listing.
+        return _finish_partial(summary, verdicts, ctx)
     with db.session() as session:
         # Only once every batch committed, so a full re-examination that dies half-way is redone in full.
         _set_state(session, keys.rules, RULE_SET_VERSION)
@@ -231,7 +245,8 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
     summary.photos = reader.report.to_dict()
     if clusters:
         # New and changed listings join the networks they touch; a full run recomputes them all.
-        grouped = update_networks(db, ctx, None if summary.full or networks_behind else ids)
+        grouped = update_networks(db, ctx, None if summary.full or networks_behind
+                                  else sorted(set(ids) | set(network_ids)))
         summary.seller_networks, summary.largest_network = grouped.clusters, grouped.largest
         summary.networks_incremental = grouped.incremental
         with db.read() as session:
@@ -244,6 +259,14 @@ def run_matching(db: Database, config: BrandConfig, *, full: bool = False, batch
                 _match_batch(session, chunk, ctx, summary, verdicts, takedowns, networks, None, reader, again=True)
         summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
         summary.queued = sum(queued for _, queued in verdicts.values())
+    return summary
+
+
+def _finish_partial(summary: MatchSummary, verdicts: dict[int, tuple[str, bool]], ctx: MatchContext) -> MatchSummary:
+    summary.by_verdict = dict(sorted(Counter(v for v, _ in verdicts.values()).items()))
+    summary.queued = sum(queued for _, queued in verdicts.values())
+    summary.keypoint_checks, summary.artwork_checks = ctx.confirmer.checks, ctx.artwork.checks
+    summary.artwork_skipped = ctx.artwork.skipped
     return summary
 
 

@@ -39,7 +39,7 @@ class MarketplaceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
         context = build_context(kwargs.pop("marketplace", None) or cls.name, kwargs.pop("config", None),
-                                kwargs.pop("db", None))
+                                kwargs.pop("db", None), shard=kwargs.pop("shard", None))
         spider: MarketplaceSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.context = context
         market = context.marketplace

@@ -23,6 +23,12 @@ for problem in health.overdue:
     st.warning(problem)  # built from job ids, marketplace names and times of our own config, not scraped text
 with st.expander(auth.t("runs.health")):
     st.code(format_status(health), language=None)
+if health.cluster is not None:  # team mode: the work queue in PostgreSQL
+    st.subheader(auth.t("runs.queue"))
+    st.text(auth.t("runs.queue_counts", counts=", ".join(f"{n} {s}" for s, n in sorted(health.cluster.counts.items()))
+                   or "0", workers=len(health.cluster.workers)))
+    # A parked job's reason may quote a page: a dataframe shows it as plain text.
+    st.dataframe(present.work_queue_frame(health.cluster), hide_index=True, width="stretch")
 limit = st.selectbox(auth.t("runs.latest"), (20, 50, 100, 200), index=1, key="r_limit")
 runs = recent_runs(db, limit)
 if not runs:
