@@ -39,13 +39,13 @@ ROWS: dict[str, list[dict[str, Any]]] = {
                        "phash": "ffffffffffffffff", "dhash": "8000000000000001", "phash_mirror": "0123456789abcdef",
                        "width": 800, "height": 800, "status": "ok", "thumbnail": b"\xff\xd8\xff\xe0",
                        "fetched_at": AT}],
-    "finding": [{"id": 1, "listing_id": 1, "product_id": 1, "verdict": "counterfeit", "score": 0.88,
+    "finding": [{"id": 1, "brand_id": 1, "listing_id": 1, "product_id": 1, "verdict": "counterfeit", "score": 0.88,
                  "reasons": ["the listing text says 高仿"], "signals": {"relevance": {"outcome": "match"}},
                  "rule_set_version": "2026.3", "matched_image_id": 1, "image_distance": 4, "created_at": AT,
                  "updated_at": AT}],
     "review": [{"id": 1, "finding_id": 1, "reviewer": "ana", "decision": "confirmed", "note": "fake box",
                 "created_at": AT}],
-    "notice": [{"id": 1, "marketplace_id": 1, "template": "alibaba_ipp", "ground": "trademark", "status": "filed",
+    "notice": [{"id": 1, "brand_id": 1, "marketplace_id": 1, "template": "alibaba_ipp", "ground": "trademark", "status": "filed",
                 "body": "Notice body", "created_by": "lee", "created_at": AT, "filed_at": AT, "part": 1, "parts": 1,
                 "warnings": [], "context": {"rights_holder": "Lumina"}}],
     "notice_listing": [{"notice_id": 1, "listing_id": 1, "finding_id": 1, "position": 0,
@@ -64,7 +64,8 @@ def revision_before(revision: str) -> str:
 
 
 def fill(engine: Engine, rows: dict[str, list[dict[str, Any]]] = ROWS) -> None:
-    """Insert `rows` through the tables as they are at the database's revision (columns it lacks are left out)."""
+    """Insert `rows` through the tables as they are at the database's revision (columns it lacks are left out: a
+    finding's brand_id only exists from 0009 on)."""
     meta = MetaData()
     meta.reflect(engine)
     with engine.begin() as conn:
