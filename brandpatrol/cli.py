@@ -64,10 +64,21 @@ def crawl(
     config: ConfigOpt = None,
     db: DbOpt = None,
     marketplace: Annotated[list[str] | None, typer.Option("--marketplace", "-m", help="only these")] = None,
+    item_pages: Annotated[bool, typer.Option(
+        "--item-pages", help="the second stage: item pages of the brand's flagged or undecided card listings "
+        "(run after `match`), within each marketplace's item_page_budget")] = False,
+    listing: Annotated[list[int] | None, typer.Option(
+        "--listing", help="fetch the item pages of these listing ids now, whatever the budget")] = None,
 ) -> None:
     """Crawl the configured marketplaces (one process each) and store what they list."""
     settings = _settings(db, config)
-    results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
+    if listing:
+        results = jobs.capture_item_pages(settings, _config_path(settings), listing, progress=jobs.echo_progress)
+    elif item_pages:
+        results = jobs.item_page_stages(settings, _config_path(settings), marketplace or None,
+                                        progress=jobs.echo_progress)
+    else:
+        results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
     for result in results:
         typer.echo(result.summary())
     if any(not r.ok for r in results):

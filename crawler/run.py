@@ -37,8 +37,10 @@ def spider_class(name: str) -> type[MarketplaceSpider]:
     return spiders[name]
 
 
-def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO") -> RunStatus:
-    """Crawl one marketplace, holding its crawl lease for the whole crawl: a second crawl of it is refused."""
+def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO", *,
+          stage: str = "search", listings: str | None = None) -> RunStatus:
+    """Crawl one marketplace, holding its crawl lease for the whole crawl: a second crawl of it is refused.
+    `stage` "items" fetches the item pages the second stage picks (or those of `listings`, ids comma-separated)."""
     context = build_context(marketplace, config, db)
     require_browser(context.marketplace, context.settings)
     lease = CrawlLease(context.db, marketplace)
@@ -52,7 +54,7 @@ def crawl(marketplace: str, config: str, db: str | None = None, log_level: str =
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(spider_class(context.marketplace.spider))
         lease.start_heartbeat(_stop_crawl)
-        process.crawl(crawler, marketplace=marketplace, config=config, db=db)
+        process.crawl(crawler, marketplace=marketplace, config=config, db=db, stage=stage, listings=listings)
         process.start()
     finally:
         lease.release()
@@ -73,13 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--db", default=None)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--stage", choices=("search", "items"), default="search",
+                        help="search: walk the search pages; items: fetch the item pages the second stage picks")
+    parser.add_argument("--listings", default=None,
+                        help="with --stage items: only these listing ids (comma-separated), whatever the budget")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="the supervising process: this crawl is killed when it dies")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
     try:
-        status = crawl(args.marketplace, args.config, args.db, args.log_level)
+        status = crawl(args.marketplace, args.config, args.db, args.log_level, stage=args.stage,
+                       listings=args.listings)
     except (ConfigError, CrawlSetupError, CrawlAlreadyRunning) as exc:
         print(exc, file=sys.stderr)
         return EXIT_NOT_STARTED
