@@ -292,7 +292,7 @@ def capture_item_pages(settings: Settings, config_path: Path, listing_ids: list[
     db = open_database(settings)
     with db.read() as session:
         rows = session.execute(select(Marketplace.name, Listing.id).join(Listing.marketplace)
-                               .where(Listing.id.in_(listing_ids), Listing.item_page_at.is_(None))).tuples().all()
+                               .where(Listing.id.in_(listing_ids), Listing.item_page_at.is_(None))).all()
     by_market: dict[str, list[int]] = {}
     for name, listing_id in rows:
         by_market.setdefault(name, []).append(listing_id)

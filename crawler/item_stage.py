@@ -81,12 +81,12 @@ def plan_item_pages(session: Session, marketplace: str, budget: int,
              .options(selectinload(Listing.images)))
     if only is not None:
         rows: Sequence[tuple[Listing, Finding]] = session.execute(
-            query.where(Listing.id.in_(list(only)))).tuples().all()
+            query.where(Listing.id.in_(list(only)))).all()
         plan.targets = [_target(listing, "asked for: a notice needs its item page") for listing, _ in rows
                         if listing.item_page_at is None]
         plan.wanted = len(plan.targets)
         return plan
-    rows = session.execute(query.where(Finding.verdict != Verdict.UNRELATED)).tuples().all()
+    rows = session.execute(query.where(Finding.verdict != Verdict.UNRELATED)).all()
     wanted: list[tuple[tuple[int, float], ItemPageTarget]] = []
     for listing, finding in rows:
         if _captured_for_this_card(listing):
