@@ -38,6 +38,7 @@ from core.money import tidy
 from core.privacy import redact as redact_value
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
+from crawler.item_stage import item_stage_plan
 from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]
@@ -112,7 +113,8 @@ def item_pages_line(stats: dict[str, Any]) -> str | None:
                 f"{stats.get('brandpatrol/item_pages/wanted', 0)} wanted (budget "
                 f"{stats.get('brandpatrol/item_pages/budget')}), {stats.get('brandpatrol/item_pages/over_budget', 0)}"
                 f" left for later, {stats.get('brandpatrol/item_pages/unchanged_card', 0)} unchanged since captured")
-    if stats.get("brandpatrol/item_pages/mode") != "relevant":
+    if stats.get("brandpatrol/item_pages/mode") != "relevant" or not (
+            stats.get("brandpatrol/cards/kept") or stats.get("brandpatrol/item_pages/note")):
         return None
     line = (f"listings from search cards: {stats.get('brandpatrol/cards/kept', 0)} kept, "
             f"{stats.get('brandpatrol/cards/skipped', 0)} skipped (no id or link)")
@@ -262,10 +264,13 @@ def item_page_stages(settings: Settings, config_path: Path, only: list[str] | No
     """The second stage of every marketplace with `item_pages: relevant` and a budget over 0 (after matching has
     judged its cards): the item pages of the brand's flagged or undecided listings, within the budget."""
     config = load_config(config_path)
+    db = open_database(settings)
     results = []
     for market in config.marketplaces:
         if (only and market.name not in only) or market.item_pages_mode != "relevant" or not market.item_page_budget:
             continue
+        if not item_stage_plan(db, market.name, market.item_page_budget).targets:
+            continue  # nothing wanted tonight (every card followed, or every page current): no crawl to start
         progress(f"fetching item pages of {market.name} (budget {market.item_page_budget}) ...")
         result = crawl_one(settings, config_path, market.name, progress=progress, stage="items")
         progress(f"  {item_pages_line(result.stats) or result.status.value}")

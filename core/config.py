@@ -234,11 +234,6 @@ class FieldSelectors(_Strict):
         return self
 
 
-# Spiders whose search-card extractor reads each card's title and price (crawler/extractors): their listings can
-# come from cards. Other spiders read cards with the YAML's selectors: an `item` selector with `title` and `price`.
-CARD_SPIDERS = frozenset({"ebay", "amazon", "taobao", "jd", "1688", "lazada", "demo"})
-
-
 class Marketplace(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
     spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "jd", "1688", "lazada",
@@ -277,26 +272,18 @@ class Marketplace(_Strict):
     max_errors: int = Field(500, ge=0, le=1_000_000,
                             description="pages whose parsing raised after which the crawl stops (0: never)")
     item_pages: Literal["all", "relevant"] | None = Field(
-        None, description="all: follow every search card to its item page; relevant: keep each card as a listing "
-        "and fetch item pages only for the brand's flagged or undecided listings (the default where cards show "
-        "title and price)")
+        None, description="all: follow every search card to its item page; relevant (the default): keep each card "
+        "that shows title and price as a listing and fetch item pages only for the brand's flagged or undecided "
+        "listings; a card that shows less is followed")
     item_page_budget: int = Field(
         500, ge=0, le=1_000_000,
         description="item pages the second stage may fetch per night (item_pages: relevant); 0: cards only")
 
     @property
     def item_pages_mode(self) -> Literal["all", "relevant"]:
-        """`item_pages` as configured, else `relevant` where the cards show title and price (see CARD_SPIDERS)."""
-        if self.item_pages is not None:
-            return self.item_pages
-        return "relevant" if self.cards_show_title_and_price else "all"
-
-    @property
-    def cards_show_title_and_price(self) -> bool:
-        if self.spider in CARD_SPIDERS:
-            return True
-        selectors = self.selectors
-        return bool(selectors and selectors.item and selectors.link and selectors.title and selectors.price)
+        """`item_pages` as configured, else relevant: a card that shows title and price is kept as a listing, one
+        that does not is followed to its item page (crawler/spiders/base.py)."""
+        return self.item_pages or "relevant"
 
     @field_validator("search_url")
     @classmethod

@@ -157,15 +157,21 @@ class MarketplaceSpider(scrapy.Spider):
         if page.next_url and number < self.context.marketplace.max_pages:
             yield self.page_request(page.next_url, self.parse_search, meta={"page": number + 1})
 
-    def card_listings(self, page: SearchPage, url: str) -> Iterator[ListingItem]:
-        """The first stage: each card is stored as a listing seen from a card; none is followed."""
+    def card_listings(self, page: SearchPage, url: str) -> Iterator[ListingItem | scrapy.Request]:
+        """The first stage: a card that shows title and price is stored as a listing seen from a card; one that
+        shows less is followed to its item page (its marketplace's cards say too little); one without an id or a
+        link is counted and skipped."""
         market = self.context.marketplace
         stats = self.crawler.stats
         assert stats is not None
         for card in page.cards:
+            if not (card.title or "").strip() or not (card.price_text or "").strip():
+                stats.inc_value("brandpatrol/cards/followed")
+                yield from self.follow_cards(SearchPage(cards=[card], next_url=None))
+                continue
             listing = card_listing(card, market.name, market.id_from_url)
             if listing is None:
-                self.skipped_cards(1, "no id or title", url)
+                self.skipped_cards(1, "no id", url)
                 continue
             stats.inc_value("brandpatrol/cards/kept")
             yield listing
