@@ -38,7 +38,7 @@ from core.money import tidy
 from core.privacy import redact as redact_value
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
-from crawler.item_stage import item_stage_plan
+from crawler.item_stage import card_only_by_marketplace, item_stage_plan
 from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]
@@ -294,13 +294,8 @@ def capture_item_pages(settings: Settings, config_path: Path, listing_ids: list[
                        progress: Progress = quiet) -> list[CrawlResult]:
     """Fetch now the item pages of these listings that have only card evidence (a notice needs HTML, screenshot and
     SHA-256 of the item page), whatever the budget: one item-page crawl per marketplace."""
-    db = open_database(settings)
-    with db.read() as session:
-        rows = session.execute(select(Marketplace.name, Listing.id).join(Listing.marketplace)
-                               .where(Listing.id.in_(listing_ids), Listing.item_page_at.is_(None))).all()
-    by_market: dict[str, list[int]] = {}
-    for name, listing_id in rows:
-        by_market.setdefault(name, []).append(listing_id)
+    with open_database(settings).read() as session:
+        by_market = card_only_by_marketplace(session, listing_ids)
     results = []
     for name, ids in sorted(by_market.items()):
         progress(f"fetching {len(ids)} item pages of {name} for evidence ...")

@@ -4,17 +4,35 @@ first; an unchanged card of a captured listing is not fetched again; bad cards a
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
-from brandpatrol import jobs
-from core.models import SEEN_FROM_CARD, SEEN_FROM_PAGE, CrawlRun, Finding, Listing, RunStatus
+from brandpatrol import jobs, takedown
+from core.models import (
+    SEEN_FROM_CARD,
+    SEEN_FROM_PAGE,
+    CrawlRun,
+    Evidence,
+    Finding,
+    Listing,
+    ListingSnapshot,
+    ReviewDecision,
+    RunStatus,
+)
 from core.settings import Settings
 from crawler.item_stage import item_stage_plan
+from dashboard.data.reviews import review
+from dashboard.notices import store
+from dashboard.notices.drafting import DraftError
+from dashboard.notices.model import Ground, Party
+from dashboard.notices.registry import template
 from tests.crawl_kit import configured_shop
 from tests.loopback import LoopbackServer, Route, reply
 
@@ -155,3 +173,38 @@ def test_item_pages_all_follows_every_card(tmp_path: Path) -> None:
         assert len(results) == 1  # no second stage: every card was followed
         assert item_hits(server) == {x[0]: 1 for x in MARKET}
         assert all(not x.card_only and x.page_card_sha256 for x in stored(settings).values())
+
+
+def test_a_notice_needs_the_item_page_and_drafting_fetches_it_on_demand(tmp_path: Path) -> None:
+    with shop(tmp_path, routes(MARKET), item_page_budget=0) as (server, config, settings):
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        data["brand"]["rights_holder"] = {"name": "Acme Ltd.", "email": "legal@acme.example",
+                                          "trademarks": [{"number": "1", "jurisdiction": "CN", "mark": "ACME",
+                                                          "classes": [8]}]}
+        config.write_text(yaml.safe_dump(data), encoding="utf-8")
+        settings = settings.model_copy(update={"config": config})
+        night(settings, config)  # cards only: nothing behind the findings but search cards
+        db = jobs.open_database(settings)
+        with db.read() as session:
+            finding_id = session.scalars(select(Finding.id).join(Listing, Listing.id == Finding.listing_id)
+                                         .where(Listing.external_id == "fake1")).one()
+        review(db, [finding_id], ReviewDecision.CONFIRMED, "ana")
+
+        # The store alone refuses: the finding rests on a search card.
+        with pytest.raises(DraftError) as refused:
+            store.draft_notices(db, [finding_id], template=template("alibaba_ipp"), ground=Ground.COUNTERFEIT,
+                                party=Party(name="Acme Ltd."), actor="lee")
+        assert "rest on search cards only" in refused.value.problems[0] and item_hits(server) == {}
+
+        # Drafting as legal staff do fetches the item page first (one request), then drafts on its evidence.
+        summary = takedown.draft_notices(settings, marketplace="shop", template_name="alibaba_ipp", ground=None,
+                                         finding_ids=[finding_id], actor="lee")
+        assert len(summary.notice_ids) == 1 and item_hits(server) == {"fake1": 1}
+        listing = stored(settings)["fake1"]
+        assert not listing.card_only and listing.description == "In stock."
+        with db.read() as session:
+            html = session.scalars(select(ListingSnapshot.html_sha256).where(
+                ListingSnapshot.listing_id == listing.id, ListingSnapshot.html_sha256.is_not(None))).one()
+            evidence = session.get(Evidence, html)
+            assert evidence is not None
+            assert hashlib.sha256(gzip.decompress(evidence.content)).hexdigest() == html

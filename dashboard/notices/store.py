@@ -38,6 +38,7 @@ from core.models import (
 from core.privacy import OPEN_NOTICE_STATUSES
 from core.reviews import latest_review_ids
 from core.text import NAME_MAX, clean_line, clean_text
+from crawler.item_stage import card_only_by_marketplace
 from dashboard.notices import testbuys
 from dashboard.notices.drafting import DraftError, DraftRequest, NoticeDraft, draft, evidence_basis
 from dashboard.notices.model import Ground, ListingFacts, Party, TestBuyFacts
@@ -303,6 +304,14 @@ def _contact(seller: Seller | None) -> dict[str, str]:
 # Drafting
 
 
+def listing_ids_of(db: Database, finding_ids: Iterable[int]) -> list[int]:
+    """The listings these findings are about (to fetch their item pages before drafting)."""
+    ids = [int(i) for i in finding_ids]
+    with db.read() as session:
+        return sorted({int(x) for batch in _batches(ids)
+                       for x in session.scalars(select(Finding.listing_id).where(Finding.id.in_(batch)))})
+
+
 def draft_notices(
     db: Database,
     finding_ids: Iterable[int],
@@ -355,6 +364,13 @@ def draft_notices(
                      if i in facts and facts[i][0].listing_id in busy]
         if on_notice:
             problems.append(f"findings {', '.join(on_notice)} are already on an open notice")
+        card_only = {i for ids_ in card_only_by_marketplace(session, listing_ids).values() for i in ids_}
+        from_cards = [i for i in ids if i in facts and facts[i][0].listing_id in card_only]
+        if from_cards:
+            problems.append(
+                f"findings {_join(from_cards)} rest on search cards only: a notice needs the item page's evidence "
+                f"(HTML, screenshot, SHA-256). Fetch their item pages first (`brandpatrol crawl --listing ID`; "
+                f"drafting from the desk or `brandpatrol notice draft` fetches them itself)")
         if problems:
             raise DraftError(problems)
         buys = testbuys.facts_for(session, listing_ids, with_photos=False)

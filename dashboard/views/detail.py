@@ -166,6 +166,8 @@ with l_col, st.container(border=True):
 
 # --- evidence -----------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.evidence"))
+if detail.listing.card_only:
+    st.warning(auth.t("detail.card_only"))
 if not detail.evidence:
     st.text(auth.t("detail.no_evidence"))
 else:
