@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-BENCHMARKS = ("hashing", "image_recall", "index", "crawl", "queue", "clusters", "ocr", "artwork")
+BENCHMARKS = ("hashing", "image_recall", "index", "crawl", "queue", "clusters", "ocr", "artwork", "stages")
 
 
 def run(names: list[str]) -> dict[str, Any]:
