@@ -53,6 +53,7 @@ class ListingItem:
     # it was fetched for (None when there was none), so an unchanged card is not fetched again.
     seen_from: str = "page"
     card_sha256: str | None = None
+    unchanged_card: bool = False  # the same card as the listing showed last time: its photos are not fetched again
     # Evidence and pipeline results; kept out of repr so logs stay readable.
     html: bytes | None = field(default=None, repr=False)
     screenshot: bytes | None = field(default=None, repr=False)

@@ -152,6 +152,17 @@ def proxy_in_turn(db: Database, marketplace: str, count: int, backoff: timedelta
     return min(rest_until, key=lambda i: rest_until[i])
 
 
+def stored_card_fingerprints(db: Database, marketplace: str, external_ids: list[str]) -> dict[str, str]:
+    """The fingerprint of the card each of these listings showed last time (for those that have one)."""
+    if not external_ids:
+        return {}
+    with db.read() as session:
+        return {external_id: digest or "" for external_id, digest in session.execute(
+            select(Listing.external_id, Listing.card_sha256).join(Marketplace, Marketplace.id == Listing.marketplace_id)
+            .where(Marketplace.name == marketplace, Listing.external_id.in_(external_ids),
+                   Listing.card_sha256.is_not(None)))}
+
+
 def keep_page(db: Database, url: str, body: bytes) -> str:
     """A page kept as evidence (a marketplace's refusal, say), content-addressed; its SHA-256."""
     digest = hashlib.sha256(body).hexdigest()

@@ -34,14 +34,17 @@ from dashboard.notices.drafting import DraftError
 from dashboard.notices.model import Ground, Party
 from dashboard.notices.registry import template
 from tests.crawl_kit import configured_shop
+from tests.images import jpeg, photo
 from tests.loopback import LoopbackServer, Route, reply
 
 pytestmark = pytest.mark.timeout(300)
+PHOTO = jpeg(photo())
 
 # Cards show id, title, price and a link; item pages add the seller, where it ships from and a description.
 CARD_SELECTORS = {
     "item": "li.card", "link": "a::attr(href)", "external_id": "::attr(data-id)", "title": ".title::text",
     "price": ".price::text", "seller": ".seller::text", "location": ".loc::text", "description": ".desc::text",
+    "image": "img::attr(src)",
 }
 # Suggested price 100 USD, floor 80 (tests/crawl_kit.write_config).
 MARKET = [
@@ -57,7 +60,9 @@ def card(external_id: str | None, title: str, price: str, link: bool = True) -> 
     ident = f" data-id='{external_id}'" if external_id else ""
     href = f"<a href='/item/{external_id}'>open</a>" if external_id else "<a href='/help'>open</a>"
     href = href if link else ""
-    return f"<li class=card{ident}>{href}<span class=title>{title}</span><span class=price>{price}</span></li>"
+    photo = f"<img src='/img/{external_id}.jpg'>" if external_id else ""
+    return (f"<li class=card{ident}>{href}<span class=title>{title}</span><span class=price>{price}</span>{photo}"
+            "</li>")
 
 
 def search(cards: list[str]) -> bytes:
@@ -73,7 +78,12 @@ def routes(market: list[tuple[str, str, str]], extra_cards: list[str] | None = N
     table: dict[str, Route] = {"/search": reply(search([card(*c) for c in market] + (extra_cards or [])))}
     for external_id, title, price in market:
         table[f"/item/{external_id}"] = reply(item(title, price))
+        table[f"/img/{external_id}.jpg"] = reply(PHOTO, "image/jpeg")
     return table
+
+
+def photo_hits(server: LoopbackServer) -> int:
+    return sum(n for path, n in server.hits.items() if path.startswith("/img/"))
 
 
 def night(settings: Settings, config: Path) -> list[jobs.CrawlResult]:
@@ -106,6 +116,7 @@ def test_cards_become_listings_and_only_the_brands_flagged_or_undecided_get_item
         assert [r.status for r in results] == [RunStatus.OK, RunStatus.OK]
         # One search page, then item pages of the brand's listings only: never the hose or the lamp.
         assert item_hits(server) == {"fake1": 1, "fake2": 1, "genuine": 1}
+        assert photo_hits(server) == len(MARKET)  # each card's photo, once
         listings = stored(settings)
         assert set(listings) == {x[0] for x in MARKET}
         assert listings["hose"].seen_from == SEEN_FROM_CARD and listings["hose"].card_only
@@ -121,6 +132,7 @@ def test_cards_become_listings_and_only_the_brands_flagged_or_undecided_get_item
         server.routes.update(routes(changed))
         night(settings, config)
         assert item_hits(server) == {"fake1": 1, "fake2": 2, "genuine": 1}
+        assert photo_hits(server) == len(MARKET) + 1  # only the changed card's photo is fetched again
         again = stored(settings)
         assert again["fake2"].price == Decimal("17.00")
         # The unchanged card left the captured listing as its item page showed it: its evidence stands.

@@ -28,7 +28,7 @@ from crawler.item_stage import item_stage_plan
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
 from crawler.page_methods import JsonCapture, capture_viewport, wait_for_capture, wait_for_css
-from crawler.storage import keep_page
+from crawler.storage import keep_page, stored_card_fingerprints
 
 STAGE_SEARCH = "search"
 STAGE_ITEMS = "items"
@@ -164,6 +164,7 @@ class MarketplaceSpider(scrapy.Spider):
         market = self.context.marketplace
         stats = self.crawler.stats
         assert stats is not None
+        kept: list[ListingItem] = []
         for card in page.cards:
             if not (card.title or "").strip() or not (card.price_text or "").strip():
                 stats.inc_value("brandpatrol/cards/followed")
@@ -173,7 +174,13 @@ class MarketplaceSpider(scrapy.Spider):
             if listing is None:
                 self.skipped_cards(1, "no id", url)
                 continue
+            kept.append(listing)
+        # One look-up per page: a card the same as last night's needs neither its photos fetched nor storing again.
+        before = stored_card_fingerprints(self.context.db, market.name, [x.external_id for x in kept])
+        for listing in kept:
+            listing.unchanged_card = before.get(listing.external_id) == listing.card_sha256
             stats.inc_value("brandpatrol/cards/kept")
+            stats.inc_value("brandpatrol/cards/unchanged", listing.unchanged_card)
             yield listing
 
     def follow_cards(self, page: SearchPage) -> Iterator[scrapy.Request]:
