@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from core.config import Thresholds, load_config
 from core.db import Database
 from core.export import write_csv, write_xlsx
+from core.item_pages import card_only_by_marketplace
 from core.models import (
     SUSPECT_VERDICTS,
     CrawlRun,
@@ -38,7 +39,7 @@ from core.money import tidy
 from core.privacy import redact as redact_value
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
-from crawler.item_stage import card_only_by_marketplace, item_stage_plan
+from crawler.item_stage import item_stage_plan
 from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]

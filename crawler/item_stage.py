@@ -11,10 +11,6 @@ its evidence.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -22,8 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import Database
-from core.models import SEEN_FROM_CARD, SUSPECT_VERDICTS, Finding, Listing, Marketplace, RunStatus, Verdict
-from crawler.exits import STATUS_OF_EXIT
+from core.models import SUSPECT_VERDICTS, Finding, Listing, Marketplace, Verdict
 
 
 @dataclass(frozen=True)
@@ -120,35 +115,3 @@ def _target(listing: Listing, why: str) -> ItemPageTarget:
 def item_stage_plan(db: Database, marketplace: str, budget: int, only: Collection[int] | None = None) -> ItemStagePlan:
     with db.read() as session:
         return plan_item_pages(session, marketplace, budget, only)
-
-
-def card_only_by_marketplace(session: Session, listing_ids: Collection[int]) -> dict[str, list[int]]:
-    """Of these listings, those whose evidence is a search card only (no item page captured), per marketplace: a
-    notice needs their item pages first."""
-    rows = session.execute(
-        select(Marketplace.name, Listing.id).join(Marketplace, Marketplace.id == Listing.marketplace_id)
-        .where(Listing.id.in_(list(listing_ids)), Listing.seen_from == SEEN_FROM_CARD, Listing.item_page_at.is_(None))
-        .order_by(Listing.id)).all()
-    out: dict[str, list[int]] = {}
-    for name, listing_id in rows:
-        out.setdefault(name, []).append(int(listing_id))
-    return out
-
-
-def fetch_item_pages(marketplace: str, config: str, db: str, listing_ids: list[int], *,
-                     timeout: float = 600) -> RunStatus:
-    """Fetch the item pages of these listings now, in a crawl process of their own (the reactor cannot restart),
-    for a caller that is no crawl supervisor (the dashboard, when a notice needs item-page evidence). The crawl is
-    killed with its browser at `timeout`; its run is then closed as failed by the next crawl of the marketplace."""
-    command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace, "--config", config, "--db", db,
-               "--stage", "items", "--listings", ",".join(str(i) for i in listing_ids),
-               "--parent-pid", str(os.getpid())]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
-                            start_new_session=True)
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return RunStatus.FAILED
-    return STATUS_OF_EXIT.get(code, RunStatus.FAILED)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.config import AuthorisedSeller, Privacy
 from core.db import Database
+from core.item_pages import card_only_by_marketplace
 from core.models import (
     AuditLog,
     Finding,
@@ -38,7 +39,6 @@ from core.models import (
 from core.privacy import OPEN_NOTICE_STATUSES
 from core.reviews import latest_review_ids
 from core.text import NAME_MAX, clean_line, clean_text
-from crawler.item_stage import card_only_by_marketplace
 from dashboard.notices import testbuys
 from dashboard.notices.drafting import DraftError, DraftRequest, NoticeDraft, draft, evidence_basis
 from dashboard.notices.model import Ground, ListingFacts, Party, TestBuyFacts

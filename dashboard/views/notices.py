@@ -16,9 +16,9 @@ import streamlit as st
 
 from core.config import AuthorisedSeller
 from core.db import Database
+from core.item_pages import card_only_by_marketplace, fetch_item_pages
 from core.models import NoticeStatus
 from core.settings import get_settings
-from crawler.item_stage import card_only_by_marketplace, fetch_item_pages
 from dashboard import auth, desk, present, ui
 from dashboard.data.queue import marketplaces
 from dashboard.notices import exports, frames, registry, store
