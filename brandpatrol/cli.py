@@ -81,6 +81,9 @@ def crawl(
         results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
     for result in results:
         typer.echo(result.summary())
+    if not (listing or item_pages) and any(r.stats.get("brandpatrol/cards/kept") for r in results):
+        typer.echo("listings were kept from search cards: run `brandpatrol match`, then `brandpatrol crawl "
+                   "--item-pages` for the item pages that matter (the scheduler's nightly job does all three)")
     if any(not r.ok for r in results):
         raise typer.Exit(3)
 

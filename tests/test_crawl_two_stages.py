@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from brandpatrol import jobs, takedown
+from brandpatrol.cli import app
 from core.models import (
     SEEN_FROM_CARD,
     SEEN_FROM_PAGE,
@@ -220,3 +222,17 @@ def test_a_notice_needs_the_item_page_and_drafting_fetches_it_on_demand(tmp_path
             evidence = session.get(Evidence, html)
             assert evidence is not None
             assert hashlib.sha256(gzip.decompress(evidence.content)).hexdigest() == html
+
+
+def test_the_command_line_runs_the_two_stages_in_turn(tmp_path: Path) -> None:
+    with shop(tmp_path, routes(MARKET)) as (server, config, settings):
+        common = ["--config", str(config), "--db", settings.db]
+        first = CliRunner().invoke(app, ["crawl", *common])
+        assert first.exit_code == 0, first.output
+        assert "5 kept, 0 skipped" in first.output and "brandpatrol crawl --item-pages" in first.output
+        assert item_hits(server) == {}
+        assert CliRunner().invoke(app, ["match", *common]).exit_code == 0
+        second = CliRunner().invoke(app, ["crawl", "--item-pages", *common])
+        assert second.exit_code == 0, second.output
+        assert "item pages: 3 fetched of 3 wanted (budget 500)" in second.output
+        assert item_hits(server) == {"fake1": 1, "fake2": 1, "genuine": 1}
