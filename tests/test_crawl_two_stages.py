@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from brandpatrol import jobs, takedown
+from brandpatrol import jobs, scheduler, takedown
 from brandpatrol.cli import app
+from core.config import load_config
 from core.models import (
     SEEN_FROM_CARD,
     SEEN_FROM_PAGE,
@@ -236,3 +238,16 @@ def test_the_command_line_runs_the_two_stages_in_turn(tmp_path: Path) -> None:
         assert second.exit_code == 0, second.output
         assert "item pages: 3 fetched of 3 wanted (budget 500)" in second.output
         assert item_hits(server) == {"fake1": 1, "fake2": 1, "genuine": 1}
+
+
+def test_the_nightly_job_fetches_the_item_pages_that_matter_and_judges_them_again(tmp_path: Path) -> None:
+    with shop(tmp_path, routes(MARKET)) as (server, config, settings):
+        [outcome] = scheduler.crawl_and_match(settings, config, load_config(config), threading.Event())
+        assert outcome.status == "ok" and outcome.match_error is None
+        assert item_hits(server) == {"fake1": 1, "fake2": 1, "genuine": 1}
+        # Matching ran again over what the item pages showed: the genuine listing's finding knows its seller now.
+        assert outcome.matched is not None and outcome.matched["examined"] == 3
+        with jobs.open_database(settings).read() as session:
+            genuine = session.scalars(select(Listing).where(Listing.external_id == "genuine")).one()
+            finding = session.scalars(select(Finding).where(Finding.listing_id == genuine.id)).one()
+            assert genuine.matched_version == genuine.content_version and finding.signals["seller"]
