@@ -205,6 +205,7 @@ def test_a_notice_needs_the_item_page_and_drafting_fetches_it_on_demand(tmp_path
             finding_id = session.scalars(select(Finding.id).join(Listing, Listing.id == Finding.listing_id)
                                          .where(Listing.external_id == "fake1")).one()
         review(db, [finding_id], ReviewDecision.CONFIRMED, "ana")
+        assert [r.card_only for r in store.confirmed_findings(db)] == [True]  # the desk says so
 
         # The store alone refuses: the finding rests on a search card.
         with pytest.raises(DraftError) as refused:
@@ -218,6 +219,7 @@ def test_a_notice_needs_the_item_page_and_drafting_fetches_it_on_demand(tmp_path
         assert len(summary.notice_ids) == 1 and item_hits(server) == {"fake1": 1}
         listing = stored(settings)["fake1"]
         assert not listing.card_only and listing.description == "In stock."
+        assert [r.card_only for r in store.confirmed_findings(db, include_on_notice=True)] == [False]
         with db.read() as session:
             html = session.scalars(select(ListingSnapshot.html_sha256).where(
                 ListingSnapshot.listing_id == listing.id, ListingSnapshot.html_sha256.is_not(None))).one()

@@ -21,6 +21,7 @@ from core.config import AuthorisedSeller, Privacy
 from core.db import Database
 from core.item_pages import card_only_by_marketplace
 from core.models import (
+    SEEN_FROM_CARD,
     AuditLog,
     Finding,
     Listing,
@@ -83,6 +84,7 @@ class ConfirmedRow:
     gone: bool
     confirmed_by: str
     open_notice_id: int | None  # an open (drafted or filed) notice already covering this listing
+    card_only: bool = False  # seen only on search cards: its item page is fetched before a notice is drafted
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def confirmed_findings(
         select(
             Finding.id, Finding.listing_id, Listing.marketplace_id, Marketplace.name, Finding.verdict, Finding.score,
             Listing.title, Seller.name, Listing.price, Listing.currency, Listing.region, Listing.country,
-            Listing.gone, Review.reviewer, open_notice,
+            Listing.gone, Review.reviewer, open_notice, Listing.seen_from, Listing.item_page_at,
         )
         .join(latest, latest.c.finding_id == Finding.id)
         .join(Review, Review.id == latest.c.review_id)
@@ -206,6 +208,7 @@ def confirmed_findings(
             finding_id=r[0], listing_id=r[1], marketplace_id=r[2], marketplace=r[3], verdict=Verdict(r[4]),
             score=float(r[5]), title=r[6], seller=r[7], price=r[8], currency=r[9], ship_from=r[10] or r[11],
             gone=bool(r[12]), confirmed_by=r[13], open_notice_id=r[14],
+            card_only=r[15] == SEEN_FROM_CARD and r[16] is None,
         )
         for r in rows
     ]
