@@ -10,7 +10,8 @@ import json
 import sys
 from typing import Any
 
-BENCHMARKS = ("hashing", "image_recall", "index", "crawl", "queue", "clusters", "ocr", "artwork", "workers")
+BENCHMARKS = ("hashing", "image_recall", "index", "crawl", "queue", "clusters", "ocr", "artwork", "workers",
+              "stages")
 
 
 def run(names: list[str]) -> dict[str, Any]:

@@ -73,12 +73,26 @@ def crawl(
     db: DbOpt = None,
     marketplace: Annotated[list[str] | None, typer.Option("--marketplace", "-m", help="only these")] = None,
     brand: BrandOpt = None,
+    item_pages: Annotated[bool, typer.Option(
+        "--item-pages", help="the second stage: item pages of the brand's flagged or undecided card listings "
+        "(run after `match`), within each marketplace's item_page_budget")] = False,
+    listing: Annotated[list[int] | None, typer.Option(
+        "--listing", help="fetch the item pages of these listing ids now, whatever the budget")] = None,
 ) -> None:
     """Crawl the configured marketplaces (one process each, for each brand of the file) and store what they list."""
     settings = _settings(db, config, brand)
-    results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
+    if listing:
+        results = jobs.capture_item_pages(settings, _config_path(settings), listing, progress=jobs.echo_progress)
+    elif item_pages:
+        results = jobs.item_page_stages(settings, _config_path(settings), marketplace or None,
+                                        progress=jobs.echo_progress)
+    else:
+        results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
     for result in results:
         typer.echo(result.summary())
+    if not (listing or item_pages) and any(r.stats.get("brandpatrol/cards/kept") for r in results):
+        typer.echo("listings were kept from search cards: run `brandpatrol match`, then `brandpatrol crawl "
+                   "--item-pages` for the item pages that matter (the scheduler's nightly job does all three)")
     if any(not r.ok for r in results):
         raise typer.Exit(3)
 

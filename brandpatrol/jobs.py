@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from core.config import BrandConfig, Thresholds, load_brands, load_config
 from core.db import Database
 from core.export import write_csv, write_xlsx
+from core.item_pages import card_only_by_marketplace
 from core.models import (
     SUSPECT_VERDICTS,
     CrawlRun,
@@ -39,6 +40,7 @@ from core.reviews import confirmed_finding_ids, latest_decisions
 from core.scope import command_scope
 from core.settings import Settings
 from crawler.exits import EXIT_NOT_STARTED, STATUS_OF_EXIT
+from crawler.item_stage import item_stage_plan
 from crawler.storage import fail_open_runs
 
 Progress = Callable[[str], None]
@@ -97,6 +99,7 @@ class CrawlResult:
     errors: dict[str, Any]
     stderr_tail: str
     run_id: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -117,7 +120,27 @@ class CrawlResult:
                      f"\n  {self.stderr_tail}")
         elif self.status == RunStatus.PARTIAL:
             line += f"\n  some pages failed: {json.dumps(self.errors, ensure_ascii=False)[:400]}"
+        stages = item_pages_line(self.stats)
+        if stages:
+            line += f"\n  {stages}"
         return line
+
+
+def item_pages_line(stats: dict[str, Any]) -> str | None:
+    """What a run says about item pages: a first stage that kept cards (and a budget of 0: cards only), or a
+    second stage's item pages within and past the budget."""
+    if stats.get("brandpatrol/stage") == "items":
+        return (f"item pages: {stats.get('brandpatrol/item_pages/within_budget', 0)} fetched of "
+                f"{stats.get('brandpatrol/item_pages/wanted', 0)} wanted (budget "
+                f"{stats.get('brandpatrol/item_pages/budget')}), {stats.get('brandpatrol/item_pages/over_budget', 0)}"
+                f" left for later, {stats.get('brandpatrol/item_pages/unchanged_card', 0)} unchanged since captured")
+    if stats.get("brandpatrol/item_pages/mode") != "relevant" or not (
+            stats.get("brandpatrol/cards/kept") or stats.get("brandpatrol/item_pages/note")):
+        return None
+    line = (f"listings from search cards: {stats.get('brandpatrol/cards/kept', 0)} kept, "
+            f"{stats.get('brandpatrol/cards/skipped', 0)} skipped (no id or link)")
+    note = stats.get("brandpatrol/item_pages/note")
+    return f"{line}; {note}" if note else line
 
 
 def _last_run(db: Database, marketplace: str, shard: str | None = None) -> CrawlRun | None:
@@ -202,9 +225,10 @@ def _how_it_ended(code: int, tail: deque[str]) -> str:
 
 def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeout: float = 3 * 3600,
               progress: Progress | None = None, stop: threading.Event | None = None,
-              stop_grace: float = 120.0, shard: str | None = None) -> CrawlResult:
-    """Crawl one marketplace (one `shard` of it: core/shards.py) in its own process and read back the run it
-    recorded.
+              stop_grace: float = 120.0, shard: str | None = None, stage: str = "search",
+              listings: list[int] | None = None) -> CrawlResult:
+    """Crawl one marketplace (one `shard` of it: core/shards.py; `stage` "items": the item pages the second stage
+    picks, or those of `listings`) in its own process and read back the run it recorded.
 
     A crawl still running at `timeout` is killed with its browser, and its run is marked failed. Setting `stop`
     asks the crawl to finish its current batch and close its run (see _wait_crawl). The crawl dies with this
@@ -213,7 +237,9 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     db_url = absolute_db_url(settings.db)
     command = [sys.executable, "-m", "crawler.run", "--marketplace", marketplace,
                "--config", str(config_path.resolve()), "--db", db_url, "--log-level", "INFO",
-               "--parent-pid", str(os.getpid())] + (["--shard", shard] if shard else [])
+               "--parent-pid", str(os.getpid()), "--stage", stage] + (["--shard", shard] if shard else [])
+    if listings:
+        command += ["--listings", ",".join(str(i) for i in listings)]
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=20)
     # The crawl's own settings read the brand (a configuration listing several) from the environment.
@@ -238,7 +264,8 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
     summary_tail = " | ".join(list(tail)[-3:])[:600]
     if run is None:
         return CrawlResult(marketplace, RunStatus.FAILED, 0, 0, elapsed, {}, summary_tail)
-    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail, run.id)
+    return CrawlResult(marketplace, status, run.pages, run.items, elapsed, run.errors, summary_tail, run.id,
+                       run.stats or {})
 
 
 def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
@@ -261,6 +288,54 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
             progress(f"  {result.status.value}: {result.pages} pages, {result.items} listings in "
                      f"{result.seconds:.1f} s")
             results.append(result)
+    return results
+
+
+def item_page_stages(settings: Settings, config_path: Path, only: list[str] | None = None,
+                     progress: Progress = quiet) -> list[CrawlResult]:
+    """The second stage of every marketplace with `item_pages: relevant` and a budget over 0 (after matching has
+    judged its cards): the item pages of the brand's flagged or undecided listings, within the budget (each brand of
+    the file, or --brand's)."""
+    configs = brand_configs(settings, config_path)
+    db = open_database(settings)
+    results = []
+    for config in configs:
+        brand_settings = settings.model_copy(update={"brand": config.brand.name}) if len(configs) > 1 else settings
+        for market in config.marketplaces:
+            if ((only and market.name not in only) or market.item_pages_mode != "relevant"
+                    or not market.item_page_budget):
+                continue
+            if not item_stage_plan(db, market.name, market.item_page_budget).targets:
+                continue  # nothing wanted tonight (every card followed, or every page current): no crawl to start
+            progress(f"fetching item pages of {market.name} (budget {market.item_page_budget}) ...")
+            result = crawl_one(brand_settings, config_path, market.name, progress=progress, stage="items")
+            progress(f"  {item_pages_line(result.stats) or result.status.value}")
+            results.append(result)
+    return results
+
+
+def crawl_and_match_night(settings: Settings, config_path: Path, only: list[str] | None = None,
+                          progress: Progress = quiet) -> tuple[list[CrawlResult], dict[str, Any]]:
+    """A night on the command line: search pages (cards kept as listings where item_pages is relevant), matching,
+    the item pages that matter, and matching again over what they showed."""
+    results = crawl_all(settings, config_path, only, progress)
+    matched = match(settings, config_path, progress=progress)
+    second = item_page_stages(settings, config_path, only, progress)
+    if any(r.items for r in second):
+        matched = match(settings, config_path, progress=progress)
+    return results + second, matched
+
+
+def capture_item_pages(settings: Settings, config_path: Path, listing_ids: list[int],
+                       progress: Progress = quiet) -> list[CrawlResult]:
+    """Fetch now the item pages of these listings that have only card evidence (a notice needs HTML, screenshot and
+    SHA-256 of the item page), whatever the budget: one item-page crawl per marketplace."""
+    with open_database(settings).read() as session:
+        by_market = card_only_by_marketplace(session, listing_ids)
+    results = []
+    for name, ids in sorted(by_market.items()):
+        progress(f"fetching {len(ids)} item pages of {name} for evidence ...")
+        results.append(crawl_one(settings, config_path, name, progress=progress, stage="items", listings=ids))
     return results
 
 

@@ -154,7 +154,24 @@ def crawl_and_match(settings: Settings, config_path: Path, config: BrandConfig,
                 except Exception as exc:  # the crawl's data is stored; the next pass matches it
                     logger.exception("matching after the crawl of %s failed", name)
                     outcome.match_error = f"{type(exc).__name__}: {exc}"
+            if outcome.match_error is None and not stop.is_set():
+                second_stage(name, outcome)
         return outcome
+
+    def second_stage(name: str, outcome: CrawlOutcome) -> None:
+        """Item pages of the brand's flagged or undecided card listings, within the budget; then matching again."""
+        try:
+            fetched = jobs.item_page_stages(settings, config_path, [name], progress=logger.info)
+        except jobs.JobError as exc:
+            logger.error("the item pages of %s were not fetched: %s", name, exc)
+            return
+        if any(r.items for r in fetched) and not stop.is_set():
+            with match_lock:
+                try:
+                    outcome.matched = jobs.match(settings, config_path, progress=logger.info)
+                except Exception as exc:
+                    logger.exception("matching after the item pages of %s failed", name)
+                    outcome.match_error = f"{type(exc).__name__}: {exc}"
 
     names = [m.name for m in config.marketplaces]
     if not names:

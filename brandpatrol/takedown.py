@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from brandpatrol.jobs import JobError, open_database, open_scoped
+from brandpatrol.jobs import JobError, capture_item_pages, open_database, open_scoped
 from core.config import BrandConfig, load_config
 from core.models import NoticeStatus
 from core.privacy import PurgeResult, purge_seller_contacts
@@ -85,6 +85,9 @@ def draft_notices(
                 f"no confirmed {', '.join(sorted(v.value for v in GROUND_VERDICTS[chosen]))} findings on "
                 f"{marketplace} that are not already on an open notice; confirm findings in the review queue first"
             )
+    if settings.config is not None:
+        # A notice rests on the item page: fetch now those only seen on search cards (the store refuses them).
+        capture_item_pages(settings, Path(settings.config), store.listing_ids_of(db, ids))
     try:
         notice_ids = store.draft_notices(
             db, ids, template=spec, ground=chosen, party=party, actor=actor,

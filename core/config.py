@@ -274,6 +274,19 @@ class Marketplace(_Strict):
     parallel_shards: int = Field(
         1, ge=1, le=64, description="team mode: this many of the marketplace's shards (a search term or start URL "
         "each) may be crawled at once, each through its own proxy from `proxies`; 1: one after another")
+    item_pages: Literal["all", "relevant"] | None = Field(
+        None, description="all: follow every search card to its item page; relevant (the default): keep each card "
+        "that shows title and price as a listing and fetch item pages only for the brand's flagged or undecided "
+        "listings; a card that shows less is followed")
+    item_page_budget: int = Field(
+        500, ge=0, le=1_000_000,
+        description="item pages the second stage may fetch per night (item_pages: relevant); 0: cards only")
+
+    @property
+    def item_pages_mode(self) -> Literal["all", "relevant"]:
+        """`item_pages` as configured, else relevant: a card that shows title and price is kept as a listing, one
+        that does not is followed to its item page (crawler/spiders/base.py)."""
+        return self.item_pages or "relevant"
 
     @field_validator("search_url")
     @classmethod

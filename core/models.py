@@ -247,6 +247,10 @@ class CrawlRun(Base):
     marketplace: Mapped[Marketplace | None] = relationship()
 
 
+SEEN_FROM_CARD = "card"
+SEEN_FROM_PAGE = "page"
+
+
 class Listing(Base):
     __tablename__ = "listing"
     __table_args__ = (UniqueConstraint("marketplace_id", "external_id"),)
@@ -276,12 +280,24 @@ class Listing(Base):
     # Bumped whenever what matching reads changes, so matching is incremental.
     content_version: Mapped[int] = mapped_column(default=1)
     matched_version: Mapped[int] = mapped_column(default=0)
+    # Two-stage crawling (issue #18): how the listing was last seen ("card": a search card, "page": its item page),
+    # the SHA-256 of its last card (title, price, seller, photo) and of the card it had when its item page was last
+    # captured, and when that was. item_page_at None with seen_from "card": the evidence is the card's alone.
+    seen_from: Mapped[str] = mapped_column(String(10), default=SEEN_FROM_PAGE, server_default=SEEN_FROM_PAGE)
+    card_sha256: Mapped[str | None] = mapped_column(String(64))
+    page_card_sha256: Mapped[str | None] = mapped_column(String(64))
+    item_page_at: Mapped[datetime | None]
     marketplace: Mapped[Marketplace] = relationship()
     seller: Mapped[Seller | None] = relationship()
     images: Mapped[list[ListingImage]] = relationship(back_populates="listing", order_by="ListingImage.position")
     snapshots: Mapped[list[ListingSnapshot]] = relationship(
         back_populates="listing", order_by="ListingSnapshot.captured_at"
     )
+
+    @property
+    def card_only(self) -> bool:
+        """Seen only on search cards so far: no item page (HTML, screenshot, SHA-256) stands behind it yet."""
+        return self.seen_from == SEEN_FROM_CARD and self.item_page_at is None
 
 
 class Evidence(Base):

@@ -121,7 +121,8 @@ class CrawlRunRecorder:
         safe_stats = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in stats.items()}
         close_run(context.db, run_id, status, pages=pages_fetched(stats),
                   items=int(stats.get("item_scraped_count", 0)), drops=drops, errors=errors, stats=safe_stats,
-                  gone_after_runs=context.config.thresholds.gone_after_runs)
+                  gone_after_runs=context.config.thresholds.gone_after_runs,
+                  mark_missing=getattr(spider, "stage", "search") == "search")
         spider.crawl_status = status  # type: ignore[attr-defined]
         logger.info("crawl run %s closed: %s (%s)", run_id, status, reason)
 

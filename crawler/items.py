@@ -48,6 +48,12 @@ class ListingItem:
     stock: int | None = None
     condition: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where it was read: "card" (a search card, stored without following it) or "page" (its item page). For a card,
+    # card_sha256 is its fingerprint (title, price, seller, photo); for an item page, the fingerprint of the card
+    # it was fetched for (None when there was none), so an unchanged card is not fetched again.
+    seen_from: str = "page"
+    card_sha256: str | None = None
+    unchanged_card: bool = False  # the same card as the listing showed last time: its photos are not fetched again
     # Evidence and pipeline results; kept out of repr so logs stay readable.
     html: bytes | None = field(default=None, repr=False)
     screenshot: bytes | None = field(default=None, repr=False)
@@ -73,6 +79,9 @@ class SearchCard:
     price_text: str | None = None
     location_text: str | None = None
     image_url: str | None = None
+    seller_name: str | None = None
+    # Everything the card shows, where the marketplace's extractor reads cards as listings (crawler/extractors/cards).
+    listing: ListingItem | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -80,3 +89,4 @@ class SearchPage:
     cards: list[SearchCard]
     next_url: str | None
     warnings: list[str] = field(default_factory=list)  # what the page lacked that its marketplace's config expects
+    skipped: int = 0  # cards left out for want of a link a request can be made to (counted by the spider)

@@ -122,7 +122,11 @@ class ImagePipeline(_CrawlerComponent):
         context = _context(self.crawler)
         stats = self.crawler.stats
         assert stats is not None
-        records = []
+        records: list[ImageRecord] = []
+        if item.unchanged_card:
+            # The listing shows the same card (the same photo URL among it) as when its photos were fetched.
+            stats.inc_value("brandpatrol/images/unchanged_card", len(item.image_urls))
+            return item
         for url in item.image_urls:
             record = await maybe_deferred_to_future(threads.deferToThread(self._fetch_and_hash, url, context))
             stats.inc_value(f"brandpatrol/images/{record.status}")

@@ -39,9 +39,10 @@ def spider_class(name: str) -> type[MarketplaceSpider]:
 
 
 def crawl(marketplace: str, config: str, db: str | None = None, log_level: str = "INFO",
-          shard: str | None = None) -> RunStatus:
+          shard: str | None = None, *, stage: str = "search", listings: str | None = None) -> RunStatus:
     """Crawl one marketplace (one `shard` of it), holding its crawl lease (its slot's) for the whole crawl: a
-    second crawl of it is refused."""
+    second crawl of it is refused. `stage` "items" fetches the item pages the second stage picks (or those of
+    `listings`, ids comma-separated)."""
     context = build_context(marketplace, config, db, shard=shard)
     require_browser(context.marketplace, context.settings)
     lease = CrawlLease(context.db, marketplace, slot=context.shard.slot if context.shard else 0)
@@ -55,7 +56,8 @@ def crawl(marketplace: str, config: str, db: str | None = None, log_level: str =
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(spider_class(context.marketplace.spider))
         lease.start_heartbeat(_stop_crawl)
-        process.crawl(crawler, marketplace=marketplace, config=config, db=db, shard=shard)
+        process.crawl(crawler, marketplace=marketplace, config=config, db=db, shard=shard, stage=stage,
+                      listings=listings)
         process.start()
     finally:
         lease.release()
@@ -77,13 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=None)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--shard", default=None, help="crawl only this shard of the marketplace (core/shards.py)")
+    parser.add_argument("--stage", choices=("search", "items"), default="search",
+                        help="search: walk the search pages; items: fetch the item pages the second stage picks")
+    parser.add_argument("--listings", default=None,
+                        help="with --stage items: only these listing ids (comma-separated), whatever the budget")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="the supervising process: this crawl is killed when it dies")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
     try:
-        status = crawl(args.marketplace, args.config, args.db, args.log_level, args.shard)
+        status = crawl(args.marketplace, args.config, args.db, args.log_level, args.shard, stage=args.stage,
+                       listings=args.listings)
     except (ConfigError, CrawlSetupError, CrawlAlreadyRunning, UnknownShard) as exc:
         print(exc, file=sys.stderr)
         return EXIT_NOT_STARTED

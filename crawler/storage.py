@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.images import sniff_media_type
 from core.models import (
+    SEEN_FROM_CARD,
+    SEEN_FROM_PAGE,
     Brand,
     BrandListing,
     CrawlRun,
@@ -135,13 +137,16 @@ def _claim(session: Session, run_id: int | None, listing_ids: list[int]) -> None
 def usual_cards_per_page(db: Database, marketplace: str) -> float | None:
     """Search cards per search page in the marketplace's last complete (ok) run, the yardstick for a sudden drop."""
     with db.read() as session:
-        stats: dict[str, Any] | None = session.scalars(
+        recent: list[dict[str, Any] | None] = list(session.scalars(
             select(CrawlRun.stats).join(Marketplace, Marketplace.id == CrawlRun.marketplace_id)
             .where(Marketplace.name == marketplace, CrawlRun.status == RunStatus.OK)
-            .order_by(CrawlRun.id.desc()).limit(1)
-        ).first()
-    value = (stats or {}).get("brandpatrol/cards_per_search_page")
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+            .order_by(CrawlRun.id.desc()).limit(5)
+        ))
+    for stats in recent:  # the last run that walked search pages (a second stage's run fetched item pages only)
+        value = (stats or {}).get("brandpatrol/cards_per_search_page")
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    return None
 
 
 PROXY_INDEX_STAT = "brandpatrol/proxy_index"
@@ -185,6 +190,17 @@ def proxy_in_turn(db: Database, marketplace: str, count: int, backoff: timedelta
     return min(rest_until, key=lambda i: rest_until[i])
 
 
+def stored_card_fingerprints(db: Database, marketplace: str, external_ids: list[str]) -> dict[str, str]:
+    """The fingerprint of the card each of these listings showed last time (for those that have one)."""
+    if not external_ids:
+        return {}
+    with db.read() as session:
+        return {external_id: digest or "" for external_id, digest in session.execute(
+            select(Listing.external_id, Listing.card_sha256).join(Marketplace, Marketplace.id == Listing.marketplace_id)
+            .where(Marketplace.name == marketplace, Listing.external_id.in_(external_ids),
+                   Listing.card_sha256.is_not(None)))}
+
+
 def keep_page(db: Database, url: str, body: bytes) -> str:
     """A page kept as evidence (a marketplace's refusal, say), content-addressed; its SHA-256."""
     digest = hashlib.sha256(body).hexdigest()
@@ -220,16 +236,19 @@ def captured_urls(db: Database, run_id: int) -> set[str]:
 
 def close_run(db: Database, run_id: int, status: RunStatus, *, pages: int, items: int,
               drops: dict[str, int], errors: dict[str, Any], stats: dict[str, Any],
-              gone_after_runs: int) -> None:
-    """Close a run; after a complete (ok) run, count misses of listings it did not see and mark the gone."""
+              gone_after_runs: int, mark_missing: bool = True) -> None:
+    """Close a run; after a complete (ok) run, count misses of listings it did not see and mark the gone.
+    A run that did not walk the search pages (the item pages of a second stage) says nothing about what is gone:
+    `mark_missing` False."""
     with db.session() as session:
         run = session.get(CrawlRun, run_id)
         if run is None:
             return
         run.status, run.finished_at = status, utcnow()
         run.pages, run.items, run.drops, run.errors, run.stats = pages, items, drops, errors, stats
-        if status != RunStatus.OK or run.shard is not None:
-            # A failed or partial crawl says nothing about what is gone, nor does one shard's (it saw one term).
+        if status != RunStatus.OK or run.shard is not None or not mark_missing:
+            # A failed or partial crawl says nothing about what is gone, nor does one shard's (it saw one term) or
+            # the second stage's (it fetched item pages only).
             return
         chain = _resume_chain(session, run_id)
         if chain:
@@ -329,10 +348,18 @@ class ListingStore:
                 Listing.marketplace_id == market, Listing.external_id.in_([i.external_id for i in latest])))}
             changed: dict[str, bool] = {}
             new_ids: set[str] = set()
+            unchanged_cards: list[Listing] = []
             for item in latest:
                 key = self._seller_key(item)
                 seller = sellers.get(key) if key else None
                 listing = existing.get(item.external_id)
+                if listing is not None and item.seen_from == SEEN_FROM_CARD and item.card_sha256 is not None \
+                        and listing.card_sha256 == item.card_sha256:
+                    # The same card as last time: the listing was seen, and nothing it says changed. Whatever
+                    # was captured before (its item page above all) stays as it is.
+                    self._seen(listing, now)
+                    unchanged_cards.append(listing)
+                    continue
                 if listing is None:
                     listing = Listing(marketplace_id=market, external_id=item.external_id, url=item.url,
                                       title=item.title, first_seen=now, content_version=1)
@@ -340,10 +367,16 @@ class ListingStore:
                     existing[item.external_id] = listing
                     new_ids.add(item.external_id)
                     changed[item.external_id] = False
+                    self._apply(listing, item, seller, now)
+                elif item.seen_from == SEEN_FROM_CARD:
+                    changed[item.external_id] = self._card_changed(listing, item, seller)
+                    self._apply_card(listing, item, seller, now)
                 else:
                     changed[item.external_id] = self._changed(listing, item, seller)
-                self._apply(listing, item, seller, now)
+                    self._apply(listing, item, seller, now)
             session.flush()
+            skip = {listing.external_id for listing in unchanged_cards}
+            latest = [item for item in latest if item.external_id not in skip]
             listings = {item.external_id: existing[item.external_id] for item in latest}
             photos_changed = self._store_images(session, listings, latest, now)
             _photo_copies(session, latest, now)
@@ -399,15 +432,49 @@ class ListingStore:
             or listing.seller_id != (seller.id if seller else None)
         )
 
+    @staticmethod
+    def _card_changed(listing: Listing, item: ListingItem, seller: Seller | None) -> bool:
+        """A card changed what matching reads: the fields a card sets (see _apply_card)."""
+        return (
+            listing.title != item.title
+            or listing.price != item.price
+            or listing.currency != item.currency
+            or (seller is not None and listing.seller_id != seller.id)
+            or (item.location_text is not None and (listing.region, listing.country) != (item.region, item.country))
+        )
+
+    def _seen(self, listing: Listing, now: datetime) -> None:
+        listing.last_seen, listing.last_run_id, listing.missed_runs = now, self.run_id, 0
+        listing.gone, listing.gone_at = False, None
+
     def _apply(self, listing: Listing, item: ListingItem, seller: Seller | None, now: datetime) -> None:
+        """Everything the item page (or a new listing's card) shows."""
         listing.url, listing.title, listing.description = item.url[:2048], item.title, item.description
         listing.price, listing.price_high, listing.currency = item.price, item.price_high, item.currency
         listing.location_text, listing.country, listing.region = item.location_text, item.country, item.region
         listing.original_price, listing.condition = item.original_price, item.condition
         listing.attributes = _json_safe(item.extra)
         listing.seller_id = seller.id if seller else None
-        listing.last_seen, listing.last_run_id, listing.missed_runs = now, self.run_id, 0
-        listing.gone, listing.gone_at = False, None
+        listing.seen_from, listing.card_sha256 = item.seen_from, item.card_sha256 or listing.card_sha256
+        if item.seen_from == SEEN_FROM_PAGE:
+            listing.item_page_at, listing.page_card_sha256 = now, item.card_sha256
+        self._seen(listing, now)
+
+    def _apply_card(self, listing: Listing, item: ListingItem, seller: Seller | None, now: datetime) -> None:
+        """A changed card of a stored listing: what the card shows replaces what it showed before (a price that
+        does not parse is unknown now); what only the item page gave (description, condition, more photos) stays
+        until the item page is fetched again."""
+        listing.url, listing.title = item.url[:2048], item.title
+        listing.price, listing.price_high, listing.currency = item.price, item.price_high, item.currency
+        if item.location_text is not None:
+            listing.location_text, listing.country, listing.region = item.location_text, item.country, item.region
+        if seller is not None:
+            listing.seller_id = seller.id
+        if item.original_price is not None:
+            listing.original_price = item.original_price
+        listing.attributes = _json_safe({**(listing.attributes or {}), **item.extra})
+        listing.seen_from, listing.card_sha256 = SEEN_FROM_CARD, item.card_sha256
+        self._seen(listing, now)
 
     @staticmethod
     def _store_images(session: Session, listings: dict[str, Listing], items: list[ListingItem],

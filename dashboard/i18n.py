@@ -249,6 +249,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "detail.live_url": {"en": "Live listing URL (not opened by BrandPatrol; copy it to a browser you trust):",
                         "zh": "商品链接（BrandPatrol 不会打开；请复制到您信任的浏览器中）："},
     "detail.no_evidence": {"en": "No evidence captured.", "zh": "未采集到证据。"},
+    "detail.card_only": {
+        "en": "Evidence from the search card only: the item page has not been fetched yet. It is fetched before "
+              "a notice is drafted.",
+        "zh": "证据仅来自搜索结果卡片：尚未抓取商品详情页。起草投诉通知前会先抓取详情页。"},
     "detail.screenshot_verified": {"en": "Screenshot of {when}; SHA-256 verified.",
                                    "zh": "{when} 的截图；SHA-256 校验通过。"},
     "detail.screenshot_mismatch": {"en": "Screenshot of {when}; SHA-256 does NOT match the stored address.",
@@ -267,6 +271,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "col.currency": {"en": "Currency", "zh": "币种"},
     "col.seller": {"en": "Seller", "zh": "卖家"},
     "col.ships_from": {"en": "Ships from", "zh": "发货地"},
+    "col.card_only": {"en": "Card only (item page fetched before drafting)", "zh": "仅搜索卡片（起草前抓取详情页）"},
     "col.marketplace": {"en": "Marketplace", "zh": "电商平台"},
     "col.first_reason": {"en": "First reason", "zh": "主要原因"},
     "col.gone": {"en": "Gone", "zh": "已下架"},
@@ -334,6 +339,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "notices.need_name": {"en": "Enter your name in the sidebar first.", "zh": "请先在侧边栏填写您的姓名。"},
     "notices.select_first": {"en": "Select one or more confirmed findings first.",
                              "zh": "请先选择一个或多个已确认的发现。"},
+    "notices.fetching_item_pages": {"en": "Fetching {count} item pages from {market} for evidence ...",
+                                    "zh": "正在从 {market} 抓取 {count} 个商品详情页作为证据……"},
     "notices.drafted": {"en": "Drafted notice {numbers} from {count} confirmed findings.",
                         "zh": "已根据 {count} 个已确认的发现起草投诉通知 {numbers}。"},
     "notices.marked": {"en": "Notice {id} marked {status}.", "zh": "投诉通知 {id} 已标记为{status}。"},

@@ -113,3 +113,17 @@ def test_gtins_are_checked_with_their_line() -> None:
     twice = good.replace("['6901234567892']", "['6901234567892', '6901234567892']")
     with pytest.raises(ConfigError, match="a GTIN is listed twice"):
         parse_config(twice)
+
+
+def test_item_pages_default_to_two_stages_and_a_bad_choice_or_budget_is_refused_with_its_line() -> None:
+    market = parse_config(MINIMAL).marketplaces[0]
+    assert (market.item_pages_mode, market.item_page_budget) == ("relevant", 500)
+    cards_only = parse_config(MINIMAL + "    item_pages: all\n    item_page_budget: 0\n").marketplaces[0]
+    assert (cards_only.item_pages_mode, cards_only.item_page_budget) == ("all", 0)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "    item_pages: some\n")
+    assert "item_pages" in str(caught.value) and "line 15" in str(caught.value) and "'all' or 'relevant'" in str(
+        caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "    item_page_budget: -5\n")
+    assert "item_page_budget" in str(caught.value) and "line 15" in str(caught.value)

@@ -45,9 +45,9 @@ ROWS: dict[str, list[dict[str, Any]]] = {
                  "updated_at": AT}],
     "review": [{"id": 1, "finding_id": 1, "reviewer": "ana", "decision": "confirmed", "note": "fake box",
                 "created_at": AT}],
-    "notice": [{"id": 1, "brand_id": 1, "marketplace_id": 1, "template": "alibaba_ipp", "ground": "trademark", "status": "filed",
-                "body": "Notice body", "created_by": "lee", "created_at": AT, "filed_at": AT, "part": 1, "parts": 1,
-                "warnings": [], "context": {"rights_holder": "Lumina"}}],
+    "notice": [{"id": 1, "brand_id": 1, "marketplace_id": 1, "template": "alibaba_ipp", "ground": "trademark",
+                "status": "filed", "body": "Notice body", "created_by": "lee", "created_at": AT, "filed_at": AT,
+                "part": 1, "parts": 1, "warnings": [], "context": {"rights_holder": "Lumina"}}],
     "notice_listing": [{"notice_id": 1, "listing_id": 1, "finding_id": 1, "position": 0,
                         "snapshot": {"title": "露米娜焕活精华液 1"}}],
     "audit_log": [{"id": 1, "at": AT, "actor": "ana", "action": "review", "object_type": "finding", "object_id": "1",
@@ -144,5 +144,19 @@ def test_crawl_run_shard_upgrade_keeps_every_row_and_downgrade_returns(tmp_path:
         assert conn.execute(text("SELECT shard FROM crawl_run")).scalars().all() == [None]  # whole-marketplace runs
 
     command.downgrade(cfg, revision_before("0010"))
+    assert dump(engine) == before
+    engine.dispose()
+
+
+def test_two_stage_upgrade_keeps_every_row_and_marks_them_seen_from_their_item_page(tmp_path: Path) -> None:
+    engine, cfg, before = upgraded_keeping_rows(tmp_path, "0008")
+    columns = {c["name"] for c in inspect(engine).get_columns("listing")}
+    assert {"seen_from", "card_sha256", "page_card_sha256", "item_page_at"} <= columns
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT seen_from, card_sha256, item_page_at FROM listing").all()
+    # Every listing stored before came from its item page: its evidence stands, it is not card-only.
+    assert rows and all(row == ("page", None, None) for row in rows)
+
+    command.downgrade(cfg, revision_before("0008"))
     assert dump(engine) == before
     engine.dispose()

@@ -114,6 +114,9 @@ def yaml_text(catalogue: DemoCatalogue, base_url: str) -> str:
             f"    currency: {brand.CURRENCY}  # what a bare ¥ means on this marketplace",
             "    max_pages: 20",
             "    obey_robots: true",
+            "    # Every card to its item page: the demo's cards show no photo, and a copy of the brand's photo",
+            "    # sold without the brand's name is found only by its photo (relevant: cards first, see README).",
+            "    item_pages: all",
         ]
     out += [
         "",

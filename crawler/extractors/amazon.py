@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from crawler.extractors.cards import card_of
 from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     MAX_CARDS,
@@ -35,7 +36,7 @@ from crawler.extractors.common import (
     unique_urls,
 )
 from crawler.extractors.structured import product_data
-from crawler.items import ListingItem, SearchCard, SearchPage
+from crawler.items import ListingItem, SearchPage
 
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _ASIN_IN_URL = re.compile(r"/(?:dp|gp/product|gp/aw/d|product-reviews)/([A-Z0-9]{10})(?:[/?#]|$)")
@@ -145,11 +146,7 @@ def next_page(response: TextResponse) -> str | None:
 
 def extract_search(response: TextResponse) -> SearchPage:
     response = readable(response)
-    cards = [
-        SearchCard(url=listing.url, external_id=listing.external_id, title=listing.title,
-                   price_text=listing.price_text, image_url=listing.image_urls[0] if listing.image_urls else None)
-        for listing in extract_cards(response)
-    ]
+    cards = [card_of(listing) for listing in extract_cards(response)]
     return SearchPage(cards=cards, next_url=next_page(response))
 
 

@@ -104,20 +104,32 @@ def extract_search(response: TextResponse, selectors: FieldSelectors) -> SearchP
     response = readable(response)
     data = PageData(response, selectors)
     cards: list[SearchCard] = []
+    skipped = 0
     scopes: list[Scope] = data.items(selectors.item) if selectors.item else [data.root(selectors.link)]
     for scope in scopes:
         links = select_all(scope, selectors.link) if selectors.link else []
+        if selectors.item and not links:
+            skipped += 1  # a card without a link
         for link in links[:1] if selectors.item else links:
             url = absolute(response, link)
             if url is None:
+                skipped += 1
                 continue  # a link no request can be made to costs its own card only
             card = scope if selectors.item else None
             cards.append(SearchCard(url=url, external_id=select_first(card, selectors.external_id) if card else None,
                                     title=select_first(card, selectors.title) if card else None,
                                     price_text=select_first(card, selectors.price) if card else None,
-                                    location_text=select_first(card, selectors.location) if card else None))
+                                    location_text=select_first(card, selectors.location) if card else None,
+                                    seller_name=select_first(card, selectors.seller) if card else None,
+                                    image_url=_card_photo(response, card, selectors.image)))
     return SearchPage(cards=cards, next_url=absolute(response, data.first(selectors.next_page)),
-                      warnings=data.warnings)
+                      warnings=data.warnings, skipped=skipped)
+
+
+def _card_photo(response: TextResponse, card: Scope | None, selector: str | None) -> str | None:
+    """The first photo a card shows that a request can be made to."""
+    photos = unique_urls(response, select_all(card, selector)[:4]) if card is not None and selector else []
+    return photos[0] if photos else None
 
 
 @dataclass

@@ -27,9 +27,11 @@ def _text(selector: Selector, css: str) -> str | None:
 def extract_search(response: TextResponse) -> SearchPage:
     response = readable(response)
     cards = []
+    skipped = 0
     for card in response.css("li.card"):
         url = absolute(response, card.css("a.card-link::attr(href)").get())
         if not url:
+            skipped += 1
             continue
         cards.append(
             SearchCard(
@@ -41,7 +43,7 @@ def extract_search(response: TextResponse) -> SearchPage:
             )
         )
     next_url = absolute(response, response.css("a.next::attr(href), a[rel=next]::attr(href)").get())
-    return SearchPage(cards=cards, next_url=next_url)
+    return SearchPage(cards=cards, next_url=next_url, skipped=skipped)
 
 
 def extract_listing(response: TextResponse, marketplace: str) -> ListingItem | None:

@@ -14,6 +14,7 @@ from typing import Any
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from crawler.extractors.cards import card_of
 from crawler.extractors.charset import readable
 from crawler.extractors.common import (
     MAX_CARDS,
@@ -33,7 +34,7 @@ from crawler.extractors.common import (
     unique_urls,
 )
 from crawler.extractors.structured import product_data
-from crawler.items import ListingItem, SearchCard, SearchPage
+from crawler.items import ListingItem, SearchPage
 
 _ITEM_ID = re.compile(r"/itm/(?:[^/?#]{1,300}/)?(\d{9,15})(?:[/?#]|$)")
 _SELLER_ROW = re.compile(r"^(?P<name>\S{1,80})\s+\((?P<count>[\d,.]+[Kk]?)\)\s+(?P<positive>[\d.]+%)")
@@ -201,12 +202,7 @@ def next_page(response: TextResponse) -> str | None:
 
 def extract_search(response: TextResponse) -> SearchPage:
     response = readable(response)
-    cards = [
-        SearchCard(url=listing.url, external_id=listing.external_id, title=listing.title,
-                   price_text=listing.price_text, location_text=listing.location_text,
-                   image_url=listing.image_urls[0] if listing.image_urls else None)
-        for listing in extract_cards(response)
-    ]
+    cards = [card_of(listing) for listing in extract_cards(response)]
     return SearchPage(cards=cards, next_url=next_page(response))
 
 

@@ -18,14 +18,22 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
 from core.jsonpath import is_json_selector
+from core.models import SEEN_FROM_PAGE
 from crawler.blocking import BlockSign, block_sign
-from crawler.context import CrawlContext, build_context, require_browser
+from crawler.context import CrawlContext, CrawlSetupError, build_context, require_browser
+from crawler.extractors.cards import card_fingerprint_of, card_listing
 from crawler.extractors.configured import LISTING_FIELDS, SEARCH_SELECTORS
 from crawler.extractors.jsondata import CAPTURED_JSON_META
+from crawler.item_stage import item_stage_plan
 from crawler.items import ListingItem, SearchPage
 from crawler.middlewares import playwright_abort_predicate
 from crawler.page_methods import JsonCapture, capture_viewport, wait_for_capture, wait_for_css
-from crawler.storage import keep_page
+from crawler.storage import keep_page, stored_card_fingerprints
+
+STAGE_SEARCH = "search"
+STAGE_ITEMS = "items"
+CARD_META = "brandpatrol_card_sha256"  # the fingerprint of the card an item page was fetched for
+LISTING_META = "brandpatrol_listing"  # the stored listing an item page was fetched for (second stage)
 
 
 class MarketplaceSpider(scrapy.Spider):
@@ -36,12 +44,24 @@ class MarketplaceSpider(scrapy.Spider):
     # Listing URLs an interrupted run of this marketplace already captured (set when the run opens).
     captured_urls: frozenset[str] | set[str] = frozenset()
 
+    # "search": walk search pages (the first stage where item_pages is relevant); "items": fetch the item pages the
+    # second stage picks (crawler.item_stage), or those of `listings` (ids, comma-separated) that a notice needs.
+    stage: str = STAGE_SEARCH
+    only_listings: frozenset[int] | None = None
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
         context = build_context(kwargs.pop("marketplace", None) or cls.name, kwargs.pop("config", None),
                                 kwargs.pop("db", None), shard=kwargs.pop("shard", None))
+        stage = kwargs.pop("stage", None) or STAGE_SEARCH
+        listings = kwargs.pop("listings", None)
+        if stage not in (STAGE_SEARCH, STAGE_ITEMS):
+            raise CrawlSetupError(f"stage '{stage}' is unknown: give stage={STAGE_SEARCH} or stage={STAGE_ITEMS}")
         spider: MarketplaceSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.context = context
+        spider.stage = stage
+        if listings:
+            spider.only_listings = frozenset(int(i) for i in str(listings).split(",") if i.strip().isdigit())
         market = context.marketplace
         settings = crawler.settings
         # Settings are still mutable here; the marketplace's politeness wins over the project defaults.
@@ -91,6 +111,18 @@ class MarketplaceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         market = self.context.marketplace
+        stats = self.crawler.stats
+        assert stats is not None
+        if self.stage == STAGE_ITEMS:
+            for request in self.item_page_requests():
+                yield request
+            return
+        stats.set_value("brandpatrol/item_pages/mode", market.item_pages_mode)
+        if market.item_pages_mode == "relevant":
+            stats.set_value("brandpatrol/item_pages/budget", market.item_page_budget)
+            if market.item_page_budget == 0:
+                stats.set_value("brandpatrol/item_pages/note", "item_page_budget is 0: cards only, no item page "
+                                "is fetched (notices fetch the item pages they need)")
         for url in market.start_urls:
             yield self.page_request(url, self.parse_search, meta={"page": 1})
         if market.search_url:
@@ -98,7 +130,7 @@ class MarketplaceSpider(scrapy.Spider):
                 url = market.search_url.format(query=quote(term), page=1)
                 yield self.page_request(url, self.parse_search, meta={"page": 1})
 
-    def parse_search(self, response: Response) -> Iterator[scrapy.Request]:
+    def parse_search(self, response: Response) -> Iterator[scrapy.Request | ListingItem]:
         assert isinstance(response, TextResponse)
         page = self.search_page(response)
         stats = self.crawler.stats
@@ -115,16 +147,74 @@ class MarketplaceSpider(scrapy.Spider):
             self.missing_data(response)
         if not page.cards:
             self.count_miss("listing links", response.url)
+        if page.skipped:
+            self.skipped_cards(page.skipped, "no link", response.url)
+        if self.context.marketplace.item_pages_mode == "relevant":
+            yield from self.card_listings(page, response.url)
+        else:
+            yield from self.follow_cards(page)
+        number = int(response.meta.get("page", 1))
+        if page.next_url and number < self.context.marketplace.max_pages:
+            yield self.page_request(page.next_url, self.parse_search, meta={"page": number + 1})
+
+    def card_listings(self, page: SearchPage, url: str) -> Iterator[ListingItem | scrapy.Request]:
+        """The first stage: a card that shows title and price is stored as a listing seen from a card; one that
+        shows less is followed to its item page (its marketplace's cards say too little); one without an id or a
+        link is counted and skipped."""
+        market = self.context.marketplace
+        stats = self.crawler.stats
+        assert stats is not None
+        kept: list[ListingItem] = []
+        for card in page.cards:
+            if not (card.title or "").strip() or not (card.price_text or "").strip():
+                stats.inc_value("brandpatrol/cards/followed")
+                yield from self.follow_cards(SearchPage(cards=[card], next_url=None))
+                continue
+            listing = card_listing(card, market.name, market.id_from_url)
+            if listing is None:
+                self.skipped_cards(1, "no id", url)
+                continue
+            kept.append(listing)
+        # One look-up per page: a card the same as last night's needs neither its photos fetched nor storing again.
+        before = stored_card_fingerprints(self.context.db, market.name, [x.external_id for x in kept])
+        for listing in kept:
+            listing.unchanged_card = before.get(listing.external_id) == listing.card_sha256
+            stats.inc_value("brandpatrol/cards/kept")
+            stats.inc_value("brandpatrol/cards/unchanged", listing.unchanged_card)
+            yield listing
+
+    def follow_cards(self, page: SearchPage) -> Iterator[scrapy.Request]:
+        """`item_pages: all`: every card is followed to its item page."""
         for card in page.cards:
             if card.url in self.captured_urls:
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("brandpatrol/resume/skipped")
                 continue
             yield self.page_request(card.url, self.parse_listing, evidence=True,
-                                    meta={"card_location": card.location_text})
-        number = int(response.meta.get("page", 1))
-        if page.next_url and number < self.context.marketplace.max_pages:
-            yield self.page_request(page.next_url, self.parse_search, meta={"page": number + 1})
+                                    meta={"card_location": card.location_text,
+                                          CARD_META: card_fingerprint_of(card)})
+
+    def item_page_requests(self) -> Iterator[scrapy.Request]:
+        """The second stage: the item pages crawler.item_stage picks, within the budget, most suspicious first."""
+        market = self.context.marketplace
+        stats = self.crawler.stats
+        assert stats is not None
+        plan = item_stage_plan(self.context.db, market.name, market.item_page_budget, self.only_listings)
+        stats.set_value("brandpatrol/stage", STAGE_ITEMS)
+        for key, value in plan.report().items():
+            stats.set_value(key, value)
+        self.logger.info("item pages of %s: %d wanted, %d within the budget of %d, %d left for later, "
+                         "%d unchanged since captured", market.name, plan.wanted, len(plan.targets), plan.budget,
+                         plan.over_budget, plan.unchanged)
+        for target in plan.targets:
+            yield self.page_request(target.url, self.parse_listing, evidence=True,
+                                    meta={CARD_META: target.card_sha256, LISTING_META: target.external_id})
+
+    def skipped_cards(self, count: int, why: str, url: str) -> None:
+        """Cards that cannot become a listing: counted in the run and warned about, never stored half."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("brandpatrol/cards/skipped", count)
+        self.logger.warning("skipped %d search card(s) with %s on %s", count, why, url[:200])
 
     def parse_listing(self, response: Response) -> Iterator[ListingItem]:
         assert isinstance(response, TextResponse)
@@ -137,6 +227,10 @@ class MarketplaceSpider(scrapy.Spider):
             self.count_miss("listing", response.url)
             return
         item.location_text = item.location_text or response.meta.get("card_location")
+        item.seen_from, item.card_sha256 = SEEN_FROM_PAGE, response.meta.get(CARD_META)
+        if response.meta.get(LISTING_META):
+            # Fetched for a stored listing: the page is that listing's, whatever id the page's own markup gives.
+            item.external_id = str(response.meta[LISTING_META])
         item.html = response.body
         item.screenshot = self.screenshot_of(response)
         yield item

@@ -80,6 +80,7 @@ class ListingInfo:
     last_seen: datetime
     gone: bool
     gone_at: datetime | None
+    card_only: bool = False  # seen only on search cards: no item page stands behind it yet (issue #18)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def listing_detail(db: Database, finding_id: int, *, history_limit: int = HISTOR
                 last_seen=as_utc(listing.last_seen),
                 gone=bool(listing.gone),
                 gone_at=utc_opt(listing.gone_at),
+                card_only=listing.card_only,
             ),
             seller=None
             if seller is None

@@ -30,6 +30,7 @@ def confirmed_frame(rows: Sequence[ConfirmedRow]) -> pd.DataFrame:
             "Confirmed by": [r.confirmed_by for r in rows],
             "Open notice": [r.open_notice_id for r in rows],
             "Gone": [r.gone for r in rows],
+            "Card only": [r.card_only for r in rows],
         }
     )
 

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.config import AuthorisedSeller, Privacy
 from core.db import Database
+from core.item_pages import card_only_by_marketplace
 from core.models import (
+    SEEN_FROM_CARD,
     AuditLog,
     Brand,
     Finding,
@@ -84,6 +86,7 @@ class ConfirmedRow:
     gone: bool
     confirmed_by: str
     open_notice_id: int | None  # an open (drafted or filed) notice already covering this listing
+    card_only: bool = False  # seen only on search cards: its item page is fetched before a notice is drafted
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def confirmed_findings(
         select(
             Finding.id, Finding.listing_id, Listing.marketplace_id, Marketplace.name, Finding.verdict, Finding.score,
             Listing.title, Seller.name, Listing.price, Listing.currency, Listing.region, Listing.country,
-            Listing.gone, Review.reviewer, open_notice,
+            Listing.gone, Review.reviewer, open_notice, Listing.seen_from, Listing.item_page_at,
         )
         .join(latest, latest.c.finding_id == Finding.id)
         .join(Review, Review.id == latest.c.review_id)
@@ -232,6 +235,7 @@ def confirmed_findings(
             finding_id=r[0], listing_id=r[1], marketplace_id=r[2], marketplace=r[3], verdict=Verdict(r[4]),
             score=float(r[5]), title=r[6], seller=r[7], price=r[8], currency=r[9], ship_from=r[10] or r[11],
             gone=bool(r[12]), confirmed_by=r[13], open_notice_id=r[14],
+            card_only=r[15] == SEEN_FROM_CARD and r[16] is None,
         )
         for r in rows
     ]
@@ -328,6 +332,14 @@ def _contact(seller: Seller | None) -> dict[str, str]:
 # Drafting
 
 
+def listing_ids_of(db: Database, finding_ids: Iterable[int]) -> list[int]:
+    """The listings these findings are about (to fetch their item pages before drafting)."""
+    ids = [int(i) for i in finding_ids]
+    with db.read() as session:
+        return sorted({int(x) for batch in _batches(ids)
+                       for x in session.scalars(select(Finding.listing_id).where(Finding.id.in_(batch)))})
+
+
 def draft_notices(
     db: Database,
     finding_ids: Iterable[int],
@@ -382,6 +394,13 @@ def draft_notices(
                      if i in facts and facts[i][0].listing_id in busy]
         if on_notice:
             problems.append(f"findings {', '.join(on_notice)} are already on an open notice")
+        card_only = {i for ids_ in card_only_by_marketplace(session, listing_ids).values() for i in ids_}
+        from_cards = [i for i in ids if i in facts and facts[i][0].listing_id in card_only]
+        if from_cards:
+            problems.append(
+                f"findings {_join(from_cards)} rest on search cards only: a notice needs the item page's evidence "
+                f"(HTML, screenshot, SHA-256). Fetch their item pages first (`brandpatrol crawl --listing ID`; "
+                f"drafting from the desk or `brandpatrol notice draft` fetches them itself)")
         if problems:
             raise DraftError(problems)
         buys = testbuys.facts_for(session, db.scope, listing_ids, with_photos=False)

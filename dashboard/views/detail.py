@@ -220,6 +220,8 @@ if detail.seller is not None:
 
 # --- evidence -----------------------------------------------------------------------------------------------
 st.subheader(auth.t("detail.evidence"))
+if detail.listing.card_only:
+    st.warning(auth.t("detail.card_only"))
 if not detail.evidence:
     st.text(auth.t("detail.no_evidence"))
 else:

@@ -16,7 +16,9 @@ import streamlit as st
 
 from core.config import AuthorisedSeller
 from core.db import Database
+from core.item_pages import card_only_by_marketplace, fetch_item_pages
 from core.models import NoticeStatus
+from core.settings import get_settings
 from dashboard import auth, desk, present, ui
 from dashboard.data.queue import marketplaces
 from dashboard.notices import exports, frames, registry, store
@@ -61,6 +63,7 @@ def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, grou
         ui.flash("warning", auth.t("notices.select_first"))
         return
     countries = [c.strip().upper() for c in st.session_state.get("n_countries", "").split(",") if c.strip()]
+    fetch_card_only_item_pages(db, ids)
     try:
         notice_ids = store.draft_notices(
             db, ids, template=spec, ground=ground, party=party, actor=who, countries=countries,
@@ -77,6 +80,20 @@ def draft_selected(db: Database, party: Party, spec: registry.TemplateSpec, grou
     st.session_state["n_notice"] = notice_ids[0]
     st.session_state[ALL_KEY] = False
     st.session_state[NONCE_KEY] = st.session_state.get(NONCE_KEY, 0) + 1  # clears the selection
+
+
+def fetch_card_only_item_pages(db: Database, finding_ids: list[int]) -> None:
+    """A notice rests on item pages: fetch now those of listings seen only on search cards (one crawl process per
+    marketplace, through the same gate and pipelines as the nightly crawl). What could not be fetched is refused by
+    the store with the reason."""
+    settings = get_settings()
+    if settings.config is None:
+        return
+    with db.read() as session:
+        by_market = card_only_by_marketplace(session, store.listing_ids_of(db, finding_ids))
+    for market, listing_ids in by_market.items():
+        with st.spinner(auth.t("notices.fetching_item_pages", count=len(listing_ids), market=market)):
+            fetch_item_pages(market, str(settings.config), db.url, listing_ids)
 
 
 def set_status(db: Database, notice_id: int, status: NoticeStatus) -> None:
