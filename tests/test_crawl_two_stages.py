@@ -53,7 +53,7 @@ CARD_SELECTORS = {
 # Suggested price 100 USD, floor 80 (tests/crawl_kit.write_config).
 MARKET = [
     ("fake1", "Acme Widget replica 1:1 high copy", "$19.00"),  # counterfeit tells and far under: most suspicious
-    ("fake2", "Acme Widget 1:1 copy", "$45.00"),
+    ("fake2", "Acme Widget", "$60.00"),  # under the floor, no tells: suspect, less so
     ("genuine", "Acme Widget original boxed", "$99.00"),  # the brand's, undecided: no seller or location yet
     ("hose", "Garden hose 20 m", "$12.00"),  # not the brand's: never fetched
     ("lamp", "Desk lamp LED", "$30.00"),
