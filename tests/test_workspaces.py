@@ -27,6 +27,7 @@ from core.agency import cross_brand_offenders
 from core.config import ConfigError, load_brands, load_config, parse_brands
 from core.db import Database
 from core.models import (
+    SUSPECT_VERDICTS,
     AuditLog,
     Brand,
     BrandListing,
@@ -52,7 +53,10 @@ from crawler.storage import ListingStore, close_run, open_run
 from dashboard import accounts, auth, insights
 from dashboard.data.detail import listing_detail, photo_readings
 from dashboard.data.evidence import evidence_content
-from dashboard.data.queue import queue_counts, queue_page
+from dashboard.data.groups import Group, GroupKind, group_finding_ids
+from dashboard.data.matched import matched_regions
+from dashboard.data.neighbours import seller_listings
+from dashboard.data.queue import QueueFilters, queue_counts, queue_page
 from dashboard.data.reviews import review
 from dashboard.data.runs import recent_runs
 from dashboard.notices import store, testbuys
@@ -308,6 +312,17 @@ def test_crafted_ids_of_the_other_brand_find_nothing(two: Two) -> None:
     assert two.aurora_seller not in {o.seller_id for o in insights.repeat_offenders(lumina)}
     assert insights.listings_per_week(lumina, two.aurora_seller) == []
     assert command_scope_for(two, "Lumina").single == two.lumina
+    # The review desk's own reads (#17): groups decided at once, the seller's other listings, what matched, Overview.
+    every = group_finding_ids(lumina, Group(GroupKind.FILTER, None, QueueFilters()))
+    seller = group_finding_ids(lumina, Group(GroupKind.SELLER, two.aurora_seller))
+    assert two.aurora_finding not in every and two.shared_aurora not in every and seller == []
+    assert two.shared_aurora in group_finding_ids(two.as_brand(two.aurora), Group(GroupKind.FILTER))  # the control
+    assert AURORA_TITLE not in {o.title for o in seller_listings(lumina, two.aurora_seller)}
+    assert matched_regions(lumina, two.aurora_finding) == []
+    with two.db.read() as s:
+        lumina_suspects = len(s.scalars(select(Finding.id).where(
+            Finding.brand_id == two.lumina, Finding.verdict.in_(sorted(SUSPECT_VERDICTS)))).all())
+    assert sum(w.findings for w in insights.findings_per_week(lumina, date(2000, 1, 1))) == lumina_suspects
     # nothing of Aurora changed
     with two.db.read() as s:
         notice = s.get(Notice, two.aurora_notice)
