@@ -39,8 +39,12 @@ def _load(path: str, mtime: float) -> list[BrandConfig]:
 
 
 def _of_brand(configs: list[BrandConfig]) -> BrandConfig | None:
-    """The configuration of the brand chosen in the switcher (never another brand's rights holder or sellers)."""
+    """The configuration of the brand chosen in the switcher (never another brand's rights holder or sellers); with
+    every brand chosen (an agency admin), the configuration's only brand if it holds one (a notice of findings of
+    several brands is refused by the store)."""
     name = auth.brand_name()
+    if name is None and len(configs) == 1:
+        return configs[0]
     return next((c for c in configs if c.brand.name == name), None)
 
 

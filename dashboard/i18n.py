@@ -271,7 +271,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "col.currency": {"en": "Currency", "zh": "币种"},
     "col.seller": {"en": "Seller", "zh": "卖家"},
     "col.ships_from": {"en": "Ships from", "zh": "发货地"},
-    "col.card_only": {"en": "Card only (item page fetched before drafting)", "zh": "仅搜索卡片（起草前抓取详情页）"},
+    "col.card_only": {"en": "Card only", "zh": "仅搜索卡片"},  # its item page is fetched before drafting
     "col.marketplace": {"en": "Marketplace", "zh": "电商平台"},
     "col.first_reason": {"en": "First reason", "zh": "主要原因"},
     "col.gone": {"en": "Gone", "zh": "已下架"},
