@@ -60,6 +60,7 @@ from matching.clusters import (
 )
 from matching.context import MatchContext
 from matching.network_index import (
+    CONTACT,
     HAS_DHASH,
     HAS_SHA,
     STATE_CHECKED,
@@ -81,6 +82,7 @@ from matching.signals.seller import authorisation_for
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+SellerRow = tuple[str, dict[str, Any], str, str | None]  # name, contact, marketplace, external id
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Change:
     added: np.ndarray  # PHOTO rows put in
     renamed: set[int]  # sellers whose raw name changed
     touched: dict[str, set[int]]
+    seller_rows: dict[int, SellerRow]  # the sellers read (the step 4 reads its sellers' rows from here first)
 
 
 def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int] | None) -> NetworkSummary:
@@ -111,14 +114,14 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
     near_changed = _near_changed(change, NearPhotos(change.after.photos, NEAR_PHOTO))
     _join_components(change, near_changed)
     with db.read() as session:
-        networks = _Networks(session, change.after)
+        networks = _Networks(session, change.after, change.seller_rows)
     scope = networks.close(_first_sellers(networks.details, change, near_changed, networks.cluster_of))
     with db.read() as session:
         links = networks.links(session, scope)
         if links is None:  # a link leaves the sellers looked at: cannot happen once closed; never store half
             log.warning("seller networks: the incremental update did not close; recomputing them all")
             return update_clusters(db, ctx)
-        sellers, markets = _sellers(session, scope)
+        sellers, markets = _sellers(session, scope, networks.seller_rows)
         findings_of = _confirmed_per_seller(session)
     groups, union = connect(links)
     with db.session() as session:
@@ -194,7 +197,7 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
                "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
                "sellers": blocks_of(rows)}
-    return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched)
+    return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched, rows)
 
 
 def _keep_components(new: np.ndarray, old: np.ndarray) -> None:
@@ -220,22 +223,36 @@ def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     return np.array([r.tobytes() in found for r in rows], dtype=bool)
 
 
-def _seller_rows(session: Session, ids: list[int]) -> dict[int, tuple[str, dict[str, Any], str, str | None]]:
-    """id -> (name, contact, marketplace, external id), in id order."""
-    out: dict[int, tuple[str, dict[str, Any], str, str | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in session.execute(
-                select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
-                .join(Marketplace, Marketplace.id == Seller.marketplace_id)
-                .where(Seller.id.in_(ids[start:start + _CHUNK]))):
-            out[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
-                                str(row.market), None if row.external_id is None else str(row.external_id))
+def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] | None = None) -> dict[int, SellerRow]:
+    """id -> (name, contact, marketplace, external id), in id order; the `known` rows are not read again."""
+    known = known or {}
+    missing = [sid for sid in ids if sid not in known]
+    out = {sid: known[sid] for sid in ids if sid in known}
+    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name, Seller.external_id)
+             .join(Marketplace, Marketplace.id == Seller.marketplace_id))
+    for start in range(0, len(missing), _CHUNK):
+        # Core rows (the connection, not the ORM): thousands of plain tuples.
+        for sid, name, contact, market, external in session.connection().execute(
+                query.where(Seller.id.in_(missing[start:start + _CHUNK]))):
+            out[int(sid)] = (str(name), dict(contact) if isinstance(contact, dict) else {}, str(market),
+                             None if external is None else str(external))
     return dict(sorted(out.items()))
+
+
+def _among(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of many values, whether it is one of a few `wanted` (np.isin sorts all of them together: hashes
+    have no small range for its table)."""
+    if not len(wanted) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    ordered = np.unique(wanted)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == values
+    return found
 
 
 def _holders(details: np.ndarray, keys: np.ndarray, without: np.ndarray | None = None) -> dict[int, set[int]]:
     """Detail hash -> the sellers holding it, for `keys` (rows equal to one `without` left out)."""
-    rows = details[np.isin(details["key"], keys)]
+    rows = details[_among(details["key"], keys)]
     if without is not None and len(without):
         rows = rows[~_in(rows, without)]
     out: dict[int, set[int]] = defaultdict(set)
@@ -257,7 +274,7 @@ def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChange
     keys = np.unique(change.details["key"])
     if keys.size:
         new = _holders(details, keys)
-        old = _holders(np.concatenate([details[np.isin(details["key"], keys)], change.gone_details]), keys,
+        old = _holders(np.concatenate([details[_among(details["key"], keys)], change.gone_details]), keys,
                        without=change.new_details)
         for key in keys.tolist():
             was, now = old.get(key, set()), new.get(key, set())
@@ -346,8 +363,9 @@ def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
 class _Networks:
     """The index after the change, the old networks, and the near photos: what the links among some sellers need."""
 
-    def __init__(self, session: Session, index: NetworkIndex):
+    def __init__(self, session: Session, index: NetworkIndex, seller_rows: dict[int, SellerRow]):
         self.index = index
+        self.seller_rows = seller_rows
         self.details = _all_details(index)
         self.cluster_of = clustered_sellers(session)
         self.members: dict[int, set[int]] = defaultdict(set)
@@ -382,17 +400,20 @@ class _Networks:
         """Every link among the sellers in scope, in the order a full computation finds them (step 4); None when
         one reaches a seller outside."""
         ordered = sorted(scope)
-        rows = _seller_rows(session, ordered)
+        rows = self.seller_rows = _seller_rows(session, ordered, self.seller_rows)
         sellers = {sid: (name, contact) for sid, (name, contact, _, _) in rows.items()}
         details = self.index.listing_details[np.isin(self.index.listing_details["seller"], ordered)]
         listing_ids = sorted(set(details["listing"].tolist()))
+        # A text without a contact detail (the index says which) gives one from its title neither: only the
+        # descriptions of the others are read.
+        described = _descriptions(session, sorted(set(details["listing"][details["kind"] == CONTACT].tolist())))
         listings: list[tuple[int, int, str, str]] = []
         for start in range(0, len(listing_ids), _CHUNK):
-            listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
-                select(Listing.id, Listing.seller_id, Listing.title, Listing.description)
+            listings += [(lid, sid, title, described.get(lid, "")) for lid, sid, title in session.connection().execute(
+                select(Listing.id, Listing.seller_id, Listing.title)
                 .where(Listing.id.in_(listing_ids[start:start + _CHUNK]))) if sid is not None]
         listings.sort()
-        holders = _holders(self.details, np.unique(self.details["key"][np.isin(self.details["seller"], ordered)]))
+        holders = _holders(self.details, self.details["key"][np.isin(self.details["seller"], ordered)])
         common = {k for k, sellers_of in holders.items() if len(sellers_of) > MAX_SHARERS}
         flags = self.index.sellers[np.isin(self.index.sellers["seller"], ordered)]
         authorised = set(flags["seller"][flags["authorised"] > 0].tolist())
@@ -405,10 +426,19 @@ class _Networks:
         return inside
 
 
-def _sellers(session: Session, scope: Iterable[int]) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[int, str]]:
-    rows = _seller_rows(session, sorted(scope))
+def _sellers(session: Session, scope: Iterable[int],
+             known: dict[int, SellerRow]) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[int, str]]:
+    rows = _seller_rows(session, sorted(scope), known)
     return ({sid: (name, contact) for sid, (name, contact, _, _) in rows.items()},
             {sid: market for sid, (_, _, market, _) in rows.items()})
+
+
+def _descriptions(session: Session, listing_ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for start in range(0, len(listing_ids), _CHUNK):
+        out.update((int(lid), desc or "") for lid, desc in session.connection().execute(
+            select(Listing.id, Listing.description).where(Listing.id.in_(listing_ids[start:start + _CHUNK]))))
+    return out
 
 
 def _confirmed_per_seller(session: Session) -> dict[int, int]:
