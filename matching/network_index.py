@@ -17,6 +17,7 @@ Reading every block back costs a fraction of a second at a million listings, aga
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -149,7 +150,9 @@ class NetworkIndex:
         order = PARTS[name][1]
         if not len(kept) or not len(rows) or kept[order][-1] <= rows[order][0]:  # a night's new ids: appended
             return replace(self, **{name: np.concatenate([kept, rows])}), current[gone]
-        return replace(self, **{name: _sorted(np.concatenate([kept, rows]), order)}), current[gone]
+        # Merged in, each after the kept rows of its id: what a stable sort of both gives, without sorting all.
+        merged = np.insert(kept, np.searchsorted(kept[order], rows[order], side="right"), rows)
+        return replace(self, **{name: merged}), current[gone]
 
     def blocks(self, name: str, wanted: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """The rows of part `name` by block (only the `wanted` blocks, when given), each a slice: rows are sorted."""
@@ -208,10 +211,11 @@ def save_index(session: Session, index: NetworkIndex, touched: dict[str, set[int
 # --- near photos: which photos lie within NEAR_PHOTO bits of a few, among millions --------------------------
 
 
-def _chunks(radius: int) -> list[tuple[int, int]]:
+def _chunks(count: int) -> list[tuple[int, int]]:
+    """(shift, mask) of `count` chunks of 64 bits, as even as can be."""
     out, shift = [], 0
-    for k in range(radius + 1):
-        bits = 64 // (radius + 1) + (k < 64 % (radius + 1))
+    for k in range(count):
+        bits = 64 // count + (k < 64 % count)
         out.append((shift, (1 << bits) - 1))
         shift += bits
     return out
@@ -222,24 +226,25 @@ class NearPhotos:
     on the dHash (0 when unknown, as matching.clusters groups them), or on the pHash alone when either photo has no
     dHash. A superset of every near-photo group either photo can be in, found exactly.
 
-    Pigeonhole on both hashes: cut each into radius + 1 chunks; two photos near on both agree exactly on some chunk
-    of the pHash and on some chunk of the dHash. For each of the (radius + 1)^2 pairings the queries' two chunks
-    make a 26-bit key, marked in a bitmap; each stored photo's key is looked up there (a pass over the stored
-    photos, no sort), and the few it finds are checked in full. Photos without a dHash, few, are compared by pHash
-    alone, one by one."""
+    Pigeonhole on the pHash: cut it into radius + 2 chunks; two photos within `radius` bits differ on `radius`
+    chunks at most, so agree exactly on two at least. For each pair of chunks, the queries' two chunks make a key
+    of about 22 bits, marked in a bitmap (half a megabyte: it stays in the cache); each stored photo's key is
+    looked up there (a pass over the stored photos, no sort), and the few it finds are checked in full, on the
+    dHash too when both photos have one."""
 
     def __init__(self, rows: np.ndarray, radius: int):
         self.rows = rows
         self.radius = radius
-        self.chunks = _chunks(radius)
+        self.chunks = _chunks(radius + 2)
         self.width = max(mask.bit_length() for _, mask in self.chunks)
         self.phash = np.ascontiguousarray(rows["phash"], dtype=np.uint64)
         self.dhash = np.ascontiguousarray(rows["dhash"], dtype=np.uint64)
-        self.p_parts = [((self.phash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32) << self.width
-                        for shift, mask in self.chunks]
-        self.d_parts = [((self.dhash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32)
-                        for shift, mask in self.chunks]
-        self.alone = np.flatnonzero((rows["flags"] & HAS_DHASH) == 0)
+        self.has_dhash = (rows["flags"] & HAS_DHASH) > 0
+        parts = [((self.phash >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32) for shift, mask in self.chunks]
+        # A key is (first chunk << width | second chunk): its byte in the bitmap and its bit there, in parts.
+        self.high = [part << np.uint32(self.width - 3) for part in parts]
+        self.low = [(part >> np.uint32(3)).astype(np.uint16) for part in parts]
+        self.bit = [(np.uint8(1) << (part & np.uint32(7)).astype(np.uint8)) for part in parts]
 
     def within(self, query: np.ndarray) -> np.ndarray:
         """Positions (sorted) of the stored photos near one of `query` (PHOTO rows); each distinct photo (its
@@ -262,43 +267,33 @@ class NearPhotos:
         """(query position, stored position) of every near pair, some more than once."""
         qp = np.ascontiguousarray(query["phash"], dtype=np.uint64)
         qd = np.ascontiguousarray(query["dhash"], dtype=np.uint64)
+        q_has_dhash = (query["flags"] & HAS_DHASH) > 0
         found_q: list[np.ndarray] = []
         found_s: list[np.ndarray] = []
-
-        def check(q: np.ndarray, stored: np.ndarray, both: bool) -> None:
-            close = np.bitwise_count(qp[q] ^ self.phash[stored]) <= self.radius
-            if both:
-                close &= np.bitwise_count(qd[q] ^ self.dhash[stored]) <= self.radius
-            found_q.append(q[close])
-            found_s.append(stored[close])
-
         if len(query) and len(self.rows):
+            q_parts = [((qp >> np.uint64(shift)) & np.uint64(mask)).astype(np.uint32) for shift, mask in self.chunks]
             bitmap = np.zeros((1 << (2 * self.width)) // 8, dtype=np.uint8)
-            for (p_shift, p_mask), p_part in zip(self.chunks, self.p_parts, strict=True):
-                q_p = ((qp >> np.uint64(p_shift)) & np.uint64(p_mask)).astype(np.uint32) << self.width
-                for (d_shift, d_mask), d_part in zip(self.chunks, self.d_parts, strict=True):
-                    q_keys = q_p | ((qd >> np.uint64(d_shift)) & np.uint64(d_mask)).astype(np.uint32)
-                    bitmap[:] = 0
-                    np.bitwise_or.at(bitmap, q_keys >> 3, (1 << (q_keys & 7)).astype(np.uint8))
-                    keys = p_part | d_part
-                    hits = np.flatnonzero((bitmap[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1)
-                    if not hits.size:
-                        continue
-                    order = np.argsort(q_keys, kind="stable")
-                    sorted_keys = q_keys[order]
-                    starts = np.searchsorted(sorted_keys, keys[hits], "left")
-                    ends = np.searchsorted(sorted_keys, keys[hits], "right")
-                    lengths = ends - starts
-                    stored = np.repeat(hits, lengths)
-                    slots = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-                    check(order[slots], stored, both=True)
-            # Without a dHash on one side or the other: the pHash alone.
-            for one in np.flatnonzero((query["flags"] & HAS_DHASH) == 0).tolist():
-                stored = np.flatnonzero(np.bitwise_count(self.phash ^ qp[one]) <= self.radius)
-                check(np.full(len(stored), one, dtype=np.int64), stored, both=False)
-            for k in self.alone.tolist():
-                near = np.flatnonzero(np.bitwise_count(qp ^ self.phash[k]) <= self.radius)
-                check(near, np.full(len(near), k, dtype=np.int64), both=False)
+            for a, b in itertools.combinations(range(len(self.chunks)), 2):
+                q_keys = (q_parts[a] << np.uint32(self.width)) | q_parts[b]
+                bitmap[:] = 0
+                np.bitwise_or.at(bitmap, q_keys >> 3, (1 << (q_keys & 7)).astype(np.uint8))
+                hits = np.flatnonzero(bitmap[self.high[a] | self.low[b]] & self.bit[b])
+                if not hits.size:
+                    continue
+                (a_shift, a_mask), (b_shift, b_mask) = self.chunks[a], self.chunks[b]
+                keys = ((((self.phash[hits] >> np.uint64(a_shift)) & np.uint64(a_mask)) << np.uint64(self.width))
+                        | ((self.phash[hits] >> np.uint64(b_shift)) & np.uint64(b_mask))).astype(np.uint32)
+                order = np.argsort(q_keys, kind="stable")
+                sorted_keys = q_keys[order]
+                starts = np.searchsorted(sorted_keys, keys, "left")
+                lengths = np.searchsorted(sorted_keys, keys, "right") - starts
+                stored = np.repeat(hits, lengths)
+                q = order[np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)]
+                close = np.bitwise_count(qp[q] ^ self.phash[stored]) <= self.radius
+                close &= (np.bitwise_count(qd[q] ^ self.dhash[stored]) <= self.radius) \
+                    | ~(q_has_dhash[q] & self.has_dhash[stored])
+                found_q.append(q[close])
+                found_s.append(stored[close])
         if not found_q:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_q).astype(np.int64), np.concatenate(found_s).astype(np.int64)

@@ -195,8 +195,9 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     changed_details = np.concatenate([gone_details, new_details])
     removed, added = old_photos[~_in(old_photos, new_photos)], new_photos[~_in(new_photos, old_photos)]
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
-               "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
-               "sellers": blocks_of(rows)}
+               "listing_details": blocks_of(listing_ids),
+               "seller_details": blocks_of(changed_details["seller"][changed_details["listing"] == 0].tolist()),
+               "sellers": blocks_of(renamed)}  # a seller read again as it was changes no block
     return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched, rows)
 
 
@@ -228,14 +229,13 @@ def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] |
     known = known or {}
     missing = [sid for sid in ids if sid not in known]
     out = {sid: known[sid] for sid in ids if sid in known}
-    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name, Seller.external_id)
+    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
              .join(Marketplace, Marketplace.id == Seller.marketplace_id))
     for start in range(0, len(missing), _CHUNK):
         # Core rows (the connection, not the ORM): thousands of plain tuples.
-        for sid, name, contact, market, external in session.connection().execute(
-                query.where(Seller.id.in_(missing[start:start + _CHUNK]))):
-            out[int(sid)] = (str(name), dict(contact) if isinstance(contact, dict) else {}, str(market),
-                             None if external is None else str(external))
+        for row in session.connection().execute(query.where(Seller.id.in_(missing[start:start + _CHUNK]))):
+            out[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
+                                str(row.market), None if row.external_id is None else str(row.external_id))
     return dict(sorted(out.items()))
 
 
@@ -339,11 +339,12 @@ def _join_components(change: Change, near_changed: NearChanged) -> None:
     order = np.argsort(at, kind="stable")
     starts = np.searchsorted(at[order], query_of, "left")
     ends = np.searchsorted(at[order], query_of, "right")
+    lengths = ends - starts
+    slots = order[np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)]
+    edges = np.stack([photos["near"][np.repeat(added, lengths)], photos["near"][positions[slots]]], axis=1)
     union = _Union()
-    for row, start, end in zip(added.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        own = int(photos["near"][row])
-        for other in set(photos["near"][positions[order[start:end]]].tolist()) - {own}:
-            union.join(own, other)
+    for own, other in np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0).tolist():
+        union.join(own, other)
     if not union.parent:
         return
     labels = np.fromiter(union.parent, dtype=np.int64)
