@@ -120,7 +120,25 @@ def set_state(session: Session, key: str, value: str) -> None:
 
 
 def _sorted(rows: np.ndarray, field: str) -> np.ndarray:
-    return rows[np.argsort(rows[field], kind="stable")]
+    return take_rows(rows, np.argsort(rows[field], kind="stable"))
+
+
+def _raw(rows: np.ndarray) -> np.ndarray:
+    """The rows as plain bytes: numpy copies rows of a structured dtype field by field, 4-5 times slower."""
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize)))
+
+
+def take_rows(rows: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """rows[which] (a mask or positions), copied as bytes."""
+    taken: np.ndarray = _raw(rows)[which].view(rows.dtype)
+    return taken
+
+
+def join_rows(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """np.concatenate of rows of one dtype, copied as bytes."""
+    joined: np.ndarray = np.concatenate([_raw(np.asarray(part, dtype=dtype)) for part in parts]
+                                        or [_raw(np.zeros(0, dtype=dtype))]).view(dtype)
+    return joined
 
 
 @dataclass(frozen=True)
@@ -146,13 +164,13 @@ class NetworkIndex:
         taken out."""
         current = self.part(name)
         gone = np.isin(current[field], np.fromiter(owners, dtype=np.int64))
-        kept, rows = current[~gone], _sorted(rows.astype(current.dtype), PARTS[name][1])
+        kept, rows = take_rows(current, ~gone), _sorted(rows.astype(current.dtype), PARTS[name][1])
         order = PARTS[name][1]
         if not len(kept) or not len(rows) or kept[order][-1] <= rows[order][0]:  # a night's new ids: appended
-            return replace(self, **{name: np.concatenate([kept, rows])}), current[gone]
+            return replace(self, **{name: join_rows([kept, rows], current.dtype)}), take_rows(current, gone)
         # Merged in, each after the kept rows of its id: what a stable sort of both gives, without sorting all.
-        merged = np.insert(kept, np.searchsorted(kept[order], rows[order], side="right"), rows)
-        return replace(self, **{name: merged}), current[gone]
+        merged = np.insert(_raw(kept), np.searchsorted(kept[order], rows[order], side="right"), _raw(rows))
+        return replace(self, **{name: merged.view(current.dtype)}), take_rows(current, gone)
 
     def blocks(self, name: str, wanted: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """The rows of part `name` by block (only the `wanted` blocks, when given), each a slice: rows are sorted."""
@@ -179,8 +197,7 @@ def load_index(session: Session) -> NetworkIndex | None:
             parts[part].append(data)
     if not parts["sellers"]:
         return None
-    arrays = {name: np.concatenate([np.frombuffer(chunk, dtype=PARTS[name][0]) for chunk in chunks]
-                                   or [np.zeros(0, dtype=PARTS[name][0])])
+    arrays = {name: join_rows([np.frombuffer(chunk, dtype=PARTS[name][0]) for chunk in chunks], PARTS[name][0])
               for name, chunks in parts.items()}  # one copy, writable
     return NetworkIndex(**arrays)
 

@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import Database
 from core.models import ImageStatus, Listing, ListingImage, Marketplace, Seller, SellerCluster, utcnow
@@ -61,6 +62,7 @@ from matching.clusters import (
 from matching.context import MatchContext
 from matching.network_index import (
     CONTACT,
+    DETAIL,
     HAS_DHASH,
     HAS_SHA,
     STATE_CHECKED,
@@ -71,6 +73,7 @@ from matching.network_index import (
     blocks_of,
     detail_rows,
     get_state,
+    join_rows,
     load_index,
     photo_rows,
     save_index,
@@ -82,6 +85,8 @@ from matching.signals.seller import authorisation_for
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+_RUN = 50  # consecutive ids read as a range
+_FILTER_BITS = 24  # a bitmap of 2 MB: a night's few tens of thousands of details mark 1 in 500
 SellerRow = tuple[str, dict[str, Any], str, str | None]  # name, contact, marketplace, external id
 
 
@@ -141,16 +146,16 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     limit = max(ctx.config.thresholds.image_distance, ctx.config.thresholds.image_confirm_distance)
     listings: list[tuple[int, int, str, str]] = []
     image_rows: list[Any] = []
-    for start in range(0, len(listing_ids), _CHUNK):
-        chunk = listing_ids[start:start + _CHUNK]
-        # Core rows (the connection, not the ORM): tens of thousands of plain tuples.
+    # Core rows (the connection, not the ORM): tens of thousands of plain tuples.
+    for among in _by_ids(Listing.id, listing_ids):
         listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
-            select(Listing.id, Listing.seller_id, Listing.title, Listing.description).where(Listing.id.in_(chunk)))
+            select(Listing.id, Listing.seller_id, Listing.title, Listing.description).where(among))
             if sid is not None]
+    for among in _by_ids(ListingImage.listing_id, listing_ids):
         image_rows += session.connection().execute(
             select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash,
                    ListingImage.id)
-            .where(ListingImage.listing_id.in_(chunk), ListingImage.status == ImageStatus.OK)).all()
+            .where(among, ListingImage.status == ImageStatus.OK)).all()
     listings.sort()
     image_rows.sort(key=lambda row: row[4])
     old_photos = index.photos[np.isin(index.photos["listing"], listing_ids)]
@@ -239,14 +244,22 @@ def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] |
     return dict(sorted(out.items()))
 
 
-def _among(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """For each of many values, whether it is one of a few `wanted` (np.isin sorts all of them together: hashes
-    have no small range for its table)."""
-    if not len(wanted) or not len(values):
-        return np.zeros(len(values), dtype=bool)
+def _among(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of many detail hashes, whether it is one of a few `wanted`. np.isin would sort them all together
+    (hashes have no small range for its table): here their low bits are looked up in a bitmap of the wanted
+    (hashes are uniform: few pass), and only those are looked for among the wanted."""
+    found = np.zeros(len(keys), dtype=bool)
+    if not len(wanted) or not len(keys):
+        return found
     ordered = np.unique(wanted)
-    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
-    found: np.ndarray = ordered[at] == values
+    mask = np.uint64((1 << _FILTER_BITS) - 1)
+    marks = (ordered & mask).astype(np.uint32)
+    bitmap = np.zeros(1 << (_FILTER_BITS - 3), dtype=np.uint8)
+    np.bitwise_or.at(bitmap, marks >> 3, (1 << (marks & 7)).astype(np.uint8))
+    low = (keys & mask).astype(np.uint32)
+    maybe = np.flatnonzero((bitmap[low >> 3] >> (low & 7).astype(np.uint8)) & 1)
+    at = np.minimum(np.searchsorted(ordered, keys[maybe]), len(ordered) - 1)
+    found[maybe] = ordered[at] == keys[maybe]
     return found
 
 
@@ -262,7 +275,7 @@ def _holders(details: np.ndarray, keys: np.ndarray, without: np.ndarray | None =
 
 
 def _all_details(index: NetworkIndex) -> np.ndarray:
-    return np.concatenate([index.listing_details, index.seller_details])
+    return join_rows([index.listing_details, index.seller_details], DETAIL)
 
 
 def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChanged,
@@ -409,10 +422,9 @@ class _Networks:
         # descriptions of the others are read.
         described = _descriptions(session, sorted(set(details["listing"][details["kind"] == CONTACT].tolist())))
         listings: list[tuple[int, int, str, str]] = []
-        for start in range(0, len(listing_ids), _CHUNK):
+        for among in _by_ids(Listing.id, listing_ids):
             listings += [(lid, sid, title, described.get(lid, "")) for lid, sid, title in session.connection().execute(
-                select(Listing.id, Listing.seller_id, Listing.title)
-                .where(Listing.id.in_(listing_ids[start:start + _CHUNK]))) if sid is not None]
+                select(Listing.id, Listing.seller_id, Listing.title).where(among)) if sid is not None]
         listings.sort()
         holders = _holders(self.details, self.details["key"][np.isin(self.details["seller"], ordered)])
         common = {k for k, sellers_of in holders.items() if len(sellers_of) > MAX_SHARERS}
@@ -436,10 +448,24 @@ def _sellers(session: Session, scope: Iterable[int],
 
 def _descriptions(session: Session, listing_ids: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for start in range(0, len(listing_ids), _CHUNK):
+    for among in _by_ids(Listing.id, listing_ids):
         out.update((int(lid), desc or "") for lid, desc in session.connection().execute(
-            select(Listing.id, Listing.description).where(Listing.id.in_(listing_ids[start:start + _CHUNK]))))
+            select(Listing.id, Listing.description).where(among)))
     return out
+
+
+def _by_ids(column: InstrumentedAttribute[int], ids: list[int]) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together select `ids` (sorted, distinct) in `column`: a range for each run of consecutive
+    ids (a night's new listings), IN lists for the others."""
+    breaks = np.flatnonzero(np.diff(np.asarray(ids, dtype=np.int64)) != 1) + 1
+    scattered: list[int] = []
+    for start, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(ids)], strict=True):
+        if end - start >= _RUN:
+            yield column.between(ids[start], ids[end - 1])
+        else:
+            scattered += ids[start:end]
+    for start in range(0, len(scattered), _CHUNK):
+        yield column.in_(scattered[start:start + _CHUNK])
 
 
 def _confirmed_per_seller(session: Session) -> dict[int, int]:
