@@ -164,7 +164,10 @@ class NetworkIndex:
         taken out."""
         current = self.part(name)
         gone = np.isin(current[field], np.fromiter(owners, dtype=np.int64))
-        kept, rows = take_rows(current, ~gone), _sorted(rows.astype(current.dtype), PARTS[name][1])
+        if not len(rows) and not gone.any():
+            return self, current[:0]
+        kept = take_rows(current, ~gone) if gone.any() else current  # a night's new listings replace nothing
+        rows = _sorted(rows.astype(current.dtype), PARTS[name][1])
         order = PARTS[name][1]
         if not len(kept) or not len(rows) or kept[order][-1] <= rows[order][0]:  # a night's new ids: appended
             return replace(self, **{name: join_rows([kept, rows], current.dtype)}), take_rows(current, gone)

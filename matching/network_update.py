@@ -79,6 +79,7 @@ from matching.network_index import (
     save_index,
     seller_rows_of,
     set_state,
+    take_rows,
 )
 from matching.past import confirmed_listing_ids
 from matching.signals.seller import authorisation_for
@@ -170,9 +171,10 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     rows = _seller_rows(session, sorted(candidates))
     authorised = {sid for sid, (_, _, market, external) in rows.items()
                   if authorisation_for(market, rows[sid][0], external, ctx.config.authorised_sellers) is not None}
-    known = index.sellers[np.isin(index.sellers["seller"], list(rows))]
-    if any(bool(flag) != (int(sid) in authorised) for sid, flag in zip(known["seller"], known["authorised"],
-                                                                       strict=True)):
+    read = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    old_sellers = take_rows(index.sellers, np.isin(index.sellers["seller"], read))
+    if any(bool(flag) != (int(sid) in authorised) for sid, flag in zip(old_sellers["seller"],
+                                                                       old_sellers["authorised"], strict=True)):
         return None
     details: list[tuple[int, int, int, int]] = []
     photos = PhotoHashes.from_rows(image_rows)
@@ -186,24 +188,31 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     _keep_components(new_photos, old_photos)
     after, _ = index.replacing("photos", "listing", listing_ids, new_photos)
     after, _ = after.replacing("listing_details", "listing", listing_ids, detail_rows([d for d in details if d[2]]))
-    after, old_own = after.replacing("seller_details", "seller", rows, detail_rows([d for d in details if not d[2]]))
-    after, old_sellers = after.replacing("sellers", "seller", rows, seller_rows_of(
-        {sid: name for sid, (name, _, _, _) in rows.items()}, authorised))
-    new_sellers = after.sellers[np.isin(after.sellers["seller"], list(rows))]
-    renamed = set(np.concatenate([old_sellers["seller"][~_in(old_sellers, new_sellers)],
-                                  new_sellers["seller"][~_in(new_sellers, old_sellers)]]).tolist())
+    # Only the sellers whose own rows moved are replaced: most sellers read again are as they were.
+    old_own = take_rows(index.seller_details, np.isin(index.seller_details["seller"], read))
+    new_own = detail_rows([d for d in details if not d[2]])
+    moved = _moved(old_own, new_own)
+    after, _ = after.replacing("seller_details", "seller", moved, take_rows(new_own, np.isin(new_own["seller"], moved)))
+    new_sellers = seller_rows_of({sid: name for sid, (name, _, _, _) in rows.items()}, authorised)
+    renamed = _moved(old_sellers, new_sellers)
+    after, _ = after.replacing("sellers", "seller", renamed,
+                               take_rows(new_sellers, np.isin(new_sellers["seller"], renamed)))
     before_details = np.concatenate([old_details, old_own])
-    now_details = np.concatenate([detail_rows([d for d in details if d[2]]),
-                                  detail_rows([d for d in details if not d[2]])])
+    now_details = np.concatenate([detail_rows([d for d in details if d[2]]), new_own])
     gone_details = before_details[~_in(before_details, now_details)]
     new_details = now_details[~_in(now_details, before_details)]
     changed_details = np.concatenate([gone_details, new_details])
     removed, added = old_photos[~_in(old_photos, new_photos)], new_photos[~_in(new_photos, old_photos)]
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
                "listing_details": blocks_of(listing_ids),
-               "seller_details": blocks_of(changed_details["seller"][changed_details["listing"] == 0].tolist()),
-               "sellers": blocks_of(renamed)}  # a seller read again as it was changes no block
-    return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched, rows)
+               "seller_details": blocks_of(moved.tolist()), "sellers": blocks_of(renamed.tolist())}
+    return Change(after, changed_details, gone_details, new_details, removed, added, set(renamed.tolist()), touched,
+                  rows)
+
+
+def _moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The sellers with a row in one of `old` and `new` (rows of the same sellers) and not in the other."""
+    return np.unique(np.concatenate([old["seller"][~_in(old, new)], new["seller"][~_in(new, old)]]))
 
 
 def _keep_components(new: np.ndarray, old: np.ndarray) -> None:
@@ -286,9 +295,9 @@ def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChange
     out = {seller for seller in change.renamed if seller in cluster_of}  # its name is in its network's sentences
     keys = np.unique(change.details["key"])
     if keys.size:
-        new = _holders(details, keys)
-        old = _holders(np.concatenate([details[_among(details["key"], keys)], change.gone_details]), keys,
-                       without=change.new_details)
+        holding = details[_among(details["key"], keys)]
+        new = _holders(holding, keys)
+        old = _holders(np.concatenate([holding, change.gone_details]), keys, without=change.new_details)
         for key in keys.tolist():
             was, now = old.get(key, set()), new.get(key, set())
             if len(was | now) > 1 and min(len(was), len(now)) <= MAX_SHARERS:
