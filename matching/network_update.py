@@ -168,7 +168,7 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
         since = datetime.fromisoformat(checked)
         candidates |= set(session.scalars(seen.where(or_(Seller.last_seen >= since,
                                                          Seller.contact_purged_at >= since))))
-    rows = _seller_rows(session, sorted(candidates))
+    rows = _seller_rows(session, sorted(candidates), _sellers_of(session, listing_ids))
     authorised = {sid for sid, (_, _, market, external) in rows.items()
                   if authorisation_for(market, rows[sid][0], external, ctx.config.authorised_sellers) is not None}
     read = np.fromiter(rows, dtype=np.int64, count=len(rows))
@@ -243,14 +243,27 @@ def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] |
     known = known or {}
     missing = [sid for sid in ids if sid not in known]
     out = {sid: known[sid] for sid in ids if sid in known}
-    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
-             .join(Marketplace, Marketplace.id == Seller.marketplace_id))
     for start in range(0, len(missing), _CHUNK):
-        # Core rows (the connection, not the ORM): thousands of plain tuples.
-        for row in session.connection().execute(query.where(Seller.id.in_(missing[start:start + _CHUNK]))):
-            out[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
-                                str(row.market), None if row.external_id is None else str(row.external_id))
+        out.update(_read_sellers(session, Seller.id.in_(missing[start:start + _CHUNK])))
     return dict(sorted(out.items()))
+
+
+def _sellers_of(session: Session, listing_ids: list[int]) -> dict[int, SellerRow]:
+    """The rows of the listings' sellers: a night's new listings are a range of ids, so this takes a query or
+    two, where their sellers' ids (thousands, scattered) would take an IN list each per 500."""
+    out: dict[int, SellerRow] = {}
+    for among in _by_ids(Listing.id, listing_ids):
+        out.update(_read_sellers(session, Seller.id.in_(select(Listing.seller_id).where(among))))
+    return out
+
+
+def _read_sellers(session: Session, condition: ColumnElement[bool]) -> dict[int, SellerRow]:
+    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
+             .join(Marketplace, Marketplace.id == Seller.marketplace_id).where(condition))
+    # Core rows (the connection, not the ORM): thousands of plain tuples.
+    return {int(row.id): (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
+                          str(row.market), None if row.external_id is None else str(row.external_id))
+            for row in session.connection().execute(query)}
 
 
 def _among(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
