@@ -383,9 +383,13 @@ def _join_components(change: Change, near_changed: NearChanged) -> None:
     if not union.parent:
         return
     labels = np.fromiter(union.parent, dtype=np.int64)
+    roots = np.fromiter((union.find(label) for label in labels.tolist()), dtype=np.int64, count=len(labels))
+    labels, roots = labels[labels != roots], roots[labels != roots]  # a component's root keeps its label
+    order = np.argsort(labels)
+    labels, roots = labels[order], roots[order]
     moved = np.flatnonzero(np.isin(photos["near"], labels))
-    photos["near"][moved] = [union.find(label) for label in photos["near"][moved].tolist()]
-    change.touched["photos"] |= blocks_of(photos["image"][moved].tolist())
+    photos["near"][moved] = roots[np.searchsorted(labels, photos["near"][moved])]
+    change.touched["photos"] |= blocks_of(photos["image"][moved].tolist())  # only the blocks whose labels moved
 
 
 def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
