@@ -239,13 +239,14 @@ def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] | None = None) -> dict[int, SellerRow]:
-    """id -> (name, contact, marketplace, external id), in id order; the `known` rows are not read again."""
+    """id -> (name, contact, marketplace, external id) of the sellers `ids` (sorted) that exist, in id order; the
+    `known` rows are not read again."""
     known = known or {}
     missing = [sid for sid in ids if sid not in known]
-    out = {sid: known[sid] for sid in ids if sid in known}
+    read: dict[int, SellerRow] = {}
     for start in range(0, len(missing), _CHUNK):
-        out.update(_read_sellers(session, Seller.id.in_(missing[start:start + _CHUNK])))
-    return dict(sorted(out.items()))
+        read.update(_read_sellers(session, Seller.id.in_(missing[start:start + _CHUNK])))
+    return {sid: row for sid in ids if (row := known.get(sid) or read.get(sid)) is not None}
 
 
 def _sellers_of(session: Session, listing_ids: list[int]) -> dict[int, SellerRow]:
