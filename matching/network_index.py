@@ -134,11 +134,30 @@ def take_rows(rows: np.ndarray, which: np.ndarray) -> np.ndarray:
     return taken
 
 
-def join_rows(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
-    """np.concatenate of rows of one dtype, copied as bytes."""
-    joined: np.ndarray = np.concatenate([_raw(np.asarray(part, dtype=dtype)) for part in parts]
-                                        or [_raw(np.zeros(0, dtype=dtype))]).view(dtype)
-    return joined
+def join_rows(parts: Sequence[np.ndarray], dtype: np.dtype, spare: int = 0) -> np.ndarray:
+    """np.concatenate of rows of one dtype, copied as bytes; with room for `spare` more rows after them in the
+    same buffer (extended fills it)."""
+    size = np.dtype(dtype).itemsize
+    buffer = np.empty((sum(len(part) for part in parts) + spare) * size, dtype=np.uint8)
+    at = 0
+    for part in parts:
+        raw = np.ascontiguousarray(part, dtype=dtype).view(np.uint8)
+        buffer[at:at + len(raw)] = raw
+        at += len(raw)
+    return buffer.view(dtype)[:at // size]
+
+
+def extended(rows: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """`rows` followed by `more`: written in the room join_rows left after `rows` when there is enough (so a
+    part of millions of rows is not copied for a night's few), else copied. The room is used once: an index
+    is extended once, by the update that loaded it."""
+    buffer, size = rows.base, rows.dtype.itemsize
+    start, end = len(rows) * size, (len(rows) + len(more)) * size
+    if isinstance(buffer, np.ndarray) and buffer.dtype == np.uint8 and buffer.ndim == 1 and len(buffer) >= end \
+            and rows.flags.c_contiguous and rows.ctypes.data == buffer.ctypes.data:
+        buffer[start:end] = np.ascontiguousarray(more, dtype=rows.dtype).view(np.uint8)
+        return buffer.view(rows.dtype)[:len(rows) + len(more)]
+    return join_rows([rows, more], rows.dtype)
 
 
 @dataclass(frozen=True)
@@ -170,7 +189,7 @@ class NetworkIndex:
         rows = _sorted(rows.astype(current.dtype), PARTS[name][1])
         order = PARTS[name][1]
         if not len(kept) or not len(rows) or kept[order][-1] <= rows[order][0]:  # a night's new ids: appended
-            return replace(self, **{name: join_rows([kept, rows], current.dtype)}), take_rows(current, gone)
+            return replace(self, **{name: extended(kept, rows)}), take_rows(current, gone)
         # Merged in, each after the kept rows of its id: what a stable sort of both gives, without sorting all.
         merged = np.insert(_raw(kept), np.searchsorted(kept[order], rows[order], side="right"), _raw(rows))
         return replace(self, **{name: merged.view(current.dtype)}), take_rows(current, gone)
@@ -191,8 +210,9 @@ def blocks_of(ids: Iterable[int]) -> set[int]:
     return {int(i) >> BLOCK_BITS for i in ids}
 
 
-def load_index(session: Session) -> NetworkIndex | None:
-    """The stored index, None when none is (a full computation writes one)."""
+def load_index(session: Session, spare: int = 0) -> NetworkIndex | None:
+    """The stored index, None when none is (a full computation writes one); each part with room for `spare` more
+    rows (NetworkIndex.replacing appends a night's new ones there)."""
     parts: dict[str, list[bytes]] = {name: [] for name in PARTS}
     for part, data in session.execute(select(NetworkIndexBlock.part, NetworkIndexBlock.data)
                                       .order_by(NetworkIndexBlock.part, NetworkIndexBlock.block)):
@@ -200,8 +220,8 @@ def load_index(session: Session) -> NetworkIndex | None:
             parts[part].append(data)
     if not parts["sellers"]:
         return None
-    arrays = {name: join_rows([np.frombuffer(chunk, dtype=PARTS[name][0]) for chunk in chunks], PARTS[name][0])
-              for name, chunks in parts.items()}  # one copy, writable
+    arrays = {name: join_rows([np.frombuffer(chunk, dtype=PARTS[name][0]) for chunk in chunks], PARTS[name][0],
+                              spare) for name, chunks in parts.items()}  # one copy, writable
     return NetworkIndex(**arrays)
 
 

@@ -86,6 +86,7 @@ from matching.signals.seller import authorisation_for
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+_SPARE_ROWS = 8  # photos or details a listing may add to the index, most
 _RUN = 50  # consecutive ids read as a range
 _FILTER_BITS = 24  # a bitmap of 2 MB: a night's few tens of thousands of details mark 1 in 500
 SellerRow = tuple[str, dict[str, Any], str, str | None]  # name, contact, marketplace, external id
@@ -112,7 +113,8 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
         return update_clusters(db, ctx)
     started = utcnow()
     with db.read() as session:
-        index = load_index(session) if get_state(session, STATE_INDEX) == ctx.fingerprint else None
+        spare = _SPARE_ROWS * len(listing_ids) + 1024  # a night's new rows go there, not into copies of all
+        index = load_index(session, spare) if get_state(session, STATE_INDEX) == ctx.fingerprint else None
         checked = get_state(session, STATE_CHECKED)
         change = _read_change(session, ctx, index, sorted(set(listing_ids)), checked) if index is not None else None
     if index is None or change is None:
