@@ -32,18 +32,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import Session
 
 from core.db import Database
-from core.models import ImageStatus, Listing, ListingImage, Marketplace, Seller, SellerCluster, utcnow
+from core.models import Seller, SellerCluster, utcnow
 from matching.clusters import (
     MAX_SHARERS,
     NEAR_PHOTO,
@@ -81,15 +80,20 @@ from matching.network_index import (
     set_state,
     take_rows,
 )
-from matching.past import confirmed_listing_ids
+from matching.network_reads import (
+    SellerRow,
+    confirmed_per_seller,
+    descriptions,
+    listing_photos,
+    listing_texts,
+    seller_rows,
+    sellers_of,
+)
 from matching.signals.seller import authorisation_for
 
 log = logging.getLogger(__name__)
-_CHUNK = 500
 _SPARE_ROWS = 8  # photos or details a listing may add to the index, most
-_RUN = 50  # consecutive ids read as a range
 _FILTER_BITS = 24  # a bitmap of 2 MB: a night's few tens of thousands of details mark 1 in 500
-SellerRow = tuple[str, dict[str, Any], str, str | None]  # name, contact, marketplace, external id
 
 
 @dataclass
@@ -130,7 +134,7 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
             log.warning("seller networks: the incremental update did not close; recomputing them all")
             return update_clusters(db, ctx)
         sellers, markets = _sellers(session, scope, networks.seller_rows)
-        findings_of = _confirmed_per_seller(session)
+        findings_of = confirmed_per_seller(session)
     groups, union = connect(links)
     with db.session() as session:
         store(session, groups, links, union, sellers, markets, findings_of, scope=scope)
@@ -147,20 +151,8 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
                  checked: str | None) -> Change | None:
     """What the listings and sellers hold now against the index; None when a seller's authorisation changed."""
     limit = max(ctx.config.thresholds.image_distance, ctx.config.thresholds.image_confirm_distance)
-    listings: list[tuple[int, int, str, str]] = []
-    image_rows: list[Any] = []
-    # Core rows (the connection, not the ORM): tens of thousands of plain tuples.
-    for among in _by_ids(Listing.id, listing_ids):
-        listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
-            select(Listing.id, Listing.seller_id, Listing.title, Listing.description).where(among))
-            if sid is not None]
-    for among in _by_ids(ListingImage.listing_id, listing_ids):
-        image_rows += session.connection().execute(
-            select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash,
-                   ListingImage.id)
-            .where(among, ListingImage.status == ImageStatus.OK)).all()
-    listings.sort()
-    image_rows.sort(key=lambda row: row[4])
+    listings = listing_texts(session, listing_ids)
+    image_rows = listing_photos(session, listing_ids)
     old_photos = index.photos[np.isin(index.photos["listing"], listing_ids)]
     old_details = index.listing_details[np.isin(index.listing_details["listing"], listing_ids)]
     candidates = {sid for _, sid, _, _ in listings} | set(old_photos["seller"].tolist()) \
@@ -170,7 +162,7 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
         since = datetime.fromisoformat(checked)
         candidates |= set(session.scalars(seen.where(or_(Seller.last_seen >= since,
                                                          Seller.contact_purged_at >= since))))
-    rows = _seller_rows(session, sorted(candidates), _sellers_of(session, listing_ids))
+    rows = seller_rows(session, sorted(candidates), sellers_of(session, listing_ids))
     authorised = {sid for sid, (_, _, market, external) in rows.items()
                   if authorisation_for(market, rows[sid][0], external, ctx.config.authorised_sellers) is not None}
     read = np.fromiter(rows, dtype=np.int64, count=len(rows))
@@ -238,35 +230,6 @@ def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
         return np.zeros(len(rows), dtype=bool)
     found = {r.tobytes() for r in others}
     return np.array([r.tobytes() in found for r in rows], dtype=bool)
-
-
-def _seller_rows(session: Session, ids: list[int], known: dict[int, SellerRow] | None = None) -> dict[int, SellerRow]:
-    """id -> (name, contact, marketplace, external id) of the sellers `ids` (sorted) that exist, in id order; the
-    `known` rows are not read again."""
-    known = known or {}
-    missing = [sid for sid in ids if sid not in known]
-    read: dict[int, SellerRow] = {}
-    for start in range(0, len(missing), _CHUNK):
-        read.update(_read_sellers(session, Seller.id.in_(missing[start:start + _CHUNK])))
-    return {sid: row for sid in ids if (row := known.get(sid) or read.get(sid)) is not None}
-
-
-def _sellers_of(session: Session, listing_ids: list[int]) -> dict[int, SellerRow]:
-    """The rows of the listings' sellers: a night's new listings are a range of ids, so this takes a query or
-    two, where their sellers' ids (thousands, scattered) would take an IN list each per 500."""
-    out: dict[int, SellerRow] = {}
-    for among in _by_ids(Listing.id, listing_ids):
-        out.update(_read_sellers(session, Seller.id.in_(select(Listing.seller_id).where(among))))
-    return out
-
-
-def _read_sellers(session: Session, condition: ColumnElement[bool]) -> dict[int, SellerRow]:
-    query = (select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
-             .join(Marketplace, Marketplace.id == Seller.marketplace_id).where(condition))
-    # Core rows (the connection, not the ORM): thousands of plain tuples.
-    return {int(row.id): (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
-                          str(row.market), None if row.external_id is None else str(row.external_id))
-            for row in session.connection().execute(query)}
 
 
 def _among(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -443,18 +406,14 @@ class _Networks:
         """Every link among the sellers in scope, in the order a full computation finds them (step 4); None when
         one reaches a seller outside."""
         ordered = sorted(scope)
-        rows = self.seller_rows = _seller_rows(session, ordered, self.seller_rows)
+        rows = self.seller_rows = seller_rows(session, ordered, self.seller_rows)
         sellers = {sid: (name, contact) for sid, (name, contact, _, _) in rows.items()}
         details = self.index.listing_details[np.isin(self.index.listing_details["seller"], ordered)]
         listing_ids = sorted(set(details["listing"].tolist()))
         # A text without a contact detail (the index says which) gives one from its title neither: only the
         # descriptions of the others are read.
-        described = _descriptions(session, sorted(set(details["listing"][details["kind"] == CONTACT].tolist())))
-        listings: list[tuple[int, int, str, str]] = []
-        for among in _by_ids(Listing.id, listing_ids):
-            listings += [(lid, sid, title, described.get(lid, "")) for lid, sid, title in session.connection().execute(
-                select(Listing.id, Listing.seller_id, Listing.title).where(among)) if sid is not None]
-        listings.sort()
+        described = descriptions(session, sorted(set(details["listing"][details["kind"] == CONTACT].tolist())))
+        listings = listing_texts(session, listing_ids, described)
         holders = _holders(self.details, self.details["key"][np.isin(self.details["seller"], ordered)])
         common = {k for k, sellers_of in holders.items() if len(sellers_of) > MAX_SHARERS}
         flags = self.index.sellers[np.isin(self.index.sellers["seller"], ordered)]
@@ -470,42 +429,9 @@ class _Networks:
 
 def _sellers(session: Session, scope: Iterable[int],
              known: dict[int, SellerRow]) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[int, str]]:
-    rows = _seller_rows(session, sorted(scope), known)
+    rows = seller_rows(session, sorted(scope), known)
     return ({sid: (name, contact) for sid, (name, contact, _, _) in rows.items()},
             {sid: market for sid, (_, _, market, _) in rows.items()})
-
-
-def _descriptions(session: Session, listing_ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for among in _by_ids(Listing.id, listing_ids):
-        out.update((int(lid), desc or "") for lid, desc in session.connection().execute(
-            select(Listing.id, Listing.description).where(among)))
-    return out
-
-
-def _by_ids(column: InstrumentedAttribute[int], ids: list[int]) -> Iterator[ColumnElement[bool]]:
-    """Conditions that together select `ids` (sorted, distinct) in `column`: a range for each run of consecutive
-    ids (a night's new listings), IN lists for the others."""
-    breaks = np.flatnonzero(np.diff(np.asarray(ids, dtype=np.int64)) != 1) + 1
-    scattered: list[int] = []
-    for start, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(ids)], strict=True):
-        if end - start >= _RUN:
-            yield column.between(ids[start], ids[end - 1])
-        else:
-            scattered += ids[start:end]
-    for start in range(0, len(scattered), _CHUNK):
-        yield column.in_(scattered[start:start + _CHUNK])
-
-
-def _confirmed_per_seller(session: Session) -> dict[int, int]:
-    confirmed = sorted(confirmed_listing_ids(session))
-    out: dict[int, int] = defaultdict(int)
-    for start in range(0, len(confirmed), _CHUNK):
-        for seller_id in session.scalars(select(Listing.seller_id).where(
-                Listing.id.in_(confirmed[start:start + _CHUNK]))):
-            if seller_id is not None:
-                out[int(seller_id)] += 1
-    return out
 
 
 def _recount_confirmed(session: Session, findings_of: dict[int, int]) -> None:
