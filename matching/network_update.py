@@ -42,7 +42,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
-from core.models import ImageStatus, Listing, ListingImage, Marketplace, Seller, SellerCluster, utcnow
+from core.models import Seller, SellerCluster, utcnow
 from matching.clusters import (
     MAX_SHARERS,
     NEAR_PHOTO,
@@ -60,6 +60,8 @@ from matching.clusters import (
 )
 from matching.context import MatchContext
 from matching.network_index import (
+    CONTACT,
+    DETAIL,
     HAS_DHASH,
     HAS_SHA,
     STATE_CHECKED,
@@ -70,17 +72,28 @@ from matching.network_index import (
     blocks_of,
     detail_rows,
     get_state,
+    join_rows,
     load_index,
     photo_rows,
     save_index,
     seller_rows_of,
     set_state,
+    take_rows,
 )
-from matching.past import confirmed_listing_ids
+from matching.network_reads import (
+    SellerRow,
+    confirmed_per_seller,
+    descriptions,
+    listing_photos,
+    listing_texts,
+    seller_rows,
+    sellers_of,
+)
 from matching.signals.seller import authorisation_for
 
 log = logging.getLogger(__name__)
-_CHUNK = 500
+_SPARE_ROWS = 8  # photos or details a listing may add to the index, most
+_FILTER_BITS = 24  # a bitmap of 2 MB: a night's few tens of thousands of details mark 1 in 500
 
 
 @dataclass
@@ -95,6 +108,7 @@ class Change:
     added: np.ndarray  # PHOTO rows put in
     renamed: set[int]  # sellers whose raw name changed
     touched: dict[str, set[int]]
+    seller_rows: dict[int, SellerRow]  # the sellers read (the step 4 reads its sellers' rows from here first)
 
 
 def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int] | None) -> NetworkSummary:
@@ -103,7 +117,8 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
         return update_clusters(db, ctx)
     started = utcnow()
     with db.read() as session:
-        index = load_index(session) if get_state(session, STATE_INDEX) == ctx.fingerprint else None
+        spare = _SPARE_ROWS * len(listing_ids) + 1024  # a night's new rows go there, not into copies of all
+        index = load_index(session, spare) if get_state(session, STATE_INDEX) == ctx.fingerprint else None
         checked = get_state(session, STATE_CHECKED)
         change = _read_change(session, ctx, index, sorted(set(listing_ids)), checked) if index is not None else None
     if index is None or change is None:
@@ -111,15 +126,15 @@ def update_networks(db: Database, ctx: MatchContext, listing_ids: Collection[int
     near_changed = _near_changed(change, NearPhotos(change.after.photos, NEAR_PHOTO))
     _join_components(change, near_changed)
     with db.read() as session:
-        networks = _Networks(session, change.after)
+        networks = _Networks(session, change.after, change.seller_rows)
     scope = networks.close(_first_sellers(networks.details, change, near_changed, networks.cluster_of))
     with db.read() as session:
         links = networks.links(session, scope)
         if links is None:  # a link leaves the sellers looked at: cannot happen once closed; never store half
             log.warning("seller networks: the incremental update did not close; recomputing them all")
             return update_clusters(db, ctx)
-        sellers, markets = _sellers(session, scope)
-        findings_of = _confirmed_per_seller(session)
+        sellers, markets = _sellers(session, scope, networks.seller_rows)
+        findings_of = confirmed_per_seller(session)
     groups, union = connect(links)
     with db.session() as session:
         store(session, groups, links, union, sellers, markets, findings_of, scope=scope)
@@ -136,20 +151,8 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
                  checked: str | None) -> Change | None:
     """What the listings and sellers hold now against the index; None when a seller's authorisation changed."""
     limit = max(ctx.config.thresholds.image_distance, ctx.config.thresholds.image_confirm_distance)
-    listings: list[tuple[int, int, str, str]] = []
-    image_rows: list[Any] = []
-    for start in range(0, len(listing_ids), _CHUNK):
-        chunk = listing_ids[start:start + _CHUNK]
-        # Core rows (the connection, not the ORM): tens of thousands of plain tuples.
-        listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
-            select(Listing.id, Listing.seller_id, Listing.title, Listing.description).where(Listing.id.in_(chunk)))
-            if sid is not None]
-        image_rows += session.connection().execute(
-            select(ListingImage.listing_id, ListingImage.sha256, ListingImage.phash, ListingImage.dhash,
-                   ListingImage.id)
-            .where(ListingImage.listing_id.in_(chunk), ListingImage.status == ImageStatus.OK)).all()
-    listings.sort()
-    image_rows.sort(key=lambda row: row[4])
+    listings = listing_texts(session, listing_ids)
+    image_rows = listing_photos(session, listing_ids)
     old_photos = index.photos[np.isin(index.photos["listing"], listing_ids)]
     old_details = index.listing_details[np.isin(index.listing_details["listing"], listing_ids)]
     candidates = {sid for _, sid, _, _ in listings} | set(old_photos["seller"].tolist()) \
@@ -159,12 +162,13 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
         since = datetime.fromisoformat(checked)
         candidates |= set(session.scalars(seen.where(or_(Seller.last_seen >= since,
                                                          Seller.contact_purged_at >= since))))
-    rows = _seller_rows(session, sorted(candidates))
+    rows = seller_rows(session, sorted(candidates), sellers_of(session, listing_ids))
     authorised = {sid for sid, (_, _, market, external) in rows.items()
                   if authorisation_for(market, rows[sid][0], external, ctx.config.authorised_sellers) is not None}
-    known = index.sellers[np.isin(index.sellers["seller"], list(rows))]
-    if any(bool(flag) != (int(sid) in authorised) for sid, flag in zip(known["seller"], known["authorised"],
-                                                                       strict=True)):
+    read = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    old_sellers = take_rows(index.sellers, np.isin(index.sellers["seller"], read))
+    if any(bool(flag) != (int(sid) in authorised) for sid, flag in zip(old_sellers["seller"],
+                                                                       old_sellers["authorised"], strict=True)):
         return None
     details: list[tuple[int, int, int, int]] = []
     photos = PhotoHashes.from_rows(image_rows)
@@ -178,23 +182,31 @@ def _read_change(session: Session, ctx: MatchContext, index: NetworkIndex, listi
     _keep_components(new_photos, old_photos)
     after, _ = index.replacing("photos", "listing", listing_ids, new_photos)
     after, _ = after.replacing("listing_details", "listing", listing_ids, detail_rows([d for d in details if d[2]]))
-    after, old_own = after.replacing("seller_details", "seller", rows, detail_rows([d for d in details if not d[2]]))
-    after, old_sellers = after.replacing("sellers", "seller", rows, seller_rows_of(
-        {sid: name for sid, (name, _, _, _) in rows.items()}, authorised))
-    new_sellers = after.sellers[np.isin(after.sellers["seller"], list(rows))]
-    renamed = set(np.concatenate([old_sellers["seller"][~_in(old_sellers, new_sellers)],
-                                  new_sellers["seller"][~_in(new_sellers, old_sellers)]]).tolist())
+    # Only the sellers whose own rows moved are replaced: most sellers read again are as they were.
+    old_own = take_rows(index.seller_details, np.isin(index.seller_details["seller"], read))
+    new_own = detail_rows([d for d in details if not d[2]])
+    moved = _moved(old_own, new_own)
+    after, _ = after.replacing("seller_details", "seller", moved, take_rows(new_own, np.isin(new_own["seller"], moved)))
+    new_sellers = seller_rows_of({sid: name for sid, (name, _, _, _) in rows.items()}, authorised)
+    renamed = _moved(old_sellers, new_sellers)
+    after, _ = after.replacing("sellers", "seller", renamed,
+                               take_rows(new_sellers, np.isin(new_sellers["seller"], renamed)))
     before_details = np.concatenate([old_details, old_own])
-    now_details = np.concatenate([detail_rows([d for d in details if d[2]]),
-                                  detail_rows([d for d in details if not d[2]])])
+    now_details = np.concatenate([detail_rows([d for d in details if d[2]]), new_own])
     gone_details = before_details[~_in(before_details, now_details)]
     new_details = now_details[~_in(now_details, before_details)]
     changed_details = np.concatenate([gone_details, new_details])
     removed, added = old_photos[~_in(old_photos, new_photos)], new_photos[~_in(new_photos, old_photos)]
     touched = {"photos": blocks_of(np.concatenate([old_photos["image"], new_photos["image"]]).tolist()),
-               "listing_details": blocks_of(listing_ids), "seller_details": blocks_of(rows),
-               "sellers": blocks_of(rows)}
-    return Change(after, changed_details, gone_details, new_details, removed, added, renamed, touched)
+               "listing_details": blocks_of(listing_ids),
+               "seller_details": blocks_of(moved.tolist()), "sellers": blocks_of(renamed.tolist())}
+    return Change(after, changed_details, gone_details, new_details, removed, added, set(renamed.tolist()), touched,
+                  rows)
+
+
+def _moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The sellers with a row in one of `old` and `new` (rows of the same sellers) and not in the other."""
+    return np.unique(np.concatenate([old["seller"][~_in(old, new)], new["seller"][~_in(new, old)]]))
 
 
 def _keep_components(new: np.ndarray, old: np.ndarray) -> None:
@@ -220,22 +232,28 @@ def _in(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     return np.array([r.tobytes() in found for r in rows], dtype=bool)
 
 
-def _seller_rows(session: Session, ids: list[int]) -> dict[int, tuple[str, dict[str, Any], str, str | None]]:
-    """id -> (name, contact, marketplace, external id), in id order."""
-    out: dict[int, tuple[str, dict[str, Any], str, str | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in session.execute(
-                select(Seller.id, Seller.name, Seller.contact, Marketplace.name.label("market"), Seller.external_id)
-                .join(Marketplace, Marketplace.id == Seller.marketplace_id)
-                .where(Seller.id.in_(ids[start:start + _CHUNK]))):
-            out[int(row.id)] = (str(row.name), dict(row.contact) if isinstance(row.contact, dict) else {},
-                                str(row.market), None if row.external_id is None else str(row.external_id))
-    return dict(sorted(out.items()))
+def _among(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of many detail hashes, whether it is one of a few `wanted`. np.isin would sort them all together
+    (hashes have no small range for its table): here their low bits are looked up in a bitmap of the wanted
+    (hashes are uniform: few pass), and only those are looked for among the wanted."""
+    found = np.zeros(len(keys), dtype=bool)
+    if not len(wanted) or not len(keys):
+        return found
+    ordered = np.unique(wanted)
+    mask = np.uint64((1 << _FILTER_BITS) - 1)
+    marks = (ordered & mask).astype(np.uint32)
+    bitmap = np.zeros(1 << (_FILTER_BITS - 3), dtype=np.uint8)
+    np.bitwise_or.at(bitmap, marks >> 3, (1 << (marks & 7)).astype(np.uint8))
+    low = (keys & mask).astype(np.uint32)
+    maybe = np.flatnonzero((bitmap[low >> 3] >> (low & 7).astype(np.uint8)) & 1)
+    at = np.minimum(np.searchsorted(ordered, keys[maybe]), len(ordered) - 1)
+    found[maybe] = ordered[at] == keys[maybe]
+    return found
 
 
 def _holders(details: np.ndarray, keys: np.ndarray, without: np.ndarray | None = None) -> dict[int, set[int]]:
     """Detail hash -> the sellers holding it, for `keys` (rows equal to one `without` left out)."""
-    rows = details[np.isin(details["key"], keys)]
+    rows = details[_among(details["key"], keys)]
     if without is not None and len(without):
         rows = rows[~_in(rows, without)]
     out: dict[int, set[int]] = defaultdict(set)
@@ -245,7 +263,7 @@ def _holders(details: np.ndarray, keys: np.ndarray, without: np.ndarray | None =
 
 
 def _all_details(index: NetworkIndex) -> np.ndarray:
-    return np.concatenate([index.listing_details, index.seller_details])
+    return join_rows([index.listing_details, index.seller_details], DETAIL)
 
 
 def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChanged,
@@ -256,9 +274,9 @@ def _first_sellers(details: np.ndarray, change: Change, near_changed: NearChange
     out = {seller for seller in change.renamed if seller in cluster_of}  # its name is in its network's sentences
     keys = np.unique(change.details["key"])
     if keys.size:
-        new = _holders(details, keys)
-        old = _holders(np.concatenate([details[np.isin(details["key"], keys)], change.gone_details]), keys,
-                       without=change.new_details)
+        holding = details[_among(details["key"], keys)]
+        new = _holders(holding, keys)
+        old = _holders(np.concatenate([holding, change.gone_details]), keys, without=change.new_details)
         for key in keys.tolist():
             was, now = old.get(key, set()), new.get(key, set())
             if len(was | now) > 1 and min(len(was), len(now)) <= MAX_SHARERS:
@@ -322,17 +340,22 @@ def _join_components(change: Change, near_changed: NearChanged) -> None:
     order = np.argsort(at, kind="stable")
     starts = np.searchsorted(at[order], query_of, "left")
     ends = np.searchsorted(at[order], query_of, "right")
+    lengths = ends - starts
+    slots = order[np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)]
+    edges = np.stack([photos["near"][np.repeat(added, lengths)], photos["near"][positions[slots]]], axis=1)
     union = _Union()
-    for row, start, end in zip(added.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        own = int(photos["near"][row])
-        for other in set(photos["near"][positions[order[start:end]]].tolist()) - {own}:
-            union.join(own, other)
+    for own, other in np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0).tolist():
+        union.join(own, other)
     if not union.parent:
         return
     labels = np.fromiter(union.parent, dtype=np.int64)
+    roots = np.fromiter((union.find(label) for label in labels.tolist()), dtype=np.int64, count=len(labels))
+    labels, roots = labels[labels != roots], roots[labels != roots]  # a component's root keeps its label
+    order = np.argsort(labels)
+    labels, roots = labels[order], roots[order]
     moved = np.flatnonzero(np.isin(photos["near"], labels))
-    photos["near"][moved] = [union.find(label) for label in photos["near"][moved].tolist()]
-    change.touched["photos"] |= blocks_of(photos["image"][moved].tolist())
+    photos["near"][moved] = roots[np.searchsorted(labels, photos["near"][moved])]
+    change.touched["photos"] |= blocks_of(photos["image"][moved].tolist())  # only the blocks whose labels moved
 
 
 def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
@@ -346,8 +369,9 @@ def _sellers_at(rows: np.ndarray) -> dict[tuple[int, int], set[int]]:
 class _Networks:
     """The index after the change, the old networks, and the near photos: what the links among some sellers need."""
 
-    def __init__(self, session: Session, index: NetworkIndex):
+    def __init__(self, session: Session, index: NetworkIndex, seller_rows: dict[int, SellerRow]):
         self.index = index
+        self.seller_rows = seller_rows
         self.details = _all_details(index)
         self.cluster_of = clustered_sellers(session)
         self.members: dict[int, set[int]] = defaultdict(set)
@@ -382,17 +406,15 @@ class _Networks:
         """Every link among the sellers in scope, in the order a full computation finds them (step 4); None when
         one reaches a seller outside."""
         ordered = sorted(scope)
-        rows = _seller_rows(session, ordered)
+        rows = self.seller_rows = seller_rows(session, ordered, self.seller_rows)
         sellers = {sid: (name, contact) for sid, (name, contact, _, _) in rows.items()}
         details = self.index.listing_details[np.isin(self.index.listing_details["seller"], ordered)]
         listing_ids = sorted(set(details["listing"].tolist()))
-        listings: list[tuple[int, int, str, str]] = []
-        for start in range(0, len(listing_ids), _CHUNK):
-            listings += [(lid, sid, title, desc or "") for lid, sid, title, desc in session.connection().execute(
-                select(Listing.id, Listing.seller_id, Listing.title, Listing.description)
-                .where(Listing.id.in_(listing_ids[start:start + _CHUNK]))) if sid is not None]
-        listings.sort()
-        holders = _holders(self.details, np.unique(self.details["key"][np.isin(self.details["seller"], ordered)]))
+        # A text without a contact detail (the index says which) gives one from its title neither: only the
+        # descriptions of the others are read.
+        described = descriptions(session, sorted(set(details["listing"][details["kind"] == CONTACT].tolist())))
+        listings = listing_texts(session, listing_ids, described)
+        holders = _holders(self.details, self.details["key"][np.isin(self.details["seller"], ordered)])
         common = {k for k, sellers_of in holders.items() if len(sellers_of) > MAX_SHARERS}
         flags = self.index.sellers[np.isin(self.index.sellers["seller"], ordered)]
         authorised = set(flags["seller"][flags["authorised"] > 0].tolist())
@@ -405,21 +427,11 @@ class _Networks:
         return inside
 
 
-def _sellers(session: Session, scope: Iterable[int]) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[int, str]]:
-    rows = _seller_rows(session, sorted(scope))
+def _sellers(session: Session, scope: Iterable[int],
+             known: dict[int, SellerRow]) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[int, str]]:
+    rows = seller_rows(session, sorted(scope), known)
     return ({sid: (name, contact) for sid, (name, contact, _, _) in rows.items()},
             {sid: market for sid, (_, _, market, _) in rows.items()})
-
-
-def _confirmed_per_seller(session: Session) -> dict[int, int]:
-    confirmed = sorted(confirmed_listing_ids(session))
-    out: dict[int, int] = defaultdict(int)
-    for start in range(0, len(confirmed), _CHUNK):
-        for seller_id in session.scalars(select(Listing.seller_id).where(
-                Listing.id.in_(confirmed[start:start + _CHUNK]))):
-            if seller_id is not None:
-                out[int(seller_id)] += 1
-    return out
 
 
 def _recount_confirmed(session: Session, findings_of: dict[int, int]) -> None:
