@@ -2,22 +2,22 @@
 
 Errors name the field, the line in the file and the fix, because the operator who edits this file is not
 necessarily the person who wrote it.
+
+The brand, its products, sellers and rights are here; the parts live beside it (config_base: the error and the
+strict model; config_marketplace; config_schedule: schedule and alerts; config_yaml: reading with line numbers),
+and every name is importable from here.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -25,80 +25,53 @@ from pydantic import (
     model_validator,
 )
 
-from core import jsonpath
 from core.batchcodes import parse_batch_range
 from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
+from core.config_base import ConfigError, CurrencyCode, CurrencyPair, Lang, Strict
+from core.config_marketplace import SEARCH_URL_PLACEHOLDERS, FieldSelectors, Marketplace, search_url_problem
+from core.config_schedule import Alerts, Schedule, cron_trigger
+from core.config_yaml import MAX_ALIAS_EXPANSION, MAX_CONFIG_BYTES, AliasExpansionError, compose, describe
 from core.cookies import Cookie, CookieFileError, load_cookies
-from core.egress import Proxy, parse_exemption
-from core.money import CURRENCY_CODES
+from core.egress import parse_exemption
 from core.regions import is_region_code
 
-Lang = str  # BCP 47 language tag such as "en" or "zh"
+__all__ = [  # the parts' names, so `from core.config import X` keeps working for every X
+    "MAX_ALIAS_EXPANSION",
+    "MAX_CONFIG_BYTES",
+    "SEARCH_URL_PLACEHOLDERS",
+    "Alerts",
+    "AliasExpansionError",
+    "AllowList",
+    "AllowedSeller",
+    "AuthorisedSeller",
+    "Brand",
+    "BrandConfig",
+    "ConfigError",
+    "CopyrightWork",
+    "CurrencyCode",
+    "CurrencyPair",
+    "Egress",
+    "FieldSelectors",
+    "Lang",
+    "Marketplace",
+    "PricePoint",
+    "Privacy",
+    "Product",
+    "ReferenceImage",
+    "RightsHolder",
+    "Schedule",
+    "Thresholds",
+    "Trademark",
+    "cron_trigger",
+    "load_brands",
+    "load_config",
+    "parse_brands",
+    "parse_config",
+    "search_url_problem",
+]
 
 
-class ConfigError(ValueError):
-    """A brand configuration that cannot be used, with every problem found in it."""
-
-    def __init__(self, path: Path | str, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        super().__init__(f"{self.path}: " + "; ".join(problems) if problems else self.path)
-
-    def __str__(self) -> str:
-        lines = [f"{self.path} is not a valid BrandPatrol configuration:"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _iso_currency(value: str) -> str:
-    code = value.strip().upper()
-    if code not in CURRENCY_CODES:
-        raise ValueError(f"'{value}' is not an ISO 4217 currency code; use one such as CNY, USD or EUR")
-    return code
-
-
-def _currency_pair(pair: str) -> str:
-    """'USD/CNY', both sides ISO 4217; the error names the side that is not."""
-    if not re.fullmatch(r"[A-Z]{3}/[A-Z]{3}", pair):
-        raise ValueError(f"'{pair}' is not a currency pair; write it as 'USD/CNY'")
-    unknown = [code for code in pair.split("/") if code not in CURRENCY_CODES]
-    if unknown:
-        verb = "is not an ISO 4217 currency code" if len(unknown) == 1 else "are not ISO 4217 currency codes"
-        raise ValueError(f"{' and '.join(unknown)} in '{pair}' {verb}; write a pair of codes such as USD/CNY")
-    return pair
-
-
-CurrencyCode = Annotated[str, AfterValidator(_iso_currency)]
-CurrencyPair = Annotated[str, AfterValidator(_currency_pair)]
-
-SEARCH_URL_PLACEHOLDERS = ("query", "page")
-
-
-def search_url_problem(template: str) -> str | None:
-    """Why a search_url template cannot be filled with {query} and {page}, or None when it can."""
-    allowed = " and ".join("{" + name + "}" for name in SEARCH_URL_PLACEHOLDERS)
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as exc:
-        return f"{exc}; write a literal brace as {{{{ or }}}}"
-    unknown = sorted({name for name in fields if name not in SEARCH_URL_PLACEHOLDERS})
-    if unknown:
-        named = ", ".join("{" + name + "}" for name in unknown)
-        return f"placeholder {named} is not known; the placeholders allowed are {allowed}"
-    if "query" not in fields:
-        return "search_url must contain {query} where the search term goes"
-    try:
-        template.format(query="q", page=1)
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        return f"cannot be filled in ({exc}); use plain {allowed}"
-    return None
-
-
-class PricePoint(_Strict):
+class PricePoint(Strict):
     currency: CurrencyCode = Field(description="ISO 4217 code, e.g. CNY")
     suggested: Decimal = Field(gt=0, description="suggested retail price")
     floor: Decimal = Field(gt=0, description="lowest price an authorised seller may advertise")
@@ -112,7 +85,7 @@ class PricePoint(_Strict):
         return self
 
 
-class ReferenceImage(_Strict):
+class ReferenceImage(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     path: str = Field(description="file path, relative to this YAML file, or an http(s) URL")
     official_use_ok: bool = Field(
@@ -130,7 +103,7 @@ def _gtin(text: str) -> str:
 GtinText = Annotated[str, AfterValidator(_gtin)]
 
 
-class Product(_Strict):
+class Product(Strict):
     sku: str = Field(min_length=1, max_length=64)
     names: dict[Lang, str] = Field(min_length=1, description="product name per language")
     keywords: list[str] = Field(default_factory=list)
@@ -168,7 +141,7 @@ def _batch_range(text: str) -> str:
 BatchRangeText = Annotated[str, AfterValidator(_batch_range)]
 
 
-class AuthorisedSeller(_Strict):
+class AuthorisedSeller(Strict):
     name: str = Field(min_length=1, max_length=200, description="seller or shop name as the marketplace shows it")
     marketplace: str
     seller_id: str | None = None
@@ -193,278 +166,7 @@ class AuthorisedSeller(_Strict):
         return out
 
 
-class FieldSelectors(_Strict):
-    """CSS (default), XPath (prefix `xpath:`) or JMESPath over the page's data (prefix `json:`) selectors of a
-    configured marketplace; `data` names where the JSON is (see crawler/extractors/jsondata.py)."""
-
-    data: str | None = Field(None, description=f"where json: selectors read: {jsonpath.DATA_SOURCES}")
-
-    item: str | None = None
-    link: str | None = None
-    next_page: str | None = None
-    title: str | None = None
-    price: str | None = None
-    currency: str | None = None
-    seller: str | None = None
-    seller_id: str | None = None
-    location: str | None = None
-    image: str | None = None
-    external_id: str | None = None
-    # Every block of the item page's free text (description, seller's notes): contact details hide there.
-    description: str | None = None
-
-    @field_validator("data")
-    @classmethod
-    def _data_source(cls, value: str | None) -> str | None:
-        return jsonpath.check_source(value) if value is not None else None
-
-    @field_validator("*")
-    @classmethod
-    def _json_compiles(cls, value: str | None) -> str | None:
-        if jsonpath.is_json_selector(value):
-            jsonpath.compiled(value)
-        return value
-
-    @model_validator(mode="after")
-    def _json_needs_data(self) -> FieldSelectors:
-        named = [name for name, value in self if name != "data" and jsonpath.is_json_selector(value)]
-        if named and not self.data:
-            raise ValueError(f"{', '.join(named)} read JSON (json:) but no data says where it is; "
-                             f"add data: {jsonpath.DATA_SOURCES}")
-        return self
-
-
-class Marketplace(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$", description="short id, e.g. taobao")
-    spider: Literal["configured", "ebay", "amazon", "aliexpress", "taobao", "etsy", "jd", "1688", "lazada",
-                    "demo"] = "configured"
-    base_url: str | None = None
-    search_url: str | None = Field(None, description="template with {query} and optionally {page}")
-    start_urls: list[str] = Field(default_factory=list)
-    search_terms: list[str] = Field(default_factory=list)
-    javascript: bool = Field(False, description="render pages in Chromium before extracting")
-    wait_for: str | None = Field(None, description="CSS selector a rendered page shows once its data is in")
-    extractor: str | None = Field(None, description="named extractor for listing pages, e.g. demo")
-    selectors: FieldSelectors | None = None
-    id_from_url: str | None = Field(None, description="regex whose first group is the listing id in its URL")
-    max_pages: int = Field(50, ge=1, le=10_000)
-    download_delay: float = Field(0.0, ge=0, le=600)
-    concurrency: int = Field(4, ge=1, le=64)
-    obey_robots: bool = True
-    autothrottle: bool = Field(True, description="adapt the pace to the site's response times (Scrapy AutoThrottle)")
-    currency: CurrencyCode | None = Field(None, description="currency to assume where the page shows only a symbol")
-    proxy: str | None = Field(None, description="proxy URL for this marketplace, e.g. http://user:pass@host:3128")
-    proxies: list[str] = Field(
-        default_factory=list, max_length=100,
-        description="proxy URLs used in turn, one per crawl; one the marketplace blocked rests "
-        "(see proxy_backoff_minutes)")
-    proxy_backoff_minutes: float = Field(
-        60, gt=0, le=7 * 24 * 60,
-        description="how long a proxy rests after a blocked crawl; doubled for each block in a row")
-    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
-    cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent with every request")
-    cookie_file: str | None = Field(
-        None, min_length=1, description="cookies exported after signing in by hand (Netscape cookies.txt or "
-        "Playwright storage_state JSON), relative to this file; sent by the crawler and the browser")
-    timeout_minutes: int = Field(180, ge=1, le=24 * 60, description="a crawl still running after this is closed")
-    download_timeout_s: float = Field(30, gt=0, le=600, description="give up on one page after this long")
-    retries: int = Field(2, ge=0, le=10, description="retries of a failed page, with exponential back-off")
-    max_errors: int = Field(500, ge=0, le=1_000_000,
-                            description="pages whose parsing raised after which the crawl stops (0: never)")
-    parallel_shards: int = Field(
-        1, ge=1, le=64, description="team mode: this many of the marketplace's shards (a search term or start URL "
-        "each) may be crawled at once, each through its own proxy from `proxies`; 1: one after another")
-    item_pages: Literal["all", "relevant"] | None = Field(
-        None, description="all: follow every search card to its item page; relevant (the default): keep each card "
-        "that shows title and price as a listing and fetch item pages only for the brand's flagged or undecided "
-        "listings; a card that shows less is followed")
-    item_page_budget: int = Field(
-        500, ge=0, le=1_000_000,
-        description="item pages the second stage may fetch per night (item_pages: relevant); 0: cards only")
-
-    @property
-    def item_pages_mode(self) -> Literal["all", "relevant"]:
-        """`item_pages` as configured, else relevant: a card that shows title and price is kept as a listing, one
-        that does not is followed to its item page (crawler/spiders/base.py)."""
-        return self.item_pages or "relevant"
-
-    @field_validator("search_url")
-    @classmethod
-    def _fillable_search_url(cls, v: str | None) -> str | None:
-        if v is not None and (problem := search_url_problem(v)):
-            raise ValueError(f"'{v}': {problem}")
-        return v
-
-    @field_validator("proxy")
-    @classmethod
-    def _http_proxy(cls, v: str | None) -> str | None:
-        if v is not None:
-            Proxy.from_url(v)  # ValueError names the proxy with its credentials masked
-        return v
-
-    @field_validator("proxies")
-    @classmethod
-    def _http_proxies(cls, v: list[str]) -> list[str]:
-        for url in v:
-            Proxy.from_url(url)
-        return v
-
-    @model_validator(mode="after")
-    def _a_proxy_per_parallel_shard(self) -> Marketplace:
-        # Shards crawled at once from one address would multiply the load the marketplace sees from us.
-        if self.parallel_shards > 1 and len(self.proxies) < self.parallel_shards:
-            raise ValueError(f"parallel_shards: {self.parallel_shards} needs as many proxies (each shard crawled at "
-                             f"once goes through its own); list {self.parallel_shards} under proxies, or set "
-                             "parallel_shards: 1")
-        return self
-
-    @model_validator(mode="after")
-    def _one_proxy_setting(self) -> Marketplace:
-        if self.proxy and self.proxies:
-            raise ValueError("give either proxy (one) or proxies (used in turn), not both; "
-                             "put the single proxy into the proxies list")
-        return self
-
-    @model_validator(mode="after")
-    def _has_a_start(self) -> Marketplace:
-        if not (self.start_urls or (self.search_url and self.search_terms)):
-            raise ValueError(
-                f"marketplace '{self.name}' has nowhere to start; give start_urls, or search_url with search_terms"
-            )
-        if self.id_from_url:
-            try:
-                re.compile(self.id_from_url)
-            except re.error as exc:
-                raise ValueError(f"id_from_url is not a valid regular expression: {exc}") from None
-        return self
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _cron_weekdays(field: str) -> str:
-    """A cron day-of-week field (0 or 7 = Sunday, 1 = Monday) in APScheduler's names.
-
-    APScheduler 3 numbers weekdays from Monday = 0, so a crontab's `1` would otherwise mean Tuesday.
-    """
-    if field == "*":
-        return field
-    days: list[str] = []
-    for token in field.split(","):
-        part, _, step_text = token.partition("/")
-        step = int(step_text) if step_text else 1
-        if part == "*":
-            numbers = list(range(0, 7))
-        elif "-" in part and all(x.isdigit() for x in part.split("-")):
-            low, high = (int(x) for x in part.split("-"))
-            numbers = list(range(low, high + 1))
-        elif part.isdigit():
-            numbers = [int(part)]
-        else:
-            days.append(token)  # names such as mon-fri pass through
-            continue
-        days.extend(_CRON_DAYS[n % 7] for n in numbers[::step] if 0 <= n <= 7)
-    return ",".join(dict.fromkeys(days))
-
-
-def cron_trigger(expression: str, timezone: str) -> Any:
-    """An APScheduler CronTrigger for a five-field crontab expression, with crontab's weekday numbers."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    minute, hour, day, month, weekdays = expression.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekdays),
-                       timezone=timezone)
-
-
-def _cron_problem(expression: str) -> str | None:
-    if len(expression.split()) != 5:
-        return f"'{expression}' is not a five-field cron expression such as '0 2 * * *'"
-    try:
-        cron_trigger(expression, "UTC")
-    except ValueError as exc:
-        return f"'{expression}' is not a valid cron expression ({exc})"
-    return None
-
-
-class Schedule(_Strict):
-    """When `brandpatrol schedule` runs what. Cron expressions are read in `timezone`; an empty one disables a job."""
-
-    cron: str = Field("0 2 * * *", description="nightly crawl of every marketplace, each followed by matching")
-    timezone: str = Field("Asia/Shanghai", description="IANA time zone the cron expressions are read in")
-    crawl_concurrency: int = Field(2, ge=1, le=32, description="crawl processes running at once")
-    crawl_timeout_minutes: float = Field(
-        240, gt=0, le=24 * 60, description="a crawl process still running after this is stopped, its run failed")
-    stop_grace_seconds: float = Field(
-        120, ge=0, le=3600, description="on shutdown, time a crawl gets to finish its current batch")
-    removal_check_cron: str | None = Field("0 9 * * *", description="re-check listings under filed notices")
-    digest_cron: str | None = Field("0 9 * * 1", description="weekly digest to the alert targets")
-    expected_within_hours: float = Field(
-        26, gt=0, le=24 * 31, description="no crawl of a marketplace for this long raises an alert")
-    misfire_grace_hours: float = Field(
-        6, gt=0, le=7 * 24, description="a fire missed while the scheduler was down still runs within this")
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, v: str) -> str:
-        problem = _cron_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("removal_check_cron", "digest_cron")
-    @classmethod
-    def _optional_cron(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        problem = _cron_problem(v)
-        if problem:
-            raise ValueError(problem + "; or leave it empty to disable the job")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{v}' is not a known time zone; use an IANA name such as Asia/Shanghai") from None
-        return v
-
-
-class Alerts(_Strict):
-    """Where alerts go (Apprise URLs: mailto://, json://, wecombot://, dingtalk://, slack:// ...) and when."""
-
-    urls: list[str] = Field(default_factory=list, description="Apprise notification URLs")
-    min_score: float = Field(0.8, ge=0, le=1, description="new suspect findings at or over this score are alerted")
-    top: int = Field(5, ge=0, le=50, description="how many of the highest-scoring findings a message lists")
-    dashboard_url: str = Field("http://127.0.0.1:8501", description="base URL of the dashboard, for links")
-
-    @field_validator("urls")
-    @classmethod
-    def _apprise_urls(cls, v: list[str]) -> list[str]:
-        import apprise
-
-        for i, url in enumerate(v):
-            # Never echo the URL: it usually carries a token or a password.
-            scheme = url.split("://", 1)[0][:20] if "://" in url else None
-            if scheme is None or not apprise.Apprise().add(url):
-                raise ValueError(
-                    f"URL {i + 1} ({scheme + '://...' if scheme else 'no scheme'}) is not a notification URL "
-                    "Apprise understands; see the Apprise wiki for the form of each service"
-                )
-        return v
-
-    @field_validator("dashboard_url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"'{v}' is not an http(s) URL such as http://127.0.0.1:8501")
-        return v.rstrip("/")
-
-
-class Thresholds(_Strict):
+class Thresholds(Strict):
     image_distance: int = Field(10, ge=0, le=64, description="max Hamming distance of 64-bit hashes to match")
     counterfeit_price_ratio: Decimal = Field(
         Decimal("0.5"), gt=0, le=1, description="at or under this share of the suggested price: counterfeit risk"
@@ -498,7 +200,7 @@ class Thresholds(_Strict):
     )
 
 
-class AllowedSeller(_Strict):
+class AllowedSeller(Strict):
     """A seller the brand marks as fine: its listings are never flagged."""
 
     marketplace: str
@@ -513,7 +215,7 @@ class AllowedSeller(_Strict):
         return self
 
 
-class AllowList(_Strict):
+class AllowList(Strict):
     sellers: list[AllowedSeller] = Field(default_factory=list)
     images: list[str] = Field(
         default_factory=list, description="SHA-256 of official photos the brand publishes for anyone to use"
@@ -531,7 +233,7 @@ class AllowList(_Strict):
         return out
 
 
-class Egress(_Strict):
+class Egress(Strict):
     """Services the crawler may reach although they resolve to private or loopback addresses."""
 
     allow_private_hosts: list[str] = Field(default_factory=list, description="host:port entries, e.g. 127.0.0.1:8123")
@@ -548,7 +250,7 @@ class Egress(_Strict):
 _TRADEMARK_REGISTERS = frozenset({"EU", "WIPO"})
 
 
-class Trademark(_Strict):
+class Trademark(Strict):
     """A registered mark the notices assert; marketplaces ask for the number, the register and the classes."""
 
     number: str = Field(min_length=1, max_length=64, description="registration number")
@@ -575,7 +277,7 @@ class Trademark(_Strict):
         return v
 
 
-class CopyrightWork(_Strict):
+class CopyrightWork(Strict):
     """A work a DMCA notice names (17 U.S.C. 512(c)(3)(A)(ii)), e.g. the brand's product photographs."""
 
     title: str = Field(min_length=1, max_length=300)
@@ -584,7 +286,7 @@ class CopyrightWork(_Strict):
     url: str | None = Field(None, max_length=2048, description="where the original is published")
 
 
-class RightsHolder(_Strict):
+class RightsHolder(Strict):
     name: str
     email: str | None = None
     address: str | None = None
@@ -599,7 +301,7 @@ class RightsHolder(_Strict):
     copyright_works: list[CopyrightWork] = Field(default_factory=list)
 
 
-class Privacy(_Strict):
+class Privacy(Strict):
     """Seller personal data (PIPL / GDPR): how long contact details are kept, and whether exports carry them."""
 
     seller_contact_retention_days: int = Field(
@@ -608,7 +310,7 @@ class Privacy(_Strict):
     redact_exports: bool = Field(True, description="leave seller contact details and addresses out of exports")
 
 
-class Brand(_Strict):
+class Brand(Strict):
     name: str = Field(min_length=1, max_length=200)
     names: dict[Lang, str] = Field(default_factory=dict)
     other_brands: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
@@ -622,7 +324,7 @@ class Brand(_Strict):
     )
 
 
-class BrandConfig(_Strict):
+class BrandConfig(Strict):
     brand: Brand
     products: list[Product] = Field(min_length=1)
     authorised_sellers: list[AuthorisedSeller] = Field(default_factory=list)
@@ -702,125 +404,6 @@ class BrandConfig(_Strict):
 
 # --- loading, with line numbers -------------------------------------------------------------------
 
-def _line_index(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[prefix] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*prefix, key)] = key_node.start_mark.line + 1
-            _line_index(value_node, (*prefix, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_index(item, (*prefix, i), out)
-
-
-def _describe(error: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> str:
-    loc = tuple(error["loc"])
-    line = None
-    probe = loc
-    while probe and line is None:
-        line = lines.get(probe)
-        probe = probe[:-1]
-    field = ".".join(str(p) for p in loc if p != "[key]") or "(top level)"  # a mapping key's own error
-    where = f"line {line}" if line else "file"
-    kind = error["type"]
-    msg = str(error["msg"]).removeprefix("Value error, ")
-    if kind == "missing":
-        fix = f"add '{loc[-1]}'"
-    elif kind == "extra_forbidden":
-        fix = f"remove '{loc[-1]}' or check its spelling"
-    else:
-        fix = "correct the value"
-    return f"{field} ({where}): {msg} — {fix}"
-
-
-MAX_CONFIG_BYTES = 2 * 1024 * 1024
-# Values that aliases (*name, and << merges) may add to a document beyond those written in it. Sharing a block
-# between a few marketplaces or products adds hundreds; a "billion laughs" of 414 bytes would add 10^9.
-MAX_ALIAS_EXPANSION = 50_000
-
-
-class AliasExpansionError(yaml.YAMLError):
-    """Aliases that would expand the document past MAX_ALIAS_EXPANSION values."""
-
-    def __init__(self, alias: str, mark: yaml.Mark, *, recursive: bool = False):
-        self.problem_mark = mark
-        self.problem = (
-            f"alias *{alias} refers to a value that contains it, which never ends; refer to a finished value"
-            if recursive else
-            f"alias *{alias} makes the document's aliases repeat more than {MAX_ALIAS_EXPANSION:,} values "
-            "(nested aliases multiply: a 'billion laughs'); write the repeated values out, or use fewer nested "
-            "aliases"
-        )
-        super().__init__(self.problem)
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """A SafeLoader that counts, while composing, what each alias would add once expanded, and stops at the bound.
-
-    The size of each composed node (itself plus everything under it, aliases expanded) is kept by node identity,
-    so the count costs one addition per node and per alias, however deep the aliases nest; the sum over aliases
-    of their targets' sizes is exactly what expansion adds to the written document.
-    """
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._expanded_size: dict[int, int] = {}
-        self._repeated = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            target = super().compose_node(parent, index)
-            if id(target) not in self._expanded_size:  # its anchor is still open: the value would contain itself
-                raise AliasExpansionError(str(event.anchor), event.start_mark, recursive=True)
-            self._repeated += self._expanded_size[id(target)]
-            if self._repeated > MAX_ALIAS_EXPANSION:
-                raise AliasExpansionError(str(event.anchor), event.start_mark)
-            return target
-        node = super().compose_node(parent, index)
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = node.value
-        self._expanded_size[id(node)] = 1 + sum(self._expanded_size.get(id(c), 1) for c in children)
-        return node
-
-
-def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
-    """The document's node graph (for line numbers) and its data, parsed once with aliases bounded."""
-    loader = _BoundedLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, data
-
-
-def _compose(text: str, source: Path | str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    if len(text.encode("utf-8", "replace")) > MAX_CONFIG_BYTES:
-        raise ConfigError(source, [f"file is larger than {MAX_CONFIG_BYTES} bytes; split or trim it"])
-    try:
-        node, data = _compose_and_construct(text)
-    except AliasExpansionError as exc:
-        raise ConfigError(source, [f"line {exc.problem_mark.line + 1}: {exc.problem}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            source, [f"YAML syntax error at {where}: {problem} — fix the indentation or quoting"]
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(source, ["the file must be a mapping with at least 'brand' and 'products'"])
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
-    return data, lines
-
-
 def parse_config(text: str, source: Path | str = "<config>") -> BrandConfig:
     """One brand's configuration; a file listing several brands (`brands:`) is refused here (see parse_brands)."""
     configs = parse_brands(text, source)
@@ -834,7 +417,7 @@ def parse_brands(text: str, source: Path | str = "<config>") -> list[BrandConfig
     """Every brand a configuration holds: one brand's file, or a file listing several under `brands:`, each entry
     a brand's settings written in place or the path of its own file (relative to this one). Every brand is
     checked; a brand named twice is an error naming both entries."""
-    data, lines = _compose(text, source)
+    data, lines = compose(text, source)
     if "brands" not in data:
         return [_brand_config(data, lines, source, ())]
     extra = sorted(set(data) - {"brands"})
@@ -876,7 +459,7 @@ def _brand_config(data: dict[str, Any], lines: dict[tuple[Any, ...], int], sourc
     try:
         config = BrandConfig.model_validate({**data, "source_dir": source_dir})
     except ValidationError as exc:
-        raise ConfigError(source, [_describe({**dict(e), "loc": (*prefix, *e["loc"])}, lines)
+        raise ConfigError(source, [describe({**dict(e), "loc": (*prefix, *e["loc"])}, lines)
                                    for e in exc.errors()]) from None
     if config.brand.issued_codes:
         path = config.resolve_path(config.brand.issued_codes)

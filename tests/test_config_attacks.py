@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-import core.config
+import core.config_yaml
 from core.config import MAX_ALIAS_EXPANSION, ConfigError, parse_config
 from tests.matching_kit import brand_dict, write_reference_files
 from tests.test_config import MINIMAL
@@ -41,7 +41,7 @@ def test_billion_laughs_of_414_bytes_is_refused_before_any_expansion(monkeypatch
     # The work is bounded by counting the nodes the line index visits (it walks aliases as a tree, as validation
     # does): without the bound this stops at the limit instead of taking minutes and gigabytes.
     visited = 0
-    walk = core.config._line_index
+    walk = core.config_yaml._line_index
 
     def counting(node: Any, prefix: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
         nonlocal visited
@@ -50,7 +50,7 @@ def test_billion_laughs_of_414_bytes_is_refused_before_any_expansion(monkeypatch
             raise TooMuchWork(f"the line index visited {visited} nodes")
         walk(node, prefix, out)
 
-    monkeypatch.setattr(core.config, "_line_index", counting)
+    monkeypatch.setattr(core.config_yaml, "_line_index", counting)
     message = refusal(BILLION_LAUGHS)
     assert visited == 0
     assert "line 5" in message and "alias *d" in message and "billion laughs" in message
