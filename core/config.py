@@ -28,47 +28,19 @@ from pydantic import (
 from core.batchcodes import parse_batch_range
 from core.codes import CodesFileError, IssuedCodes, gtin_problem, load_issued_codes
 from core.config_base import ConfigError, CurrencyCode, CurrencyPair, Lang, Strict
-from core.config_marketplace import SEARCH_URL_PLACEHOLDERS, FieldSelectors, Marketplace, search_url_problem
-from core.config_schedule import Alerts, Schedule, cron_trigger
-from core.config_yaml import MAX_ALIAS_EXPANSION, MAX_CONFIG_BYTES, AliasExpansionError, compose, describe
+from core.config_marketplace import SEARCH_URL_PLACEHOLDERS as SEARCH_URL_PLACEHOLDERS
+from core.config_marketplace import FieldSelectors as FieldSelectors
+from core.config_marketplace import Marketplace
+from core.config_marketplace import search_url_problem as search_url_problem
+from core.config_schedule import Alerts, Schedule
+from core.config_schedule import cron_trigger as cron_trigger
+from core.config_yaml import MAX_ALIAS_EXPANSION as MAX_ALIAS_EXPANSION
+from core.config_yaml import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
+from core.config_yaml import AliasExpansionError as AliasExpansionError
+from core.config_yaml import compose, describe
 from core.cookies import Cookie, CookieFileError, load_cookies
 from core.egress import parse_exemption
 from core.regions import is_region_code
-
-__all__ = [  # the parts' names, so `from core.config import X` keeps working for every X
-    "MAX_ALIAS_EXPANSION",
-    "MAX_CONFIG_BYTES",
-    "SEARCH_URL_PLACEHOLDERS",
-    "Alerts",
-    "AliasExpansionError",
-    "AllowList",
-    "AllowedSeller",
-    "AuthorisedSeller",
-    "Brand",
-    "BrandConfig",
-    "ConfigError",
-    "CopyrightWork",
-    "CurrencyCode",
-    "CurrencyPair",
-    "Egress",
-    "FieldSelectors",
-    "Lang",
-    "Marketplace",
-    "PricePoint",
-    "Privacy",
-    "Product",
-    "ReferenceImage",
-    "RightsHolder",
-    "Schedule",
-    "Thresholds",
-    "Trademark",
-    "cron_trigger",
-    "load_brands",
-    "load_config",
-    "parse_brands",
-    "parse_config",
-    "search_url_problem",
-]
 
 
 class PricePoint(Strict):
