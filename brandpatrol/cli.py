@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +11,14 @@ from typing import Annotated
 import typer
 
 from brandpatrol import jobs, takedown
+from brandpatrol.cli_banks import bank_app
+from brandpatrol.cli_options import ActorOpt, BrandOpt, ConfigOpt, DbOpt, JsonOpt, command_settings, config_path_of
+from brandpatrol.cli_users import user_app
 from core.catalogue import reference_problems
-from core.config import BrandConfig, ConfigError, load_brands, load_config
-from core.db import Database, DatabaseError
+from core.config import ConfigError, load_brands, load_config
+from core.db import DatabaseError
 from core.scope import ScopeError
-from core.settings import SETTINGS_ERRORS, Settings, describe_settings_error, get_settings
+from core.settings import SETTINGS_ERRORS, describe_settings_error
 
 app = typer.Typer(
     name="brandpatrol",
@@ -26,32 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="brandpatrol.yaml (or BRANDPATROL_CONFIG)")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (or BRANDPATROL_DB); default sqlite:///brandpatrol.db")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-BrandOpt = Annotated[str | None, typer.Option(
-    "--brand", "-b", help="the brand to work for (or BRANDPATROL_BRAND): one of a configuration listing several, "
-                          "and the only brand whose findings, notices and sellers the command reads")]
-
-
-def _settings(db: str | None = None, config: Path | None = None, brand: str | None = None) -> Settings:
-    base = get_settings()
-    updates: dict[str, object] = {}
-    if db:
-        updates["db"] = db
-    if config:
-        updates["config"] = config
-    if brand:
-        updates["brand"] = brand
-    return base.model_copy(update=updates)
-
-
-def _config_path(settings: Settings) -> Path:
-    if settings.config is None:
-        raise ConfigError("brandpatrol.yaml", ["no configuration given; pass --config FILE or set BRANDPATROL_CONFIG"])
-    return settings.config
-
 
 @app.command("check-config")
 def check_config(path: Annotated[Path, typer.Argument(help="the brand configuration to check")]) -> None:
@@ -80,14 +55,14 @@ def crawl(
         "--listing", help="fetch the item pages of these listing ids now, whatever the budget")] = None,
 ) -> None:
     """Crawl the configured marketplaces (one process each, for each brand of the file) and store what they list."""
-    settings = _settings(db, config, brand)
+    settings = command_settings(db, config, brand)
     if listing:
-        results = jobs.capture_item_pages(settings, _config_path(settings), listing, progress=jobs.echo_progress)
+        results = jobs.capture_item_pages(settings, config_path_of(settings), listing, progress=jobs.echo_progress)
     elif item_pages:
-        results = jobs.item_page_stages(settings, _config_path(settings), marketplace or None,
+        results = jobs.item_page_stages(settings, config_path_of(settings), marketplace or None,
                                         progress=jobs.echo_progress)
     else:
-        results = jobs.crawl_all(settings, _config_path(settings), marketplace or None, progress=jobs.echo_progress)
+        results = jobs.crawl_all(settings, config_path_of(settings), marketplace or None, progress=jobs.echo_progress)
     for result in results:
         typer.echo(result.summary())
     if not (listing or item_pages) and any(r.stats.get("brandpatrol/cards/kept") for r in results):
@@ -102,8 +77,8 @@ def match(config: ConfigOpt = None, db: DbOpt = None,
           full: Annotated[bool, typer.Option("--full", help="re-examine every listing")] = False,
           as_json: JsonOpt = False, brand: BrandOpt = None) -> None:
     """Run the matching pass over new and changed listings (for each brand of the file, or --brand's)."""
-    settings = _settings(db, config, brand)
-    summaries = jobs.match_brands(settings, _config_path(settings), full=full)
+    settings = command_settings(db, config, brand)
+    summaries = jobs.match_brands(settings, config_path_of(settings), full=full)
     for name, summary in summaries.items():
         if len(summaries) > 1 and not as_json:
             typer.echo(f"brand {name}:")
@@ -123,7 +98,7 @@ def findings(
     """Print one brand's findings (suspects by default), highest score first."""
     if fmt not in ("json", "csv"):
         raise typer.BadParameter("use --format json or --format csv", param_hint="--format")
-    jobs.print_findings(_settings(db, config, brand), fmt, include_all, sys.stdout)
+    jobs.print_findings(command_settings(db, config, brand), fmt, include_all, sys.stdout)
 
 
 @app.command()
@@ -135,11 +110,10 @@ def evaluate(
     brand: BrandOpt = None,
 ) -> None:
     """Precision, recall and F1 of the suspect flags against labelled listings, and a confusion matrix."""
-    report = jobs.evaluate(_settings(db, config, brand), labels)
+    report = jobs.evaluate(command_settings(db, config, brand), labels)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else jobs.format_evaluation(report))
 
 
-ActorOpt = Annotated[str, typer.Option("--actor", help="who is doing this, for the audit log")]
 
 
 @app.command()
@@ -156,10 +130,10 @@ def export(
     """Export one brand's confirmed findings per marketplace (formula-safe), or one of its notices as PDF, DOCX,
     CSV, XLSX or ZIP."""
     if notice is not None:
-        size = takedown.export(_settings(db, config, brand), notice, out, actor=actor)
+        size = takedown.export(command_settings(db, config, brand), notice, out, actor=actor)
         typer.echo(f"wrote notice {notice} to {out} ({size} bytes)")
         return
-    settings = _settings(db, config, brand)
+    settings = command_settings(db, config, brand)
     # With a configuration, its privacy.redact_exports decides; without one the export is as it always was.
     redact = load_config(settings.config, settings.brand).privacy.redact_exports if settings.config else False
     count = jobs.export_confirmed(settings, out, marketplace, redact=redact)
@@ -192,7 +166,7 @@ def notice_draft(
 ) -> None:
     """Draft notices from one brand's confirmed findings (split at the form's link limit); prints the notice ids."""
     summary = takedown.draft_notices(
-        _settings(db, config, brand), marketplace=marketplace, template_name=template, ground=ground,
+        command_settings(db, config, brand), marketplace=marketplace, template_name=template, ground=ground,
         finding_ids=finding or [], countries=countries.split(","), actor=actor)
     ids = ", ".join(str(i) for i in summary.notice_ids)
     typer.echo(f"drafted notice(s) {ids} from {summary.findings} confirmed findings")
@@ -215,7 +189,7 @@ def notice_collective(
     """Draft one collective notice against one seller for several rights holders, each with its own trademarks
     and its own confirmed counterfeit findings; prints the notice id (without --seller: the candidate sellers)."""
     if seller is None:
-        found = takedown.collective_candidates(_settings(db), marketplace=marketplace, holder_configs=holder)
+        found = takedown.collective_candidates(command_settings(db), marketplace=marketplace, holder_configs=holder)
         for candidate in found:
             counts = ", ".join(f"{brand} {n}" for brand, n in candidate.findings.items())
             typer.echo(f"{candidate.seller.seller_id}\t{candidate.seller.name}\t{counts}")
@@ -227,7 +201,7 @@ def notice_collective(
         raise jobs.JobError("give --template: the marketplace's IP form the notice is filed on (alibaba_ipp, jd, "
                             "pinduoduo, amazon_rav, ebay_vero or dsa_art16)")
     notice_id, findings = takedown.draft_collective(
-        _settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
+        command_settings(db), marketplace=marketplace, seller=seller, holder_configs=holder, template_name=template,
         actor=actor)
     typer.echo(f"drafted collective notice {notice_id} for {len(holder)} rights holders from {findings} "
                "confirmed findings")
@@ -242,7 +216,7 @@ def notice_list(
     config: ConfigOpt = None,
 ) -> None:
     """One brand's newest notices first, with how many of their listings the crawls no longer find."""
-    rows = takedown.list_notices(_settings(db, config, brand), status or [])
+    rows = takedown.list_notices(command_settings(db, config, brand), status or [])
     if as_json:
         typer.echo(json.dumps([vars(r) for r in rows], ensure_ascii=False, indent=2, default=str))
         return
@@ -263,7 +237,7 @@ def notice_file(
     config: ConfigOpt = None,
 ) -> None:
     """Mark a drafted notice filed, with the marketplace's reference."""
-    takedown.change_status(_settings(db, config, brand), notice_id, "filed", on=on.date() if on else None,
+    takedown.change_status(command_settings(db, config, brand), notice_id, "filed", on=on.date() if on else None,
                            reference=reference,
                            note=None, actor=actor)
     typer.echo(f"notice {notice_id} filed")
@@ -284,7 +258,7 @@ def notice_close(
     """Mark a filed notice removed or rejected."""
     if outcome not in ("removed", "rejected"):
         raise typer.BadParameter("use --outcome removed or --outcome rejected", param_hint="--outcome")
-    takedown.change_status(_settings(db, config, brand), notice_id, outcome, on=on.date() if on else None,
+    takedown.change_status(command_settings(db, config, brand), notice_id, outcome, on=on.date() if on else None,
                            reference=None,
                            note=note, actor=actor)
     typer.echo(f"notice {notice_id} {outcome}")
@@ -298,270 +272,9 @@ app.add_typer(privacy_app, name="privacy")
 def privacy_purge(config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
                   brand: BrandOpt = None) -> None:
     """Remove seller contact details unseen for privacy.seller_contact_retention_days (open notices keep theirs)."""
-    result = takedown.purge(_settings(db, config, brand), actor=actor)
+    result = takedown.purge(command_settings(db, config, brand), actor=actor)
     typer.echo(f"removed contact details of {result.sellers} sellers and {result.listings} listings last seen "
                f"before {result.cutoff:%Y-%m-%d}; kept {result.held} on open notices")
-
-
-user_app = typer.Typer(help="Dashboard accounts: add, list, disable, enable (roles analyst, legal, admin).",
-                       no_args_is_help=True)
-app.add_typer(user_app, name="user")
-
-
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = typer.prompt("password", hide_input=True)
-    if typer.prompt("again", hide_input=True) != first:
-        raise typer.BadParameter("the two passwords differ; run the command again", param_hint="password")
-    return str(first)
-
-
-@user_app.command("add")
-def user_add(
-    username: Annotated[str, typer.Argument(help="the sign-in name")],
-    role: Annotated[str, typer.Option("--role", help="analyst, legal or admin")],
-    language: Annotated[str, typer.Option("--language", help="en or zh")] = "en",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
-    reset: Annotated[bool, typer.Option("--reset", help="reset the password of an existing account")] = False,
-    db: DbOpt = None,
-    actor: ActorOpt = takedown.CLI_ACTOR,
-    brand: Annotated[list[str] | None, typer.Option(
-        "--brand", "-b", help="a brand the analyst or legal account works on (repeat for several); needed once "
-                              "the install has several brands; admins see every brand")] = None,
-) -> None:
-    """Create a dashboard account; the password is prompted without echo (or read from stdin), stored hashed."""
-    from dashboard import accounts
-
-    password = _read_password(password_stdin)
-    try:
-        account = accounts.add_user(jobs.open_database(_settings(db)), username, role, password, language=language,
-                                    actor=actor, replace=reset, brands=brand or [])
-    except accounts.AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"user {account.username} ({account.role}) {'reset' if reset else 'added'}")
-
-
-@user_app.command("list")
-def user_list(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """The dashboard accounts with role, language and whether they may sign in."""
-    from dashboard import accounts
-
-    database = jobs.open_database(_settings(db))
-    rows = [(a, accounts.brand_roles(database, a)) for a in accounts.list_users(database)]
-    if as_json:
-        typer.echo(json.dumps([{"username": a.username, "role": a.role, "language": a.language,
-                                "active": a.active, **({"brands": roles} if roles else {})} for a, roles in rows],
-                              ensure_ascii=False))
-        return
-    for a, roles in rows:
-        brands = "\t" + ", ".join(f"{b}: {r}" for b, r in roles.items()) if roles else ""
-        typer.echo(f"{a.username}\t{a.role}\t{a.language}\t{'active' if a.active else 'disabled'}{brands}")
-
-
-@user_app.command("grant")
-def user_grant(
-    username: Annotated[str, typer.Argument()],
-    brand: Annotated[str, typer.Option("--brand", "-b", help="the brand")],
-    role: Annotated[str, typer.Option("--role", help="analyst or legal, on that brand")],
-    db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
-) -> None:
-    """Give an account a role on one brand (analyst for A, legal for B); it sees only its brands."""
-    from dashboard import accounts
-
-    try:
-        accounts.grant_brand_role(jobs.open_database(_settings(db)), username, brand, role, actor=actor)
-    except accounts.AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"user {username} is {role} on {brand}")
-
-
-@user_app.command("revoke")
-def user_revoke(
-    username: Annotated[str, typer.Argument()],
-    brand: Annotated[str, typer.Option("--brand", "-b", help="the brand")],
-    db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR,
-) -> None:
-    """Take an account's role on one brand away."""
-    from dashboard import accounts
-
-    try:
-        removed = accounts.revoke_brand_role(jobs.open_database(_settings(db)), username, brand, actor=actor)
-    except accounts.AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"user {username} no longer works on {brand}" if removed else f"user {username} had no role on {brand}")
-
-
-def _set_active(username: str, active: bool, db: str | None, actor: str) -> None:
-    from dashboard import accounts
-
-    try:
-        accounts.set_active(jobs.open_database(_settings(db)), username, active, actor=actor)
-    except accounts.AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"user {username} {'enabled' if active else 'disabled'}")
-
-
-@user_app.command("disable")
-def user_disable(username: Annotated[str, typer.Argument()], db: DbOpt = None,
-                 actor: ActorOpt = takedown.CLI_ACTOR) -> None:
-    """Stop an account from signing in (its open sessions end at their next click)."""
-    _set_active(username, False, db, actor)
-
-
-@user_app.command("enable")
-def user_enable(username: Annotated[str, typer.Argument()], db: DbOpt = None,
-                actor: ActorOpt = takedown.CLI_ACTOR) -> None:
-    """Let a disabled account sign in again."""
-    _set_active(username, True, db, actor)
-
-
-bank_app = typer.Typer(help="Banks shared with partner brands: keygen, export, trust, import, accept, list.",
-                       no_args_is_help=True)
-app.add_typer(bank_app, name="bank")
-
-
-@contextmanager
-def _bank_errors() -> Iterator[None]:
-    from core.banks import BankError
-
-    try:
-        yield
-    except BankError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-KeyFileOpt = Annotated[Path | None, typer.Option(
-    "--key-file", help="this brand's signing key (or BRANDPATROL_BANK_KEY_FILE); default data_dir/bank-key.pem")]
-
-
-def _bank_world(db: str | None, config: Path | None, brand: str | None,
-                key_file: Path | None = None) -> tuple[Settings, Database, BrandConfig]:
-    """The settings, database and the one brand's configuration (--brand picks one of a file listing several)."""
-    settings = _settings(db, config, brand)
-    if key_file is not None:
-        settings = settings.model_copy(update={"bank_key_file": key_file})
-    return settings, jobs.open_database(settings), load_config(_config_path(settings), settings.brand)
-
-
-@bank_app.command("keygen")
-def bank_keygen(
-    key_file: KeyFileOpt = None,
-    replace: Annotated[bool, typer.Option("--replace", help="make a new key over the old one")] = False,
-) -> None:
-    """Make this brand's signing key (mode 0600) and, beside it, the public key (.pub) to give partners."""
-    from core.banks import generate_key
-
-    with _bank_errors():
-        info = generate_key(key_file or get_settings().bank_key_path(), replace=replace)
-    typer.echo(f"wrote the signing key to {info.key_file} (keep it private) and the public key to "
-               f"{info.public_file} (give it to partners)\nfingerprint {info.fingerprint}")
-
-
-@bank_app.command("export")
-def bank_export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="the bank file to write")],
-    valid_days: Annotated[int, typer.Option("--valid-days", help="partners may import it this many days")] = 30,
-    sellers: Annotated[bool, typer.Option("--sellers/--no-sellers", help="share offender sellers")] = True,
-    photos: Annotated[bool, typer.Option("--photos/--no-photos", help="share hashes of counterfeit photos")] = True,
-    withhold: Annotated[list[str] | None, typer.Option(
-        "--withhold", help="leave this entry id out (revoked if shared before)")] = None,
-    key_file: KeyFileOpt = None,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
-) -> None:
-    """Write a signed bank file of a brand's confirmed offenders for partner brands; revokes what is no longer
-    shared."""
-    from matching.banks import export_bank
-
-    settings, database, brand_config = _bank_world(db, config, brand, key_file)
-    with _bank_errors():
-        result = export_bank(database, brand_config, settings.bank_key_path(), out, actor=actor, valid_days=valid_days,
-                             sellers=sellers, photos=photos, withhold=withhold or [])
-    typer.echo(f"wrote bank file {result.sequence} to {out}: {result.sellers} sellers, {result.photos} photos, "
-               f"{result.revocations} revocations; valid until {result.expires_at}; key {result.fingerprint}")
-
-
-@bank_app.command("trust")
-def bank_trust(
-    name: Annotated[str, typer.Argument(help="the partner's name, as its reports will say")],
-    public_key_file: Annotated[Path, typer.Argument(help="the .pub file the partner's `bank keygen` wrote")],
-    replace: Annotated[bool, typer.Option("--replace", help="the partner made a new key")] = False,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
-) -> None:
-    """Trust a partner brand's public key; compare the fingerprint printed with the partner first."""
-    from matching.banks import trust_partner
-
-    _, database, brand_config = _bank_world(db, config, brand)
-    with _bank_errors():
-        partner = trust_partner(database, brand_config, name, public_key_file, actor=actor, replace=replace)
-    typer.echo(f"trusted partner {partner.name}, key fingerprint {partner.fingerprint}")
-
-
-@bank_app.command("import")
-def bank_import(
-    file: Annotated[Path, typer.Argument(help="a bank file from a trusted partner")],
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
-) -> None:
-    """Verify a partner's bank file and hold its entries in quarantine (`bank accept` puts them to use)."""
-    from matching.banks import import_bank
-
-    settings, database, brand_config = _bank_world(db, config, brand)
-    with _bank_errors():
-        if not file.is_file():
-            from core.banks import BankError
-
-            raise BankError(f"no bank file at {file}")
-        with file.open("rb") as handle:
-            data = handle.read(settings.bank_max_bytes + 1)
-        result = import_bank(database, brand_config, data, actor=actor, max_bytes=settings.bank_max_bytes)
-    typer.echo(f"imported file {result.sequence} of partner {result.partner}: {result.entries} entries, "
-               f"{result.added} new, {result.updated} updated, {result.revoked} revoked; {result.quarantined} "
-               "in quarantine (`brandpatrol bank accept`)")
-
-
-@bank_app.command("accept")
-def bank_accept(
-    entry_ids: Annotated[list[str] | None, typer.Argument(help="entry ids from `bank list`")] = None,
-    accept_all: Annotated[bool, typer.Option("--all", help="every quarantined entry")] = False,
-    partner: Annotated[str | None, typer.Option("--partner", help="only this partner's entries")] = None,
-    config: ConfigOpt = None, db: DbOpt = None, actor: ActorOpt = takedown.CLI_ACTOR, brand: BrandOpt = None,
-) -> None:
-    """Take quarantined partner entries into use; matching weighs them from its next run."""
-    from matching.banks import accept_entries
-
-    _, database, brand_config = _bank_world(db, config, brand)
-    with _bank_errors():
-        count = accept_entries(database, brand_config, entry_ids or [], accept_all=accept_all, partner=partner,
-                               actor=actor)
-    typer.echo(f"accepted {count} entries")
-
-
-@bank_app.command("list")
-def bank_list(
-    status: Annotated[str | None, typer.Option("--status", help="quarantined, accepted or revoked")] = None,
-    config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False, brand: BrandOpt = None,
-) -> None:
-    """A brand's trusted partners and the entries taken from them."""
-    from core.models import BankEntryStatus
-    from matching.banks import list_bank
-
-    if status is not None and status not in set(BankEntryStatus):
-        raise typer.BadParameter("use quarantined, accepted or revoked", param_hint="--status")
-    _, database, brand_config = _bank_world(db, config, brand)
-    listing = list_bank(database, brand_config, status=status)
-    if as_json:
-        typer.echo(json.dumps({"partners": listing.partners, "entries": listing.entries}, ensure_ascii=False))
-        return
-    for p in listing.partners:
-        typer.echo(f"partner {p['name']}\tkey {p['fingerprint']}\tlast file {p['last_sequence']}")
-    for e in listing.entries:
-        what = f"{e['marketplace']} {e['seller_id']}" if e["kind"] == "seller" else f"{e['phash']}/{e['dhash']}"
-        typer.echo(f"{e['id']}\t{e['status']}\t{e['partner']}\t{e['kind']} {what}\t{e['confirmed']} confirmed")
 
 
 @app.command()
@@ -573,7 +286,7 @@ def parse(
     brand: BrandOpt = None,
 ) -> None:
     """Print the listings an extractor finds in one page, to debug a marketplace."""
-    listings = jobs.parse_page(_settings(None, config, brand), source, marketplace)
+    listings = jobs.parse_page(command_settings(None, config, brand), source, marketplace)
     if as_json:
         typer.echo(json.dumps(listings, ensure_ascii=False, indent=2, default=str))
     else:
@@ -591,16 +304,16 @@ def dashboard(
     config: ConfigOpt = None,
 ) -> None:
     """Serve the review dashboard (Streamlit); with --config the takedown desk can draft notices."""
-    raise typer.Exit(jobs.serve_dashboard(_settings(db, config), host, port))
+    raise typer.Exit(jobs.serve_dashboard(command_settings(db, config), host, port))
 
 
 @app.command()
 def schedule(config: ConfigOpt = None, db: DbOpt = None, brand: BrandOpt = None) -> None:
     """Run the schedule in the foreground: nightly crawl and match, removal checks, weekly digest, alerts."""
-    settings = _settings(db, config, brand)
+    settings = command_settings(db, config, brand)
     from brandpatrol.scheduler import run_scheduler
 
-    raise typer.Exit(run_scheduler(settings, _config_path(settings)))
+    raise typer.Exit(run_scheduler(settings, config_path_of(settings)))
 
 
 @app.command()
@@ -615,7 +328,7 @@ def worker(
     from brandpatrol.worker import run_worker
     from brandpatrol.workqueue import QUEUES, TeamModeError
 
-    settings = _settings(db, config)
+    settings = command_settings(db, config)
     unknown = sorted(set(queue or []) - set(QUEUES))
     if unknown:
         raise typer.BadParameter(f"no queue {', '.join(unknown)}; use {', '.join(QUEUES)}", param_hint="--queue")
@@ -631,7 +344,7 @@ def status(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
     """Last runs, next fire times and anything overdue; exits 1 when something is overdue."""
     from core.operations import format_status, gather_status
 
-    settings = _settings(db, config, brand)
+    settings = command_settings(db, config, brand)
     brand_config = load_config(settings.config, settings.brand) if settings.config else None
     report = gather_status(jobs.open_database(settings), brand_config,
                           stalled_after_s=settings.worker_stalled_after_s)
@@ -678,7 +391,7 @@ def offenders(
     from core.agency import cross_brand_offenders
     from core.scope import BrandScope, brand_id
 
-    database = jobs.open_database(_settings(db))
+    database = jobs.open_database(command_settings(db))
     if brand:
         with database.read() as session:
             database = database.scoped(BrandScope.of(brand_id(session, name) for name in brand))
@@ -694,6 +407,10 @@ def offenders(
             typer.echo(f"  {b.brand}: {b.suspect_findings} suspect, {b.confirmed} confirmed (findings {findings})")
     if not found:
         typer.echo(f"no seller offends {min_brands} or more brands")
+
+
+app.add_typer(user_app, name="user")
+app.add_typer(bank_app, name="bank")
 
 
 def main() -> None:
