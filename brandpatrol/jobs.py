@@ -268,6 +268,11 @@ def crawl_one(settings: Settings, config_path: Path, marketplace: str, *, timeou
                        run.stats or {})
 
 
+def _for_brand(settings: Settings, config: BrandConfig, configs: list[BrandConfig]) -> Settings:
+    """The settings a brand's crawls run with: naming the brand when the file lists several."""
+    return settings.model_copy(update={"brand": config.brand.name}) if len(configs) > 1 else settings
+
+
 def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = None,
               progress: Progress = quiet) -> list[CrawlResult]:
     """Crawl each brand's marketplaces (every brand of the file, or --brand's), one process per marketplace; what
@@ -281,7 +286,7 @@ def crawl_all(settings: Settings, config_path: Path, only: list[str] | None = No
     open_database(settings).dispose()  # migrate once, before the crawl processes start
     results = []
     for config in configs:
-        brand_settings = settings.model_copy(update={"brand": config.brand.name}) if len(configs) > 1 else settings
+        brand_settings = _for_brand(settings, config, configs)
         for name in [m.name for m in config.marketplaces if not only or m.name in only]:
             progress(f"crawling {name} ..." if len(configs) == 1 else f"crawling {name} for {config.brand.name} ...")
             result = crawl_one(brand_settings, config_path, name, progress=progress)
@@ -300,7 +305,7 @@ def item_page_stages(settings: Settings, config_path: Path, only: list[str] | No
     db = open_database(settings)
     results = []
     for config in configs:
-        brand_settings = settings.model_copy(update={"brand": config.brand.name}) if len(configs) > 1 else settings
+        brand_settings = _for_brand(settings, config, configs)
         for market in config.marketplaces:
             if ((only and market.name not in only) or market.item_pages_mode != "relevant"
                     or not market.item_page_budget):
