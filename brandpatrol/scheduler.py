@@ -206,9 +206,7 @@ def nightly(config_path: str, db_url: str) -> dict[str, Any]:
     for failures. Module-level so the job store can reference it. On PostgreSQL it queues the night's shards for the
     workers (brandpatrol/workqueue.py) instead."""
     if workqueue.is_team_database(db_url):
-        settings = _job_settings(config_path, db_url)
-        return _queued(jobs.open_database(settings), NIGHTLY.id,
-                       lambda: workqueue.enqueue_night(settings, Path(config_path)))
+        return _queued(config_path, db_url, NIGHTLY.id, workqueue.enqueue_night)
     return _each_brand(config_path, db_url, _nightly)
 
 
@@ -254,11 +252,14 @@ def _nightly(settings: Settings, config: BrandConfig) -> dict[str, Any]:
 
 # --- the other jobs ------------------------------------------------------------------------------------------
 
-def _queued(db: Database, job_id: str, enqueue: Callable[[], Any]) -> dict[str, Any]:
+def _queued(config_path: str, db_url: str, job_id: str,
+            enqueue: Callable[[Settings, Path], Any]) -> dict[str, Any]:
     """Team mode: the fire queues work for the workers; its job_run says what was queued."""
+    settings = _job_settings(config_path, db_url)
+    db = jobs.open_database(settings)
     try:
         with recorded(db, job_id) as run:
-            done = enqueue()
+            done = enqueue(settings, Path(config_path))
             detail: dict[str, Any] = done if isinstance(done, dict) else {"queued": bool(done)}
             queued = detail.get("queued")
             run.summary = (f"queued {len(queued)} shards for the workers, {len(detail.get('already_waiting', []))} "
@@ -271,9 +272,8 @@ def _queued(db: Database, job_id: str, enqueue: Callable[[], Any]) -> dict[str, 
 
 
 def _queue_report(config_path: str, db_url: str, job_id: str, report: str) -> dict[str, Any]:
-    settings = _job_settings(config_path, db_url)
-    return _queued(jobs.open_database(settings), job_id,
-                   lambda: workqueue.enqueue_report(settings, Path(config_path), report))
+    return _queued(config_path, db_url, job_id,
+                   lambda settings, path: workqueue.enqueue_report(settings, path, report))
 
 
 def removal_check(config_path: str, db_url: str, *, queue: bool = True) -> dict[str, Any]:
